@@ -1,0 +1,82 @@
+import { Limits } from './constants.js';
+import { ProtocolError } from './errors.js';
+import type { HeaderList } from './frames.js';
+
+// RFC 9110 token characters: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: any octet but NUL, CR and LF (obs-text allowed, as Node's parser does).
+const BAD_VALUE = /[\0\r\n]/;
+
+/** True when `s` is an RFC 9110 token (header names, methods). */
+export function isToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+/** Throws ERR_PROTOCOL_BAD_HEADER unless name and value are legal on an HTTP/1.1 wire. */
+export function assertHeader(name: string, value: string): void {
+  if (!TOKEN.test(name)) throw new ProtocolError('ERR_PROTOCOL_BAD_HEADER', 'header name is not a token');
+  if (BAD_VALUE.test(value)) {
+    throw new ProtocolError('ERR_PROTOCOL_BAD_HEADER', `header ${name} has a NUL, CR or LF in its value`);
+  }
+}
+
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1) never cross a proxy. `proxy-connection` is the legacy spelling
+ * some clients still send.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** True for fields that are hop-by-hop by definition (not counting those named by Connection). */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name.toLowerCase());
+}
+
+/**
+ * Returns the header list without hop-by-hop fields, including those the Connection header names.
+ * `raw` is Node's `rawHeaders` shape: [name, value, name, value, ...].
+ */
+export function stripHopByHop(raw: readonly string[], drop?: (lowerName: string) => boolean): HeaderList {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === 'connection') {
+      named ??= new Set();
+      for (const token of raw[i + 1]!.split(',')) {
+        const t = token.trim().toLowerCase();
+        if (t) named.add(t);
+      }
+    }
+  }
+  const out: HeaderList = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || drop?.(lower)) continue;
+    out.push([lower, raw[i + 1]!]);
+  }
+  return out;
+}
+
+/** Counts the bytes a header list takes against Limits.MAX_HEADER_BYTES. */
+export function headerBytes(headers: HeaderList): number {
+  let n = 0;
+  for (const [k, v] of headers) n += k.length + v.length;
+  return n;
+}
+
+export function assertHeaderCount(count: number): void {
+  if (count > Limits.MAX_HEADERS) {
+    throw new ProtocolError(
+      'ERR_PROTOCOL_TOO_MANY_HEADERS',
+      `${count} header fields, limit ${Limits.MAX_HEADERS}`,
+    );
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The Slime hub-agent wire protocol: frame types, a validating binary codec, flow-control
+ * arithmetic, version negotiation and agent token claims. Pure: no I/O, no dependencies.
+ *
+ * @example
+ * ```ts
+ * import { decodeFrame, encodeFrame } from '@slime/protocol';
+ * const bytes = encodeFrame({ type: 'CREDIT', streamId: 0, count: 4 });
+ * decodeFrame(bytes); // { type: 'CREDIT', streamId: 0, count: 4 }
+ * ```
+ */
+export { type AgentClaims, validateAgentClaims } from './claims.js';
+export { decodeFrame, encodeData, encodeFrame } from './codec.js';
+export {
+  AGENT_PATH,
+  CloseCode,
+  type CloseCodeName,
+  type CloseCodeValue,
+  CONNECTION_FRAMES,
+  DEFAULT_STREAM_WINDOW,
+  FRAME_HEADER_BYTES,
+  FrameFlags,
+  FrameType,
+  type FrameTypeCode,
+  type FrameTypeName,
+  GoawayCode,
+  type GoawayCodeValue,
+  Limits,
+  MIN_PROTOCOL_VERSION,
+  MIN_STREAM_WINDOW,
+  PROTOCOL_VERSION,
+  ResetCode,
+  type ResetCodeName,
+  type ResetCodeValue,
+} from './constants.js';
+export { closeCodeFor, closeReason, ProtocolError, type ProtocolErrorCode } from './errors.js';
+export {
+  assertNewStreamId,
+  consumeWindow,
+  expandWindow,
+  grantCredits,
+  nextStreamId,
+  sendable,
+  spendCredit,
+  windowUpdateDue,
+} from './flow.js';
+export type {
+  CreditFrame,
+  DataFrame,
+  EndFrame,
+  Frame,
+  FrameOf,
+  GoawayFrame,
+  HeaderList,
+  HelloFrame,
+  RequestFrame,
+  ResetFrame,
+  ResponseFrame,
+  WelcomeFrame,
+  WindowFrame,
+} from './frames.js';
+export { assertHeader, headerBytes, isHopByHop, isToken, stripHopByHop } from './headers.js';
+export { negotiateVersion, SUPPORTED_VERSIONS, type VersionRange } from './version.js';
