@@ -1,0 +1,81 @@
+/** Stable error codes of the hub. Each maps to one HTTP status in `statusOf`. */
+export type HubErrorCode =
+  | 'ERR_HUB_BAD_REQUEST'
+  | 'ERR_HUB_UNAUTHORIZED'
+  | 'ERR_HUB_FORBIDDEN'
+  | 'ERR_HUB_NOT_FOUND'
+  | 'ERR_HUB_METHOD_NOT_ALLOWED'
+  | 'ERR_HUB_RATE_LIMITED'
+  | 'ERR_HUB_NO_AGENT'
+  | 'ERR_HUB_QUEUE_FULL'
+  | 'ERR_HUB_BLOCK_TIMEOUT'
+  | 'ERR_HUB_OVERLOADED'
+  | 'ERR_HUB_SHUTTING_DOWN'
+  | 'ERR_HUB_AGENT_LOST'
+  | 'ERR_HUB_UPSTREAM_UNREACHABLE'
+  | 'ERR_HUB_UPSTREAM_ERROR'
+  | 'ERR_HUB_UPSTREAM_TIMEOUT'
+  | 'ERR_HUB_STREAM_IDLE'
+  | 'ERR_HUB_CLIENT_GONE'
+  | 'ERR_HUB_INTERNAL'
+  | 'ERR_HUB_INVALID_OPTION'
+  | 'ERR_HUB_INVALID_POLICY';
+
+const STATUS: Record<HubErrorCode, number> = {
+  ERR_HUB_BAD_REQUEST: 400,
+  ERR_HUB_UNAUTHORIZED: 401,
+  ERR_HUB_FORBIDDEN: 403,
+  ERR_HUB_NOT_FOUND: 404,
+  ERR_HUB_METHOD_NOT_ALLOWED: 405,
+  ERR_HUB_RATE_LIMITED: 429,
+  ERR_HUB_NO_AGENT: 503,
+  ERR_HUB_QUEUE_FULL: 503,
+  ERR_HUB_BLOCK_TIMEOUT: 503,
+  ERR_HUB_OVERLOADED: 503,
+  ERR_HUB_SHUTTING_DOWN: 503,
+  ERR_HUB_AGENT_LOST: 502,
+  ERR_HUB_UPSTREAM_UNREACHABLE: 502,
+  ERR_HUB_UPSTREAM_ERROR: 502,
+  ERR_HUB_UPSTREAM_TIMEOUT: 504,
+  ERR_HUB_STREAM_IDLE: 504,
+  // The client is gone: nothing is written; 499 is what access logs show (nginx's convention).
+  ERR_HUB_CLIENT_GONE: 499,
+  ERR_HUB_INTERNAL: 500,
+  ERR_HUB_INVALID_OPTION: 500,
+  ERR_HUB_INVALID_POLICY: 400,
+};
+
+export interface HubErrorOptions {
+  cause?: unknown;
+  /** Extra response headers (Retry-After, RateLimit, ...). */
+  headers?: Record<string, string>;
+  /** Seconds the client should wait; becomes Retry-After. */
+  retryAfter?: number;
+}
+
+/** The hub's one error type. Becomes an application/problem+json response in one place. */
+export class HubError extends Error {
+  override readonly name = 'HubError';
+  readonly code: HubErrorCode;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(code: HubErrorCode, message: string, options: HubErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = STATUS[code];
+    this.headers = { ...options.headers };
+    if (options.retryAfter !== undefined)
+      this.headers['retry-after'] = String(Math.max(1, Math.ceil(options.retryAfter)));
+  }
+}
+
+export function statusOf(code: HubErrorCode): number {
+  return STATUS[code];
+}
+
+/** Wraps anything thrown into a HubError; unknown errors become ERR_HUB_INTERNAL. */
+export function toHubError(err: unknown): HubError {
+  if (err instanceof HubError) return err;
+  return new HubError('ERR_HUB_INTERNAL', 'internal error', { cause: err });
+}

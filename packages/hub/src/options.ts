@@ -1,0 +1,79 @@
+import type { Logger } from 'pino';
+
+export interface HubOptions {
+  /** HMAC secret agent tokens are signed with. Required. */
+  secret: string;
+  /** When set, applications must send it in Slime-App-Password. */
+  appPassword?: string;
+  /** Listen address for applications and agents. Default 0.0.0.0. */
+  host?: string;
+  /** Listen port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Most application requests served at once; the rest wait in FIFO order. Default unlimited. */
+  concurrent?: number;
+  /** Most requests waiting (Slime-Block and --concurrent) at once; beyond it 503. Default 10000. */
+  maxQueue?: number;
+  /** Longest a Slime-Block request waits, in ms. Default: until the client leaves. */
+  blockTimeoutMs?: number;
+  /** How often the hub pings each agent, ms. Default 5000. */
+  heartbeatIntervalMs?: number;
+  /** An agent silent for this long is dropped, ms. Default 10000. */
+  heartbeatTimeoutMs?: number;
+  /** A stream with no frame for this long is reset (504), ms. Default 300000. */
+  streamIdleTimeoutMs?: number;
+  /** How long close() lets in-flight requests finish before terminating, ms. Default 30000. */
+  drainTimeoutMs?: number;
+  /** Per-stream window the hub grants agents for response bodies, bytes. Default 256 KiB. */
+  streamWindow?: number;
+  /** Max request header bytes from applications (node's maxHeaderSize). Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** Peers whose X-Forwarded-For is believed (IPs or CIDRs). Default none. */
+  trustedProxies?: string[];
+  /** pino logger; silent when absent. */
+  logger?: Logger;
+  /** Clock in ms; injectable for tests. */
+  now?: () => number;
+  /** Randomness in [0, 1); injectable for tests. */
+  random?: () => number;
+  /** Checks a token id (jti) or agent name against a deny list. */
+  isRevoked?: (claims: { jti: string; sub: string }) => boolean;
+}
+
+function positiveInt(options: Record<string, unknown>, name: string, min = 1): void {
+  const v = options[name];
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`);
+  if (v < min) throw new RangeError(`${name} must be >= ${min}`);
+}
+
+/** Validates options up front so that a bad value fails at construction, naming the option. */
+export function validateHubOptions(options: HubOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  if (typeof options.secret !== 'string' || options.secret.length === 0) {
+    throw new TypeError('secret must be a non-empty string');
+  }
+  if (options.appPassword !== undefined && typeof options.appPassword !== 'string') {
+    throw new TypeError('appPassword must be a string');
+  }
+  if (options.host !== undefined && typeof options.host !== 'string')
+    throw new TypeError('host must be a string');
+  const o = options as unknown as Record<string, unknown>;
+  positiveInt(o, 'port', 0);
+  if (options.port !== undefined && options.port > 65535) throw new RangeError('port must be <= 65535');
+  for (const name of [
+    'concurrent',
+    'maxQueue',
+    'blockTimeoutMs',
+    'heartbeatIntervalMs',
+    'heartbeatTimeoutMs',
+    'streamIdleTimeoutMs',
+    'maxHeaderSize',
+  ]) {
+    positiveInt(o, name);
+  }
+  positiveInt(o, 'drainTimeoutMs', 0);
+  positiveInt(o, 'streamWindow', 16 * 1024);
+  if (options.trustedProxies !== undefined && !Array.isArray(options.trustedProxies)) {
+    throw new TypeError('trustedProxies must be an array of IPs or CIDRs');
+  }
+}

@@ -1,0 +1,27 @@
+import type { Policy, RequestContext } from './context.js';
+
+/**
+ * Composes policies into one, outermost first (as in koa and hono). Each may call `next()` at
+ * most once; a second call is a bug in that policy and throws instead of running the rest twice.
+ */
+export function compose(policies: readonly Policy[]): (ctx: RequestContext) => Promise<void> {
+  for (const [i, p] of policies.entries()) {
+    if (typeof p !== 'function') throw new TypeError(`policies[${i}] must be a function`);
+  }
+  return (ctx) => {
+    let last = -1;
+    const run = (i: number): Promise<void> => {
+      if (i <= last)
+        return Promise.reject(new Error(`policy ${policies[i - 1]?.name || i - 1} called next() twice`));
+      last = i;
+      const p = policies[i];
+      if (!p) return Promise.resolve();
+      try {
+        return p(ctx, () => run(i + 1));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+    return run(0);
+  };
+}
