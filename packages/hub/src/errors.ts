@@ -51,6 +51,8 @@ export interface HubErrorOptions {
   headers?: Record<string, string>;
   /** Seconds the client should wait; becomes Retry-After. */
   retryAfter?: number;
+  /** The request never reached an upstream and may be dispatched again. */
+  retryable?: boolean;
 }
 
 /** The hub's one error type. Becomes an application/problem+json response in one place. */
@@ -59,12 +61,14 @@ export class HubError extends Error {
   readonly code: HubErrorCode;
   readonly status: number;
   readonly headers: Record<string, string>;
+  readonly retryable: boolean;
 
   constructor(code: HubErrorCode, message: string, options: HubErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = STATUS[code];
     this.headers = { ...options.headers };
+    this.retryable = options.retryable ?? false;
     if (options.retryAfter !== undefined)
       this.headers['retry-after'] = String(Math.max(1, Math.ceil(options.retryAfter)));
   }

@@ -1,7 +1,15 @@
 /**
  * The Slime hub: serves applications over HTTP and agents over WebSocket on one port, and
  * dispatches each application request to an agent that pulled work.
+ *
+ * @example
+ * ```ts
+ * import { createHub } from '@slime/hub';
+ * const hub = createHub({ secret: 's3cret', port: 8080 });
+ * await hub.listen();
+ * ```
  */
+export type { AgentConnection, AgentSnapshot } from './agents/agent-connection.js';
 export {
   createTokenVerifier,
   type SignAgentTokenOptions,
@@ -11,6 +19,8 @@ export {
   type TokenVerifier,
 } from './agents/tokens.js';
 export { HubError, type HubErrorCode, statusOf, toHubError } from './errors.js';
+export { writeProblem } from './http/problem.js';
+export { createHub, type Hub, type HubAddress, type HubInternals, type HubPolicySlots } from './hub.js';
 export type { HubOptions } from './options.js';
 export { validateHubOptions } from './options.js';
 export { compose } from './pipeline/compose.js';

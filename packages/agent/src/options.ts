@@ -1,0 +1,110 @@
+import { AGENT_PATH } from '@slime/protocol';
+import type { Logger } from 'pino';
+
+export interface AgentOptions {
+  /** Agent token minted by `slime hub register`. */
+  token: string;
+  /** Hub address: http(s)://host:port or ws(s)://host:port[/_slime/agent]. */
+  hub: string;
+  /** Upstream: host:port or a full URL (a path prefix and userinfo are honoured). */
+  upstream: string;
+  /** Requests served at once. Default 1 (GPU servers usually take one). */
+  numWorker?: number;
+  /** Stable id for logs and the hub's status page. */
+  agentId?: string;
+  /** Display name; defaults to the token's subject on the hub side. */
+  name?: string;
+  /** Send CPU/memory information in HELLO. */
+  reportHardware?: boolean;
+  /** Send the client's Host to the upstream instead of the upstream's own. */
+  preserveHost?: boolean;
+  /** First reconnect delay ceiling, ms. Default 500. */
+  reconnectBaseMs?: number;
+  /** Largest reconnect delay, ms. Default 30000. */
+  reconnectMaxMs?: number;
+  /** Ping interval, ms. Default 5000. */
+  heartbeatIntervalMs?: number;
+  /** Hub silent this long = dead; reconnect. Default 15000. */
+  heartbeatTimeoutMs?: number;
+  /** Time allowed for the upstream to send its response head, ms. Default 300000. */
+  upstreamHeadersTimeoutMs?: number;
+  /** Longest pause between upstream body chunks, ms. Default 300000. */
+  upstreamBodyTimeoutMs?: number;
+  /** Per-stream window granted to the hub for request bodies, bytes. Default 256 KiB. */
+  streamWindow?: number;
+  logger?: Logger;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface UpstreamTarget {
+  /** scheme://host:port */
+  origin: string;
+  /** Path prefix without a trailing slash ('' for none). */
+  prefix: string;
+  /** Basic credentials from userinfo, ready for an Authorization header. */
+  authorization: string | undefined;
+  /** host:port, for logs and HELLO. */
+  label: string;
+}
+
+/** Accepts http(s):// and ws(s):// hub URLs; returns the WebSocket URL of the agent endpoint. */
+export function hubUrl(hub: string): URL {
+  let url: URL;
+  try {
+    url = new URL(hub.includes('://') ? hub : `http://${hub}`);
+  } catch {
+    throw new TypeError(`hub is not a URL: ${hub}`);
+  }
+  const schemes: Record<string, string> = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' };
+  const scheme = schemes[url.protocol];
+  if (!scheme) throw new TypeError(`hub must be an http(s) or ws(s) URL, got ${url.protocol}`);
+  url.protocol = scheme;
+  if (url.pathname === '/' || url.pathname === '') url.pathname = AGENT_PATH;
+  return url;
+}
+
+/** Accepts host:port or a full http(s) URL. */
+export function upstreamTarget(upstream: string): UpstreamTarget {
+  let url: URL;
+  try {
+    url = new URL(upstream.includes('://') ? upstream : `http://${upstream}`);
+  } catch {
+    throw new TypeError(`upstream is not a URL or host:port: ${upstream}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`upstream must be http or https, got ${url.protocol}`);
+  }
+  const prefix = url.pathname.replace(/\/+$/, '');
+  const authorization =
+    url.username || url.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+      : undefined;
+  return { origin: url.origin, prefix, authorization, label: url.host };
+}
+
+export function validateAgentOptions(o: AgentOptions): void {
+  if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
+  if (typeof o.token !== 'string' || o.token.length === 0)
+    throw new TypeError('token must be a non-empty string');
+  if (typeof o.hub !== 'string') throw new TypeError('hub must be a string');
+  if (typeof o.upstream !== 'string') throw new TypeError('upstream must be a string');
+  hubUrl(o.hub);
+  upstreamTarget(o.upstream);
+  for (const name of [
+    'numWorker',
+    'reconnectBaseMs',
+    'reconnectMaxMs',
+    'heartbeatIntervalMs',
+    'heartbeatTimeoutMs',
+    'upstreamHeadersTimeoutMs',
+    'upstreamBodyTimeoutMs',
+    'streamWindow',
+  ] as const) {
+    const v = o[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`);
+    if (v < 1) throw new RangeError(`${name} must be >= 1`);
+  }
+  if (o.numWorker !== undefined && o.numWorker > 65_535) throw new RangeError('numWorker must be <= 65535');
+}

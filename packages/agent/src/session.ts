@@ -1,0 +1,245 @@
+import {
+  assertNewStreamId,
+  CloseCode,
+  closeCodeFor,
+  closeReason,
+  DEFAULT_STREAM_WINDOW,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  GoawayCode,
+  Limits,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type RequestFrame,
+  ResetCode,
+  SUPPORTED_VERSIONS,
+} from '@slime/protocol';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import type { CallHost, UpstreamCall } from './upstream-call.js';
+
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+
+export interface SessionHello {
+  slots: number;
+  streamWindow: number;
+  name: string;
+  agentId: string;
+  upstream: string;
+  software: string;
+  hardware: string;
+}
+
+export interface SessionDeps {
+  hello: SessionHello;
+  log: Logger;
+  now: () => number;
+  heartbeatTimeoutMs: number;
+  /** Worker slots free right now (the agent owns them across sessions). */
+  freeSlots: () => number;
+  /** Starts an upstream call for a REQUEST, or returns undefined when no slot is free. */
+  startCall: (session: Session, frame: RequestFrame) => UpstreamCall | undefined;
+  onWelcome: (session: Session, agentId: string) => void;
+  /** The hub asked us to go away (GOAWAY) and our streams are done. */
+  onDrained: (session: Session) => void;
+}
+
+type State = 'hello' | 'ready' | 'draining' | 'closed';
+
+/** One connection to the hub: HELLO/WELCOME, credits, and the calls multiplexed on it. */
+export class Session implements Omit<CallHost, 'finished'> {
+  readonly #ws: WebSocket;
+  readonly #deps: SessionDeps;
+  readonly calls = new Map<number, UpstreamCall>();
+  #state: State = 'hello';
+  #lastStreamId = 0;
+  #unflushed = 0;
+  #waiting = new Set<UpstreamCall>();
+  #lastSeen: number;
+  hubWindow = DEFAULT_STREAM_WINDOW;
+  readonly agentWindow: number;
+  /** Hub-assigned id (Slime-Agent-Id). */
+  hubAgentId = '';
+
+  constructor(ws: WebSocket, deps: SessionDeps) {
+    this.#ws = ws;
+    this.#deps = deps;
+    this.agentWindow = deps.hello.streamWindow;
+    this.#lastSeen = deps.now();
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    const seen = () => {
+      this.#lastSeen = this.#deps.now();
+    };
+    ws.on('pong', seen);
+    ws.on('ping', seen);
+    this.send(
+      encodeFrame({
+        type: 'HELLO',
+        streamId: 0,
+        minVersion: SUPPORTED_VERSIONS.min,
+        maxVersion: PROTOCOL_VERSION,
+        ...deps.hello,
+      }),
+    );
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  get ready(): boolean {
+    return this.#state === 'ready';
+  }
+
+  get congested(): boolean {
+    return this.#unflushed > HIGH_WATER;
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    const n = bytes.byteLength;
+    this.#unflushed += n;
+    this.#ws.send(bytes, { binary: true }, () => {
+      this.#unflushed -= n;
+      if (this.#waiting.size > 0 && this.#unflushed <= LOW_WATER) {
+        const waiting = [...this.#waiting];
+        this.#waiting.clear();
+        for (const c of waiting) c.resume();
+      }
+    });
+  }
+
+  waitForDrain(call: UpstreamCall): void {
+    this.#waiting.add(call);
+  }
+
+  /** Grants the hub `n` more requests. */
+  credit(n: number): void {
+    if (this.#state !== 'ready' || n < 1) return;
+    this.send(encodeFrame({ type: 'CREDIT', streamId: 0, count: Math.min(n, Limits.MAX_CREDITS) }));
+  }
+
+  /** A call on this session ended; its END/RESET already returned the credit to the hub. */
+  callEnded(call: UpstreamCall): void {
+    this.calls.delete(call.streamId);
+    this.#waiting.delete(call);
+    if (this.#state === 'draining' && this.calls.size === 0) this.#deps.onDrained(this);
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    this.#lastSeen = this.#deps.now();
+    if (this.#state === 'closed') return;
+    try {
+      if (!isBinary) throw new ProtocolError('ERR_PROTOCOL_BAD_VALUE', 'text message from hub');
+      this.#onFrame(decodeFrame(data));
+    } catch (err) {
+      const pe = err instanceof ProtocolError ? err : undefined;
+      this.#deps.log.error({ err: (err as Error).message }, 'protocol error from hub; reconnecting');
+      this.close(pe ? closeCodeFor(pe) : CloseCode.PROTOCOL_ERROR, (err as Error).message);
+    }
+  }
+
+  #onFrame(frame: Frame): void {
+    if (this.#state === 'hello') {
+      if (frame.type !== 'WELCOME')
+        throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} before WELCOME`);
+      this.hubWindow = frame.streamWindow;
+      this.hubAgentId = frame.agentId;
+      this.#state = 'ready';
+      this.#deps.onWelcome(this, frame.agentId);
+      this.credit(this.#deps.freeSlots());
+      return;
+    }
+    switch (frame.type) {
+      case 'REQUEST': {
+        assertNewStreamId(this.#lastStreamId, frame.streamId);
+        this.#lastStreamId = frame.streamId;
+        const call = this.#state === 'ready' ? this.#deps.startCall(this, frame) : undefined;
+        if (!call) {
+          // No slot (or draining): the hub may safely give this request to another agent.
+          this.send(
+            encodeFrame({
+              type: 'RESET',
+              streamId: frame.streamId,
+              code: ResetCode.REFUSED,
+              message: 'no free slot',
+            }),
+          );
+          return;
+        }
+        this.calls.set(frame.streamId, call);
+        call.start();
+        return;
+      }
+      case 'DATA':
+      case 'END':
+      case 'WINDOW':
+      case 'RESET': {
+        const call = this.calls.get(frame.streamId);
+        if (!call) {
+          if (frame.streamId > this.#lastStreamId) {
+            throw new ProtocolError(
+              'ERR_PROTOCOL_BAD_STREAM_ID',
+              `${frame.type} for unopened stream ${frame.streamId}`,
+            );
+          }
+          return; // a late frame for a stream we already closed
+        }
+        if (frame.type === 'DATA') call.onData(frame.data);
+        else if (frame.type === 'END') call.onEnd();
+        else if (frame.type === 'WINDOW') call.onWindow(frame.increment);
+        else call.onReset();
+        return;
+      }
+      case 'GOAWAY':
+        this.#deps.log.info({ message: frame.message }, 'hub is going away; finishing open requests');
+        this.#state = 'draining';
+        if (this.calls.size === 0) this.#deps.onDrained(this);
+        return;
+      default:
+        throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} is not sent by hubs`);
+    }
+  }
+
+  /** We are shutting down: tell the hub to send nothing new. */
+  goaway(message: string): void {
+    if (this.#state === 'closed') return;
+    this.send(encodeFrame({ type: 'GOAWAY', streamId: 0, code: GoawayCode.DRAIN, message }));
+    this.#state = 'draining';
+  }
+
+  /** Heartbeat: ping, and give up on a hub silent past the timeout. Returns false when dead. */
+  tick(now: number): boolean {
+    if (this.#state === 'closed') return false;
+    if (now - this.#lastSeen > this.#deps.heartbeatTimeoutMs) {
+      this.#deps.log.warn({ silentMs: now - this.#lastSeen }, 'hub missed heartbeats; reconnecting');
+      this.terminate();
+      return false;
+    }
+    this.#ws.ping();
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#ws.close(code, closeReason(reason));
+    const timer = setTimeout(() => this.#ws.terminate(), 2000);
+    timer.unref();
+  }
+
+  terminate(): void {
+    this.#state = 'closed';
+    this.#ws.terminate();
+  }
+
+  /** The socket closed: every call on it is abandoned (the hub has already given up on them). */
+  lost(): void {
+    this.#state = 'closed';
+    for (const call of [...this.calls.values()]) call.abandon();
+    this.calls.clear();
+    this.#waiting.clear();
+  }
+}

@@ -1,0 +1,265 @@
+import type { Readable } from 'node:stream';
+import {
+  encodeData,
+  encodeFrame,
+  expandWindow,
+  type HeaderList,
+  Limits,
+  type RequestFrame,
+  ResetCode,
+  type ResetCodeValue,
+  stripHopByHop,
+} from '@slime/protocol';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { UpstreamTarget } from './options.js';
+import { RequestBody } from './request-body.js';
+
+/** What a call needs from the session it runs on. */
+export interface CallHost {
+  send(bytes: Uint8Array): void;
+  readonly congested: boolean;
+  waitForDrain(call: UpstreamCall): void;
+  /** The hub's per-stream window for response bodies. */
+  readonly hubWindow: number;
+  /** Our per-stream window for request bodies. */
+  readonly agentWindow: number;
+  /** The call is over and its upstream work has stopped: the worker slot is free. */
+  finished(call: UpstreamCall): void;
+}
+
+export interface CallDeps {
+  pool: Dispatcher;
+  target: UpstreamTarget;
+  preserveHost: boolean;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  log: Logger;
+}
+
+/** Maps undici/socket failures to RESET codes the hub turns into 502/504. */
+export function resetCodeFor(err: unknown): ResetCodeValue {
+  const codes = [(err as { code?: string })?.code, (err as { cause?: { code?: string } })?.cause?.code];
+  for (const code of codes) {
+    switch (code) {
+      case 'ECONNREFUSED':
+      case 'ENOTFOUND':
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+      case 'EAI_AGAIN':
+        return ResetCode.UPSTREAM_CONNECT;
+      case 'UND_ERR_CONNECT_TIMEOUT':
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+      case 'ETIMEDOUT':
+        return ResetCode.UPSTREAM_TIMEOUT;
+    }
+  }
+  return ResetCode.UPSTREAM_ERROR;
+}
+
+function responseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
+  const raw: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) raw.push(name, v);
+    else raw.push(name, value);
+  }
+  return stripHopByHop(raw);
+}
+
+/**
+ * One REQUEST forwarded to the upstream with undici: the request body streams in as DATA arrives,
+ * the response streams back within the hub's window. The slot is released only once undici is
+ * done with the upstream, so the upstream never sees more requests than the agent has slots.
+ */
+export class UpstreamCall {
+  readonly streamId: number;
+  readonly #host: CallHost;
+  readonly #deps: CallDeps;
+  readonly #frame: RequestFrame;
+  readonly #abort = new AbortController();
+  #body: RequestBody | null = null;
+  #response: Readable | null = null;
+  #sendWindow: number;
+  #pending: Uint8Array | null = null;
+  #upstreamEnded = false;
+  #closed = false;
+  #hubReset = false;
+
+  constructor(host: CallHost, frame: RequestFrame, deps: CallDeps) {
+    this.#host = host;
+    this.#deps = deps;
+    this.#frame = frame;
+    this.streamId = frame.streamId;
+    this.#sendWindow = host.hubWindow;
+  }
+
+  start(): void {
+    const { target, preserveHost } = this.#deps;
+    const frame = this.#frame;
+    if (!frame.endStream) {
+      this.#body = new RequestBody(this.#host.agentWindow, (increment) =>
+        this.#send(encodeFrame({ type: 'WINDOW', streamId: this.streamId, increment })),
+      );
+      // undici destroys the body on abort; that error is ours, not news.
+      this.#body.on('error', () => {});
+    }
+    const headers: string[] = [];
+    let hasAuth = false;
+    for (const [name, value] of frame.headers) {
+      if (name === 'host' && !preserveHost) continue;
+      if (name === 'authorization') hasAuth = true;
+      headers.push(name, value);
+    }
+    if (target.authorization && !hasAuth) headers.push('authorization', target.authorization);
+    const path = frame.target === '*' ? target.prefix || '*' : target.prefix + frame.target;
+    this.#deps.pool
+      .request({
+        method: frame.method as Dispatcher.HttpMethod,
+        path,
+        headers,
+        body: this.#body,
+        signal: this.#abort.signal,
+        headersTimeout: this.#deps.headersTimeoutMs,
+        bodyTimeout: this.#deps.bodyTimeoutMs,
+      })
+      .then(
+        (res) => this.#onResponse(res),
+        (err: unknown) => this.#fail(err),
+      );
+  }
+
+  #send(bytes: Uint8Array): void {
+    if (!this.#closed) this.#host.send(bytes);
+  }
+
+  #onResponse(res: Dispatcher.ResponseData): void {
+    if (this.#closed || this.#hubReset) {
+      res.body.destroy();
+      this.#fail(new Error('cancelled'));
+      return;
+    }
+    const body = res.body;
+    this.#response = body;
+    try {
+      this.#send(
+        encodeFrame({
+          type: 'RESPONSE',
+          streamId: this.streamId,
+          endStream: false,
+          status: res.statusCode,
+          headers: responseHeaders(res.headers),
+        }),
+      );
+    } catch (err) {
+      body.destroy();
+      this.#deps.log.warn({ err: (err as Error).message }, 'upstream response head cannot be forwarded');
+      this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
+      return;
+    }
+    body.on('data', (chunk: Buffer) => {
+      this.#pending = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;
+      this.#pump();
+    });
+    body.once('end', () => {
+      this.#upstreamEnded = true;
+      this.#pump();
+    });
+    body.once('error', (err) => this.#fail(err));
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    while (this.#pending && this.#sendWindow > 0) {
+      if (this.#host.congested) {
+        this.#host.waitForDrain(this);
+        break;
+      }
+      const p = this.#pending;
+      const n = Math.min(p.byteLength, this.#sendWindow, Limits.MAX_DATA_BYTES);
+      this.#send(encodeData(this.streamId, n === p.byteLength ? p : p.subarray(0, n)));
+      this.#sendWindow -= n;
+      this.#pending = n === p.byteLength ? null : p.subarray(n);
+    }
+    if (this.#pending) {
+      this.#response?.pause();
+    } else if (this.#upstreamEnded) {
+      this.#send(encodeFrame({ type: 'END', streamId: this.streamId }));
+      this.#finish();
+    } else {
+      this.#response?.resume();
+    }
+  }
+
+  /** The WebSocket drained below its low-water mark. */
+  resume(): void {
+    this.#pump();
+  }
+
+  onData(data: Uint8Array): void {
+    if (this.#closed || !this.#body) return;
+    if (this.#body.unacked + data.byteLength > this.#host.agentWindow) {
+      this.#reset(ResetCode.FLOW_CONTROL, 'request body overran the window');
+      return;
+    }
+    this.#body.feed(data);
+  }
+
+  onEnd(): void {
+    if (!this.#closed) this.#body?.finish();
+  }
+
+  onWindow(increment: number): void {
+    if (this.#closed) return;
+    this.#sendWindow = expandWindow(this.#sendWindow, increment);
+    this.#pump();
+  }
+
+  /** The hub cancelled (client gone, idle): abort the upstream call, then answer with our RESET. */
+  onReset(): void {
+    if (this.#closed) return;
+    this.#hubReset = true;
+    this.#abort.abort();
+    this.#response?.destroy();
+    this.#reset(ResetCode.CANCEL, 'cancelled by hub');
+  }
+
+  /** The hub connection is gone: stop the upstream work; nobody is listening any more. */
+  abandon(): void {
+    if (this.#closed) return;
+    this.#abort.abort();
+    this.#response?.destroy();
+    this.#closed = true;
+    this.#host.finished(this);
+  }
+
+  #fail(err: unknown): void {
+    if (this.#closed) return;
+    if (this.#hubReset) {
+      this.#reset(ResetCode.CANCEL, 'cancelled by hub');
+      return;
+    }
+    const code = resetCodeFor(err);
+    const message = err instanceof Error ? err.message : String(err);
+    this.#deps.log.warn({ streamId: this.streamId, code, err: message }, 'upstream call failed');
+    this.#reset(code, message.slice(0, 200));
+  }
+
+  #reset(code: ResetCodeValue, message: string): void {
+    if (this.#closed) return;
+    this.#abort.abort();
+    this.#response?.destroy();
+    this.#body?.destroy();
+    this.#send(encodeFrame({ type: 'RESET', streamId: this.streamId, code, message }));
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // The response is complete; a request body still arriving is not wanted any more.
+    if (this.#body && !this.#body.readableEnded) this.#body.destroy();
+    this.#host.finished(this);
+  }
+}

@@ -1,0 +1,377 @@
+import {
+  type AgentClaims,
+  CloseCode,
+  type CloseCodeValue,
+  closeCodeFor,
+  closeReason,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  GoawayCode,
+  grantCredits,
+  type HeaderList,
+  type HelloFrame,
+  negotiateVersion,
+  nextStreamId,
+  ProtocolError,
+  ResetCode,
+  SUPPORTED_VERSIONS,
+  spendCredit,
+} from '@slime/protocol';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import { HubError } from '../errors.js';
+import { HubStream, type StreamHost, type StreamInit } from '../streams/hub-stream.js';
+
+// Above this many unflushed bytes on the WebSocket, streams stop reading their sources.
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+
+export interface ConnectionOptions {
+  id: string;
+  claims: AgentClaims;
+  remoteAddress: string;
+  hubWindow: number;
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+  helloTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  now: () => number;
+  log: Logger;
+  /** The agent can take more work (HELLO done and credits arrived, or a stream returned its credit). */
+  onCapacity: (conn: AgentConnection) => void;
+  onClosed: (conn: AgentConnection, code: number, reason: string) => void;
+}
+
+export interface OpenStreamRequest extends StreamInit {
+  method: string;
+  target: string;
+  headers: HeaderList;
+}
+
+export type ConnectionState = 'hello' | 'ready' | 'draining' | 'closed';
+
+/** Summary for /status and logs. */
+export interface AgentSnapshot {
+  id: string;
+  name: string;
+  jti: string;
+  scopes: string[];
+  scopePaths: string[];
+  slots: number;
+  credits: number;
+  inFlight: number;
+  state: ConnectionState;
+  upstream: string;
+  software: string;
+  hardware: unknown;
+  remoteAddress: string;
+  since: number;
+}
+
+/**
+ * The hub's end of one agent WebSocket: the HELLO handshake, credits, the streams multiplexed on
+ * it, heartbeats and shutdown. Only frames travel here; HTTP belongs to the hub.
+ */
+export class AgentConnection implements StreamHost {
+  readonly id: string;
+  readonly claims: AgentClaims;
+  readonly scopes: ReadonlySet<string>;
+  readonly scopePaths: ReadonlySet<string> | null;
+  readonly remoteAddress: string;
+  readonly since: number;
+  readonly hubWindow: number;
+  agentWindow = 0;
+  credits = 0;
+  /** Sequence of the last dispatch to this agent, for least-recently-used tie breaking. */
+  lastPick = 0;
+  #hello: HelloFrame | null = null;
+  #state: ConnectionState = 'hello';
+  #ws: WebSocket;
+  #opts: ConnectionOptions;
+  #streams = new Map<number, HubStream>();
+  #lastStreamId = 0;
+  #unflushed = 0;
+  #waiting = new Set<HubStream>();
+  #lastSeen: number;
+  readonly log: Logger;
+
+  constructor(ws: WebSocket, opts: ConnectionOptions) {
+    this.#ws = ws;
+    this.#opts = opts;
+    this.id = opts.id;
+    this.claims = opts.claims;
+    this.scopes = new Set(opts.claims.scopes ?? []);
+    this.scopePaths = opts.claims.scopePaths?.length ? new Set(opts.claims.scopePaths) : null;
+    this.remoteAddress = opts.remoteAddress;
+    this.hubWindow = opts.hubWindow;
+    this.since = opts.now();
+    this.#lastSeen = this.since;
+    this.log = opts.log;
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.#lastSeen = this.#opts.now();
+    });
+    ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
+    ws.on('error', (err) => this.log.warn({ err: err.message }, 'agent socket error'));
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get inFlight(): number {
+    return this.#streams.size;
+  }
+
+  get name(): string {
+    return this.claims.sub;
+  }
+
+  /** Whether the hub may open new streams here. */
+  get accepting(): boolean {
+    return this.#state === 'ready' && this.credits > 0;
+  }
+
+  get congested(): boolean {
+    return this.#unflushed > HIGH_WATER;
+  }
+
+  now(): number {
+    return this.#opts.now();
+  }
+
+  /** Whether this agent may serve a request for `scope` (Slime-Scope) and `path`. */
+  serves(scope: string | undefined, path: string): boolean {
+    if (scope !== undefined && !this.scopes.has(scope)) return false;
+    return this.scopePaths === null || this.scopePaths.has(path);
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    const n = bytes.byteLength;
+    this.#unflushed += n;
+    this.#ws.send(bytes, { binary: true }, () => {
+      this.#unflushed -= n;
+      if (this.#waiting.size > 0 && this.#unflushed <= LOW_WATER) this.#wakeWaiting();
+    });
+  }
+
+  waitForDrain(stream: HubStream): void {
+    this.#waiting.add(stream);
+  }
+
+  #wakeWaiting(): void {
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const s of waiting) s.resume();
+  }
+
+  /** Opens a stream for one request, spending one credit. The caller checked `accepting`. */
+  openStream(request: OpenStreamRequest): HubStream {
+    const id = nextStreamId(this.#lastStreamId);
+    let head: Uint8Array;
+    try {
+      head = encodeFrame({
+        type: 'REQUEST',
+        streamId: id,
+        endStream: request.body === null,
+        method: request.method,
+        target: request.target,
+        headers: request.headers,
+      });
+    } catch (err) {
+      // Only our limits can fail here (too many or too large headers): the client's fault.
+      throw new HubError('ERR_HUB_BAD_REQUEST', `request cannot be forwarded: ${(err as Error).message}`);
+    }
+    this.credits = spendCredit(this.credits);
+    this.#lastStreamId = id;
+    const stream = new HubStream(this, id, request);
+    this.#streams.set(id, stream);
+    this.send(head);
+    stream.start();
+    return stream;
+  }
+
+  streamClosed(stream: HubStream, returnsCredit: boolean): void {
+    this.#streams.delete(stream.id);
+    this.#waiting.delete(stream);
+    if (returnsCredit && this.#state === 'ready') {
+      this.credits = grantCredits(this.credits, 1);
+      this.#opts.onCapacity(this);
+    }
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    this.#lastSeen = this.#opts.now();
+    if (this.#state === 'closed') return;
+    try {
+      if (!isBinary)
+        throw new ProtocolError('ERR_PROTOCOL_BAD_VALUE', 'text message on the agent connection');
+      this.#onFrame(decodeFrame(data));
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.log.warn(
+          { code: err.code, err: err.message },
+          'protocol error from agent; closing its connection',
+        );
+        this.close(closeCodeFor(err), err.message);
+      } else if (err instanceof HubError) {
+        this.log.warn({ err: err.message }, 'agent broke stream rules; closing its connection');
+        this.close(CloseCode.PROTOCOL_ERROR, err.message);
+      } else {
+        this.log.error({ err }, 'failed to handle a frame from an agent');
+        this.close(CloseCode.PROTOCOL_ERROR, 'internal error handling a frame');
+      }
+    }
+  }
+
+  #onFrame(frame: Frame): void {
+    if (this.#state === 'hello') {
+      if (frame.type !== 'HELLO')
+        throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} before HELLO`);
+      this.#onHello(frame);
+      return;
+    }
+    switch (frame.type) {
+      case 'CREDIT':
+        if (this.#state !== 'ready') return;
+        this.credits = grantCredits(this.credits, frame.count);
+        this.#opts.onCapacity(this);
+        return;
+      case 'GOAWAY':
+        this.log.info({ message: frame.message }, 'agent draining');
+        this.#state = 'draining';
+        this.credits = 0;
+        return;
+      case 'RESPONSE':
+      case 'DATA':
+      case 'END':
+      case 'WINDOW':
+      case 'RESET': {
+        const stream = this.#streams.get(frame.streamId);
+        if (!stream) {
+          // Late frames for closed streams crossed our RESET; ids we never opened are a violation.
+          if (frame.streamId > this.#lastStreamId) {
+            throw new ProtocolError(
+              'ERR_PROTOCOL_BAD_STREAM_ID',
+              `${frame.type} for unopened stream ${frame.streamId}`,
+            );
+          }
+          return;
+        }
+        if (frame.type === 'RESPONSE') stream.onResponse(frame);
+        else if (frame.type === 'DATA') stream.onData(frame);
+        else if (frame.type === 'END') stream.onEnd();
+        else if (frame.type === 'WINDOW') stream.onWindow(frame.increment);
+        else stream.onReset(frame);
+        return;
+      }
+      default:
+        throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} is not sent by agents`);
+    }
+  }
+
+  #onHello(hello: HelloFrame): void {
+    const version = negotiateVersion(SUPPORTED_VERSIONS, { min: hello.minVersion, max: hello.maxVersion });
+    this.#hello = hello;
+    this.agentWindow = hello.streamWindow;
+    this.#state = 'ready';
+    this.send(
+      encodeFrame({
+        type: 'WELCOME',
+        streamId: 0,
+        version,
+        streamWindow: this.hubWindow,
+        heartbeatMs: this.#opts.heartbeatMs,
+        agentId: this.id,
+      }),
+    );
+    this.log.info(
+      { agent: this.id, name: this.name, slots: hello.slots, upstream: hello.upstream, version },
+      'agent connected',
+    );
+  }
+
+  /** Heartbeat and timeouts; the hub calls this on one shared interval for all agents. */
+  tick(now: number): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'hello' && now - this.since > this.#opts.helloTimeoutMs) {
+      this.close(CloseCode.HELLO_TIMEOUT, 'no HELLO in time');
+      return;
+    }
+    if (now - this.#lastSeen > this.#opts.heartbeatTimeoutMs) {
+      this.log.warn({ silentMs: now - this.#lastSeen }, 'agent missed heartbeats; dropping it');
+      this.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+      return;
+    }
+    this.#ws.ping();
+    for (const stream of this.#streams.values()) {
+      if (stream.state === 'open' && now - stream.lastActivity > this.#opts.streamIdleTimeoutMs) {
+        stream.cancel('stream idle timeout', ResetCode.IDLE_TIMEOUT);
+      }
+    }
+  }
+
+  /** Asks the agent to drain: no new streams will come. */
+  goaway(message: string): void {
+    if (this.#state === 'closed') return;
+    this.send(encodeFrame({ type: 'GOAWAY', streamId: 0, code: GoawayCode.DRAIN, message }));
+    if (this.#state !== 'hello') this.#state = 'draining';
+    this.credits = 0;
+  }
+
+  close(code: CloseCodeValue, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#ws.close(code, closeReason(reason));
+    // The close handshake can hang on a frozen peer; the socket goes away regardless.
+    const timer = setTimeout(() => this.#ws.terminate(), 2000);
+    timer.unref();
+    this.#onClose(code, reason);
+  }
+
+  terminate(code: CloseCodeValue, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#ws.terminate();
+    this.#onClose(code, reason);
+  }
+
+  #onClose(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.credits = 0;
+    const streams = [...this.#streams.values()];
+    this.#streams.clear();
+    this.#waiting.clear();
+    for (const s of streams) s.agentLost(reason || `closed with code ${code}`);
+    this.log.info({ code, reason, streams: streams.length }, 'agent disconnected');
+    this.#opts.onClosed(this, code, reason);
+  }
+
+  snapshot(): AgentSnapshot {
+    let hardware: unknown = null;
+    if (this.#hello?.hardware) {
+      try {
+        hardware = JSON.parse(this.#hello.hardware);
+      } catch {
+        hardware = this.#hello.hardware;
+      }
+    }
+    return {
+      id: this.id,
+      name: this.name,
+      jti: this.claims.jti,
+      scopes: [...this.scopes],
+      scopePaths: this.scopePaths ? [...this.scopePaths] : [],
+      slots: this.#hello?.slots ?? 0,
+      credits: this.credits,
+      inFlight: this.inFlight,
+      state: this.#state,
+      upstream: this.#hello?.upstream ?? '',
+      software: this.#hello?.software ?? '',
+      hardware,
+      remoteAddress: this.remoteAddress,
+      since: this.since,
+    };
+  }
+}

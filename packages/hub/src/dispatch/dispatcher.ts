@@ -1,0 +1,222 @@
+import type { Logger } from 'pino';
+import type { AgentConnection } from '../agents/agent-connection.js';
+import { HubError } from '../errors.js';
+import type { HubStream } from '../streams/hub-stream.js';
+import { type QueueNode, WaitQueue } from './wait-queue.js';
+
+/** What the dispatcher needs to know about a request. */
+export interface DispatchTicket {
+  scope: string | undefined;
+  path: string;
+  /** Wait for an agent instead of failing fast. */
+  block: boolean;
+  /** Longest wait, ms; undefined = until the client leaves. */
+  timeoutMs: number | undefined;
+  signal: AbortSignal;
+  /** Re-dispatch after an agent loss: goes to the front of the queue. */
+  front: boolean;
+  /** Opens the stream on the chosen agent; called synchronously when an agent is assigned. */
+  open: (agent: AgentConnection) => HubStream;
+}
+
+interface Waiter {
+  ticket: DispatchTicket;
+  resolve: (s: HubStream) => void;
+  reject: (e: HubError) => void;
+  timer: NodeJS.Timeout | undefined;
+  onAbort: () => void;
+  enqueuedAt: number;
+}
+
+export interface DispatcherOptions {
+  /** Most requests dispatched at once, over all agents; undefined = unlimited. */
+  concurrent: number | undefined;
+  maxQueue: number;
+  now: () => number;
+  log: Logger;
+  /** Observes queue waits (ms) and their outcome, for metrics. */
+  onWait?: (ms: number, outcome: 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown') => void;
+}
+
+/**
+ * Matches requests with agents. A request holds a `concurrent` slot only while dispatched, so a
+ * request waiting for an absent scope never blocks others. Waiters are woken by events (a credit
+ * arrives, a stream ends, an agent connects), never by polling, in FIFO order among those an agent
+ * can serve.
+ */
+export class Dispatcher {
+  readonly #opts: DispatcherOptions;
+  readonly #ready = new Set<AgentConnection>();
+  readonly #queue = new WaitQueue<Waiter>();
+  #active = 0;
+  #picks = 0;
+  #closed = false;
+
+  constructor(opts: DispatcherOptions) {
+    this.#opts = opts;
+  }
+
+  get queueLength(): number {
+    return this.#queue.size;
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  /** An agent gained capacity (connected, granted credits, or a stream returned its credit). */
+  capacity(agent: AgentConnection): void {
+    if (agent.accepting) this.#ready.add(agent);
+    this.#drain();
+  }
+
+  /** An agent is gone or draining. */
+  remove(agent: AgentConnection): void {
+    this.#ready.delete(agent);
+  }
+
+  /** Finds an agent for the request now, or queues it; resolves with the opened stream. */
+  dispatch(ticket: DispatchTicket): Promise<HubStream> {
+    if (this.#closed) return Promise.reject(new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down'));
+    if (ticket.signal.aborted) return Promise.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
+    const limited = this.#opts.concurrent !== undefined && this.#active >= this.#opts.concurrent;
+    // Earlier waiters for the same agents go first: only skip the queue when nobody waits for a slot.
+    if (!limited && !(ticket.front && this.#queue.size > 0)) {
+      const agent = this.#pick(ticket);
+      if (agent) return Promise.resolve(this.#assign(ticket, agent));
+      if (!ticket.block) return Promise.reject(noAgent(ticket));
+    }
+    if (this.#queue.size >= this.#opts.maxQueue && !ticket.front) {
+      return Promise.reject(
+        new HubError('ERR_HUB_QUEUE_FULL', `wait queue is full (${this.#opts.maxQueue})`, { retryAfter: 1 }),
+      );
+    }
+    return new Promise<HubStream>((resolve, reject) => {
+      const waiter: Waiter = {
+        ticket,
+        resolve,
+        reject,
+        timer: undefined,
+        onAbort: () => {},
+        enqueuedAt: this.#opts.now(),
+      };
+      const node = ticket.front ? this.#queue.unshift(waiter) : this.#queue.push(waiter);
+      waiter.onAbort = () =>
+        this.#leave(node, new HubError('ERR_HUB_CLIENT_GONE', 'client went away'), 'client-gone');
+      ticket.signal.addEventListener('abort', waiter.onAbort, { once: true });
+      if (ticket.timeoutMs !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.#leave(
+            node,
+            new HubError('ERR_HUB_BLOCK_TIMEOUT', `no agent became free within ${ticket.timeoutMs} ms`, {
+              retryAfter: 1,
+            }),
+            'timeout',
+          );
+        }, ticket.timeoutMs);
+        waiter.timer.unref?.();
+      }
+      if (ticket.front) this.#drain();
+    });
+  }
+
+  #leave(
+    node: QueueNode<Waiter>,
+    err: HubError,
+    outcome: 'timeout' | 'client-gone' | 'no-agent' | 'shutdown',
+  ): void {
+    if (!node.queued) return;
+    this.#queue.remove(node);
+    const w = node.value;
+    this.#cleanup(w);
+    this.#opts.onWait?.(this.#opts.now() - w.enqueuedAt, outcome);
+    w.reject(err);
+  }
+
+  #cleanup(w: Waiter): void {
+    if (w.timer) clearTimeout(w.timer);
+    w.ticket.signal.removeEventListener('abort', w.onAbort);
+  }
+
+  /** The least busy eligible agent; ties go to the one picked least recently. */
+  #pick(ticket: DispatchTicket): AgentConnection | undefined {
+    let best: AgentConnection | undefined;
+    for (const agent of this.#ready) {
+      if (!agent.accepting) {
+        this.#ready.delete(agent);
+        continue;
+      }
+      if (!agent.serves(ticket.scope, ticket.path)) continue;
+      if (
+        !best ||
+        agent.inFlight < best.inFlight ||
+        (agent.inFlight === best.inFlight && agent.lastPick < best.lastPick)
+      ) {
+        best = agent;
+      }
+    }
+    return best;
+  }
+
+  #assign(ticket: DispatchTicket, agent: AgentConnection): HubStream {
+    agent.lastPick = ++this.#picks;
+    const stream = ticket.open(agent);
+    if (!agent.accepting) this.#ready.delete(agent);
+    this.#active++;
+    stream.onSettled(() => {
+      this.#active--;
+      this.#drain();
+    });
+    return stream;
+  }
+
+  /** Hands free agents to waiters in FIFO order. */
+  #drain(): void {
+    if (this.#queue.size === 0) return;
+    for (const node of this.#queue) {
+      if (this.#opts.concurrent !== undefined && this.#active >= this.#opts.concurrent) return;
+      if (this.#ready.size === 0 && node.value.ticket.block) return;
+      const w = node.value;
+      const agent = this.#pick(w.ticket);
+      if (agent) {
+        this.#queue.remove(node);
+        this.#cleanup(w);
+        this.#opts.onWait?.(this.#opts.now() - w.enqueuedAt, 'dispatched');
+        let stream: HubStream;
+        try {
+          stream = this.#assign(w.ticket, agent);
+        } catch (err) {
+          w.reject(
+            err instanceof HubError
+              ? err
+              : new HubError('ERR_HUB_INTERNAL', 'dispatch failed', { cause: err }),
+          );
+          continue;
+        }
+        w.resolve(stream);
+      } else if (!w.ticket.block) {
+        // It waited only for a --concurrent slot; with no agent for it, fail fast as it asked.
+        this.#leave(node, noAgent(w.ticket), 'no-agent');
+      }
+    }
+  }
+
+  /** Stops taking new requests; waiters get 503 at once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const node of this.#queue) {
+      this.#leave(
+        node,
+        new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }),
+        'shutdown',
+      );
+    }
+  }
+}
+
+function noAgent(ticket: DispatchTicket): HubError {
+  const what =
+    ticket.scope === undefined ? 'no agent is free' : `no agent for scope "${ticket.scope}" is free`;
+  return new HubError('ERR_HUB_NO_AGENT', `${what}; send Slime-Block: 1 to wait`, { retryAfter: 1 });
+}

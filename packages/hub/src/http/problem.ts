@@ -1,0 +1,54 @@
+import type { ServerResponse } from 'node:http';
+import { type HubError, toHubError } from '../errors.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/**
+ * Writes an RFC 9457 problem+json response. The single place where errors become HTTP responses:
+ * internal details (causes, stack traces) never reach the client; `code` is stable for clients.
+ */
+export function writeProblem(
+  res: ServerResponse,
+  err: HubError,
+  extra: { requestId?: string; headers?: Record<string, string> } = {},
+): void {
+  if (res.headersSent || res.destroyed) {
+    // Too late for a status: the only honest signal left is an aborted connection.
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({
+    type: `https://slime.dev/errors/${err.code}`,
+    title: TITLES[err.status] ?? 'Error',
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    ...(extra.requestId ? { requestId: extra.requestId } : {}),
+  });
+  res.statusCode = err.status;
+  for (const [k, v] of Object.entries(extra.headers ?? {})) res.setHeader(k, v);
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  res.setHeader('content-type', 'application/problem+json');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.setHeader('cache-control', 'no-store');
+  res.end(body);
+}
+
+/** Writes any thrown value as a problem response. */
+export function writeError(res: ServerResponse, err: unknown, requestId?: string): HubError {
+  const hubErr = toHubError(err);
+  writeProblem(res, hubErr, requestId === undefined ? {} : { requestId });
+  return hubErr;
+}

@@ -1,0 +1,281 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { AGENT_PATH, CloseCode, DEFAULT_STREAM_WINDOW, Limits } from '@slime/protocol';
+import { pino } from 'pino';
+import { WebSocketServer } from 'ws';
+import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.js';
+import { createTokenVerifier, TokenError } from './agents/tokens.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { HubError } from './errors.js';
+import { writeError } from './http/problem.js';
+import { type HubOptions, validateHubOptions } from './options.js';
+import type { Policy, RequestContext } from './pipeline/context.js';
+import { createContext } from './pipeline/create-context.js';
+import { buildPipeline } from './pipeline/pipeline.js';
+import type { RequestObserver } from './pipeline/policies/access-log.js';
+
+export interface HubAddress {
+  host: string;
+  port: number;
+  /** http://host:port, for applications; agents dial the same with ws://. */
+  url: string;
+}
+
+/** Policies the hub runs in its pipeline slots (from the policy engine, shaping...). */
+export interface HubPolicySlots {
+  access?: Policy[];
+  rateLimits?: Policy[];
+  router?: Policy[];
+  fallback?: Policy[];
+  shaping?: Policy[];
+}
+
+export interface Hub {
+  listen(): Promise<HubAddress>;
+  readonly address: HubAddress | null;
+  /** Connected agents, for /status. */
+  agents(): AgentSnapshot[];
+  readonly queueLength: number;
+  readonly activeRequests: number;
+  /** Graceful: stop accepting, GOAWAY to agents, let in-flight requests finish (up to drainTimeoutMs). */
+  close(): Promise<void>;
+  /** Immediate: drop every connection. */
+  destroy(err?: Error): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface HubInternals {
+  /** Policies for the pipeline slots; fixed at creation (a policy engine swaps rules inside them). */
+  policies?: HubPolicySlots;
+  observe?: RequestObserver;
+  /** Lifecycle hooks for metrics and status. */
+  onAgentConnected?: (agent: AgentConnection) => void;
+  onAgentClosed?: (agent: AgentConnection, code: number, reason: string) => void;
+}
+
+/**
+ * Creates a hub. Applications send HTTP to it; agents dial `GET /_slime/agent` with a bearer token.
+ *
+ * @example
+ * ```ts
+ * const hub = createHub({ secret: process.env.SECRET!, port: 8080 });
+ * const { url } = await hub.listen();
+ * ```
+ */
+export function createHub(options: HubOptions, internals: HubInternals = {}): Hub {
+  validateHubOptions(options);
+  const now = options.now ?? Date.now;
+  const log = options.logger ?? pino({ level: 'silent' });
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5_000;
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 10_000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  const verifier = createTokenVerifier({
+    secret: options.secret,
+    now,
+    ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}),
+  });
+
+  const dispatcher = new Dispatcher({
+    concurrent: options.concurrent,
+    maxQueue: options.maxQueue ?? 10_000,
+    now,
+    log,
+  });
+  const run = buildPipeline({
+    dispatcher,
+    appPassword: options.appPassword,
+    now,
+    redispatchWaitMs: heartbeatTimeoutMs,
+    ...(internals.observe ? { observe: internals.observe } : {}),
+    ...internals.policies,
+  });
+
+  const connections = new Set<AgentConnection>();
+  let nextAgent = 0;
+  let state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
+  let address: HubAddress | null = null;
+  let closing: Promise<void> | null = null;
+  let ticker: NodeJS.Timeout | undefined;
+
+  const server: Server = createServer({
+    maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+    requestTimeout: 0,
+    headersTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: Limits.MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (state !== 'listening') {
+      res.setHeader('connection', 'close');
+      writeError(res, new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }));
+      return;
+    }
+    const path = req.url?.split('?', 1)[0];
+    if (path === '/_slime/health') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: 'ok', agents: connections.size }));
+      return;
+    }
+    if (path === AGENT_PATH) {
+      writeError(res, new HubError('ERR_HUB_BAD_REQUEST', 'agents must connect with a WebSocket upgrade'));
+      return;
+    }
+    let ctx: RequestContext;
+    try {
+      ctx = createContext(req, res, { log, now, blockTimeoutMs: options.blockTimeoutMs });
+    } catch (err) {
+      writeError(res, err);
+      return;
+    }
+    run(ctx).catch((err: unknown) => {
+      log.error({ err }, 'pipeline failed outside the error boundary');
+      res.destroy();
+    });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = req.url?.split('?', 1)[0];
+    if (path !== AGENT_PATH || state !== 'listening') {
+      rejectUpgrade(socket, state === 'listening' ? 404 : 503, 'not an agent endpoint or hub closing');
+      return;
+    }
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+    verifier.verify(token).then(
+      (claims) => {
+        if (state !== 'listening' || socket.destroyed) {
+          socket.destroy();
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const id = `${claims.sub}#${++nextAgent}`;
+          const conn = new AgentConnection(ws, {
+            id,
+            claims,
+            remoteAddress: req.socket.remoteAddress ?? '',
+            hubWindow: options.streamWindow ?? DEFAULT_STREAM_WINDOW,
+            heartbeatMs: heartbeatIntervalMs,
+            heartbeatTimeoutMs,
+            helloTimeoutMs: 10_000,
+            streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
+            now,
+            log: log.child({ agent: id }),
+            onCapacity: (c) => dispatcher.capacity(c),
+            onClosed: (c, code, reason) => {
+              connections.delete(c);
+              dispatcher.remove(c);
+              internals.onAgentClosed?.(c, code, reason);
+            },
+          });
+          connections.add(conn);
+          internals.onAgentConnected?.(conn);
+        });
+      },
+      (err: unknown) => {
+        const reason = err instanceof TokenError ? err.reason : 'error';
+        log.warn({ reason, remote: req.socket.remoteAddress }, 'agent refused');
+        rejectUpgrade(socket, 401, err instanceof TokenError ? err.message : 'invalid token');
+      },
+    );
+  });
+
+  function tick(): void {
+    const t = now();
+    for (const conn of connections) conn.tick(t);
+  }
+
+  async function listen(): Promise<HubAddress> {
+    if (state !== 'new') throw new Error('hub.listen() can be called once');
+    const host = options.host ?? '0.0.0.0';
+    server.listen(options.port ?? 8080, host);
+    await once(server, 'listening');
+    const a = server.address() as AddressInfo;
+    const shownHost = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    address = { host: a.address, port: a.port, url: `http://${shownHost}:${a.port}` };
+    state = 'listening';
+    ticker = setInterval(tick, heartbeatIntervalMs);
+    ticker.unref();
+    log.info({ url: address.url, host: a.address, port: a.port }, 'hub listening');
+    return address;
+  }
+
+  async function drain(): Promise<void> {
+    state = 'closing';
+    log.info({ agents: connections.size, active: dispatcher.active }, 'hub draining');
+    server.close();
+    server.closeIdleConnections();
+    dispatcher.close();
+    for (const conn of connections) conn.goaway('hub shutting down');
+    const deadline = now() + drainTimeoutMs;
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        const busy = [...connections].some((c) => c.inFlight > 0);
+        if (!busy || now() >= deadline) {
+          clearInterval(poll);
+          resolve();
+        }
+      };
+      // Shutdown only: a coarse check keeps this independent of every stream's bookkeeping.
+      const poll = setInterval(check, 25);
+      check();
+    });
+    finish();
+  }
+
+  function finish(): void {
+    if (ticker) clearInterval(ticker);
+    for (const conn of [...connections]) conn.close(CloseCode.HUB_SHUTDOWN, 'hub shut down');
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    server.closeAllConnections();
+    state = 'closed';
+  }
+
+  return {
+    listen,
+    get address() {
+      return address;
+    },
+    agents: () => [...connections].map((c) => c.snapshot()),
+    get queueLength() {
+      return dispatcher.queueLength;
+    },
+    get activeRequests() {
+      return dispatcher.active;
+    },
+    close() {
+      if (!closing) {
+        closing = state === 'listening' ? drain() : Promise.resolve(finish());
+      }
+      return closing;
+    },
+    destroy(err?: Error) {
+      if (state === 'closed') return;
+      if (err) log.error({ err }, 'hub destroyed');
+      state = 'closing';
+      dispatcher.close();
+      server.close();
+      finish();
+      closing ??= Promise.resolve();
+    },
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
+  };
+}
+
+function rejectUpgrade(socket: Duplex, status: number, detail: string): void {
+  const title = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable';
+  const body = JSON.stringify({ title, status, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { HubError } from '../errors.js';
+import { hasBody, upstreamHeaders } from '../http/forwarded.js';
+import type { RequestContext } from './context.js';
+
+const NO_BLOCK = new Set(['0', 'false', 'no', 'off']);
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/** Slime-Block: any non-empty value blocks except 0/false/no/off (case-insensitive). */
+export function wantsBlock(value: string | string[] | undefined): boolean {
+  const v = (Array.isArray(value) ? value[0] : value)?.trim().toLowerCase();
+  return v !== undefined && v !== '' && !NO_BLOCK.has(v);
+}
+
+/** Slime-Block-Timeout in seconds (fractions allowed) -> ms; throws 400 on a malformed value. */
+export function blockTimeout(
+  value: string | string[] | undefined,
+  fallbackMs: number | undefined,
+): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return fallbackMs;
+  const seconds = Number(v);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new HubError('ERR_HUB_BAD_REQUEST', 'Slime-Block-Timeout must be a number of seconds');
+  }
+  return Math.round(seconds * 1000);
+}
+
+export interface ContextDeps {
+  log: Logger;
+  now: () => number;
+  blockTimeoutMs: number | undefined;
+}
+
+/** Builds the per-request context. Throws HubError(400) for malformed control headers. */
+export function createContext(req: IncomingMessage, res: ServerResponse, deps: ContextDeps): RequestContext {
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  const given = req.headers['x-request-id'];
+  const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  const clientIp = req.socket.remoteAddress ?? '';
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const scopeHeader = req.headers['slime-scope'];
+  const scope = typeof scopeHeader === 'string' && scopeHeader !== '' ? scopeHeader : undefined;
+  const body = hasBody(req) ? req : null;
+  const ctx: RequestContext = {
+    req,
+    res,
+    requestId,
+    method: req.method ?? 'GET',
+    path,
+    target,
+    query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
+    clientIp,
+    route: { kind: 'agents' },
+    block: wantsBlock(req.headers['slime-block']),
+    upstreamHeaders: upstreamHeaders(req, clientIp, requestId),
+    body,
+    bodyConsumed: false,
+    responseHeaders: {},
+    signal: abort.signal,
+    log: deps.log.child({ requestId }),
+    startedAt: deps.now(),
+    notes: {},
+  };
+  if (scope !== undefined) ctx.scope = scope;
+  const timeout = blockTimeout(req.headers['slime-block-timeout'], deps.blockTimeoutMs);
+  if (timeout !== undefined) ctx.blockTimeoutMs = timeout;
+  return ctx;
+}

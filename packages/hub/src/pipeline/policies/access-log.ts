@@ -1,0 +1,52 @@
+import type { Policy } from '../context.js';
+
+/** Called once per application request when its response is over (sent, failed or abandoned). */
+export type RequestObserver = (event: {
+  status: number;
+  outcome: string;
+  durationMs: number;
+  ttfbMs: number | undefined;
+  bytesOut: number;
+  agent: string | undefined;
+}) => void;
+
+/**
+ * One access-log line per application request, written when the response is over. The path is
+ * logged without its query string: queries often carry keys and personal data.
+ */
+export function accessLog(options: { now: () => number; observe?: RequestObserver }): Policy {
+  const { now, observe } = options;
+  return async function accessLog(ctx, next) {
+    const { res } = ctx;
+    let ttfb: number | undefined;
+    const onHead = () => {
+      ttfb ??= now() - ctx.startedAt;
+    };
+    res.once('prefinish', onHead);
+    // bytesWritten counts the whole keep-alive connection; the difference is this response's share.
+    const bytesBefore = res.socket?.bytesWritten ?? 0;
+    const done = () => {
+      const durationMs = now() - ctx.startedAt;
+      const status = res.headersSent ? res.statusCode : Number(ctx.notes.status ?? 499);
+      const outcome = String(ctx.notes.outcome ?? (res.writableFinished ? 'ok' : 'aborted'));
+      const bytesOut = Math.max(0, (res.socket?.bytesWritten ?? bytesBefore) - bytesBefore);
+      const agent = ctx.result?.servedBy;
+      ctx.log.info(
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status,
+          bytes: bytesOut,
+          durationMs,
+          agent,
+          outcome,
+          client: ctx.clientIp,
+        },
+        'request',
+      );
+      observe?.({ status, outcome, durationMs, ttfbMs: ttfb, bytesOut, agent });
+    };
+    res.once('close', done);
+    await next();
+  };
+}

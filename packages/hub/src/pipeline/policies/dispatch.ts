@@ -1,0 +1,57 @@
+import type { AgentConnection } from '../../agents/agent-connection.js';
+import type { Dispatcher } from '../../dispatch/dispatcher.js';
+import { HubError } from '../../errors.js';
+import type { Policy } from '../context.js';
+
+// An agent lost before answering: try again this many times before giving up with 502.
+const MAX_REDISPATCH = 5;
+
+/**
+ * The terminal policy: hands the request to an agent and waits for the response head. A request
+ * that never reached an upstream (agent lost before the head, nothing of its body read) goes back
+ * to the front of the queue; anything else is delivered at most once.
+ */
+export function dispatchToAgent(options: { dispatcher: Dispatcher; redispatchWaitMs: number }): Policy {
+  const { dispatcher, redispatchWaitMs } = options;
+  return async function dispatchToAgent(ctx, next) {
+    if (ctx.route.kind !== 'agents') throw new HubError('ERR_HUB_INTERNAL', 'no handler for this route');
+    const scope = ctx.route.scope ?? ctx.scope;
+    for (let attempt = 0; ; attempt++) {
+      const retry = attempt > 0;
+      const stream = await dispatcher.dispatch({
+        scope,
+        path: ctx.path,
+        // A re-dispatched request was admitted once: it waits for another agent, boundedly.
+        block: ctx.block || retry,
+        timeoutMs: retry && !ctx.block ? redispatchWaitMs : ctx.blockTimeoutMs,
+        signal: ctx.signal,
+        front: retry,
+        open: (agent: AgentConnection) =>
+          agent.openStream({
+            method: ctx.method,
+            target: ctx.target,
+            headers: ctx.upstreamHeaders,
+            body: ctx.body,
+            onBodyRead: () => {
+              ctx.bodyConsumed = true;
+            },
+          }),
+      });
+      try {
+        ctx.result = await stream.response;
+        ctx.notes.attempts = attempt + 1;
+        break;
+      } catch (err) {
+        if (err instanceof HubError && err.retryable && !ctx.bodyConsumed && attempt < MAX_REDISPATCH) {
+          ctx.log.warn(
+            { attempt: attempt + 1, err: err.message },
+            're-dispatching a request its agent never served',
+          );
+          continue;
+        }
+        throw err;
+      }
+    }
+    await next();
+  };
+}

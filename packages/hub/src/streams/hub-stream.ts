@@ -1,0 +1,393 @@
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import {
+  consumeWindow,
+  type DataFrame,
+  encodeData,
+  encodeFrame,
+  expandWindow,
+  Limits,
+  ResetCode,
+  type ResetCodeValue,
+  type ResetFrame,
+  type ResponseFrame,
+  windowUpdateDue,
+} from '@slime/protocol';
+import { HubError } from '../errors.js';
+import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
+import { errorForReset } from './reset-errors.js';
+
+/** What a stream needs from the connection it runs on. */
+export interface StreamHost {
+  readonly id: string;
+  /** The agent's per-stream receive window (request bodies). */
+  readonly agentWindow: number;
+  /** Our per-stream receive window (response bodies). */
+  readonly hubWindow: number;
+  send(bytes: Uint8Array): void;
+  /** True while the WebSocket has more unflushed bytes than its high-water mark. */
+  readonly congested: boolean;
+  /** Calls `stream.resume()` once the WebSocket has flushed below its low-water mark. */
+  waitForDrain(stream: HubStream): void;
+  /** The stream is over; `returnsCredit` when the agent's own END/RESET closed it. */
+  streamClosed(stream: HubStream, returnsCredit: boolean): void;
+  now(): number;
+}
+
+export interface StreamInit {
+  body: Readable | null;
+  /** Called once, when the first body byte is read from the client. */
+  onBodyRead: () => void;
+}
+
+type State = 'open' | 'reset-sent' | 'closed';
+
+/**
+ * The hub's side of one proxied request on an agent connection: pumps the client's body out as
+ * DATA within the agent's window, and turns RESPONSE/DATA/END into a ProxyResponse whose body is
+ * written to the client at the client's pace (WINDOW goes back only for bytes the client took).
+ */
+export class HubStream implements ResponseBody {
+  readonly id: number;
+  readonly #host: StreamHost;
+  #state: State = 'open';
+  lastActivity: number;
+  #settled: Array<() => void> = [];
+
+  // request direction
+  readonly #source: Readable | null;
+  readonly #onBodyRead: () => void;
+  #bodyRead = false;
+  #sendWindow: number;
+  #pending: Uint8Array | null = null;
+  #sourceEnded = false;
+  #endSent = false;
+
+  // response direction
+  #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
+  readonly response: Promise<ProxyResponse>;
+  #headSeen = false;
+  #recvWindow: number;
+  #ended = false;
+  #buffered: Uint8Array[] = [];
+  #res: ServerResponse | null = null;
+  #collector: { chunks: Uint8Array[]; size: number; limit: number } | null = null;
+  #consumed = 0;
+  #awaitingDrain = 0;
+  #pipe: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  #pipePromise: Promise<void> | null = null;
+
+  constructor(host: StreamHost, id: number, init: StreamInit) {
+    this.#host = host;
+    this.id = id;
+    this.lastActivity = host.now();
+    this.#source = init.body;
+    this.#onBodyRead = init.onBodyRead;
+    this.#sendWindow = host.agentWindow;
+    this.#recvWindow = host.hubWindow;
+    this.response = new Promise((resolve, reject) => {
+      this.#head = { resolve, reject };
+    });
+    // A rejection nobody awaits yet (e.g. while the head is pending) must not crash the process.
+    this.response.catch(() => {});
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Runs `fn` once the stream stops counting against the hub (closed, or reset by us). */
+  onSettled(fn: () => void): void {
+    if (this.#state !== 'open') fn();
+    else this.#settled.push(fn);
+  }
+
+  /** Starts pumping the request body (call after REQUEST was sent). */
+  start(): void {
+    const src = this.#source;
+    if (!src) return;
+    src.on('data', this.#onSourceData);
+    src.once('end', this.#onSourceEnd);
+    src.once('error', this.#onSourceError);
+  }
+
+  #onSourceData = (chunk: Buffer): void => {
+    if (this.#state !== 'open' || this.#endSent) return;
+    if (!this.#bodyRead) {
+      this.#bodyRead = true;
+      this.#onBodyRead();
+    }
+    this.#pending = this.#pending ? concat(this.#pending, chunk) : chunk;
+    this.#pump();
+  };
+
+  #onSourceEnd = (): void => {
+    this.#sourceEnded = true;
+    this.#pump();
+  };
+
+  #onSourceError = (): void => {
+    this.cancel('client request body failed');
+  };
+
+  /** Sends as much pending body as window and WebSocket allow; pauses the client otherwise. */
+  #pump(): void {
+    if (this.#state !== 'open' || this.#endSent) return;
+    while (this.#pending && this.#sendWindow > 0) {
+      if (this.#host.congested) {
+        this.#host.waitForDrain(this);
+        break;
+      }
+      const p = this.#pending;
+      const n = Math.min(p.byteLength, this.#sendWindow, Limits.MAX_DATA_BYTES);
+      this.#host.send(encodeData(this.id, n === p.byteLength ? p : p.subarray(0, n)));
+      this.#sendWindow -= n;
+      this.#pending = n === p.byteLength ? null : p.subarray(n);
+    }
+    if (this.#pending) {
+      this.#source?.pause();
+    } else if (this.#sourceEnded) {
+      this.#endSent = true;
+      this.#host.send(encodeFrame({ type: 'END', streamId: this.id }));
+    } else {
+      this.#source?.resume();
+    }
+  }
+
+  /** Called by the host when the WebSocket drained. */
+  resume(): void {
+    this.#pump();
+  }
+
+  onWindow(increment: number): void {
+    this.lastActivity = this.#host.now();
+    if (this.#state !== 'open' || this.#endSent) return;
+    this.#sendWindow = expandWindow(this.#sendWindow, increment);
+    this.#pump();
+  }
+
+  onResponse(frame: ResponseFrame): void {
+    this.lastActivity = this.#host.now();
+    if (this.#state === 'reset-sent' && frame.endStream) this.#close(true);
+    if (this.#state !== 'open') return;
+    if (this.#headSeen) throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'second RESPONSE on a stream');
+    this.#headSeen = true;
+    this.#head?.resolve({
+      status: frame.status,
+      headers: frame.headers,
+      servedBy: this.#host.id,
+      body: this,
+    });
+    this.#head = null;
+    if (frame.endStream) this.#onAgentEnd();
+  }
+
+  onData(frame: DataFrame): void {
+    this.lastActivity = this.#host.now();
+    if (this.#state !== 'open') return;
+    if (!this.#headSeen || this.#ended) {
+      throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'DATA outside a response body');
+    }
+    // The protocol error surfaces as ERR_PROTOCOL_FLOW_CONTROL and closes the connection.
+    this.#recvWindow = consumeWindow(this.#recvWindow, frame.data.byteLength);
+    this.#deliver(frame.data);
+  }
+
+  onEnd(): void {
+    this.lastActivity = this.#host.now();
+    // The agent finished before it saw our RESET: its END closes the stream and returns the credit.
+    if (this.#state === 'reset-sent') this.#close(true);
+    if (this.#state !== 'open') return;
+    if (!this.#headSeen || this.#ended) throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'END before RESPONSE');
+    this.#onAgentEnd();
+  }
+
+  #onAgentEnd(): void {
+    this.#ended = true;
+    // The response is complete; whatever request body is left is not wanted any more.
+    this.#detachSource();
+    this.#close(true);
+    if (this.#res) this.#finishRes();
+    else if (this.#collector) this.#finishCollector();
+  }
+
+  onReset(frame: ResetFrame): void {
+    this.lastActivity = this.#host.now();
+    if (this.#state === 'closed') return;
+    const wasOpen = this.#state === 'open';
+    this.#detachSource();
+    this.#close(true);
+    if (!wasOpen) return;
+    if (frame.code === ResetCode.NO_ERROR && this.#ended) return;
+    const err = errorForReset(frame.code, frame.message, this.#host.id);
+    this.#fail(err);
+  }
+
+  /** The connection died under the stream. */
+  agentLost(reason: string): void {
+    if (this.#state === 'closed') return;
+    const wasOpen = this.#state === 'open';
+    this.#detachSource();
+    this.#close(false);
+    if (!wasOpen || this.#ended) return;
+    this.#fail(
+      new HubError('ERR_HUB_AGENT_LOST', `agent ${this.#host.id} was lost: ${reason}`, {
+        retryable: !this.#headSeen && !this.#bodyRead,
+      }),
+    );
+  }
+
+  /** Hub-side abort: tell the agent to stop; its own RESET returns the credit later. */
+  cancel(reason: string, code: ResetCodeValue = ResetCode.CANCEL): void {
+    if (this.#state !== 'open') return;
+    this.#detachSource();
+    this.#state = 'reset-sent';
+    this.#host.send(encodeFrame({ type: 'RESET', streamId: this.id, code, message: reason }));
+    this.#runSettled();
+    const err =
+      code === ResetCode.IDLE_TIMEOUT
+        ? new HubError('ERR_HUB_STREAM_IDLE', `no data from agent ${this.#host.id} for too long`)
+        : new HubError('ERR_HUB_CLIENT_GONE', reason);
+    this.#fail(err);
+  }
+
+  #fail(err: HubError): void {
+    if (this.#head) {
+      this.#head.reject(err);
+      this.#head = null;
+    }
+    if (this.#res && !this.#res.writableEnded) this.#res.destroy(err);
+    this.#pipe?.reject(err);
+    this.#pipe = null;
+    this.#collector = null;
+  }
+
+  #close(returnsCredit: boolean): void {
+    const wasOpen = this.#state === 'open';
+    this.#state = 'closed';
+    this.#host.streamClosed(this, returnsCredit);
+    if (wasOpen) this.#runSettled();
+  }
+
+  #runSettled(): void {
+    const fns = this.#settled;
+    this.#settled = [];
+    for (const fn of fns) fn();
+  }
+
+  #detachSource(): void {
+    const src = this.#source;
+    if (!src) return;
+    src.off('data', this.#onSourceData);
+    src.off('end', this.#onSourceEnd);
+    src.off('error', this.#onSourceError);
+    this.#pending = null;
+    // Keep draining the client's socket so a keep-alive connection can be reused.
+    src.resume();
+  }
+
+  // ---- ResponseBody ----
+
+  #deliver(chunk: Uint8Array): void {
+    if (this.#res) {
+      this.#write(chunk);
+    } else if (this.#collector) {
+      const c = this.#collector;
+      c.size += chunk.byteLength;
+      if (c.size > c.limit) {
+        this.cancel('response body larger than the fallback spool limit');
+        return;
+      }
+      c.chunks.push(chunk);
+      this.#ack(chunk.byteLength);
+    } else {
+      // Nobody reads yet; the window bounds what can pile up here.
+      this.#buffered.push(chunk);
+    }
+  }
+
+  #write(chunk: Uint8Array): void {
+    const res = this.#res!;
+    if (res.destroyed) return;
+    if (res.write(chunk)) {
+      this.#ack(chunk.byteLength);
+    } else {
+      if (this.#awaitingDrain === 0) res.once('drain', this.#onResDrain);
+      this.#awaitingDrain += chunk.byteLength;
+    }
+  }
+
+  #onResDrain = (): void => {
+    const n = this.#awaitingDrain;
+    this.#awaitingDrain = 0;
+    this.#ack(n);
+  };
+
+  #ack(bytes: number): void {
+    this.#recvWindow += bytes;
+    this.#consumed += bytes;
+    if (this.#state === 'open' && !this.#ended && windowUpdateDue(this.#consumed, this.#host.hubWindow)) {
+      this.#host.send(encodeFrame({ type: 'WINDOW', streamId: this.id, increment: this.#consumed }));
+      this.#consumed = 0;
+    }
+  }
+
+  #finishRes(): void {
+    const res = this.#res!;
+    const pipe = this.#pipe;
+    this.#pipe = null;
+    if (res.destroyed) {
+      pipe?.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
+      return;
+    }
+    res.end(() => pipe?.resolve());
+  }
+
+  pipe(res: ServerResponse): Promise<void> {
+    if (this.#pipePromise) return this.#pipePromise;
+    this.#res = res;
+    this.#pipePromise = new Promise<void>((resolve, reject) => {
+      this.#pipe = { resolve, reject };
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) this.cancel('client went away');
+    });
+    const buffered = this.#buffered;
+    this.#buffered = [];
+    for (const chunk of buffered) this.#write(chunk);
+    if (this.#ended) this.#finishRes();
+    return this.#pipePromise;
+  }
+
+  discard(reason: string): void {
+    this.#buffered = [];
+    this.cancel(reason);
+  }
+
+  readAll(limit: number): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const c = { chunks: [] as Uint8Array[], size: 0, limit };
+      this.#collector = c;
+      this.#pipe = { resolve: () => resolve(Buffer.concat(c.chunks)), reject };
+      const buffered = this.#buffered;
+      this.#buffered = [];
+      for (const chunk of buffered) this.#deliver(chunk);
+      if (this.#ended) this.#finishCollector();
+      else if (this.#state !== 'open') reject(new HubError('ERR_HUB_UPSTREAM_ERROR', 'stream closed'));
+    });
+  }
+
+  #finishCollector(): void {
+    const pipe = this.#pipe;
+    this.#pipe = null;
+    this.#collector = null;
+    pipe?.resolve();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}

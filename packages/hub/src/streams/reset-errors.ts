@@ -1,0 +1,19 @@
+import { ResetCode, type ResetCodeValue } from '@slime/protocol';
+import { HubError } from '../errors.js';
+
+/** What an agent's RESET (before the response head) means for the application client. */
+export function errorForReset(code: ResetCodeValue, message: string, agentId: string): HubError {
+  const detail = message ? `${message} (agent ${agentId})` : `agent ${agentId} reset the stream`;
+  switch (code) {
+    case ResetCode.REFUSED:
+      return new HubError('ERR_HUB_AGENT_LOST', `agent refused the request: ${detail}`, { retryable: true });
+    case ResetCode.UPSTREAM_CONNECT:
+      return new HubError('ERR_HUB_UPSTREAM_UNREACHABLE', `upstream unreachable: ${detail}`);
+    case ResetCode.UPSTREAM_TIMEOUT:
+      return new HubError('ERR_HUB_UPSTREAM_TIMEOUT', `upstream timed out: ${detail}`);
+    case ResetCode.IDLE_TIMEOUT:
+      return new HubError('ERR_HUB_STREAM_IDLE', `stream idle: ${detail}`);
+    default:
+      return new HubError('ERR_HUB_UPSTREAM_ERROR', `upstream failed: ${detail}`);
+  }
+}
