@@ -1,1 +1,19 @@
-export {};
+/**
+ * The `slime` command line. The binary is `dist/bin.js`; these exports are its pure parts
+ * (flag tables, parsers, the command tree) for tests and docs.
+ */
+export type { CliContext } from './context.js';
+export { type DemoUpstream, startDemoUpstream } from './demo-upstream.js';
+export { parseDurationMs, requireDurationMs } from './durations.js';
+export { parseBoolean, parseList } from './lists.js';
+export {
+  AGENT_RUN_OPTIONS,
+  ALL_OPTIONS,
+  CONFIG_OPTION,
+  DEMO_OPTIONS,
+  HUB_REGISTER_OPTIONS,
+  HUB_RUN_OPTIONS,
+} from './option-specs.js';
+export { buildProgram, main } from './program.js';
+export { camelKey, foldName, normalizeArgv, type OptionSpec, Settings } from './settings.js';
+export { ExitCode, UsageError } from './usage-error.js';

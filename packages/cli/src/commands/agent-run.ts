@@ -1,0 +1,119 @@
+import { type Agent, type AgentOptions, createAgent, hubUrl, upstreamTarget } from '@slime/agent';
+import type { Logger } from 'pino';
+import type { CliContext } from '../context.js';
+import { createLogger } from '../logger.js';
+import type { Settings } from '../settings.js';
+import { exitOnSignals } from '../signals.js';
+import { UsageError } from '../usage-error.js';
+
+function requireList(settings: Settings, flag: string): { items: string[]; source: string } {
+  const items = settings.list(flag);
+  const source = settings.find(flag)?.source ?? `--${flag}`;
+  if (items === undefined || items.length === 0) {
+    throw new UsageError(`missing --${flag} (or env ${flag.toUpperCase()})`);
+  }
+  return { items, source };
+}
+
+/**
+ * Reads `agent run` settings into one agent option set per (hub, upstream) pair: the Go version
+ * served only one of several upstreams; here each gets its own connection and worker slots.
+ */
+export function agentOptionsFrom(settings: Settings): AgentOptions[] {
+  const token = settings.requireString('token');
+  const hubs = requireList(settings, 'hub');
+  const upstreams = requireList(settings, 'upstream');
+  for (const hub of hubs.items) {
+    try {
+      hubUrl(hub);
+    } catch {
+      throw new UsageError(
+        `invalid ${hubs.source} "${hub}": expected an http://, https://, ws:// or wss:// URL`,
+      );
+    }
+  }
+  for (const upstream of upstreams.items) {
+    try {
+      upstreamTarget(upstream);
+    } catch {
+      throw new UsageError(
+        `invalid ${upstreams.source} "${upstream}": expected host:port or an http(s):// URL`,
+      );
+    }
+  }
+  const numWorker = settings.int('num-worker', { min: 1, max: 10_000 }) ?? 1;
+  const agentId = settings.string('agent-id');
+  const reportHardware = settings.bool('report-hardware') ?? true;
+  const preserveHost = settings.bool('preserve-host') ?? false;
+  const many = hubs.items.length * upstreams.items.length > 1;
+  const out: AgentOptions[] = [];
+  for (const hub of hubs.items) {
+    for (const upstream of upstreams.items) {
+      const options: AgentOptions = { token, hub, upstream, numWorker, reportHardware, preserveHost };
+      // one id per connection, so the hub's status page can tell them apart
+      if (agentId !== undefined && agentId !== '')
+        options.agentId = many ? `${agentId}-${out.length + 1}` : agentId;
+      out.push(options);
+    }
+  }
+  return out;
+}
+
+function closeAll(agents: readonly Agent[]) {
+  return {
+    close: async () => {
+      await Promise.all(agents.map((a) => a.close()));
+    },
+    destroy: () => {
+      for (const a of agents) a.destroy();
+    },
+  };
+}
+
+function watch(agent: Agent, logger: Logger, ctx: CliContext, stopAll: () => void): void {
+  let fatal = false;
+  const onFatal = (err: unknown) => {
+    if (fatal) return;
+    fatal = true;
+    const message = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: string } | undefined)?.code;
+    if (code === 'ERR_AGENT_UNAUTHORIZED') {
+      ctx.stderr(`slime: ${message}: check --token (expired, revoked, or minted with another secret)\n`);
+    } else {
+      ctx.stderr(`slime: agent stopped: ${message}\n`);
+    }
+    stopAll();
+    ctx.exit(1);
+  };
+  agent.on('fatal', onFatal);
+  agent.ready().then(
+    () => logger.info({ hubAgentId: agent.hubAgentId }, 'agent connected'),
+    (err: unknown) => {
+      // a rejection after our own close() is the normal end, not a failure
+      if ((err as { code?: string } | undefined)?.code !== 'ERR_AGENT_CLOSED') onFatal(err);
+    },
+  );
+}
+
+/** `slime agent run`: dials the hub(s) and serves until SIGTERM/SIGINT, then drains. */
+export async function runAgent(settings: Settings, ctx: CliContext): Promise<void> {
+  const all = agentOptionsFrom(settings);
+  const logger = createLogger(settings.string('log-level') ?? 'info');
+  const agents: Agent[] = [];
+  for (const options of all) {
+    try {
+      agents.push(createAgent({ ...options, logger }));
+    } catch (err) {
+      for (const a of agents) a.destroy();
+      if (err instanceof TypeError || err instanceof RangeError || (err as Error).name === 'AgentError') {
+        throw new UsageError(`invalid option: ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+  const group = closeAll(agents);
+  for (const agent of agents) watch(agent, logger, ctx, group.destroy);
+  for (const agent of agents) agent.start();
+  logger.info({ connections: agents.length }, 'agent starting');
+  exitOnSignals(group, logger, ctx.exit);
+}

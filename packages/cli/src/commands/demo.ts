@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { createAgent } from '@slime/agent';
+import { createHub, signAgentToken } from '@slime/hub';
+import type { CliContext } from '../context.js';
+import { startDemoUpstream } from '../demo-upstream.js';
+import { createLogger } from '../logger.js';
+import type { Settings } from '../settings.js';
+import { exitOnSignals } from '../signals.js';
+import { listenError } from './hub-run.js';
+
+/** The curl lines `slime demo` prints, for a hub at `base`. */
+export function demoInstructions(base: string): string {
+  return [
+    `Slime demo: hub ${base} -> agent (4 workers) -> built-in upstream. Try:`,
+    '',
+    '  # echo of your request as JSON',
+    `  curl -s '${base}/hello?name=slime'`,
+    `  curl -s -X POST -H 'content-type: application/json' -d '{"a":1}' ${base}/echo`,
+    '  # an upstream that takes 2 s',
+    `  curl -s '${base}/slow?ms=2000'`,
+    '  # server-sent events, arriving one by one',
+    `  curl -sN '${base}/events?n=5&interval=500'`,
+    '  # wait for a free worker instead of a 503 when all are busy',
+    `  curl -s -H 'Slime-Block: 1' '${base}/slow?ms=500'`,
+    '',
+    'Press Ctrl-C to stop (twice to stop at once).',
+    '',
+  ].join('\n');
+}
+
+/** `slime demo`: hub + agent + demo upstream in one process, for a first look. */
+export async function runDemo(settings: Settings, ctx: CliContext): Promise<void> {
+  const host = settings.string('host') ?? '127.0.0.1';
+  const port = settings.int('port', { min: 0, max: 65535 }) ?? 8080;
+  const logger = createLogger(settings.string('log-level') ?? 'warn');
+  // a fresh secret per run: the demo's token is never shown and never outlives the process
+  const secret = randomBytes(32).toString('base64url');
+  const upstream = await startDemoUpstream();
+  const hub = createHub({ secret, host, port, logger });
+  let address: Awaited<ReturnType<typeof hub.listen>>;
+  try {
+    address = await hub.listen();
+  } catch (err) {
+    hub.destroy();
+    await upstream.close();
+    throw listenError(err, host, port);
+  }
+  const dialHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : address.host;
+  const hubUrl = `http://${dialHost.includes(':') ? `[${dialHost}]` : dialHost}:${address.port}`;
+  const token = await signAgentToken({ secret, name: 'demo' });
+  const agent = createAgent({
+    token,
+    hub: hubUrl,
+    upstream: upstream.url,
+    numWorker: 4,
+    agentId: 'demo',
+    logger,
+  });
+  agent.start();
+  await agent.ready();
+  ctx.stdout(demoInstructions(hubUrl));
+  exitOnSignals(
+    {
+      close: async () => {
+        await agent.close();
+        await hub.close();
+        await upstream.close();
+      },
+      destroy: () => {
+        agent.destroy();
+        hub.destroy();
+        void upstream.close();
+      },
+    },
+    logger,
+    ctx.exit,
+  );
+}

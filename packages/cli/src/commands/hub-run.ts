@@ -1,0 +1,86 @@
+import { createHub, type HubOptions } from '@slime/hub';
+import type { CliContext } from '../context.js';
+import { createLogger } from '../logger.js';
+import type { Settings } from '../settings.js';
+import { exitOnSignals } from '../signals.js';
+import { UsageError } from '../usage-error.js';
+
+/** Reads `hub run` settings into hub options; pure apart from the logger it is handed. */
+export function hubOptionsFrom(settings: Settings): HubOptions {
+  const options: HubOptions = {
+    secret: settings.requireString('secret'),
+    host: settings.string('host') ?? '0.0.0.0',
+    port: settings.int('port', { min: 0, max: 65535 }) ?? 8080,
+  };
+  const appPassword = settings.string('app-password');
+  if (appPassword !== undefined && appPassword !== '') options.appPassword = appPassword;
+  const concurrent = settings.int('concurrent', { min: 0 });
+  // Go's --concurrent 0 means unlimited
+  if (concurrent !== undefined && concurrent > 0) options.concurrent = concurrent;
+  const maxQueue = settings.int('max-queue', { min: 1 });
+  if (maxQueue !== undefined) options.maxQueue = maxQueue;
+  const blockTimeoutMs = settings.durationMs('block-timeout');
+  // 0 = wait until the client leaves, the default
+  if (blockTimeoutMs !== undefined && blockTimeoutMs > 0) options.blockTimeoutMs = Math.ceil(blockTimeoutMs);
+  const heartbeatTimeoutMs = settings.durationMs('heartbeat-timeout');
+  if (heartbeatTimeoutMs !== undefined) {
+    if (heartbeatTimeoutMs < 1000) {
+      throw new UsageError(`invalid ${settings.find('heartbeat-timeout')?.source}: must be at least 1s`);
+    }
+    options.heartbeatTimeoutMs = Math.ceil(heartbeatTimeoutMs);
+    // the hub pings at a fraction of the timeout so one lost ping does not drop an agent
+    options.heartbeatIntervalMs = Math.max(500, Math.floor(heartbeatTimeoutMs / 3));
+  }
+  const drainTimeoutMs = settings.durationMs('drain-timeout');
+  if (drainTimeoutMs !== undefined) options.drainTimeoutMs = Math.ceil(drainTimeoutMs);
+  const trustedProxies = settings.list('trusted-proxies');
+  if (trustedProxies !== undefined) options.trustedProxies = trustedProxies;
+  return options;
+}
+
+/** The hub's own option checks name the option; say it in flag terms. */
+export function optionError(err: unknown): UsageError | undefined {
+  if (!(err instanceof TypeError || err instanceof RangeError)) return undefined;
+  const flag = err.message.replace(
+    /^[a-zA-Z]+/,
+    (name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  );
+  return new UsageError(`invalid option: ${flag}`, { cause: err });
+}
+
+/** A listen failure as one line: a taken port is a runtime failure (1), a bad host a usage error (2). */
+export function listenError(err: unknown, host: string, port: number): UsageError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE')
+    return new UsageError(`port ${port} is already in use (host ${host})`, { exitCode: 1 });
+  if (code === 'EACCES') {
+    return new UsageError(`permission denied listening on port ${port} (host ${host})`, { exitCode: 1 });
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new UsageError(`cannot listen on host ${host}: address not available here`);
+  }
+  return new UsageError(`cannot listen on ${host}:${port}: ${(err as Error)?.message ?? String(err)}`, {
+    exitCode: 1,
+  });
+}
+
+/** `slime hub run`: listens until SIGTERM/SIGINT, then drains. */
+export async function runHub(settings: Settings, ctx: CliContext): Promise<void> {
+  const options = hubOptionsFrom(settings);
+  const logger = createLogger(settings.string('log-level') ?? 'info');
+  options.logger = logger;
+  let hub: ReturnType<typeof createHub>;
+  try {
+    hub = createHub(options);
+  } catch (err) {
+    throw optionError(err) ?? err;
+  }
+  try {
+    // the hub logs `hub listening` with its url; tests and scripts read the port from it
+    await hub.listen();
+  } catch (err) {
+    hub.destroy();
+    throw listenError(err, options.host ?? '0.0.0.0', options.port ?? 8080);
+  }
+  exitOnSignals(hub, logger, ctx.exit);
+}

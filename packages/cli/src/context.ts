@@ -1,0 +1,15 @@
+/**
+ * What a command may touch of the outside world. bin.ts passes the real process; unit tests pass
+ * their own env and capture the output, so commands never read `process` directly.
+ */
+export interface CliContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where $HOME/.slime.yaml is looked for. */
+  readonly home: string;
+  /** Writes to stdout (text includes its own newline). */
+  readonly stdout: (text: string) => void;
+  /** Writes to stderr (text includes its own newline). */
+  readonly stderr: (text: string) => void;
+  /** Ends the process; long-running commands call it after draining. */
+  readonly exit: (code: number) => void;
+}

@@ -1,0 +1,233 @@
+import type { OptionSpec } from './settings.js';
+
+// The single table behind flags, env vars, config keys, --help and docs/cli.md. Go spellings and
+// run-together env names (APPPASSWORD) come first where the Go version used them.
+
+const logLevel: OptionSpec = {
+  flag: 'log-level',
+  env: ['LOG_LEVEL'],
+  kind: 'string',
+  arg: '<level>',
+  defaultText: 'info',
+  description: 'log level: fatal, error, warn, info, debug, trace or silent',
+};
+
+export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'secret',
+    env: ['SECRET'],
+    kind: 'string',
+    arg: '<secret>',
+    description: 'secret agent tokens are signed with (required)',
+  },
+  {
+    flag: 'app-password',
+    goFlag: 'appPassword',
+    env: ['APP_PASSWORD', 'APPPASSWORD'],
+    kind: 'string',
+    arg: '<password>',
+    description: 'applications must send it in the Slime-App-Password header',
+  },
+  {
+    flag: 'host',
+    env: ['HOST'],
+    kind: 'string',
+    arg: '<host>',
+    defaultText: '0.0.0.0',
+    description: 'address to listen on',
+  },
+  {
+    flag: 'port',
+    env: ['PORT'],
+    kind: 'int',
+    arg: '<port>',
+    defaultText: '8080',
+    description: 'port for applications and agents (0 = any free port)',
+  },
+  {
+    flag: 'concurrent',
+    env: ['CONCURRENT'],
+    kind: 'int',
+    arg: '<n>',
+    defaultText: 'unlimited',
+    description: 'most application requests served at once; the rest wait in FIFO order',
+  },
+  {
+    flag: 'max-queue',
+    env: ['MAX_QUEUE'],
+    kind: 'int',
+    arg: '<n>',
+    defaultText: '10000',
+    description: 'most requests waiting at once; beyond it 503',
+  },
+  {
+    flag: 'block-timeout',
+    env: ['BLOCK_TIMEOUT'],
+    kind: 'duration',
+    arg: '<duration>',
+    defaultText: 'none',
+    description: 'longest a Slime-Block request waits (seconds or a duration like 30s, 2m)',
+  },
+  {
+    flag: 'heartbeat-timeout',
+    env: ['HEARTBEAT_TIMEOUT'],
+    kind: 'duration',
+    arg: '<duration>',
+    defaultText: '10s',
+    description: 'drop an agent silent for this long',
+  },
+  {
+    flag: 'drain-timeout',
+    env: ['DRAIN_TIMEOUT'],
+    kind: 'duration',
+    arg: '<duration>',
+    defaultText: '30s',
+    description: 'on SIGTERM, how long in-flight requests may finish',
+  },
+  {
+    flag: 'trusted-proxies',
+    env: ['TRUSTED_PROXIES'],
+    kind: 'list',
+    arg: '<list>',
+    defaultText: 'none',
+    description: 'IPs or CIDRs whose X-Forwarded-For is believed (comma or space separated)',
+  },
+  logLevel,
+];
+
+export const HUB_REGISTER_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'secret',
+    env: ['SECRET'],
+    kind: 'string',
+    arg: '<secret>',
+    description: 'the hub secret (required)',
+  },
+  {
+    flag: 'name',
+    env: ['NAME'],
+    kind: 'string',
+    arg: '<name>',
+    description: 'agent name, the token subject (required)',
+  },
+  {
+    flag: 'age',
+    env: ['AGE'],
+    kind: 'duration',
+    arg: '<duration>',
+    defaultText: 'no expiry',
+    description: 'token lifetime, e.g. 1h2m3s, 30d, 3600 (seconds)',
+  },
+  {
+    flag: 'scopes',
+    env: ['SCOPES'],
+    kind: 'list',
+    arg: '<list>',
+    description: 'scopes the agent serves (Slime-Scope), e.g. a,b',
+  },
+  {
+    flag: 'scope-paths',
+    goFlag: 'scopePaths',
+    env: ['SCOPEPATHS', 'SCOPE_PATHS'],
+    kind: 'list',
+    arg: '<list>',
+    description: 'the only paths the agent serves, e.g. /x,/y (exact match)',
+  },
+];
+
+export const AGENT_RUN_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'token',
+    env: ['TOKEN'],
+    kind: 'string',
+    arg: '<token>',
+    description: 'token from `slime hub register` (required)',
+  },
+  {
+    flag: 'hub',
+    env: ['HUB'],
+    kind: 'list',
+    arg: '<url>',
+    description: 'hub URL: http://, https://, ws:// or wss:// (required; a list connects to each)',
+  },
+  {
+    flag: 'upstream',
+    env: ['UPSTREAM'],
+    kind: 'list',
+    arg: '<list>',
+    description: 'upstreams, host:port or URLs, comma or space separated; one connection each (required)',
+  },
+  {
+    flag: 'num-worker',
+    goFlag: 'numWorker',
+    env: ['NUM_WORKER', 'NUMWORKER'],
+    kind: 'int',
+    arg: '<n>',
+    defaultText: '1',
+    description: 'requests each upstream serves at once',
+  },
+  {
+    flag: 'agent-id',
+    goFlag: 'agentID',
+    env: ['AGENT_ID', 'AGENTID'],
+    kind: 'string',
+    arg: '<id>',
+    description: 'agent id shown by the hub',
+  },
+  {
+    flag: 'report-hardware',
+    goFlag: 'reportHardware',
+    env: ['REPORTHARDWARE', 'REPORT_HARDWARE'],
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'true',
+    description: 'report CPU, memory and GPU names to the hub',
+  },
+  {
+    flag: 'preserve-host',
+    env: ['PRESERVE_HOST'],
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'false',
+    description: "send the client's Host header upstream instead of the upstream's own",
+  },
+  logLevel,
+];
+
+export const DEMO_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'port',
+    env: ['PORT'],
+    kind: 'int',
+    arg: '<port>',
+    defaultText: '8080',
+    description: 'hub port (0 = any free port)',
+  },
+  {
+    flag: 'host',
+    env: ['HOST'],
+    kind: 'string',
+    arg: '<host>',
+    defaultText: '127.0.0.1',
+    description: 'address to listen on',
+  },
+  { ...logLevel, defaultText: 'warn' },
+];
+
+export const CONFIG_OPTION: OptionSpec = {
+  flag: 'config',
+  env: [],
+  kind: 'string',
+  arg: '<file>',
+  defaultText: '$HOME/.slime.yaml if present',
+  description: 'JSON or YAML file of flag names to values (flags and env vars win)',
+};
+
+/** Every flag any command takes: the vocabulary of config files and argv normalization. */
+export const ALL_OPTIONS: readonly OptionSpec[] = [
+  CONFIG_OPTION,
+  ...HUB_RUN_OPTIONS,
+  ...HUB_REGISTER_OPTIONS,
+  ...AGENT_RUN_OPTIONS,
+  ...DEMO_OPTIONS,
+];
