@@ -1,0 +1,112 @@
+import { checkFunction, optNumber } from './check-options.js';
+import { limitBounds } from './concurrency-limiter.js';
+import type { GradientOptions, LimitAlgorithm } from './limiter-types.js';
+
+/**
+ * Latency gradient (after Netflix's Gradient/Vegas and Envoy's adaptive concurrency): once per
+ * window of about `limit` samples (one round trip at saturation), compare the window's mean
+ * latency with the no-load baseline and set
+ *
+ *   target = limit * clamp(tolerance * baseline / mean, 0.5, 1) + sqrt(limit)
+ *
+ * The sqrt(limit) headroom lets the limit grow while latency stays at the baseline and sets how
+ * much queueing the upstream is allowed at equilibrium. A window with 5xx or timeouts backs off by
+ * `backoffRatio` instead, since an overloaded server's fast 500s would otherwise look like speed.
+ *
+ * The baseline is the lowest window mean seen since the last probe. A baseline learned under load
+ * drifts up and lets the limit creep with it; one learned long ago can sit below a latency that
+ * has truly changed and pins the limit near the floor. So every `probeIntervalWindows` windows
+ * (jittered by +-25% with the injected randomness, so many hubs do not probe in step) the limit
+ * drops to `probeRatio` of itself for one window, and that window's mean becomes the baseline.
+ */
+export function createGradientAlgorithm(options: GradientOptions): LimitAlgorithm {
+  const { min, max, initial } = limitBounds(options);
+  const backoffRatio = optNumber('backoffRatio', options.backoffRatio, 0.9, { min: 0.5, max: 0.99 });
+  const tolerance = optNumber('tolerance', options.tolerance, 1.1, { min: 1, max: 2 });
+  const smoothing = optNumber('smoothing', options.smoothing, 0.2, { min: 0, max: 1, exclusiveMin: true });
+  const minWindow = optNumber('minWindowSamples', options.minWindowSamples, 10, { min: 1, integer: true });
+  const probeEvery = optNumber('probeIntervalWindows', options.probeIntervalWindows, 50, {
+    min: 2,
+    integer: true,
+  });
+  const probeRatio = optNumber('probeRatio', options.probeRatio, 0.5, { min: 0, max: 1, exclusiveMin: true });
+  const random =
+    options.random === undefined ? Math.random : checkFunction<() => number>('random', options.random);
+  if (probeRatio >= 1) throw new RangeError('probeRatio must be < 1');
+
+  let limit = initial;
+  let epoch = 0;
+  let baseline: number | undefined;
+  let probeSavedLimit: number | undefined;
+  let windowsToProbe = nextProbe();
+  // The window being filled: latency of answered requests, count of failed ones, peak in-flight.
+  let count = 0;
+  let latencySum = 0;
+  let latencyCount = 0;
+  let failures = 0;
+  let peakInFlight = 0;
+
+  function nextProbe(): number {
+    return Math.max(1, Math.round(probeEvery * (0.75 + 0.5 * random())));
+  }
+
+  function setLimit(next: number): void {
+    const clamped = Math.min(max, Math.max(min, next));
+    if (clamped === limit) return;
+    limit = clamped;
+    epoch++;
+  }
+
+  function closeWindow(): void {
+    const mean = latencyCount > 0 ? latencySum / latencyCount : undefined;
+    const failed = failures > 0;
+    const appLimited = peakInFlight * 2 < limit;
+    count = latencySum = latencyCount = failures = peakInFlight = 0;
+
+    if (probeSavedLimit !== undefined) {
+      // The probe window ran at a reduced limit: its mean is the no-load latency, unless it failed.
+      if (mean !== undefined && !failed) baseline = mean;
+      const restore = failed ? probeSavedLimit * backoffRatio : probeSavedLimit;
+      probeSavedLimit = undefined;
+      windowsToProbe = nextProbe();
+      setLimit(restore);
+      return;
+    }
+    if (failed) {
+      setLimit(limit * backoffRatio);
+    } else if (mean !== undefined) {
+      baseline = baseline === undefined ? mean : Math.min(baseline, mean);
+      const gradient = Math.min(1, Math.max(0.5, (tolerance * baseline) / mean));
+      let target = limit * gradient + Math.sqrt(limit);
+      if (appLimited) target = Math.min(target, limit);
+      setLimit(limit * (1 - smoothing) + target * smoothing);
+    }
+    if (--windowsToProbe <= 0) {
+      probeSavedLimit = limit;
+      setLimit(Math.floor(limit * probeRatio));
+    }
+  }
+
+  return {
+    min,
+    get limit() {
+      return limit;
+    },
+    get epoch() {
+      return epoch;
+    },
+    onSample(sample) {
+      // During a probe only requests sent at the reduced limit measure the no-load latency.
+      if (probeSavedLimit !== undefined && sample.epoch !== epoch) return;
+      count++;
+      peakInFlight = Math.max(peakInFlight, sample.inFlight);
+      if (sample.outcome === 'success') {
+        latencySum += sample.latencyMs;
+        latencyCount++;
+      } else {
+        failures++;
+      }
+      if (count >= Math.max(minWindow, Math.ceil(limit))) closeWindow();
+    },
+  };
+}
