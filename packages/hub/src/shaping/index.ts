@@ -1,4 +1,6 @@
+export { parseCanWait } from './can-wait.js';
 export { type ConcurrencyLimiter, createConcurrencyLimiter, type Permit } from './concurrency-limiter.js';
+export { createJitterPolicy, type JitterOptions } from './jitter-policy.js';
 export type {
   AimdOptions,
   FixedOptions,
@@ -7,3 +9,4 @@ export type {
   Sample,
   SampleOutcome,
 } from './limiter-types.js';
+export { createPacer, type Pacer, type PacerOptions, type PacerState } from './pacer.js';
