@@ -1,0 +1,113 @@
+import { definitionHash } from './canonical.js';
+import { normalizeIp, parseCidr } from './ip.js';
+import type { AccessRule, MatchSpec, RateLimitRule } from './types.js';
+import { isObject } from './validate-match.js';
+
+/** The plugins `POST /update/config` accepts, and the policy section each one replaces. */
+export const BLOOM_PLUGINS = { access: 'access', ratelimiter: 'ratelimits' } as const;
+export type BloomPlugin = keyof typeof BLOOM_PLUGINS;
+
+export type Translation<T> = { ok: true; rules: T[] } | { ok: false; errors: string[] };
+
+const ACCESS_TYPES = ['header', 'param'] as const;
+const RATE_TYPES = ['node', 'api', 'header', 'param'] as const;
+
+/** BloomGateway's `api` is a URI that also covers what lies below it, so it becomes a prefix. */
+function baseMatch(r: Record<string, unknown>, path: string, errors: string[]): MatchSpec {
+  if (r.api === undefined || r.api === '') return {};
+  if (typeof r.api !== 'string' || !r.api.startsWith('/')) {
+    errors.push(`${path}.api must be a path starting with /`);
+    return {};
+  }
+  return { pathPrefix: r.api };
+}
+
+function keyAndValue(
+  r: Record<string, unknown>,
+  path: string,
+  errors: string[],
+): { key: string; value: string } | undefined {
+  if (typeof r.key !== 'string' || r.key.length === 0) errors.push(`${path}.key must be a non-empty string`);
+  if (typeof r.value !== 'string' || r.value.length === 0)
+    errors.push(`${path}.value must be a non-empty string`);
+  if (typeof r.key !== 'string' || typeof r.value !== 'string' || !r.key || !r.value) return undefined;
+  return { key: r.key, value: r.value };
+}
+
+function stableName(prefix: string, r: unknown): string {
+  return `bloom-${prefix}-${definitionHash(r).slice(0, 10)}`;
+}
+
+function rulesOf<T>(
+  body: unknown,
+  each: (r: Record<string, unknown>, path: string, errors: string[]) => T | undefined,
+): Translation<T> {
+  if (!Array.isArray(body)) return { ok: false, errors: ['body must be a JSON array of rules'] };
+  const errors: string[] = [];
+  const rules: T[] = [];
+  const seen = new Set<string>();
+  for (const [i, r] of body.entries()) {
+    if (!isObject(r)) {
+      errors.push(`[${i}] must be an object`);
+      continue;
+    }
+    const out = each(r, `[${i}]`, errors);
+    // Identical rules would collide on their derived name and say the same thing twice.
+    const id = JSON.stringify(out);
+    if (out !== undefined && !seen.has(id)) {
+      seen.add(id);
+      rules.push(out);
+    }
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
+}
+
+/** BloomGateway access rules (`type: header|param`, `key: remote_addr` for the client IP). */
+export function translateBloomAccess(body: unknown): Translation<AccessRule> {
+  return rulesOf<AccessRule>(body, (r, path, errors) => {
+    if (!ACCESS_TYPES.includes(r.type as never)) errors.push(`${path}.type must be header or param`);
+    if (r.access !== 'deny' && r.access !== 'allow') errors.push(`${path}.access must be deny or allow`);
+    const match = baseMatch(r, path, errors);
+    const kv = keyAndValue(r, path, errors);
+    if (!kv) return undefined;
+    if (r.type === 'header' && kv.key === 'remote_addr') {
+      if (!parseCidr(kv.value)) errors.push(`${path}.value must be an IP address or CIDR`);
+      match.ip = kv.value;
+    } else if (r.type === 'header') match.header = { name: kv.key, value: kv.value };
+    else match.param = { name: kv.key, value: kv.value };
+    const action = r.access === 'allow' ? 'allow' : 'deny';
+    return { name: stableName('access', r), action, match };
+  });
+}
+
+function threshold(v: unknown): number | undefined {
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** BloomGateway rate-limiter rules: `threshold` requests per minute, by node, api, header or param. */
+export function translateBloomRateLimits(body: unknown): Translation<RateLimitRule> {
+  return rulesOf<RateLimitRule>(body, (r, path, errors) => {
+    if (!RATE_TYPES.includes(r.type as never)) errors.push(`${path}.type must be node, api, header or param`);
+    const limit = threshold(r.threshold);
+    if (limit === undefined) errors.push(`${path}.threshold must be a positive integer`);
+    const match = r.type === 'node' ? {} : baseMatch(r, path, errors);
+    const rule: RateLimitRule = { name: stableName(String(r.type), r), limit: limit ?? 1, window: '1m' };
+    if (Object.keys(match).length > 0) rule.match = match;
+    if (r.type === 'node' || r.type === 'api') return rule;
+    const kv = keyAndValue(r, path, errors);
+    if (!kv) return undefined;
+    if (r.type === 'header' && kv.key === 'remote_addr') {
+      if (kv.value.includes('/')) {
+        if (!parseCidr(kv.value)) errors.push(`${path}.value must be an IP address or CIDR`);
+        // A range shares one counter: the operator limits the network, not each address in it.
+        rule.match = { ...match, ip: kv.value };
+        return rule;
+      }
+      const ip = kv.value === '*' ? '*' : normalizeIp(kv.value);
+      if (ip === undefined) errors.push(`${path}.value must be an IP address, CIDR or *`);
+      return { ...rule, key: 'ip', value: ip ?? kv.value };
+    }
+    return { ...rule, key: `${r.type}:${kv.key}`, value: kv.value };
+  });
+}

@@ -1,0 +1,235 @@
+import type { Logger } from 'pino';
+import { HubError } from '../errors.js';
+import type { Policy, RequestContext } from '../pipeline/context.js';
+import { type AccessRules, compileAccess, forbidden } from './access.js';
+import { compileTrustedProxies, resolveClientIp } from './client-ip.js';
+import { createInFlight } from './concurrency.js';
+import type { IpSet } from './ip.js';
+import { createMemoryStore } from './memory-store.js';
+import {
+  type Applied,
+  applicable,
+  type CompiledRateRule,
+  compileRateLimits,
+  limitSpec,
+} from './rate-limit.js';
+import { rateLimitHeaders } from './ratelimit-headers.js';
+import { viewOf } from './request-view.js';
+import type { CounterStore, LimitSpec } from './store.js';
+import type { PolicyDoc } from './types.js';
+import { validatePolicy } from './validate.js';
+
+export interface PolicyEngineOptions {
+  /** The policy in force at start; validated here. Default: no rules. */
+  policy?: PolicyDoc;
+  /** Clock in ms. Default Date.now. */
+  now?: () => number;
+  /** Accepted so the hub can hand every component the same deps; the engine draws no randomness yet. */
+  random?: () => number;
+  logger?: Logger;
+  /** Where counters live. Default: in memory, at most 100 000 counters. */
+  store?: CounterStore;
+  /** Used when the policy has no trustedProxies of its own (the hub's --trusted-proxies). */
+  trustedProxies?: readonly string[];
+}
+
+export interface PolicyEngine {
+  /** Sets ctx.clientIp from the socket and, behind trusted proxies, X-Forwarded-For. */
+  readonly clientIpPolicy: Policy;
+  /** Access rules: throws ERR_HUB_FORBIDDEN (403). */
+  readonly accessPolicy: Policy;
+  /** Rate limits: throws ERR_HUB_RATE_LIMITED (429) or ERR_HUB_OVERLOADED (503, concurrency). */
+  readonly rateLimitPolicy: Policy;
+  /** The policies for the pipeline's `access` and `rateLimits` slots. */
+  slots(): { access: Policy[]; rateLimits: Policy[] };
+  /** The policy in force (a copy). */
+  current(): PolicyDoc;
+  /**
+   * Validates and applies a policy atomically: requests already past a policy finish under the
+   * old rules, later ones see only the new. Counters of unchanged rules carry over. Throws
+   * ERR_HUB_INVALID_POLICY (listing every problem) and keeps the old policy on bad input.
+   */
+  update(policy: unknown): PolicyDoc;
+  /** Request body bytes as they are read; counted only when the request had no Content-Length. */
+  onRequestBytes(ctx: RequestContext, n: number): void;
+  /** Response body bytes as they are written to the client. */
+  onResponseBytes(ctx: RequestContext, n: number): void;
+  /** Frees the request's concurrency slots now (idempotent; also done on res 'close'). */
+  onRequestEnd(ctx: RequestContext): void;
+  close(): Promise<void>;
+}
+
+interface Compiled {
+  readonly doc: PolicyDoc;
+  readonly trusted: IpSet | undefined;
+  readonly access: AccessRules;
+  readonly rates: readonly CompiledRateRule[];
+}
+
+interface Tracked {
+  readonly byteSpecs: readonly LimitSpec[];
+  readonly requestBytesKnown: boolean;
+  readonly release: () => void;
+}
+
+function contentLength(ctx: RequestContext): number | undefined {
+  const v = ctx.req.headers['content-length'];
+  if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) return undefined;
+  return Number(v);
+}
+
+function retryAfterMs(
+  applied: readonly Applied[],
+  states: readonly { allowed: boolean; retryAfterMs: number }[],
+) {
+  let ms = 0;
+  for (const [i, s] of states.entries()) {
+    if (s.allowed) continue;
+    // A request bigger than the whole quota never passes; a window is the honest "not soon".
+    ms = Math.max(ms, Number.isFinite(s.retryAfterMs) ? s.retryAfterMs : applied[i]!.rule.windowMs);
+  }
+  return ms;
+}
+
+/**
+ * The access-rule and rate-limit engine. One instance per hub; `update` swaps the rules under
+ * running traffic.
+ *
+ * @example
+ * ```ts
+ * const engine = createPolicyEngine({ policy: await loadPolicyFile(path), logger });
+ * const { access, rateLimits } = engine.slots();
+ * buildPipeline({ ...deps, access, rateLimits });
+ * ```
+ */
+export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEngine {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw new TypeError('now must be a function');
+  if (options.random !== undefined && typeof options.random !== 'function')
+    throw new TypeError('random must be a function');
+  const store = options.store ?? createMemoryStore();
+  if (typeof store.checkAndCharge !== 'function') throw new TypeError('store must be a CounterStore');
+  const log = options.logger;
+  const fallbackTrusted = compileTrustedProxies(options.trustedProxies);
+  const inFlight = createInFlight();
+  const tracked = new WeakMap<RequestContext, Tracked>();
+
+  const compile = (policy: unknown): Compiled => {
+    const r = validatePolicy(policy ?? {});
+    if (!r.ok) {
+      throw new HubError(
+        'ERR_HUB_INVALID_POLICY',
+        `invalid policy:\n${r.errors.map((e) => `  - ${e}`).join('\n')}`,
+      );
+    }
+    const doc = r.policy;
+    return {
+      doc,
+      trusted: doc.trustedProxies ? compileTrustedProxies(doc.trustedProxies) : fallbackTrusted,
+      access: compileAccess(doc.access ?? []),
+      rates: compileRateLimits(doc.ratelimits ?? []),
+    };
+  };
+  let compiled = compile(options.policy);
+
+  const clientIpPolicy: Policy = async function clientIp(ctx, next) {
+    ctx.clientIp = resolveClientIp(
+      ctx.req.socket.remoteAddress ?? ctx.clientIp,
+      ctx.req.headers,
+      compiled.trusted,
+    );
+    await next();
+  };
+
+  const accessPolicy: Policy = async function accessRules(ctx, next) {
+    const decision = compiled.access(viewOf(ctx));
+    if (decision.action === 'deny') {
+      ctx.notes.accessRule = decision.rule;
+      throw forbidden();
+    }
+    await next();
+  };
+
+  const rateLimitPolicy: Policy = async function rateLimits(ctx, next) {
+    const applied = applicable(compiled.rates, viewOf(ctx));
+    if (applied.length === 0) return next();
+    const held: string[] = [];
+    for (const a of applied) {
+      if (a.rule.concurrency === undefined) continue;
+      if (!inFlight.tryAcquire(a.id, a.rule.concurrency)) {
+        for (const id of held) inFlight.release(id);
+        ctx.notes.rateLimit = a.rule.name;
+        throw new HubError('ERR_HUB_OVERLOADED', 'too many requests in flight', { retryAfter: 1 });
+      }
+      held.push(a.id);
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const id of held) inFlight.release(id);
+    };
+    // A slot is held until the response has been written (or the client left), which happens
+    // after this policy returns; the listener goes on first so no 'close' is missed.
+    if (held.length > 0) ctx.res.once('close', release);
+    let passed = false;
+    try {
+      const counted = applied.filter((a) => a.rule.limit !== undefined);
+      const known = contentLength(ctx);
+      const specs = counted.map((a) => limitSpec(a, known ?? 0));
+      if (specs.length > 0) {
+        const result = await store.checkAndCharge(specs, now());
+        const headers = rateLimitHeaders(counted.map((a, i) => ({ rule: a.rule, state: result.limits[i]! })));
+        if (!result.admitted) {
+          ctx.notes.rateLimit = counted
+            .filter((_, i) => !result.limits[i]!.allowed)
+            .map((a) => a.rule.name)
+            .join(',');
+          throw new HubError('ERR_HUB_RATE_LIMITED', 'rate limit exceeded', {
+            retryAfter: retryAfterMs(counted, result.limits) / 1000,
+            ...(headers ? { headers } : {}),
+          });
+        }
+        if (headers) Object.assign(ctx.responseHeaders, headers);
+      }
+      const byteSpecs = specs.filter((_, i) => counted[i]!.rule.bytes);
+      tracked.set(ctx, { byteSpecs, requestBytesKnown: known !== undefined, release });
+      await next();
+      passed = true;
+    } finally {
+      if (!passed || ctx.signal.aborted) release();
+    }
+  };
+
+  const chargeBytes = (ctx: RequestContext, n: number, request: boolean) => {
+    const t = tracked.get(ctx);
+    if (!t || t.byteSpecs.length === 0 || !(n > 0)) return;
+    if (request && t.requestBytesKnown) return;
+    store
+      .charge(t.byteSpecs, n, now())
+      .catch((err: unknown) => log?.warn({ err }, 'rate-limit store charge failed'));
+  };
+
+  return {
+    clientIpPolicy,
+    accessPolicy,
+    rateLimitPolicy,
+    slots: () => ({ access: [clientIpPolicy, accessPolicy], rateLimits: [rateLimitPolicy] }),
+    current: () => structuredClone(compiled.doc),
+    update(policy) {
+      const next = compile(policy);
+      compiled = next;
+      const hashes = new Set(next.rates.map((r) => r.hash));
+      store
+        .retainRules(hashes)
+        .catch((err: unknown) => log?.warn({ err }, 'rate-limit store cleanup failed'));
+      log?.info({ access: next.doc.access?.length ?? 0, ratelimits: next.rates.length }, 'policy applied');
+      return structuredClone(next.doc);
+    },
+    onRequestBytes: (ctx, n) => chargeBytes(ctx, n, true),
+    onResponseBytes: (ctx, n) => chargeBytes(ctx, n, false),
+    onRequestEnd: (ctx) => tracked.get(ctx)?.release(),
+    close: () => store.close(),
+  };
+}
