@@ -37,6 +37,10 @@ export function dispatchToAgent(options: { dispatcher: Dispatcher; redispatchWai
             },
           }),
       });
+      // A client that leaves before the response head must stop the upstream work too.
+      const cancel = () => stream.cancel('client went away');
+      if (ctx.signal.aborted) cancel();
+      else ctx.signal.addEventListener('abort', cancel, { once: true });
       try {
         ctx.result = await stream.response;
         ctx.notes.attempts = attempt + 1;
