@@ -65,8 +65,11 @@ function rulesOf<T>(
 /** BloomGateway access rules (`type: header|param`, `key: remote_addr` for the client IP). */
 export function translateBloomAccess(body: unknown): Translation<AccessRule> {
   return rulesOf<AccessRule>(body, (r, path, errors) => {
-    if (!ACCESS_TYPES.includes(r.type as never)) errors.push(`${path}.type must be header or param`);
     if (r.access !== 'deny' && r.access !== 'allow') errors.push(`${path}.access must be deny or allow`);
+    if (!ACCESS_TYPES.includes(r.type as never)) {
+      errors.push(`${path}.type must be header or param`);
+      return undefined;
+    }
     const match = baseMatch(r, path, errors);
     const kv = keyAndValue(r, path, errors);
     if (!kv) return undefined;
@@ -88,9 +91,13 @@ function threshold(v: unknown): number | undefined {
 /** BloomGateway rate-limiter rules: `threshold` requests per minute, by node, api, header or param. */
 export function translateBloomRateLimits(body: unknown): Translation<RateLimitRule> {
   return rulesOf<RateLimitRule>(body, (r, path, errors) => {
-    if (!RATE_TYPES.includes(r.type as never)) errors.push(`${path}.type must be node, api, header or param`);
     const limit = threshold(r.threshold);
     if (limit === undefined) errors.push(`${path}.threshold must be a positive integer`);
+    if (!RATE_TYPES.includes(r.type as never)) {
+      // Without a known type the other fields mean nothing; more errors would only be noise.
+      errors.push(`${path}.type must be node, api, header or param`);
+      return undefined;
+    }
     const match = r.type === 'node' ? {} : baseMatch(r, path, errors);
     const rule: RateLimitRule = { name: stableName(String(r.type), r), limit: limit ?? 1, window: '1m' };
     if (Object.keys(match).length > 0) rule.match = match;

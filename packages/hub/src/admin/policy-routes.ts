@@ -1,0 +1,110 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import {
+  BLOOM_PLUGINS,
+  type PolicyDoc,
+  type PolicyEngine,
+  parsePolicyText,
+  savePolicyFile,
+  translateBloomAccess,
+  translateBloomRateLimits,
+  validatePolicy,
+} from '../policy/index.js';
+import { allowMethods, readBody } from './request.js';
+import { AdminError, sendJson } from './respond.js';
+
+export interface PolicyRoutesOptions {
+  engine: PolicyEngine;
+  policyPath: string | undefined;
+  logger: Logger | undefined;
+  maxBodyBytes: number;
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+const invalid = (errors: string[]) =>
+  new AdminError(400, 'ERR_HUB_INVALID_POLICY', 'policy rejected; the previous policy stays in force', {
+    errors,
+  });
+
+/**
+ * `GET/PUT /policy` and BloomGateway's `POST /update/config`. Changes are serialised: each is
+ * validated, written to the policy file (temp file, then rename) and only then applied, so the
+ * file and the running policy never disagree and a failed write changes nothing. A Bloom update
+ * is built from the policy current when its turn comes, so two concurrent updates both land.
+ */
+export function policyRoutes(options: PolicyRoutesOptions): Record<string, RouteHandler> {
+  const { engine, policyPath, logger, maxBodyBytes } = options;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const commit = (build: () => unknown): Promise<PolicyDoc> => {
+    const run = queue.then(async () => {
+      const r = validatePolicy(build());
+      if (!r.ok) throw invalid(r.errors);
+      if (policyPath !== undefined) {
+        try {
+          await savePolicyFile(policyPath, r.policy);
+        } catch (err) {
+          throw new AdminError(500, 'ERR_HUB_INTERNAL', 'could not write the policy file; nothing changed', {
+            cause: err,
+          });
+        }
+      }
+      engine.update(r.policy);
+      logger?.info({ policyPath }, 'policy updated through the admin API');
+      return engine.current();
+    });
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  async function policy(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    allowMethods(req, ['GET', 'HEAD', 'PUT']);
+    if (req.method !== 'PUT') {
+      sendJson(res, 200, engine.current());
+      return;
+    }
+    const type = String(req.headers['content-type'] ?? 'application/json').toLowerCase();
+    const yaml = /yaml/.test(type);
+    if (!yaml && !/json/.test(type)) {
+      throw new AdminError(
+        415,
+        'ERR_HUB_UNSUPPORTED_MEDIA_TYPE',
+        'send application/json or application/yaml',
+      );
+    }
+    const text = await readBody(req, maxBodyBytes);
+    const parsed = parsePolicyText(text, yaml ? 'body.yaml' : 'body.json');
+    if (!parsed.ok) throw invalid(parsed.errors);
+    const doc = await commit(() => parsed.policy);
+    sendJson(res, 200, doc);
+  }
+
+  async function updateConfig(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    allowMethods(req, ['POST']);
+    const type = url.searchParams.get('type');
+    const name = url.searchParams.get('name');
+    const phase = url.searchParams.get('phase');
+    if (type !== 'plugin' || phase !== 'access' || (name !== 'access' && name !== 'ratelimiter')) {
+      throw new AdminError(
+        400,
+        'ERR_HUB_BAD_REQUEST',
+        'expected ?type=plugin&name=access|ratelimiter&phase=access (router and fallback are configured in PUT /policy)',
+      );
+    }
+    const text = await readBody(req, maxBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new AdminError(400, 'ERR_HUB_BAD_REQUEST', 'body is not valid JSON');
+    }
+    const t = name === 'access' ? translateBloomAccess(body) : translateBloomRateLimits(body);
+    if (!t.ok) throw invalid(t.errors);
+    const section = BLOOM_PLUGINS[name];
+    const doc = await commit(() => ({ ...engine.current(), [section]: t.rules }));
+    sendJson(res, 200, { [section]: doc[section] ?? [] });
+  }
+
+  return { '/policy': policy, '/update/config': updateConfig };
+}

@@ -1,0 +1,78 @@
+import type { ServerResponse } from 'node:http';
+
+/** Admin API error codes (hub codes where one exists). */
+export type AdminErrorCode =
+  | 'ERR_HUB_BAD_REQUEST'
+  | 'ERR_HUB_UNAUTHORIZED'
+  | 'ERR_HUB_NOT_FOUND'
+  | 'ERR_HUB_METHOD_NOT_ALLOWED'
+  | 'ERR_HUB_INVALID_POLICY'
+  | 'ERR_HUB_PAYLOAD_TOO_LARGE'
+  | 'ERR_HUB_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_HUB_INTERNAL';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+};
+
+/** An error an admin handler throws to answer with a problem+json response. */
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  readonly status: number;
+  readonly code: AdminErrorCode;
+  readonly headers: Record<string, string>;
+  /** Every problem found (policy validation), sent as the `errors` extension member. */
+  readonly errors: string[] | undefined;
+
+  constructor(
+    status: number,
+    code: AdminErrorCode,
+    message: string,
+    extra: { headers?: Record<string, string>; errors?: string[]; cause?: unknown } = {},
+  ) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.status = status;
+    this.code = code;
+    this.headers = extra.headers ?? {};
+    this.errors = extra.errors;
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/** RFC 9457 problem details; internals (causes, stacks) never leave the process. */
+export function sendProblem(res: ServerResponse, err: AdminError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify({
+    type: `https://slime.dev/errors/${err.code}`,
+    title: TITLES[err.status] ?? 'Error',
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    ...(err.errors ? { errors: err.errors } : {}),
+  });
+  res.writeHead(err.status, {
+    ...err.headers,
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
