@@ -1,0 +1,117 @@
+// Child processes for the bench: every server (upstream, hub, agent, proxy) and the load generator
+// runs in its own process, so the load generator never shares the hub's event loop and the CPU
+// time of each process can be read from /proc. Every child is tracked so that a scenario's
+// `finally`, a timeout or Ctrl-C can kill them all.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
+const live = new Set();
+
+/**
+ * Starts `bench/lib/role-<role>.mjs` in a child process and waits until it reports ready.
+ * Returns { pid, info, call(cmd, args), kill() }.
+ */
+export async function spawnRole(role, args = {}, { timeoutMs = 15_000 } = {}) {
+  const proc = fork(CHILD, [role], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Roomy heap for the 10,000-agent child; no other flags so each child is a plain node.
+    execArgv: ['--max-old-space-size=2048'],
+    serialization: 'advanced',
+  });
+  live.add(proc);
+  const pending = new Map();
+  let nextId = 0;
+  let exited = false;
+  proc.on('message', (msg) => {
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    if (msg.error) p.reject(new Error(`${role}: ${msg.error}`));
+    else p.resolve(msg.result);
+  });
+  proc.on('exit', (code, signal) => {
+    exited = true;
+    live.delete(proc);
+    for (const p of pending.values()) p.reject(new Error(`${role} exited (${code ?? signal})`));
+    pending.clear();
+  });
+
+  function call(cmd, cmdArgs = {}, callTimeoutMs = 600_000) {
+    if (exited) return Promise.reject(new Error(`${role} has exited`));
+    const id = ++nextId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`${role}.${cmd} timed out after ${callTimeoutMs} ms`));
+      }, callTimeoutMs);
+      pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      proc.send({ id, cmd, args: cmdArgs });
+    });
+  }
+
+  const child = {
+    role,
+    pid: proc.pid,
+    info: undefined,
+    call,
+    get exited() {
+      return exited;
+    },
+    /** SIGKILL: used both for cleanup and by the failover scenario to kill an agent outright. */
+    kill(signal = 'SIGKILL') {
+      if (!exited) proc.kill(signal);
+    },
+    async killAndWait() {
+      if (exited) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await gone;
+    },
+  };
+  child.info = await call('start', args, timeoutMs);
+  return child;
+}
+
+/** Tracks a process started elsewhere (nginx) so that Ctrl-C kills it too. */
+export function track(proc) {
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
+}
+
+/** Kills every child still running (SIGINT handler and last-resort cleanup). */
+export function killAllChildren() {
+  for (const proc of live) proc.kill('SIGKILL');
+}
+
+/**
+ * A scope for one scenario: children spawned through it are killed when it closes, even when the
+ * scenario threw or timed out.
+ */
+export function childScope() {
+  const mine = [];
+  const deferred = [];
+  return {
+    /** Runs `fn` when the scope closes (for things that are not role children, like nginx). */
+    defer(fn) {
+      deferred.push(fn);
+    },
+    async spawn(role, args, opts) {
+      const c = await spawnRole(role, args, opts);
+      mine.push(c);
+      return c;
+    },
+    async close() {
+      await Promise.all([...mine.map((c) => c.killAndWait()), ...deferred.map((fn) => fn().catch(() => {}))]);
+    },
+  };
+}

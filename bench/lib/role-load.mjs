@@ -1,0 +1,123 @@
+// The load generator, in its own process so that it never shares an event loop with the hub.
+// autocannon for fixed-connection HTTP load; small undici clients for bodies, SSE, blocking loops.
+import { Readable } from 'node:stream';
+import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
+import { nowMs } from './clock.mjs';
+
+// Enough sockets for the blocking scenarios; keep-alive like a real client.
+const dispatcher = new Agent({ connections: 1024, keepAliveTimeout: 60_000 });
+const CHUNK = Buffer.alloc(64 * 1024, 'y');
+
+async function runAutocannon({ url, connections, seconds, headers = {} }) {
+  const r = await autocannon({ url, connections, duration: seconds, headers, pipelining: 1 });
+  const ok = r['2xx'];
+  return {
+    requests: ok,
+    rps: ok / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+async function download({ url, bytes }) {
+  const t0 = performance.now();
+  const { statusCode, body } = await request(`${url}/download?bytes=${bytes}`, { dispatcher });
+  let got = 0;
+  for await (const c of body) got += c.length;
+  return { status: statusCode, bytes: got, ms: performance.now() - t0 };
+}
+
+async function upload({ url, bytes }) {
+  const t0 = performance.now();
+  async function* gen() {
+    let left = bytes;
+    while (left > 0) {
+      const n = Math.min(left, CHUNK.length);
+      left -= n;
+      yield n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n);
+    }
+  }
+  const { statusCode, body } = await request(`${url}/upload`, {
+    method: 'POST',
+    body: Readable.from(gen()),
+    headers: { 'content-length': String(bytes) },
+    dispatcher,
+  });
+  const echoed = Number(await body.text());
+  return { status: statusCode, bytes: echoed, ms: performance.now() - t0 };
+}
+
+/** Opens `streams` SSE streams for `ms` and returns each event's delay (receive - send), ms. */
+async function sse({ url, streams, ms, everyMs = 10 }) {
+  const delays = [];
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), ms);
+  const one = async () => {
+    try {
+      const { body } = await request(`${url}/sse?every=${everyMs}`, { dispatcher, signal: ac.signal });
+      let buf = '';
+      for await (const chunk of body) {
+        const at = nowMs();
+        buf += chunk.toString();
+        let i = buf.indexOf('\n\n');
+        while (i !== -1) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (line.startsWith('data: ')) delays.push(at - Number(line.slice(6)));
+          i = buf.indexOf('\n\n');
+        }
+      }
+    } catch (err) {
+      if (err.name !== 'AbortError' && err.code !== 'UND_ERR_ABORTED') throw err;
+    }
+  };
+  await Promise.all(Array.from({ length: streams }, one));
+  clearTimeout(timer);
+  return { delays };
+}
+
+/** `clients` loops each sending one request at a time to `path` for `ms`; counts statuses. */
+async function loop({ url, path = '/', clients, ms, headers = {} }) {
+  const statuses = {};
+  let errors = 0;
+  const end = performance.now() + ms;
+  const one = async () => {
+    while (performance.now() < end) {
+      try {
+        const { statusCode, body } = await request(url + path, { dispatcher, headers });
+        await body.dump();
+        statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, one));
+  return { statuses, errors, ms: performance.now() - t0 };
+}
+
+/** Fires requests for `ids` at once; returns each one's outcome (for failover). */
+async function burst({ url, ids, path, headers = {} }) {
+  return Promise.all(
+    ids.map(async (id) => {
+      try {
+        const {
+          statusCode,
+          headers: h,
+          body,
+        } = await request(`${url}${path}&id=${id}`, { dispatcher, headers });
+        await body.dump();
+        return { id, status: statusCode, agent: h['slime-agent-id'] ?? '', at: nowMs() };
+      } catch (err) {
+        return { id, status: 0, error: err.message, at: nowMs() };
+      }
+    }),
+  );
+}
+
+export async function start() {
+  return { handlers: { autocannon: runAutocannon, download, upload, sse, loop, burst } };
+}

@@ -1,0 +1,114 @@
+// The upstream server of every scenario. One process serves all the shapes the scenarios need, by
+// path, so a scenario starts one upstream and points direct, one-hop, nginx and hub+agent at it.
+//   /              12-byte body (scenario 1)
+//   /download?bytes=N, /upload      large bodies, streamed with backpressure (scenario 2)
+//   /sse?every=10  an event every 10 ms carrying its send time (scenario 3)
+//   /slot          single-slot GPU-like: 20 ms each, 500 when given two at once (scenario 6)
+//   /slow?ms=&id=  held for ms, arrivals logged by id (scenario 5)
+import { createServer } from 'node:http';
+import { nowMs } from './clock.mjs';
+
+const SMALL = Buffer.from('hello world\n'); // 12 bytes
+const CHUNK = Buffer.alloc(64 * 1024, 'x');
+
+export async function start({ slotMs = 20 } = {}) {
+  let slotBusy = false;
+  let slotLog = []; // { start, end } of each served /slot request
+  let slotOverlaps = 0;
+  let slowLog = []; // { id, at }
+
+  const server = createServer((req, res) => {
+    const q = req.url.indexOf('?');
+    const path = q === -1 ? req.url : req.url.slice(0, q);
+    const params = new URLSearchParams(q === -1 ? '' : req.url.slice(q + 1));
+    switch (path) {
+      case '/download':
+        return download(res, Number(params.get('bytes') ?? 0));
+      case '/upload':
+        return upload(req, res);
+      case '/sse':
+        return sse(res, Number(params.get('every') ?? 10));
+      case '/slot': {
+        const start = nowMs();
+        if (slotBusy) {
+          slotOverlaps++;
+          res.writeHead(500, { 'content-length': 7 });
+          res.end('overlap');
+          return;
+        }
+        slotBusy = true;
+        setTimeout(() => {
+          slotBusy = false;
+          slotLog.push({ start, end: nowMs() });
+          res.writeHead(200, { 'content-length': 2 });
+          res.end('ok');
+        }, slotMs);
+        return;
+      }
+      case '/slow': {
+        slowLog.push({ id: params.get('id'), at: nowMs() });
+        setTimeout(() => res.end('ok'), Number(params.get('ms') ?? 100));
+        return;
+      }
+      default:
+        req.resume();
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': SMALL.length });
+        res.end(SMALL);
+    }
+  });
+  // Long keep-alive so that no load generator connection is closed between rounds.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
+  server.requestTimeout = 0;
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  return {
+    info: { url: `http://127.0.0.1:${port}`, port },
+    handlers: {
+      takeSlotLog() {
+        const out = { log: slotLog, overlaps: slotOverlaps };
+        slotLog = [];
+        slotOverlaps = 0;
+        return out;
+      },
+      takeSlowLog() {
+        const out = slowLog;
+        slowLog = [];
+        return out;
+      },
+    },
+  };
+}
+
+function download(res, bytes) {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
+  let left = bytes;
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, CHUNK.length);
+      left -= n;
+      const ok = res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
+      if (!ok) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+}
+
+function upload(req, res) {
+  let bytes = 0;
+  req.on('data', (c) => {
+    bytes += c.length;
+  });
+  req.on('end', () => {
+    const body = String(bytes);
+    res.writeHead(200, { 'content-length': body.length });
+    res.end(body);
+  });
+}
+
+function sse(res, everyMs) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const timer = setInterval(() => res.write(`data: ${nowMs()}\n\n`), everyMs);
+  res.on('close', () => clearInterval(timer));
+}

@@ -1,0 +1,31 @@
+// The topologies the scenarios share, built from child processes in a scenario's scope.
+import { signAgentToken } from '@slime/hub';
+
+export const SECRET = 'bench-secret-not-for-production';
+
+export function agentToken(name = 'bench') {
+  return signAgentToken({ secret: SECRET, name });
+}
+
+export function startUpstream(scope, args = {}) {
+  return scope.spawn('upstream', args);
+}
+
+/**
+ * A hub process and `agentProcs` agent processes (each with `numWorker` slots) in front of
+ * `upstreamUrl`. Returns { url, hub, agents, pids } where pids are hub + agents, whose CPU the
+ * "proxy CPU per request" figure sums.
+ */
+export async function startSlime(
+  scope,
+  upstreamUrl,
+  { numWorker = 64, agentProcs = 1, hubOptions = {} } = {},
+) {
+  const hub = await scope.spawn('hub', { secret: SECRET, options: hubOptions });
+  const token = await agentToken();
+  const agents = [];
+  for (let i = 0; i < agentProcs; i++) {
+    agents.push(await scope.spawn('agent', { token, hub: hub.info.url, upstream: upstreamUrl, numWorker }));
+  }
+  return { url: hub.info.url, hub, agents, token, pids: [hub.pid, ...agents.map((a) => a.pid)] };
+}

@@ -1,0 +1,86 @@
+// Scenario 1: small requests (12-byte response, keep-alive) at 32 and 256 connections, through
+// direct, a one-hop undici proxy, nginx (if installed), hub+agent (numWorker 64), and hub+agent
+// with Slime-Block: 1 and numWorker 16 (requests beyond 16 wait in the hub's queue).
+import { alternate, cpuUsPerRequest, med, roundRatio } from '../lib/measure.mjs';
+import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { fmt, fmtRatio } from '../lib/stats.mjs';
+import { runWrk, startNginx } from '../lib/tools.mjs';
+
+export const id = '1';
+export const title = 'Small requests (12-byte response, keep-alive)';
+export const limitS = 600;
+export const quickLimitS = 90;
+
+export async function run({ quick, tools, scope }) {
+  const upstream = await startUpstream(scope);
+  const load = await scope.spawn('load');
+  const slime = await startSlime(scope, upstream.info.url, { numWorker: 64 });
+  const slimeBlock = await startSlime(scope, upstream.info.url, { numWorker: 16 });
+  const onehop = await scope.spawn('one-hop', { upstream: upstream.info.url });
+
+  const variants = [
+    { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },
+    { name: 'one-hop (undici)', url: onehop.info.url, pids: [onehop.pid] },
+  ];
+  if (tools.nginx) {
+    const nginx = await startNginx(tools.nginx, upstream.info.port);
+    scope.defer(() => nginx.close());
+    variants.push({ name: 'nginx', url: nginx.url, pids: [nginx.pid] });
+  }
+  variants.push(
+    { name: 'hub+agent (64)', url: slime.url, pids: slime.pids },
+    {
+      name: 'hub+agent Slime-Block (16)',
+      url: slimeBlock.url,
+      pids: slimeBlock.pids,
+      headers: { 'slime-block': '1' },
+    },
+  );
+
+  const seconds = quick ? 1 : 5;
+  const rounds = quick ? 2 : 5;
+  const generators = [['autocannon', (opts) => load.call('autocannon', opts)]];
+  if (tools.wrk) generators.push(['wrk', (opts) => runWrk(tools.wrk, opts)]);
+
+  // Warm-up: JIT, keep-alive pools and agent slots, so round 1 is not a cold start.
+  for (const v of variants)
+    await load.call('autocannon', { url: v.url, connections: 32, seconds: 1, headers: v.headers });
+
+  const tables = [];
+  const data = {};
+  for (const [gen, measure] of generators) {
+    const rows = [];
+    for (const connections of [32, 256]) {
+      const res = await alternate(variants, rounds, (v) =>
+        measure({ url: v.url, connections, seconds, headers: v.headers ?? {} }),
+      );
+      data[`${gen}/${connections}`] = res;
+      const direct = res.direct;
+      for (const v of variants) {
+        const r = res[v.name];
+        rows.push([
+          connections,
+          v.name,
+          fmt(med(r, 'rps')),
+          fmtRatio(roundRatio(r, direct, 'rps')),
+          fmt(med(r, 'p50'), 2),
+          fmt(med(r, 'p99'), 2),
+          fmt(cpuUsPerRequest(r), 1),
+          r.reduce((s, x) => s + x.errors, 0),
+        ]);
+      }
+    }
+    tables.push({
+      title: `${gen}: ${rounds} alternating rounds of ${seconds} s (medians)`,
+      columns: ['conns', 'path', 'req/s', 'vs direct', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'errors'],
+      rows,
+    });
+  }
+  const notes = [
+    'server CPU µs/req: user+sys of the serving processes (direct: upstream; one-hop: proxy; nginx: its worker; ' +
+      'hub+agent: hub + agent) divided by requests served; the upstream is excluded from proxy rows.',
+  ];
+  if (!tools.wrk) notes.push('wrk: not installed (autocannon only).');
+  if (!tools.nginx) notes.push('nginx: not installed (no nginx row).');
+  return { tables, notes, data };
+}
