@@ -3,6 +3,9 @@ import { killAll, register, runCli, startAgent, startHub } from '../packages/cli
 import { startTestUpstream } from '../packages/cli/test/test-upstream.js';
 
 const closers: (() => Promise<void>)[] = [];
+// An agent logs "connected" before the hub has counted its worker slots; Slime-Block makes a
+// request wait for the slot instead of racing it into a 503.
+const BLOCK = { headers: { 'slime-block': '1' } };
 
 afterEach(async () => {
   await killAll();
@@ -21,7 +24,7 @@ describe('slime CLI end to end', () => {
     const token = await register(['--secret', 's3cret', '--name', 'gpu-1']);
     const hub = await startHub(['--secret', 's3cret']);
     await startAgent(['--token', token, '--hub', hub.url, '--upstream', up.hostPort]);
-    const res = await fetch(`${hub.url}/v1/things?x=1`);
+    const res = await fetch(`${hub.url}/v1/things?x=1`, BLOCK);
     expect(res.status).toBe(200);
     expect(res.headers.get('slime-agent-id')).toMatch(/^gpu-1/);
     expect(await res.json()).toEqual({ label: 'upstream', path: '/v1/things', method: 'GET' });
@@ -54,7 +57,7 @@ describe('slime CLI end to end', () => {
     expect(agent.stdout()).toContain('"agentId":"envy-1"');
     expect(agent.stdout()).toContain('"agentId":"envy-2"');
     const res = await fetch(`${hub.url}/ping`, {
-      headers: { 'slime-app-password': 'pw', 'slime-scope': 'tier1' },
+      headers: { 'slime-app-password': 'pw', 'slime-scope': 'tier1', 'slime-block': '1' },
     });
     expect(res.status).toBe(200);
     expect(['a', 'b']).toContain(((await res.json()) as { label: string }).label);
@@ -68,7 +71,9 @@ describe('slime CLI end to end', () => {
     await startAgent(['--token', token, '--hub', hub.url, '--upstream', up.url]);
     expect((await fetch(`${hub.url}/x`)).status).toBe(401);
     expect((await fetch(`${hub.url}/x`, { headers: { 'slime-app-password': 'open' } })).status).toBe(401);
-    const ok = await fetch(`${hub.url}/x`, { headers: { 'slime-app-password': 'open sesame' } });
+    const ok = await fetch(`${hub.url}/x`, {
+      headers: { 'slime-app-password': 'open sesame', 'slime-block': '1' },
+    });
     expect(ok.status).toBe(200);
     expect(up.seen.at(-1)?.headers['slime-app-password']).toBeUndefined();
   });
@@ -83,7 +88,7 @@ describe('slime CLI end to end', () => {
     await startAgent(['--token', cpuToken, '--hub', hub.url, '--upstream', cpu.hostPort]);
 
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(`${hub.url}/any`, { headers: { 'slime-scope': 'gpu' } });
+      const res = await fetch(`${hub.url}/any`, { headers: { 'slime-scope': 'gpu', 'slime-block': '1' } });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { label: string }).label).toBe('gpu');
     }
@@ -92,10 +97,10 @@ describe('slime CLI end to end', () => {
     expect(none.status).toBe(503);
     // without Slime-Scope any agent may serve, but the cpu agent only its exact path /only
     for (let i = 0; i < 4; i++) {
-      const res = await fetch(`${hub.url}/other`);
+      const res = await fetch(`${hub.url}/other`, BLOCK);
       expect(((await res.json()) as { label: string }).label).toBe('gpu');
     }
-    const only = await fetch(`${hub.url}/only`);
+    const only = await fetch(`${hub.url}/only`, BLOCK);
     expect(only.status).toBe(200);
     expect(cpu.seen.every((r) => r.path === '/only')).toBe(true);
   });
