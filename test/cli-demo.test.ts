@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killAll, spawnCli } from '../packages/cli/test/spawn-cli.js';
+
+afterEach(killAll);
+
+describe('slime demo', () => {
+  it('serves echo, slow and SSE endpoints through its own hub and agent, then drains on SIGTERM', async () => {
+    const demo = spawnCli(['demo', '--port', '0']);
+    const banner = await demo.waitForLine(/^Slime demo: hub http:\/\/127\.0\.0\.1:\d+ /);
+    const base = /(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
+    expect(base).toBeDefined();
+    // the printed curl lines carry the real port
+    await demo.waitForLine(/Press Ctrl-C/);
+    expect(demo.stdout()).toContain(`curl -s '${base}/slow?ms=2000'`);
+    const block = { 'slime-block': '1' };
+
+    const echo = await fetch(`${base}/hello?name=slime`, { method: 'POST', body: 'hi', headers: block });
+    expect(echo.status).toBe(200);
+    expect(await echo.json()).toMatchObject({
+      method: 'POST',
+      path: '/hello',
+      query: { name: 'slime' },
+      body: 'hi',
+    });
+
+    const slow = await fetch(`${base}/slow?ms=50`, { headers: block });
+    expect(await slow.json()).toEqual({ sleptMs: 50 });
+
+    const events = await fetch(`${base}/events?n=3&interval=10`, { headers: block });
+    expect(events.headers.get('content-type')).toBe('text/event-stream');
+    const text = await events.text();
+    expect(text.match(/^event: tick$/gm)).toHaveLength(3);
+
+    demo.child.kill('SIGTERM');
+    expect(await demo.exited).toBe(0);
+  });
+
+  it('a taken port exits 1 naming it', async () => {
+    const first = spawnCli(['demo', '--port', '0']);
+    const banner = await first.waitForLine(/^Slime demo: hub /);
+    const port = /:(\d+) /.exec(banner)?.[1] ?? '';
+    const second = spawnCli(['demo', '--port', port]);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toBe(`slime: port ${port} is already in use (host 127.0.0.1)\n`);
+  });
+});
+
+describe('installed binary', () => {
+  it('npm links node_modules/.bin/slime, which runs the built CLI', async () => {
+    const bin = fileURLToPath(new URL('../node_modules/.bin/slime', import.meta.url));
+    const version = await new Promise<string>((resolve, reject) => {
+      execFile(bin, ['--version'], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    expect(version).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
