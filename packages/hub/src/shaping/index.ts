@@ -10,3 +10,10 @@ export type {
   SampleOutcome,
 } from './limiter-types.js';
 export { createPacer, type Pacer, type PacerOptions, type PacerState } from './pacer.js';
+export {
+  createPromSignal,
+  type PromQuery,
+  type PromSignal,
+  type PromSignalOptions,
+  type PromSignalStats,
+} from './prom-signal.js';
