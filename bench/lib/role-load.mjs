@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { nowMs } from './clock.mjs';
+import { quantile } from './stats.mjs';
 
 // Enough sockets for the blocking scenarios; keep-alive like a real client.
 const dispatcher = new Agent({ connections: 1024, keepAliveTimeout: 60_000 });
@@ -78,16 +79,22 @@ async function sse({ url, streams, ms, everyMs = 10 }) {
   return { delays };
 }
 
-/** `clients` loops each sending one request at a time to `path` for `ms`; counts statuses. */
+/**
+ * `clients` loops each sending one request at a time to `path` for `ms`; counts statuses and
+ * returns latency quantiles (sub-millisecond, unlike autocannon's whole milliseconds).
+ */
 async function loop({ url, path = '/', clients, ms, headers = {} }) {
   const statuses = {};
+  const latencies = [];
   let errors = 0;
   const end = performance.now() + ms;
   const one = async () => {
     while (performance.now() < end) {
       try {
+        const t = performance.now();
         const { statusCode, body } = await request(url + path, { dispatcher, headers });
         await body.dump();
+        latencies.push(performance.now() - t);
         statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
       } catch {
         errors++;
@@ -96,7 +103,15 @@ async function loop({ url, path = '/', clients, ms, headers = {} }) {
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: clients }, one));
-  return { statuses, errors, ms: performance.now() - t0 };
+  const wall = performance.now() - t0;
+  return {
+    statuses,
+    errors,
+    ms: wall,
+    requests: latencies.length,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+  };
 }
 
 /** Fires requests for `ids` at once; returns each one's outcome (for failover). */

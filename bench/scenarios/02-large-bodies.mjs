@@ -1,0 +1,82 @@
+// Scenario 2: one large download and one large upload (1 GiB; 100 MB in --quick) through
+// hub+agent vs direct, alternating. MB/s, and the hub's and agent's peak RSS sampled every 50 ms
+// during the transfers, to show memory stays bounded (flow control) rather than growing with
+// the body size.
+import { alternate, med, roundRatio } from '../lib/measure.mjs';
+import { rssBytes, sampleRss } from '../lib/proc-stats.mjs';
+import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { fmt, fmtRatio, mb } from '../lib/stats.mjs';
+
+export const id = '2';
+export const title = 'Large bodies (download and upload)';
+export const limitS = 600;
+export const quickLimitS = 60;
+
+export async function run({ quick, scope }) {
+  const bytes = quick ? 100 * 1024 * 1024 : 1024 * 1024 * 1024;
+  const rounds = 2;
+  const upstream = await startUpstream(scope);
+  const load = await scope.spawn('load');
+  const slime = await startSlime(scope, upstream.info.url, { numWorker: 4 });
+  const [hubPid, agentPid] = slime.pids;
+  const before = { hub: rssBytes(hubPid), agent: rssBytes(agentPid) };
+
+  const variants = [
+    { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },
+    { name: 'hub+agent', url: slime.url, pids: slime.pids },
+  ];
+  const rows = [];
+  const data = { bytes, before };
+  for (const dir of ['download', 'upload']) {
+    const res = await alternate(variants, rounds, async (v) => {
+      const sampler = v.name === 'hub+agent' ? sampleRss([hubPid, agentPid]) : null;
+      const r = await load.call(dir, { url: v.url, bytes });
+      const peak = sampler?.stop();
+      if (r.bytes !== bytes)
+        throw new Error(`${v.name} ${dir}: ${r.bytes} of ${bytes} bytes (status ${r.status})`);
+      return {
+        ...r,
+        mbps: mb(bytes) / (r.ms / 1000),
+        requests: 1,
+        peakHub: peak?.[hubPid],
+        peakAgent: peak?.[agentPid],
+      };
+    });
+    data[dir] = res;
+    for (const v of variants) {
+      const r = res[v.name];
+      const peakHub = Math.max(...r.map((x) => x.peakHub ?? 0));
+      const peakAgent = Math.max(...r.map((x) => x.peakAgent ?? 0));
+      rows.push([
+        dir,
+        v.name,
+        fmt(med(r, 'mbps')),
+        fmtRatio(roundRatio(r, res.direct, 'mbps')),
+        fmt(r.reduce((s, x) => s + x.cpuMs, 0) / r.length),
+        v.name === 'direct' ? '-' : `${fmt(mb(peakHub))} (+${fmt(mb(peakHub - before.hub))})`,
+        v.name === 'direct' ? '-' : `${fmt(mb(peakAgent))} (+${fmt(mb(peakAgent - before.agent))})`,
+      ]);
+    }
+  }
+  return {
+    tables: [
+      {
+        title: `${fmt(mb(bytes))} MiB each way, ${rounds} alternating rounds (medians)`,
+        columns: [
+          'direction',
+          'path',
+          'MiB/s',
+          'vs direct',
+          'server CPU ms/transfer',
+          'hub peak RSS MiB (growth)',
+          'agent peak RSS MiB (growth)',
+        ],
+        rows,
+      },
+    ],
+    notes: [
+      `RSS at rest before the transfers: hub ${fmt(mb(before.hub))} MiB, agent ${fmt(mb(before.agent))} MiB; growth is peak minus that.`,
+    ],
+    data,
+  };
+}
