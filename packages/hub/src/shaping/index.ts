@@ -17,3 +17,13 @@ export {
   type PromSignalOptions,
   type PromSignalStats,
 } from './prom-signal.js';
+export type {
+  JitterConfig,
+  LimiterConfig,
+  PacingConfig,
+  ShapingConfig,
+  ShapingGroupConfig,
+  SignalConfig,
+  ValidationResult,
+} from './shaping-config.js';
+export { validateShapingConfig } from './validate-shaping-config.js';
