@@ -17,6 +17,16 @@ export {
   type PromSignalOptions,
   type PromSignalStats,
 } from './prom-signal.js';
+export {
+  type Admission,
+  createShaper,
+  type Shaper,
+  type ShaperDeps,
+  type ShapingGroupStats,
+  type ShapingKey,
+  type ShapingPermit,
+  type ShapingResult,
+} from './shaper.js';
 export type {
   JitterConfig,
   LimiterConfig,
@@ -26,4 +36,5 @@ export type {
   SignalConfig,
   ValidationResult,
 } from './shaping-config.js';
+export { createShapingPolicy, type ShapingPolicyDeps } from './shaping-policy.js';
 export { validateShapingConfig } from './validate-shaping-config.js';

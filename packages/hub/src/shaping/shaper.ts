@@ -1,0 +1,220 @@
+import type { Logger } from 'pino';
+import { HubError } from '../errors.js';
+import { checkFunction } from './check-options.js';
+import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
+import type { LimiterOptions, SampleOutcome } from './limiter-types.js';
+import { createPacer, type Pacer } from './pacer.js';
+import { createPromSignal, type PromSignal } from './prom-signal.js';
+import type { ShapingConfig, ShapingGroupConfig } from './shaping-config.js';
+
+/** Which group a request belongs to: its scope and, for `per: 'agent'` groups, the chosen agent. */
+export interface ShapingKey {
+  scope?: string | undefined;
+  agent?: string | undefined;
+}
+
+/** How a shaped request ended. `outcome` wins over `status` when both are given. */
+export interface ShapingResult {
+  latencyMs: number;
+  status?: number;
+  outcome?: SampleOutcome;
+}
+
+export interface ShapingPermit {
+  /** Records the answer (limiter and pacer) and frees the slot. Idempotent. */
+  release(result?: ShapingResult): void;
+}
+
+export type Admission =
+  /** Go ahead after `delayMs` (pacing; 0 when not paced). Release the permit when done. */
+  | { ok: true; permit: ShapingPermit; delayMs: number }
+  /** The group is at its limit: 503 with Retry-After, or wait for `onAvailable` (Slime-Block). */
+  | { ok: false; error: HubError };
+
+export interface ShapingGroupStats {
+  /** `scope` or `*` for the default group, plus `/agent` for per-agent instances. */
+  group: string;
+  mode: 'aimd' | 'gradient' | 'fixed' | 'none';
+  limit: number | undefined;
+  learnedLimit: number | undefined;
+  inFlight: number;
+  paced: boolean;
+  spacingMs: number;
+  rejections: number;
+  signalFactor: number;
+  signalErrors: number;
+}
+
+export interface ShaperDeps {
+  now: () => number;
+  random: () => number;
+  logger?: Logger;
+  fetch?: typeof globalThis.fetch;
+}
+
+interface Group {
+  config: ShapingGroupConfig;
+  label: string;
+  signal: PromSignal | undefined;
+  instances: Map<string, Instance>;
+}
+
+interface Instance {
+  label: string;
+  limiter: ConcurrencyLimiter | undefined;
+  pacer: Pacer | undefined;
+  rejections: number;
+  inFlight: number;
+}
+
+export interface Shaper {
+  /** The group config a key falls in, or undefined when it is not shaped. */
+  configFor(key: ShapingKey): ShapingGroupConfig | undefined;
+  /** Call before dispatching to the group; never blocks. */
+  admit(key: ShapingKey, options?: { critical?: boolean }): Admission;
+  /** Called synchronously when the key's group may admit again. Returns an unsubscribe. */
+  onAvailable(key: ShapingKey, listener: () => void): () => void;
+  /** Drops the per-agent state of an agent that left. */
+  forgetAgent(agent: string): void;
+  stats(): ShapingGroupStats[];
+  /** Starts the Prometheus signals. */
+  start(): void;
+  close(): Promise<void>;
+}
+
+const NOOP_PERMIT: ShapingPermit = { release() {} };
+
+/**
+ * Owns one limiter and pacer per agent group (or per agent, for `per: 'agent'` groups) built from
+ * a validated `shaping` config. It makes no network calls on the request path and never waits:
+ * the dispatcher (or `createShapingPolicy`) decides whether a refused request waits or gets 503.
+ */
+export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
+  if (!config || !Array.isArray(config.groups)) throw new TypeError('config.groups must be an array');
+  const now = checkFunction<() => number>('now', deps.now);
+  const random = checkFunction<() => number>('random', deps.random);
+  const groups: Group[] = config.groups.map((g) => {
+    const label = g.match.scope ?? '*';
+    const signal = g.signal
+      ? createPromSignal({
+          ...g.signal,
+          now,
+          ...(deps.fetch ? { fetch: deps.fetch } : {}),
+          ...(deps.logger ? { logger: deps.logger.child({ shapingGroup: label }) } : {}),
+        })
+      : undefined;
+    const group: Group = { config: g, label, signal, instances: new Map() };
+    signal?.onChange((factor) => {
+      for (const inst of group.instances.values()) inst.limiter?.setCapFactor(factor);
+    });
+    return group;
+  });
+  // Built eagerly so a bad option fails here, at load time, rather than on the first request.
+  for (const g of groups) instanceOf(g, undefined);
+
+  function groupOf(key: ShapingKey): Group | undefined {
+    return (
+      groups.find((g) => g.config.match.scope !== undefined && g.config.match.scope === key.scope) ??
+      groups.find((g) => g.config.match.scope === undefined)
+    );
+  }
+
+  function instanceOf(group: Group, agent: string | undefined): Instance {
+    const id = group.config.per === 'agent' && agent !== undefined ? agent : '';
+    let inst = group.instances.get(id);
+    if (inst) return inst;
+    const { limiter: l, pacing } = group.config;
+    let limiter: ConcurrencyLimiter | undefined;
+    if (l) {
+      const { mode, ...rest } = l;
+      const options = (mode === 'gradient' ? { ...rest, mode, random } : { ...rest, mode }) as LimiterOptions;
+      limiter = createConcurrencyLimiter(options);
+      if (group.signal) limiter.setCapFactor(group.signal.factor);
+    }
+    const { bypassCriticalPlus: _, ...pacerOptions } = pacing ?? {};
+    inst = {
+      label: id === '' ? group.label : `${group.label}/${id}`,
+      limiter,
+      pacer: pacing ? createPacer({ ...pacerOptions, now }) : undefined,
+      rejections: 0,
+      inFlight: 0,
+    };
+    group.instances.set(id, inst);
+    return inst;
+  }
+
+  function permitFor(inst: Instance): ShapingPermit {
+    const slot = inst.limiter?.tryAcquire();
+    inst.inFlight++;
+    let done = false;
+    return {
+      release(result) {
+        if (done) return;
+        done = true;
+        inst.inFlight--;
+        const outcome: SampleOutcome =
+          result?.outcome ??
+          (result?.status === undefined ? 'ignore' : result.status >= 500 ? 'error' : 'success');
+        if (result?.status !== undefined) inst.pacer?.record(result.status, now());
+        else if (outcome === 'error' || outcome === 'timeout')
+          inst.pacer?.record(outcome === 'timeout' ? 504 : 502, now());
+        slot?.release({ latencyMs: result?.latencyMs ?? 0, outcome });
+      },
+    };
+  }
+
+  return {
+    configFor: (key) => groupOf(key)?.config,
+    admit(key, options = {}) {
+      const group = groupOf(key);
+      if (!group) return { ok: true, permit: NOOP_PERMIT, delayMs: 0 };
+      const inst = instanceOf(group, key.agent);
+      if (inst.limiter && inst.limiter.inFlight >= Math.floor(inst.limiter.limit)) {
+        inst.rejections++;
+        const error = new HubError(
+          'ERR_HUB_OVERLOADED',
+          `agent group "${inst.label}" is at its concurrency limit (${Math.floor(inst.limiter.limit)}); send Slime-Block: 1 to wait`,
+          { retryAfter: group.config.retryAfterSeconds, retryable: true },
+        );
+        return { ok: false, error };
+      }
+      const bypass = options.critical === true && group.config.pacing?.bypassCriticalPlus === true;
+      const permit = permitFor(inst);
+      return { ok: true, permit, delayMs: bypass || !inst.pacer ? 0 : inst.pacer.reserve(now()) };
+    },
+    onAvailable(key, listener) {
+      const group = groupOf(key);
+      const limiter = group && instanceOf(group, key.agent).limiter;
+      return limiter ? limiter.onAvailable(listener) : () => {};
+    },
+    forgetAgent(agent) {
+      for (const g of groups) if (g.config.per === 'agent') g.instances.delete(agent);
+    },
+    stats() {
+      const out: ShapingGroupStats[] = [];
+      for (const g of groups) {
+        for (const inst of g.instances.values()) {
+          out.push({
+            group: inst.label,
+            mode: g.config.limiter?.mode ?? 'none',
+            limit: inst.limiter?.limit,
+            learnedLimit: inst.limiter?.learnedLimit,
+            inFlight: inst.inFlight,
+            paced: inst.pacer?.state === 'paced',
+            spacingMs: inst.pacer?.spacingMs ?? 0,
+            rejections: inst.rejections,
+            signalFactor: g.signal?.factor ?? 1,
+            signalErrors: g.signal?.stats().errors ?? 0,
+          });
+        }
+      }
+      return out;
+    },
+    start() {
+      for (const g of groups) g.signal?.start();
+    },
+    async close() {
+      await Promise.all(groups.map((g) => g.signal?.close()));
+    },
+  };
+}
