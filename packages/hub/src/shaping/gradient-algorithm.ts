@@ -22,7 +22,7 @@ import type { GradientOptions, LimitAlgorithm } from './limiter-types.js';
 export function createGradientAlgorithm(options: GradientOptions): LimitAlgorithm {
   const { min, max, initial } = limitBounds(options);
   const backoffRatio = optNumber('backoffRatio', options.backoffRatio, 0.9, { min: 0.5, max: 0.99 });
-  const tolerance = optNumber('tolerance', options.tolerance, 1.1, { min: 1, max: 2 });
+  const tolerance = optNumber('tolerance', options.tolerance, 1.0, { min: 1, max: 2 });
   const smoothing = optNumber('smoothing', options.smoothing, 0.2, { min: 0, max: 1, exclusiveMin: true });
   const minWindow = optNumber('minWindowSamples', options.minWindowSamples, 10, { min: 1, integer: true });
   const probeEvery = optNumber('probeIntervalWindows', options.probeIntervalWindows, 50, {

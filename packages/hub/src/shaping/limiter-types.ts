@@ -47,7 +47,7 @@ export interface GradientOptions extends Bounds {
   mode: 'gradient';
   /** Multiplier applied when a window saw 5xx or timeouts; 0.5-0.99. Default 0.9. */
   backoffRatio?: number;
-  /** Latency may exceed the baseline by this factor before the limit shrinks; 1-2. Default 1.1. */
+  /** Latency may exceed the baseline by this factor before the limit shrinks; 1-2. Default 1. */
   tolerance?: number;
   /** Weight of a new estimate in the limit, (0, 1]. Default 0.2. */
   smoothing?: number;
