@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
 const live = new Set();
 
+function profileFlags(role) {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir && (role === 'hub' || role === 'agent') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /**
  * Starts `bench/lib/role-<role>.mjs` in a child process and waits until it reports ready.
  * Returns { pid, info, call(cmd, args), kill() }.
@@ -15,8 +20,9 @@ const live = new Set();
 export async function spawnRole(role, args = {}, { timeoutMs = 15_000 } = {}) {
   const proc = fork(CHILD, [role], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    // Roomy heap for the 10,000-agent child; no other flags so each child is a plain node.
-    execArgv: ['--max-old-space-size=2048'],
+    // Roomy heap for the 10,000-agent child. BENCH_CPU_PROF=DIR writes a .cpuprofile per hub and
+    // agent process into DIR (open in Chrome DevTools), to find where their time goes.
+    execArgv: ['--max-old-space-size=2048', ...profileFlags(role)],
     serialization: 'advanced',
   });
   live.add(proc);
@@ -69,13 +75,19 @@ export async function spawnRole(role, args = {}, { timeoutMs = 15_000 } = {}) {
     },
     /** SIGKILL: used both for cleanup and by the failover scenario to kill an agent outright. */
     kill(signal = 'SIGKILL') {
-      if (!exited) proc.kill(signal);
+      if (exited) return Promise.resolve();
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill(signal);
+      return gone;
     },
+    /** Asks the child to exit (so --cpu-prof can write its profile), SIGKILL after 2 s. */
     async killAndWait() {
       if (exited) return;
       const gone = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGKILL');
+      proc.disconnect();
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 2000);
       await gone;
+      clearTimeout(timer);
     },
   };
   child.info = await call('start', args, timeoutMs);

@@ -43,6 +43,15 @@ export function renderReport(env, scenarios) {
     'How to read this: docs/bench.md. Ratios come from alternating rounds in this same run.',
     '',
   ];
+  const headline = scenarios.flatMap((s) => (s.headline ?? []).map(([k, v]) => [`${s.id}`, k, v]));
+  if (headline.length) {
+    head.push(
+      '## Headline figures',
+      '',
+      markdownTable({ columns: ['#', 'figure', 'value'], rows: headline }),
+      '',
+    );
+  }
   return head.join('\n') + scenarios.map(renderScenario).join('\n');
 }
 

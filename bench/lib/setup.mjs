@@ -19,13 +19,21 @@ export function startUpstream(scope, args = {}) {
 export async function startSlime(
   scope,
   upstreamUrl,
-  { numWorker = 64, agentProcs = 1, hubOptions = {} } = {},
+  { numWorker = 64, agentProcs = 1, hubOptions = {}, agentOptions = {}, policy } = {},
 ) {
-  const hub = await scope.spawn('hub', { secret: SECRET, options: hubOptions });
+  const hub = await scope.spawn('hub', { secret: SECRET, options: hubOptions, policy });
   const token = await agentToken();
   const agents = [];
   for (let i = 0; i < agentProcs; i++) {
-    agents.push(await scope.spawn('agent', { token, hub: hub.info.url, upstream: upstreamUrl, numWorker }));
+    agents.push(
+      await scope.spawn('agent', {
+        token,
+        hub: hub.info.url,
+        upstream: upstreamUrl,
+        numWorker,
+        options: agentOptions,
+      }),
+    );
   }
   return { url: hub.info.url, hub, agents, token, pids: [hub.pid, ...agents.map((a) => a.pid)] };
 }

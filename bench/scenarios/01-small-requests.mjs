@@ -80,7 +80,27 @@ export async function run({ quick, tools, scope }) {
     'server CPU µs/req: user+sys of the serving processes (direct: upstream; one-hop: proxy; nginx: its worker; ' +
       'hub+agent: hub + agent) divided by requests served; the upstream is excluded from proxy rows.',
   ];
+  notes.push(
+    'hub+agent (64) at 256 connections: more clients than slots and no Slime-Block, so most requests get the ' +
+      'designed immediate 503 (counted as errors); compare the Slime-Block row, whose extra requests wait in the hub queue.',
+  );
   if (!tools.wrk) notes.push('wrk: not installed (autocannon only).');
   if (!tools.nginx) notes.push('nginx: not installed (no nginx row).');
-  return { tables, notes, data };
+  // The figures issues 3 and 5 ask for, from the most precise generator available.
+  const best = tools.wrk ? 'wrk' : 'autocannon';
+  const pick = (conns, name) => data[`${best}/${conns}`][name];
+  const hub32 = pick(32, 'hub+agent (64)');
+  const block256 = pick(256, 'hub+agent Slime-Block (16)');
+  const headline = [
+    [
+      `small requests, 32 conns (${best}), hub+agent vs direct`,
+      `${fmt(med(hub32, 'rps'))} req/s (${fmtRatio(roundRatio(hub32, pick(32, 'direct'), 'rps'))}), ` +
+        `p50 ${fmt(med(hub32, 'p50'), 2)} ms, p99 ${fmt(med(hub32, 'p99'), 2)} ms; direct p50 ${fmt(med(pick(32, 'direct'), 'p50'), 2)} ms, p99 ${fmt(med(pick(32, 'direct'), 'p99'), 2)} ms`,
+    ],
+    [
+      `Slime-Block, numWorker 16, 256 conns (${best}) vs direct`,
+      `${fmt(med(block256, 'rps'))} req/s (${fmtRatio(roundRatio(block256, pick(256, 'direct'), 'rps'))})`,
+    ],
+  ];
+  return { tables, notes, data, headline };
 }

@@ -17,7 +17,12 @@ export async function run({ quick, scope }) {
   const rounds = 2;
   const upstream = await startUpstream(scope);
   const load = await scope.spawn('load');
-  const slime = await startSlime(scope, upstream.info.url, { numWorker: 4 });
+  // BENCH_STREAM_WINDOW=bytes tries another per-stream flow-control window on both sides.
+  const win = Number(process.env.BENCH_STREAM_WINDOW) || undefined;
+  const slime = await startSlime(scope, upstream.info.url, {
+    numWorker: 4,
+    ...(win ? { hubOptions: { streamWindow: win }, agentOptions: { streamWindow: win } } : {}),
+  });
   const [hubPid, agentPid] = slime.pids;
   const before = { hub: rssBytes(hubPid), agent: rssBytes(agentPid) };
 
@@ -25,8 +30,13 @@ export async function run({ quick, scope }) {
     { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },
     { name: 'hub+agent', url: slime.url, pids: slime.pids },
   ];
+  // Warm-up (JIT, buffers): the first tens of MB through a fresh process are much slower.
+  for (const v of variants) {
+    await load.call('download', { url: v.url, bytes: 32 * 1024 * 1024 });
+    await load.call('upload', { url: v.url, bytes: 32 * 1024 * 1024 });
+  }
   const rows = [];
-  const data = { bytes, before };
+  const data = { bytes, before, streamWindow: win ?? 'default' };
   for (const dir of ['download', 'upload']) {
     const res = await alternate(variants, rounds, async (v) => {
       const sampler = v.name === 'hub+agent' ? sampleRss([hubPid, agentPid]) : null;
@@ -58,7 +68,12 @@ export async function run({ quick, scope }) {
       ]);
     }
   }
+  const headline = ['download', 'upload'].map((dir) => [
+    `${fmt(mb(bytes))} MiB ${dir}, hub+agent vs direct`,
+    `${fmt(med(data[dir]['hub+agent'], 'mbps'))} MiB/s vs ${fmt(med(data[dir].direct, 'mbps'))} MiB/s`,
+  ]);
   return {
+    headline,
     tables: [
       {
         title: `${fmt(mb(bytes))} MiB each way, ${rounds} alternating rounds (medians)`,
@@ -75,6 +90,7 @@ export async function run({ quick, scope }) {
       },
     ],
     notes: [
+      `Per-stream window: ${win ? `${win} bytes (BENCH_STREAM_WINDOW)` : 'default'}.`,
       `RSS at rest before the transfers: hub ${fmt(mb(before.hub))} MiB, agent ${fmt(mb(before.agent))} MiB; growth is peak minus that.`,
     ],
     data,

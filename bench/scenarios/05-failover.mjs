@@ -39,7 +39,7 @@ export async function run({ quick, scope }) {
     });
     await new Promise((r) => setTimeout(r, holdMs * 1.5));
     const killedAt = nowMs();
-    await victim.killAndWait();
+    await victim.kill('SIGKILL');
     const results = await outcome;
     const log = await upstream.call('takeSlowLog');
     const seen = new Map();

@@ -63,7 +63,15 @@ export async function run({ quick, scope }) {
       sum(r.map((x) => x.non200)),
     ];
   });
+  const hubGaps = res[variants[1].name].flatMap((x) => x.gaps);
+  const headline = [
+    [
+      'wake-up latency (slot freed at upstream -> next queued request at upstream)',
+      `p50 ${fmt(quantile(hubGaps, 0.5), 3)} ms, p99 ${fmt(quantile(hubGaps, 0.99), 3)} ms; utilisation ${rows[1][2]}, overlaps ${rows[1][5]}`,
+    ],
+  ];
   return {
+    headline,
     tables: [
       {
         title: `${rounds} alternating rounds of ${ms / 1000} s`,
