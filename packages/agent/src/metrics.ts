@@ -1,0 +1,209 @@
+import type { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the metrics read from the agent: the Agent object satisfies it. */
+export interface AgentLike extends EventEmitter {
+  readonly activeRequests: number;
+}
+
+export interface AgentCallResult {
+  /** "ok" when the response was relayed whole, else the RESET reason (upstream_error, timeout, cancel...). */
+  outcome: string;
+  /** Upstream status code, when a response head arrived. */
+  status?: number | undefined;
+  /** Request sent to upstream response head, ms. */
+  latencyMs?: number | undefined;
+}
+
+export interface AgentMetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag, GC). Default true. */
+  defaultMetrics?: boolean;
+}
+
+export interface AgentMetrics {
+  readonly registry: Registry;
+  /** Follows an agent's connected/disconnected events and reads its active calls at scrape time. */
+  bind(agent: AgentLike): () => void;
+  /** One upstream call ended; call it from UpstreamCall's finish path. */
+  callFinished(result: AgentCallResult): void;
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const SAFE = /^[a-z0-9_-]{1,40}$/;
+const MAX_OUTCOMES = 50;
+
+/**
+ * Prometheus metrics for one agent, in a registry of its own.
+ *
+ * @example
+ * ```ts
+ * const metrics = createAgentMetrics();
+ * metrics.bind(agent);
+ * const server = serveMetrics({ port: 9464, registry: metrics.registry });
+ * await server.listen();
+ * ```
+ */
+export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetrics {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const bound = new Set<AgentLike>();
+  const outcomes = new Set<string>();
+
+  const requests = new Counter({
+    name: 'slime_agent_requests_total',
+    help: 'Upstream calls by outcome (ok or the RESET reason) and upstream status class',
+    labelNames: ['outcome', 'status_class'] as const,
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'slime_agent_upstream_latency_seconds',
+    help: 'Time from sending a request upstream to its response head',
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'slime_agent_active_calls',
+    help: 'Upstream calls in progress',
+    registers,
+    collect() {
+      let n = 0;
+      for (const a of bound) n += a.activeRequests;
+      this.set(n);
+    },
+  });
+  const connected = new Gauge({
+    name: 'slime_agent_connected',
+    help: '1 while the agent holds a session with the hub',
+    registers,
+  });
+  const connects = new Counter({
+    name: 'slime_agent_connects_total',
+    help: 'Sessions established with the hub (the first one included)',
+    registers,
+  });
+  const reconnects = new Counter({
+    name: 'slime_agent_reconnects_total',
+    help: 'Sessions established after a previous one was lost',
+    registers,
+  });
+  const disconnects = new Counter({
+    name: 'slime_agent_disconnects_total',
+    help: 'Sessions lost or closed',
+    registers,
+  });
+  requests.inc({ outcome: 'ok', status_class: '2xx' }, 0);
+
+  // Outcomes come from code, not input, but a cap keeps a future bug from exploding the series.
+  const outcomeLabel = (o: string): string => {
+    const v = o.toLowerCase();
+    if (!SAFE.test(v)) return 'other';
+    if (!outcomes.has(v) && outcomes.size >= MAX_OUTCOMES) return 'other';
+    outcomes.add(v);
+    return v;
+  };
+
+  return {
+    registry,
+    bind(agent) {
+      if (!agent || typeof agent.on !== 'function') throw new TypeError('agent must be an Agent');
+      let sessions = 0;
+      const onConnected = () => {
+        connects.inc();
+        if (sessions++ > 0) reconnects.inc();
+        connected.set(1);
+      };
+      const onDisconnected = () => {
+        disconnects.inc();
+        connected.set(0);
+      };
+      agent.on('connected', onConnected);
+      agent.on('disconnected', onDisconnected);
+      bound.add(agent);
+      return () => {
+        agent.off('connected', onConnected);
+        agent.off('disconnected', onDisconnected);
+        bound.delete(agent);
+      };
+    },
+    callFinished(result) {
+      const status = result.status;
+      const cls =
+        status !== undefined && Number.isInteger(status) && status >= 100 && status <= 599
+          ? `${Math.floor(status / 100)}xx`
+          : 'none';
+      requests.inc({ outcome: outcomeLabel(result.outcome), status_class: cls });
+      if (result.latencyMs !== undefined && result.latencyMs >= 0) latency.observe(result.latencyMs / 1000);
+    },
+    metrics: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
+
+export interface ServeMetricsOptions {
+  port: number;
+  /** Default 127.0.0.1: scrapers on other hosts need an explicit address. */
+  host?: string;
+  registry: Registry;
+}
+
+export interface MetricsServer {
+  listen(): Promise<AddressInfo>;
+  address(): AddressInfo | undefined;
+  /** Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A tiny HTTP server for `--metrics-port`: GET /metrics and nothing else. */
+export function serveMetrics(options: ServeMetricsOptions): MetricsServer {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { port, host = '127.0.0.1', registry } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new RangeError('port must be an integer 0-65535');
+  if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
+  if (!(registry instanceof Registry)) throw new TypeError('registry must be a prom-client Registry');
+
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('cannot collect metrics\n'),
+    );
+  });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+  return {
+    listen: () =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    address: () => (server.address() as AddressInfo | null) ?? undefined,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

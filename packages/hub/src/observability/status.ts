@@ -1,0 +1,109 @@
+import type { AgentSnapshot } from '../agents/agent-connection.js';
+import type { HubLike } from './hub-metrics.js';
+
+/** One agent as /status shows it: no token, no jti (a token id is a revocation handle, not for dashboards). */
+export interface AgentStatus {
+  id: string;
+  name: string;
+  scopes: string[];
+  scopePaths: string[];
+  state: AgentSnapshot['state'];
+  slots: number;
+  inFlight: number;
+  credits: number;
+  /** ISO time the connection was accepted. */
+  since: string;
+  connectedSeconds: number;
+  remoteAddress: string;
+  upstream: string;
+  software: string;
+  /** What the agent reported with --report-hardware, else null. */
+  hardware: unknown;
+}
+
+export interface HubStatus {
+  time: string;
+  uptimeSeconds: number;
+  agents: AgentStatus[];
+  totals: { agents: number; slots: number; inFlight: number };
+  queueLength: number;
+  activeRequests: number;
+  /** Application requests finished since start, and their rate over the last few seconds. */
+  requests: { total: number; perSecond: number };
+  policy?: unknown;
+}
+
+export interface StatusSourceOptions {
+  hub: HubLike;
+  /** Requests finished so far (the metrics keep it); the rate is 0 without it. */
+  requestsTotal?: () => number;
+  /** A summary of the policy in force, shown as is. */
+  policy?: () => unknown;
+  now?: () => number;
+  /** Window the request rate is averaged over, ms. Default 10000. */
+  rateWindowMs?: number;
+}
+
+/**
+ * Builds /status documents. The request rate comes from samples of the running total taken
+ * whenever a status is built (the SSE stream does that every second), so no timer runs here.
+ */
+export function createStatusSource(options: StatusSourceOptions): () => HubStatus {
+  const { hub, requestsTotal, policy } = options;
+  const now = options.now ?? Date.now;
+  const windowMs = options.rateWindowMs ?? 10_000;
+  if (!Number.isFinite(windowMs) || windowMs <= 0)
+    throw new RangeError('rateWindowMs must be a positive number');
+  const started = now();
+  const samples: { t: number; total: number }[] = [];
+
+  const rate = (t: number, total: number): number => {
+    samples.push({ t, total });
+    // Keep one sample older than the window so that the rate spans the whole window.
+    while (samples.length > 2 && t - samples[1]!.t >= windowMs) samples.shift();
+    const first = samples[0]!;
+    const dt = (t - first.t) / 1000;
+    return dt > 0 ? Math.round(((total - first.total) / dt) * 100) / 100 : 0;
+  };
+
+  return () => {
+    const t = now();
+    const agents = hub
+      .agents()
+      .filter((a) => a.state !== 'closed')
+      .map(
+        (a): AgentStatus => ({
+          id: a.id,
+          name: a.name,
+          scopes: a.scopes,
+          scopePaths: a.scopePaths,
+          state: a.state,
+          slots: a.slots,
+          inFlight: a.inFlight,
+          credits: a.credits,
+          since: new Date(a.since).toISOString(),
+          connectedSeconds: Math.max(0, Math.round((t - a.since) / 1000)),
+          remoteAddress: a.remoteAddress,
+          upstream: a.upstream,
+          software: a.software,
+          hardware: a.hardware ?? null,
+        }),
+      );
+    const total = requestsTotal?.() ?? 0;
+    const status: HubStatus = {
+      time: new Date(t).toISOString(),
+      uptimeSeconds: Math.round((t - started) / 1000),
+      agents,
+      totals: {
+        agents: agents.length,
+        slots: agents.reduce((n, a) => n + a.slots, 0),
+        inFlight: agents.reduce((n, a) => n + a.inFlight, 0),
+      },
+      queueLength: hub.queueLength,
+      activeRequests: hub.activeRequests,
+      requests: { total, perSecond: rate(t, total) },
+    };
+    if (policy) status.policy = policy();
+    return status;
+  };
+}
