@@ -71,6 +71,7 @@ export async function start({ slotMs = 20 } = {}) {
         slotOverlaps = 0;
         return out;
       },
+      slowCount: () => slowLog.length,
       takeSlowLog() {
         const out = slowLog;
         slowLog = [];

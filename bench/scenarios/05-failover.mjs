@@ -1,7 +1,7 @@
-// Scenario 5: failover. Two agent processes (numWorker 2 each) serve a burst of Slime-Block
-// requests to an upstream that holds each for 100 ms; agent A is SIGKILLed mid-burst. Requests it
-// had in flight must be re-dispatched to agent B (the upstream sees their id twice) and every
-// request must get a 200: lost must be 0.
+// Scenario 5: failover. Two agent processes (numWorker 2 each), each with its own upstream that
+// holds every request 100 ms, serve a burst of Slime-Block requests; the victim agent is SIGKILLed
+// while it has requests in flight. Those must be re-dispatched to the survivor (its upstream then
+// sees ids the victim's upstream saw first) and every request must get a 200: lost must be 0.
 
 import { nowMs } from '../lib/clock.mjs';
 import { startSlime, startUpstream } from '../lib/setup.mjs';
@@ -17,6 +17,7 @@ export async function run({ quick, scope }) {
   const n = 40;
   const holdMs = 100;
   const upstream = await startUpstream(scope);
+  const victimUpstream = await startUpstream(scope);
   const load = await scope.spawn('load');
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 2, agentProcs: 1 });
   const rows = [];
@@ -26,10 +27,11 @@ export async function run({ quick, scope }) {
     const victim = await scope.spawn('agent', {
       token: slime.token,
       hub: slime.url,
-      upstream: upstream.info.url,
+      upstream: victimUpstream.info.url,
       numWorker: 2,
     });
     await upstream.call('takeSlowLog');
+    await victimUpstream.call('takeSlowLog');
     const ids = Array.from({ length: n }, (_, i) => `${t}-${i}`);
     const outcome = load.call('burst', {
       url: slime.url,
@@ -37,21 +39,27 @@ export async function run({ quick, scope }) {
       ids,
       headers: { 'slime-block': '1' },
     });
-    await new Promise((r) => setTimeout(r, holdMs * 1.5));
+    // Kill once the victim's upstream has started its third request: the victim is then in the
+    // middle of its second pair, so it has requests in flight (poll, bounded by the time limit).
+    while ((await victimUpstream.call('slowCount')) < 3) await new Promise((r) => setTimeout(r, 2));
     const killedAt = nowMs();
     await victim.kill('SIGKILL');
     const results = await outcome;
-    const log = await upstream.call('takeSlowLog');
-    const seen = new Map();
-    for (const e of log) seen.set(e.id, [...(seen.get(e.id) ?? []), e.at]);
-    // Re-dispatched = reached the upstream twice: first through the victim, then the survivor.
-    const redispatched = [...seen.values()].filter((a) => a.length > 1).map((a) => a[1] - killedAt);
+    const survivorLog = await upstream.call('takeSlowLog');
+    const victimLog = await victimUpstream.call('takeSlowLog');
+    const inFlight = victimLog.filter((e) => e.at > killedAt - holdMs).map((e) => e.id);
+    const survivorAt = new Map(survivorLog.map((e) => [e.id, e.at]));
+    // Re-dispatched = started at the victim's upstream, then at the survivor's.
+    const redispatched = victimLog
+      .filter((e) => survivorAt.has(e.id))
+      .map((e) => survivorAt.get(e.id) - killedAt);
     const lost = results.filter((r) => r.status !== 200).length;
     const lastDone = Math.max(...results.map((r) => r.at)) - killedAt;
-    data.push({ trial: t, redispatched, lost, lastDone, statuses: results.map((r) => r.status) });
+    data.push({ trial: t, inFlight, redispatched, lost, lastDone, statuses: results.map((r) => r.status) });
     rows.push([
       t + 1,
       n,
+      inFlight.length,
       redispatched.length,
       redispatched.length ? fmt(quantile(redispatched, 0.5), 1) : '-',
       redispatched.length ? fmt(Math.max(...redispatched), 1) : '-',
@@ -65,6 +73,7 @@ export async function run({ quick, scope }) {
         columns: [
           'trial',
           'requests',
+          'in flight on victim',
           're-dispatched',
           'kill -> re-sent p50 ms',
           'kill -> re-sent max ms',
@@ -76,7 +85,8 @@ export async function run({ quick, scope }) {
     ],
     notes: [
       `Each request holds the upstream ${holdMs} ms; with 2 + 2 slots, the burst alone takes about ${(n / 4) * holdMs} ms ` +
-        `and about ${(n / 2) * holdMs} ms on the survivor alone.`,
+        `and about ${(n / 2) * holdMs} ms on the survivor alone. The survivor is busy too, so a re-dispatched ` +
+        `request also waits for one of its slots (up to ${holdMs} ms).`,
     ],
     data,
   };
