@@ -82,6 +82,31 @@ describe('hub metrics', () => {
     expect(sampleValue(after, 'slime_agents', { scope: '_any' })).toBe(1);
   });
 
+  it('records queue waits and refused agents through the hub hooks', async () => {
+    await using up = await startUpstream(upstreamHandler);
+    await using h = await startObservedHub();
+    const gone = new AbortController();
+    const left = fetch(`${h.url}/wait`, { headers: { 'slime-block': '1' }, signal: gone.signal });
+    await expect.poll(async () => sampleValue(await h.scrape(), 'slime_queue_length')).toBe(1);
+    gone.abort();
+    await expect(left).rejects.toThrow();
+    await expect
+      .poll(async () =>
+        sampleValue(await h.scrape(), 'slime_queue_wait_seconds_count', { outcome: 'client-gone' }),
+      )
+      .toBe(1);
+    const waiting = fetch(`${h.url}/wait`, { headers: { 'slime-block': '1' } });
+    await expect.poll(async () => sampleValue(await h.scrape(), 'slime_queue_length')).toBe(1);
+    await using _a = await startAgent(h, up);
+    expect((await waiting).status).toBe(200);
+    const s = await h.scrape();
+    expect(sampleValue(s, 'slime_queue_wait_seconds_count', { outcome: 'dispatched' })).toBe(1);
+    await expect(startAgent(h, up, { token: 'not-a-jwt' })).rejects.toThrow();
+    await expect
+      .poll(async () => sampleValue(await h.scrape(), 'slime_agent_connections_total', { event: 'refused' }))
+      .toBe(1);
+  });
+
   it('reads the queue length and active requests from the hub', async () => {
     const fake = { agents: () => [], queueLength: 7, activeRequests: 3 };
     const m = createHubMetrics(fake, { defaultMetrics: false });

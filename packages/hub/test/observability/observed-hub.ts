@@ -20,6 +20,8 @@ export async function startObservedHub(
     observe: metrics.observe,
     onAgentConnected: metrics.onAgentConnected,
     onAgentClosed: metrics.onAgentClosed,
+    onAgentRefused: metrics.agentRefused,
+    onWait: metrics.onWait,
   });
   hub = test.hub;
   return { ...test, metrics, scrape: async () => parseExposition(await metrics.metrics()) };
