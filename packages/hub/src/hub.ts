@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.js';
 import { createTokenVerifier, TokenError } from './agents/tokens.js';
-import { Dispatcher } from './dispatch/dispatcher.js';
+import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.js';
 import { HubError } from './errors.js';
 import { writeError } from './http/problem.js';
 import { type HubOptions, validateHubOptions } from './options.js';
@@ -53,6 +53,10 @@ export interface HubInternals {
   /** Lifecycle hooks for metrics and status. */
   onAgentConnected?: (agent: AgentConnection) => void;
   onAgentClosed?: (agent: AgentConnection, code: number, reason: string) => void;
+  /** An agent's upgrade was refused by the token check; `reason` is the TokenRejection or "error". */
+  onAgentRefused?: (reason: string) => void;
+  /** Queue waits and how they ended (the dispatcher's onWait), for metrics. */
+  onWait?: DispatcherOptions['onWait'];
 }
 
 /**
@@ -82,6 +86,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     maxQueue: options.maxQueue ?? 10_000,
     now,
     log,
+    ...(internals.onWait ? { onWait: internals.onWait } : {}),
   });
   const run = buildPipeline({
     dispatcher,
@@ -182,6 +187,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
       (err: unknown) => {
         const reason = err instanceof TokenError ? err.reason : 'error';
         log.warn({ reason, remote: req.socket.remoteAddress }, 'agent refused');
+        internals.onAgentRefused?.(reason);
         rejectUpgrade(socket, 401, err instanceof TokenError ? err.message : 'invalid token');
       },
     );
