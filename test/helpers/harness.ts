@@ -71,7 +71,10 @@ export async function startHub(
   options: Partial<HubOptions> = {},
   internals: HubInternals = {},
 ): Promise<TestHub> {
-  const hub = createHub({ secret: SECRET, host: '127.0.0.1', port: 0, ...options }, internals);
+  const hub = createHub(
+    { secret: SECRET, host: '127.0.0.1', port: 0, drainTimeoutMs: 2000, ...options },
+    internals,
+  );
   const { url, port } = await hub.listen();
   return { hub, url, port, [Symbol.asyncDispose]: () => hub.close() };
 }
