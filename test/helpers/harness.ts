@@ -20,7 +20,7 @@ export interface TestUpstream extends AsyncDisposable {
 
 /** A real HTTP upstream on 127.0.0.1:0 that counts requests and concurrency. */
 export async function startUpstream(
-  handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+  handler: (req: IncomingMessage, res: ServerResponse) => unknown,
 ): Promise<TestUpstream> {
   const server = createServer();
   const up = {
