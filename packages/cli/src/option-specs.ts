@@ -92,6 +92,38 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     defaultText: 'none',
     description: 'IPs or CIDRs whose X-Forwarded-For is believed (comma or space separated)',
   },
+  {
+    flag: 'policy',
+    env: ['POLICY'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none',
+    description: 'policy file (JSON or YAML): access rules, rate limits; PUT /policy persists to it',
+  },
+  {
+    flag: 'admin-host',
+    env: ['ADMIN_HOST'],
+    kind: 'string',
+    arg: '<host>',
+    defaultText: '127.0.0.1',
+    description: 'address of the admin API, /metrics and the status page',
+  },
+  {
+    flag: 'admin-port',
+    env: ['ADMIN_PORT'],
+    kind: 'int',
+    arg: '<port>',
+    defaultText: '8081',
+    description: 'port of the admin API (0 = a free one)',
+  },
+  {
+    flag: 'admin-token',
+    env: ['ADMIN_TOKEN'],
+    kind: 'string',
+    arg: '<token>',
+    defaultText: 'none (admin API off)',
+    description: 'bearer token for the admin API; without it only the client port runs',
+  },
   logLevel,
 ];
 

@@ -9,6 +9,8 @@
  * await hub.listen();
  * ```
  */
+
+export * from './admin/index.js';
 export type { AgentConnection, AgentSnapshot } from './agents/agent-connection.js';
 export {
   createTokenVerifier,
@@ -21,7 +23,11 @@ export {
 export { HubError, type HubErrorCode, statusOf, toHubError } from './errors.js';
 export { writeProblem } from './http/problem.js';
 export { createHub, type Hub, type HubAddress, type HubInternals, type HubPolicySlots } from './hub.js';
+export * from './observability/index.js';
 export type { HubOptions } from './options.js';
 export { validateHubOptions } from './options.js';
 export { compose } from './pipeline/compose.js';
 export type { Policy, ProxyResponse, RequestContext, ResponseBody, RouteTarget } from './pipeline/context.js';
+export type { ValidationResult } from './policy/index.js';
+export * from './policy/index.js';
+export * from './shaping/index.js';

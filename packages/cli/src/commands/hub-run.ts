@@ -1,4 +1,14 @@
-import { createHub, type HubOptions } from '@slime/hub';
+import {
+  createAdminServer,
+  createHub,
+  createHubMetrics,
+  createOpsRoutes,
+  createPolicyEngine,
+  type Hub,
+  type HubOptions,
+  loadPolicyFile,
+  type PolicyDoc,
+} from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
 import type { Settings } from '../settings.js';
@@ -69,18 +79,69 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   const options = hubOptionsFrom(settings);
   const logger = createLogger(settings.string('log-level') ?? 'info');
   options.logger = logger;
-  let hub: ReturnType<typeof createHub>;
+  const policyPath = settings.string('policy');
+  let policy: PolicyDoc | undefined;
+  if (policyPath !== undefined) {
+    try {
+      policy = await loadPolicyFile(policyPath);
+    } catch (err) {
+      throw new UsageError(
+        `invalid policy file ${policyPath}: ${(err as Error).message.replace(/\n/g, '; ')}`,
+      );
+    }
+  }
+  const engine = createPolicyEngine({
+    logger,
+    ...(policy ? { policy } : {}),
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+  });
+  let hub: Hub | undefined;
+  const metrics = createHubMetrics(() => hub);
   try {
-    hub = createHub(options);
+    hub = createHub(options, {
+      policies: engine.slots(),
+      observe: metrics.observe,
+      onWait: metrics.onWait,
+      onAgentConnected: metrics.onAgentConnected,
+      onAgentClosed: metrics.onAgentClosed,
+    });
   } catch (err) {
     throw optionError(err) ?? err;
   }
+  const created = hub;
   try {
     // the hub logs `hub listening` with its url; tests and scripts read the port from it
-    await hub.listen();
+    await created.listen();
   } catch (err) {
-    hub.destroy();
+    created.destroy();
     throw listenError(err, options.host ?? '0.0.0.0', options.port ?? 8080);
   }
-  exitOnSignals(hub, logger, ctx.exit);
+  const adminToken = settings.string('admin-token');
+  if (adminToken !== undefined && adminToken !== '') {
+    const ops = createOpsRoutes({ hub: created, metrics });
+    const adminHost = settings.string('admin-host') ?? '127.0.0.1';
+    const adminPort = settings.int('admin-port', { min: 0, max: 65535 }) ?? 8081;
+    const admin = createAdminServer({
+      host: adminHost,
+      port: adminPort,
+      token: adminToken,
+      engine,
+      logger,
+      routes: ops.adminRoutes(),
+      ...(policyPath !== undefined ? { policyPath } : {}),
+    });
+    try {
+      const address = await admin.listen();
+      logger.info({ admin: address }, 'admin API listening');
+    } catch (err) {
+      created.destroy();
+      throw listenError(err, adminHost, adminPort);
+    }
+    created.close = ((close) => async () => {
+      ops.close();
+      await close();
+      await admin.close();
+    })(created.close.bind(created));
+  }
+  exitOnSignals(created, logger, ctx.exit);
 }

@@ -24,12 +24,14 @@ export function accessLog(options: { now: () => number; observe?: RequestObserve
     };
     res.once('prefinish', onHead);
     // bytesWritten counts the whole keep-alive connection; the difference is this response's share.
-    const bytesBefore = res.socket?.bytesWritten ?? 0;
+    // the socket is detached by the time 'close' fires: keep a reference
+    const socket = res.socket;
+    const bytesBefore = socket?.bytesWritten ?? 0;
     const done = () => {
       const durationMs = now() - ctx.startedAt;
       const status = res.headersSent ? res.statusCode : Number(ctx.notes.status ?? 499);
       const outcome = String(ctx.notes.outcome ?? (res.writableFinished ? 'ok' : 'aborted'));
-      const bytesOut = Math.max(0, (res.socket?.bytesWritten ?? bytesBefore) - bytesBefore);
+      const bytesOut = Math.max(0, (socket?.bytesWritten ?? bytesBefore) - bytesBefore);
       const agent = ctx.result?.servedBy;
       ctx.log.info(
         {
