@@ -15,6 +15,7 @@ import type { Policy, RequestContext } from './pipeline/context.js';
 import { createContext } from './pipeline/create-context.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import type { RequestObserver } from './pipeline/policies/access-log.js';
+import type { BodyByteHooks } from './pipeline/policies/dispatch.js';
 
 export interface HubAddress {
   host: string;
@@ -50,6 +51,8 @@ export interface HubInternals {
   /** Policies for the pipeline slots; fixed at creation (a policy engine swaps rules inside them). */
   policies?: HubPolicySlots;
   observe?: RequestObserver;
+  /** Request/response body byte counts per request (bandwidth limits). */
+  bytes?: BodyByteHooks;
   /** Lifecycle hooks for metrics and status. */
   onAgentConnected?: (agent: AgentConnection) => void;
   onAgentClosed?: (agent: AgentConnection, code: number, reason: string) => void;
@@ -94,6 +97,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     now,
     redispatchWaitMs: heartbeatTimeoutMs,
     ...(internals.observe ? { observe: internals.observe } : {}),
+    ...(internals.bytes ? { bytes: internals.bytes } : {}),
     ...internals.policies,
   });
 

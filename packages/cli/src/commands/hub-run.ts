@@ -100,6 +100,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   try {
     hub = createHub(options, {
       policies: engine.slots(),
+      bytes: { request: engine.onRequestBytes, response: engine.onResponseBytes },
       observe: metrics.observe,
       onWait: metrics.onWait,
       onAgentConnected: metrics.onAgentConnected,

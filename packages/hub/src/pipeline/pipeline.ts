@@ -3,7 +3,7 @@ import { compose } from './compose.js';
 import type { Policy, RequestContext } from './context.js';
 import { accessLog, type RequestObserver } from './policies/access-log.js';
 import { appAuth } from './policies/app-auth.js';
-import { dispatchToAgent } from './policies/dispatch.js';
+import { type BodyByteHooks, dispatchToAgent } from './policies/dispatch.js';
 import { errorBoundary } from './policies/error-boundary.js';
 
 export interface PipelineDeps {
@@ -12,6 +12,7 @@ export interface PipelineDeps {
   now: () => number;
   redispatchWaitMs: number;
   observe?: RequestObserver;
+  bytes?: BodyByteHooks;
   /** Policies from the policy engine, in the slots below (each may be empty). */
   access?: Policy[];
   rateLimits?: Policy[];
@@ -36,6 +37,10 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
     ...(deps.router ?? []),
     ...(deps.fallback ?? []),
     ...(deps.shaping ?? []),
-    dispatchToAgent({ dispatcher: deps.dispatcher, redispatchWaitMs: deps.redispatchWaitMs }),
+    dispatchToAgent({
+      dispatcher: deps.dispatcher,
+      redispatchWaitMs: deps.redispatchWaitMs,
+      bytes: deps.bytes,
+    }),
   ]);
 }

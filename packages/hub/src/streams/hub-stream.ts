@@ -36,8 +36,10 @@ export interface StreamHost {
 
 export interface StreamInit {
   body: Readable | null;
-  /** Called once, when the first body byte is read from the client. */
-  onBodyRead: () => void;
+  /** Called for every chunk of request body read from the client (byte count). */
+  onBodyRead: (bytes: number) => void;
+  /** Called for every chunk of response body written to the client (byte count). */
+  onResponseBytes?: (bytes: number) => void;
 }
 
 type State = 'open' | 'reset-sent' | 'closed';
@@ -56,7 +58,8 @@ export class HubStream implements ResponseBody {
 
   // request direction
   readonly #source: Readable | null;
-  readonly #onBodyRead: () => void;
+  readonly #onBodyRead: (bytes: number) => void;
+  readonly #onResponseBytes: ((bytes: number) => void) | undefined;
   #bodyRead = false;
   #sendWindow: number;
   #pending: Uint8Array | null = null;
@@ -83,6 +86,7 @@ export class HubStream implements ResponseBody {
     this.lastActivity = host.now();
     this.#source = init.body;
     this.#onBodyRead = init.onBodyRead;
+    this.#onResponseBytes = init.onResponseBytes;
     this.#sendWindow = host.agentWindow;
     this.#recvWindow = host.hubWindow;
     this.response = new Promise((resolve, reject) => {
@@ -113,10 +117,8 @@ export class HubStream implements ResponseBody {
 
   #onSourceData = (chunk: Buffer): void => {
     if (this.#state !== 'open' || this.#endSent) return;
-    if (!this.#bodyRead) {
-      this.#bodyRead = true;
-      this.#onBodyRead();
-    }
+    this.#bodyRead = true;
+    this.#onBodyRead(chunk.byteLength);
     this.#pending = this.#pending ? concat(this.#pending, chunk) : chunk;
     this.#pump();
   };
@@ -309,6 +311,7 @@ export class HubStream implements ResponseBody {
   #write(chunk: Uint8Array): void {
     const res = this.#res!;
     if (res.destroyed) return;
+    this.#onResponseBytes?.(chunk.byteLength);
     if (res.write(chunk)) {
       this.#ack(chunk.byteLength);
     } else {

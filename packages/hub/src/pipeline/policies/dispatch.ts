@@ -1,7 +1,13 @@
 import type { AgentConnection } from '../../agents/agent-connection.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import { HubError } from '../../errors.js';
-import type { Policy } from '../context.js';
+import type { Policy, RequestContext } from '../context.js';
+
+/** Body byte counters (bandwidth rate limits). */
+export interface BodyByteHooks {
+  request(ctx: RequestContext, bytes: number): void;
+  response(ctx: RequestContext, bytes: number): void;
+}
 
 // An agent lost before answering: try again this many times before giving up with 502.
 const MAX_REDISPATCH = 5;
@@ -11,8 +17,12 @@ const MAX_REDISPATCH = 5;
  * that never reached an upstream (agent lost before the head, nothing of its body read) goes back
  * to the front of the queue; anything else is delivered at most once.
  */
-export function dispatchToAgent(options: { dispatcher: Dispatcher; redispatchWaitMs: number }): Policy {
-  const { dispatcher, redispatchWaitMs } = options;
+export function dispatchToAgent(options: {
+  dispatcher: Dispatcher;
+  redispatchWaitMs: number;
+  bytes?: BodyByteHooks | undefined;
+}): Policy {
+  const { dispatcher, redispatchWaitMs, bytes } = options;
   return async function dispatchToAgent(ctx, next) {
     if (ctx.route.kind !== 'agents') throw new HubError('ERR_HUB_INTERNAL', 'no handler for this route');
     const scope = ctx.route.scope ?? ctx.scope;
@@ -32,9 +42,11 @@ export function dispatchToAgent(options: { dispatcher: Dispatcher; redispatchWai
             target: ctx.target,
             headers: ctx.upstreamHeaders,
             body: ctx.body,
-            onBodyRead: () => {
+            onBodyRead: (n: number) => {
               ctx.bodyConsumed = true;
+              bytes?.request(ctx, n);
             },
+            ...(bytes ? { onResponseBytes: (n: number) => bytes.response(ctx, n) } : {}),
           }),
       });
       // A client that leaves before the response head must stop the upstream work too.

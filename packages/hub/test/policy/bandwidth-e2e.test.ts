@@ -1,0 +1,30 @@
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { startAgent, startHub, startUpstream } from '../../../../test/helpers/harness.js';
+import { createPolicyEngine } from '../../src/policy/index.js';
+
+describe('bandwidth limits through a real hub', () => {
+  it('charges streamed response bytes, so the limit trips once the bytes are used', async () => {
+    const engine = createPolicyEngine({
+      policy: { ratelimits: [{ name: 'egress', unit: 'bytes', limit: 1000, window: '1m' }] },
+    });
+    await using upstream = await startUpstream((_req, res) => res.end('x'.repeat(600)));
+    await using hub = await startHub(
+      {},
+      {
+        policies: engine.slots(),
+        bytes: { request: engine.onRequestBytes, response: engine.onResponseBytes },
+      },
+    );
+    await using _agent = await startAgent(hub, upstream);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${hub.url}/download`);
+      statuses.push(res.statusCode);
+      await res.body.text();
+    }
+    // 600 bytes used -> admitted; 1200 used -> over the limit: only response bytes could have done it
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(upstream.count).toBe(2);
+  });
+});
