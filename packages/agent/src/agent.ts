@@ -61,6 +61,8 @@ export function createAgent(options: AgentOptions): Agent {
     headersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 300_000,
     bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? 300_000,
     log,
+    now,
+    ...(options.onCallResult ? { onResult: options.onCallResult } : {}),
   };
   const hello = {
     slots,

@@ -14,6 +14,14 @@ export { type Agent, createAgent } from './agent.js';
 export { backoffDelay } from './backoff.js';
 export { AgentError, type AgentErrorCode } from './errors.js';
 export {
+  type AgentCallResult,
+  type AgentMetrics,
+  createAgentMetrics,
+  type MetricsServer,
+  type ServeMetricsOptions,
+  serveMetrics,
+} from './metrics.js';
+export {
   type AgentOptions,
   hubUrl,
   type UpstreamTarget,

@@ -33,6 +33,12 @@ export interface AgentOptions {
   /** Per-stream window granted to the hub for request bodies, bytes. Default 256 KiB. */
   streamWindow?: number;
   logger?: Logger;
+  /** Called when each upstream call ends (metrics). */
+  onCallResult?: (result: {
+    outcome: string;
+    status?: number | undefined;
+    latencyMs?: number | undefined;
+  }) => void;
   random?: () => number;
   now?: () => number;
 }

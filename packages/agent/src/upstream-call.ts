@@ -35,6 +35,13 @@ export interface CallDeps {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   log: Logger;
+  now?: () => number;
+  /** One call ended: 'ok' or the reset reason, with the status and time to the response head. */
+  onResult?: (result: {
+    outcome: string;
+    status?: number | undefined;
+    latencyMs?: number | undefined;
+  }) => void;
 }
 
 /** Maps undici/socket failures to RESET codes the hub turns into 502/504. */
@@ -57,6 +64,10 @@ export function resetCodeFor(err: unknown): ResetCodeValue {
   }
   return ResetCode.UPSTREAM_ERROR;
 }
+
+const RESET_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(ResetCode).map(([name, code]) => [code, name.toLowerCase()]),
+);
 
 function responseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
   const raw: string[] = [];
@@ -86,6 +97,10 @@ export class UpstreamCall {
   #upstreamEnded = false;
   #closed = false;
   #hubReset = false;
+  #startedAt = 0;
+  #status: number | undefined;
+  #latencyMs: number | undefined;
+  #outcome = 'ok';
 
   constructor(host: CallHost, frame: RequestFrame, deps: CallDeps) {
     this.#host = host;
@@ -114,6 +129,7 @@ export class UpstreamCall {
     }
     if (target.authorization && !hasAuth) headers.push('authorization', target.authorization);
     const path = frame.target === '*' ? target.prefix || '*' : target.prefix + frame.target;
+    this.#startedAt = this.#deps.now?.() ?? 0;
     this.#deps.pool
       .request({
         method: frame.method as Dispatcher.HttpMethod,
@@ -142,6 +158,8 @@ export class UpstreamCall {
     }
     const body = res.body;
     this.#response = body;
+    this.#status = res.statusCode;
+    if (this.#deps.now) this.#latencyMs = this.#deps.now() - this.#startedAt;
     try {
       this.#send(
         encodeFrame({
@@ -248,6 +266,7 @@ export class UpstreamCall {
 
   #reset(code: ResetCodeValue, message: string): void {
     if (this.#closed) return;
+    this.#outcome = RESET_NAMES.get(code) ?? 'error';
     this.#abort.abort();
     this.#response?.destroy();
     this.#body?.destroy();
@@ -260,6 +279,7 @@ export class UpstreamCall {
     this.#closed = true;
     // The response is complete; a request body still arriving is not wanted any more.
     if (this.#body && !this.#body.readableEnded) this.#body.destroy();
+    this.#deps.onResult?.({ outcome: this.#outcome, status: this.#status, latencyMs: this.#latencyMs });
     this.#host.finished(this);
   }
 }

@@ -223,7 +223,49 @@ export const AGENT_RUN_OPTIONS: readonly OptionSpec[] = [
     defaultText: 'false',
     description: "send the client's Host header upstream instead of the upstream's own",
   },
+  {
+    flag: 'metrics-port',
+    env: ['METRICS_PORT'],
+    kind: 'int',
+    arg: '<port>',
+    defaultText: 'none (off)',
+    description: 'serve Prometheus metrics on this port at /metrics',
+  },
+  {
+    flag: 'metrics-host',
+    env: ['METRICS_HOST'],
+    kind: 'string',
+    arg: '<host>',
+    defaultText: '127.0.0.1',
+    description: 'address of the metrics server',
+  },
   logLevel,
+];
+
+export const HUB_STATUS_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'admin',
+    env: ['ADMIN_URL'],
+    kind: 'string',
+    arg: '<url>',
+    defaultText: 'http://127.0.0.1:8081',
+    description: "the hub's admin API URL",
+  },
+  {
+    flag: 'admin-token',
+    env: ['ADMIN_TOKEN'],
+    kind: 'string',
+    arg: '<token>',
+    description: 'bearer token for the admin API (required)',
+  },
+  {
+    flag: 'json',
+    env: [],
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'false',
+    description: 'print the raw /status JSON instead of a table',
+  },
 ];
 
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
@@ -261,5 +303,6 @@ export const ALL_OPTIONS: readonly OptionSpec[] = [
   ...HUB_RUN_OPTIONS,
   ...HUB_REGISTER_OPTIONS,
   ...AGENT_RUN_OPTIONS,
+  ...HUB_STATUS_OPTIONS,
   ...DEMO_OPTIONS,
 ];

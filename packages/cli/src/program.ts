@@ -4,6 +4,7 @@ import { runAgent } from './commands/agent-run.js';
 import { runDemo } from './commands/demo.js';
 import { registerAgent } from './commands/hub-register.js';
 import { runHub } from './commands/hub-run.js';
+import { hubStatus } from './commands/hub-status.js';
 import { loadConfigFile } from './config-file.js';
 import type { CliContext } from './context.js';
 import {
@@ -13,6 +14,7 @@ import {
   DEMO_OPTIONS,
   HUB_REGISTER_OPTIONS,
   HUB_RUN_OPTIONS,
+  HUB_STATUS_OPTIONS,
 } from './option-specs.js';
 import { normalizeArgv, type OptionSpec, Settings } from './settings.js';
 import { ExitCode, UsageError } from './usage-error.js';
@@ -101,6 +103,16 @@ export function buildProgram(ctx: CliContext): Command {
       examples([
         'TOKEN=$(slime hub register --secret s3cret --name gpu-1)',
         'slime hub register --secret s3cret --name gpu-2 --age 30d --scopes llm --scopePaths /v1/chat',
+      ]),
+    );
+
+  leaf(hub, 'status', HUB_STATUS_OPTIONS, hubStatus, ctx)
+    .description("print the hub's agents table from its admin API")
+    .addHelpText(
+      'after',
+      examples([
+        'slime hub status --admin-token T',
+        'slime hub status --admin http://10.0.0.5:8081 --admin-token T --json',
       ]),
     );
 

@@ -53,6 +53,8 @@ export interface HubInternals {
   observe?: RequestObserver;
   /** Request/response body byte counts per request (bandwidth limits). */
   bytes?: BodyByteHooks;
+  /** hub<->agent WebSocket payload bytes. */
+  onAgentBytes?: (direction: 'to_agent' | 'from_agent', bytes: number) => void;
   /** Lifecycle hooks for metrics and status. */
   onAgentConnected?: (agent: AgentConnection) => void;
   onAgentClosed?: (agent: AgentConnection, code: number, reason: string) => void;
@@ -178,6 +180,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
             now,
             log: log.child({ agent: id }),
             onCapacity: (c) => dispatcher.capacity(c),
+            ...(internals.onAgentBytes ? { onBytes: internals.onAgentBytes } : {}),
             onClosed: (c, code, reason) => {
               connections.delete(c);
               dispatcher.remove(c);

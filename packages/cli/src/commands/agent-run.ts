@@ -1,4 +1,12 @@
-import { type Agent, type AgentOptions, createAgent, hubUrl, upstreamTarget } from '@slime/agent';
+import {
+  type Agent,
+  type AgentOptions,
+  createAgent,
+  createAgentMetrics,
+  hubUrl,
+  serveMetrics,
+  upstreamTarget,
+} from '@slime/agent';
 import type { Logger } from 'pino';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
@@ -99,10 +107,18 @@ function watch(agent: Agent, logger: Logger, ctx: CliContext, stopAll: () => voi
 export async function runAgent(settings: Settings, ctx: CliContext): Promise<void> {
   const all = agentOptionsFrom(settings);
   const logger = createLogger(settings.string('log-level') ?? 'info');
+  const metricsPort = settings.int('metrics-port', { min: 0, max: 65535 });
+  const metrics = metricsPort === undefined ? undefined : createAgentMetrics();
   const agents: Agent[] = [];
   for (const options of all) {
     try {
-      agents.push(createAgent({ ...options, logger }));
+      const agent = createAgent({
+        ...options,
+        logger,
+        ...(metrics ? { onCallResult: (r) => metrics.callFinished(r) } : {}),
+      });
+      metrics?.bind(agent);
+      agents.push(agent);
     } catch (err) {
       for (const a of agents) a.destroy();
       if (err instanceof TypeError || err instanceof RangeError || (err as Error).name === 'AgentError') {
@@ -112,6 +128,25 @@ export async function runAgent(settings: Settings, ctx: CliContext): Promise<voi
     }
   }
   const group = closeAll(agents);
+  if (metrics && metricsPort !== undefined) {
+    const host = settings.string('metrics-host') ?? '127.0.0.1';
+    const server = serveMetrics({ port: metricsPort, host, registry: metrics.registry });
+    let port = metricsPort;
+    try {
+      port = (await server.listen()).port;
+    } catch (err) {
+      group.destroy();
+      throw new UsageError(`cannot serve metrics on ${host}:${metricsPort}: ${(err as Error).message}`, {
+        exitCode: 1,
+      });
+    }
+    logger.info({ host, port }, 'agent metrics listening');
+    const close = group.close;
+    group.close = async () => {
+      await close();
+      await server.close();
+    };
+  }
   for (const agent of agents) watch(agent, logger, ctx, group.destroy);
   for (const agent of agents) agent.start();
   logger.info({ connections: agents.length }, 'agent starting');

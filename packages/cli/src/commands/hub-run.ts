@@ -105,6 +105,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       onWait: metrics.onWait,
       onAgentConnected: metrics.onAgentConnected,
       onAgentClosed: metrics.onAgentClosed,
+      onAgentRefused: metrics.agentRefused,
+      onAgentBytes: metrics.agentBytes,
     });
   } catch (err) {
     throw optionError(err) ?? err;

@@ -41,6 +41,8 @@ export interface ConnectionOptions {
   /** The agent can take more work (HELLO done and credits arrived, or a stream returned its credit). */
   onCapacity: (conn: AgentConnection) => void;
   onClosed: (conn: AgentConnection, code: number, reason: string) => void;
+  /** Counts WebSocket payload bytes, for metrics. */
+  onBytes?: (direction: 'to_agent' | 'from_agent', bytes: number) => void;
 }
 
 export interface OpenStreamRequest extends StreamInit {
@@ -150,6 +152,7 @@ export class AgentConnection implements StreamHost {
   send(bytes: Uint8Array): void {
     if (this.#state === 'closed') return;
     const n = bytes.byteLength;
+    this.#opts.onBytes?.('to_agent', n);
     this.#unflushed += n;
     this.#ws.send(bytes, { binary: true }, () => {
       this.#unflushed -= n;
@@ -204,6 +207,7 @@ export class AgentConnection implements StreamHost {
 
   #onMessage(data: Buffer, isBinary: boolean): void {
     this.#lastSeen = this.#opts.now();
+    this.#opts.onBytes?.('from_agent', data.byteLength);
     if (this.#state === 'closed') return;
     try {
       if (!isBinary)

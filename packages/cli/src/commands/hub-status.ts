@@ -1,0 +1,84 @@
+import type { CliContext } from '../context.js';
+import type { Settings } from '../settings.js';
+import { UsageError } from '../usage-error.js';
+
+interface StatusAgent {
+  name: string;
+  id: string;
+  scopes: string[];
+  slots: number;
+  inFlight: number;
+  state: string;
+  connectedSeconds: number;
+  remoteAddress: string;
+}
+
+interface Status {
+  agents: StatusAgent[];
+  queueLength: number;
+  activeRequests: number;
+  requests?: { total: number; perSecond: number };
+}
+
+function since(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+/** Renders the agents as an aligned text table. Pure, for tests. */
+export function formatStatus(status: Status): string {
+  const header = ['NAME', 'ID', 'SCOPES', 'SLOTS', 'INFLIGHT', 'STATE', 'SINCE', 'REMOTE'];
+  const rows = status.agents.map((a) => [
+    a.name,
+    a.id,
+    a.scopes.length ? a.scopes.join(',') : '(any)',
+    String(a.slots),
+    String(a.inFlight),
+    a.state,
+    since(a.connectedSeconds),
+    a.remoteAddress,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  const rate = status.requests ? `  ${status.requests.perSecond} req/s` : '';
+  return `${[line(header), ...rows.map(line)].join('\n')}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}\n`;
+}
+
+/** `slime hub status`: the hub's agents table from its admin API. */
+export async function hubStatus(settings: Settings, ctx: CliContext): Promise<void> {
+  const admin = (settings.string('admin') ?? 'http://127.0.0.1:8081').replace(/\/+$/, '');
+  const token = settings.requireString('admin-token');
+  let url: URL;
+  try {
+    url = new URL(`${admin}/status`);
+  } catch {
+    throw new UsageError(`invalid --admin "${admin}": expected an http(s) URL`);
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  } catch (err) {
+    throw new UsageError(`cannot reach the admin API at ${admin}: ${(err as Error).message}`, {
+      exitCode: 1,
+    });
+  }
+  if (res.status === 401) {
+    await res.body?.cancel();
+    throw new UsageError('the admin API refused the token (401): check --admin-token', { exitCode: 1 });
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new UsageError(`the admin API answered ${res.status}`, { exitCode: 1 });
+  }
+  const text = await res.text();
+  if (settings.bool('json')) {
+    ctx.stdout(`${text}\n`);
+    return;
+  }
+  ctx.stdout(formatStatus(JSON.parse(text) as Status));
+}
