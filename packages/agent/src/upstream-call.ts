@@ -5,6 +5,7 @@ import {
   expandWindow,
   type HeaderList,
   Limits,
+  ProtocolError,
   type RequestFrame,
   ResetCode,
   type ResetCodeValue,
@@ -218,8 +219,8 @@ export class UpstreamCall {
   onData(data: Uint8Array): void {
     if (this.#closed || !this.#body) return;
     if (this.#body.unacked + data.byteLength > this.#host.agentWindow) {
-      this.#reset(ResetCode.FLOW_CONTROL, 'request body overran the window');
-      return;
+      // a peer that ignores windows cannot be trusted with the rest of the connection (close 4002)
+      throw new ProtocolError('ERR_PROTOCOL_FLOW_CONTROL', `stream ${this.streamId} overran its window`);
     }
     this.#body.feed(data);
   }

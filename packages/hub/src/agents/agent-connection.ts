@@ -11,6 +11,7 @@ import {
   grantCredits,
   type HeaderList,
   type HelloFrame,
+  MIN_STREAM_WINDOW,
   negotiateVersion,
   nextStreamId,
   ProtocolError,
@@ -111,9 +112,11 @@ export class AgentConnection implements StreamHost {
     this.#lastSeen = this.since;
     this.log = opts.log;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
-    ws.on('pong', () => {
+    const seen = () => {
       this.#lastSeen = this.#opts.now();
-    });
+    };
+    ws.on('pong', seen);
+    ws.on('ping', seen);
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     ws.on('error', (err) => this.log.warn({ err: err.message }, 'agent socket error'));
   }
@@ -278,6 +281,13 @@ export class AgentConnection implements StreamHost {
 
   #onHello(hello: HelloFrame): void {
     const version = negotiateVersion(SUPPORTED_VERSIONS, { min: hello.minVersion, max: hello.maxVersion });
+    if (hello.streamWindow < MIN_STREAM_WINDOW) {
+      // a tiny window would turn every body into a WINDOW ping-pong
+      throw new ProtocolError(
+        'ERR_PROTOCOL_BAD_VALUE',
+        `streamWindow ${hello.streamWindow} is below ${MIN_STREAM_WINDOW}`,
+      );
+    }
     this.#hello = hello;
     this.agentWindow = hello.streamWindow;
     this.#state = 'ready';

@@ -327,10 +327,11 @@ export class HubStream implements ResponseBody {
   };
 
   #ack(bytes: number): void {
-    this.#recvWindow += bytes;
     this.#consumed += bytes;
     if (this.#state === 'open' && !this.#ended && windowUpdateDue(this.#consumed, this.#host.hubWindow)) {
       this.#host.send(encodeFrame({ type: 'WINDOW', streamId: this.id, increment: this.#consumed }));
+      // the agent may send more only from now on: grow our view of its window in step with its own
+      this.#recvWindow += this.#consumed;
       this.#consumed = 0;
     }
   }
