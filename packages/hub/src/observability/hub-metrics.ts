@@ -214,6 +214,14 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     if (e.bytesOut > 0) responseBytes.inc(e.bytesOut);
     // The error boundary records the access policy's 403 as this outcome: one source of truth.
     if (e.outcome === 'ERR_HUB_FORBIDDEN') denied.inc();
+    // rule names come from the policy file, so the label stays bounded (and ruleLabel caps it)
+    const rules = e.notes?.rateLimit;
+    if (
+      typeof rules === 'string' &&
+      (e.outcome === 'ERR_HUB_RATE_LIMITED' || e.outcome === 'ERR_HUB_OVERLOADED')
+    ) {
+      for (const rule of rules.split(',')) if (rule) limited.inc({ rule: ruleLabel(rule) });
+    }
   };
 
   return {

@@ -1,6 +1,7 @@
 import { request } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startAgent, startHub, startUpstream } from '../../../../test/helpers/harness.js';
+import { createHubMetrics } from '../../src/observability/index.js';
 import { createPolicyEngine } from '../../src/policy/index.js';
 
 describe('bandwidth limits through a real hub', () => {
@@ -9,11 +10,13 @@ describe('bandwidth limits through a real hub', () => {
       policy: { ratelimits: [{ name: 'egress', unit: 'bytes', limit: 1000, window: '1m' }] },
     });
     await using upstream = await startUpstream((_req, res) => res.end('x'.repeat(600)));
+    const metrics = createHubMetrics(() => undefined, { defaultMetrics: false });
     await using hub = await startHub(
       {},
       {
         policies: engine.slots(),
         bytes: { request: engine.onRequestBytes, response: engine.onResponseBytes },
+        observe: metrics.observe,
       },
     );
     await using _agent = await startAgent(hub, upstream);
@@ -26,5 +29,9 @@ describe('bandwidth limits through a real hub', () => {
     // 600 bytes used -> admitted; 1200 used -> over the limit: only response bytes could have done it
     expect(statuses).toEqual([200, 200, 429]);
     expect(upstream.count).toBe(2);
+    // the refusal is counted under the rule's name
+    await vi.waitFor(async () =>
+      expect(await metrics.registry.metrics()).toMatch(/slime_ratelimit_limited_total\{rule="egress"\} 1/),
+    );
   });
 });

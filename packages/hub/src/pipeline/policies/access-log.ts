@@ -8,6 +8,8 @@ export type RequestObserver = (event: {
   ttfbMs: number | undefined;
   bytesOut: number;
   agent: string | undefined;
+  /** Policy annotations (rule names that denied or limited the request). */
+  notes?: Readonly<Record<string, string | number | boolean>>;
 }) => void;
 
 /**
@@ -46,7 +48,7 @@ export function accessLog(options: { now: () => number; observe?: RequestObserve
         },
         'request',
       );
-      observe?.({ status, outcome, durationMs, ttfbMs: ttfb, bytesOut, agent });
+      observe?.({ status, outcome, durationMs, ttfbMs: ttfb, bytesOut, agent, notes: ctx.notes });
     };
     res.once('close', done);
     await next();
