@@ -13,9 +13,19 @@ describe('slime CLI operations', () => {
     const up = await startTestUpstream();
     closers.push(up.close);
     const token = await register(['--secret', 's3cret', '--name', 'gpu-1', '--scopes', 'llm']);
-    const hub = await startHub(['--secret', 's3cret', '--admin-port', '0', '--admin-token', 'adm']);
+    const hub = await startHub([
+      '--secret',
+      's3cret',
+      '--admin-port',
+      '0',
+      '--admin-token',
+      'adm',
+      '--ready-requires-agent',
+    ]);
     const adminLine = await hub.proc.waitForLog((l) => l.msg === 'admin API listening');
     const admin = `http://127.0.0.1:${(adminLine.admin as { port: number }).port}`;
+    // not ready while no agent is connected
+    expect((await fetch(`${admin}/readyz`)).status).toBe(503);
     const agent = await startAgent([
       '--token',
       token,
@@ -29,6 +39,7 @@ describe('slime CLI operations', () => {
       '0',
     ]);
     const metricsLine = await agent.waitForLog((l) => l.msg === 'agent metrics listening');
+    expect((await fetch(`${admin}/readyz`)).status).toBe(200);
     const res = await fetch(`${hub.url}/x`, { headers: { 'slime-block': '1' } });
     expect(res.status).toBe(200);
     await res.text();

@@ -124,6 +124,14 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     defaultText: 'none (admin API off)',
     description: 'bearer token for the admin API; without it only the client port runs',
   },
+  {
+    flag: 'ready-requires-agent',
+    env: ['READY_REQUIRES_AGENT'],
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'false',
+    description: 'GET /readyz answers 503 until at least one agent is connected',
+  },
   logLevel,
 ];
 

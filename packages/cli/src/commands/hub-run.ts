@@ -121,7 +121,11 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   }
   const adminToken = settings.string('admin-token');
   if (adminToken !== undefined && adminToken !== '') {
-    const ops = createOpsRoutes({ hub: created, metrics });
+    const ops = createOpsRoutes({
+      hub: created,
+      metrics,
+      requireAgent: settings.bool('ready-requires-agent') ?? false,
+    });
     const adminHost = settings.string('admin-host') ?? '127.0.0.1';
     const adminPort = settings.int('admin-port', { min: 0, max: 65535 }) ?? 8081;
     const admin = createAdminServer({
