@@ -181,7 +181,9 @@ describe('streaming and flow control', () => {
       clearInterval(sample);
     }
     // Everything (client, hub, agent, upstream) shares this process, so this bounds them all.
-    expect(peak).toBeLessThan(48 * 1024 * 1024);
+    // Buffering either body whole would cost at least SIZE; the margin below it absorbs garbage
+    // that the collector has not reclaimed yet (seen at 35-53 MB on a loaded 2-core machine).
+    expect(peak).toBeLessThan(SIZE * 0.7);
   });
 
   it('delivers server-sent events one by one before the stream ends', async () => {
