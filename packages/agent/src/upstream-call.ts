@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
 import {
-  encodeData,
+  DataPump,
   encodeFrame,
   expandWindow,
   type HeaderList,
-  Limits,
   ProtocolError,
   type RequestFrame,
   ResetCode,
@@ -93,9 +92,9 @@ export class UpstreamCall {
   readonly #abort = new AbortController();
   #body: RequestBody | null = null;
   #response: Readable | null = null;
-  #sendWindow: number;
-  #pending: Uint8Array | null = null;
-  #upstreamEnded = false;
+  #pump: DataPump | null = null;
+  /** WINDOW granted before the response head (the protocol does not expect it; kept if it comes). */
+  #earlyWindow = 0;
   #closed = false;
   #hubReset = false;
   #startedAt = 0;
@@ -108,7 +107,6 @@ export class UpstreamCall {
     this.#deps = deps;
     this.#frame = frame;
     this.streamId = frame.streamId;
-    this.#sendWindow = host.hubWindow;
   }
 
   start(): void {
@@ -177,43 +175,29 @@ export class UpstreamCall {
       this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
       return;
     }
-    body.on('data', (chunk: Buffer) => {
-      this.#pending = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;
-      this.#pump();
-    });
-    body.once('end', () => {
-      this.#upstreamEnded = true;
-      this.#pump();
-    });
+    const host = this.#host;
+    const pump = new DataPump(
+      this.streamId,
+      host.hubWindow + this.#earlyWindow,
+      {
+        send: (b) => this.#send(b),
+        get congested() {
+          return host.congested;
+        },
+        waitForDrain: () => host.waitForDrain(this),
+      },
+      body,
+      () => this.#finish(),
+    );
+    this.#pump = pump;
+    body.on('data', (chunk: Buffer) => pump.push(chunk));
+    body.once('end', () => pump.end());
     body.once('error', (err) => this.#fail(err));
-  }
-
-  #pump(): void {
-    if (this.#closed) return;
-    while (this.#pending && this.#sendWindow > 0) {
-      if (this.#host.congested) {
-        this.#host.waitForDrain(this);
-        break;
-      }
-      const p = this.#pending;
-      const n = Math.min(p.byteLength, this.#sendWindow, Limits.MAX_DATA_BYTES);
-      this.#send(encodeData(this.streamId, n === p.byteLength ? p : p.subarray(0, n)));
-      this.#sendWindow -= n;
-      this.#pending = n === p.byteLength ? null : p.subarray(n);
-    }
-    if (this.#pending) {
-      this.#response?.pause();
-    } else if (this.#upstreamEnded) {
-      this.#send(encodeFrame({ type: 'END', streamId: this.streamId }));
-      this.#finish();
-    } else {
-      this.#response?.resume();
-    }
   }
 
   /** The WebSocket drained below its low-water mark. */
   resume(): void {
-    this.#pump();
+    this.#pump?.resume();
   }
 
   onData(data: Uint8Array): void {
@@ -231,8 +215,8 @@ export class UpstreamCall {
 
   onWindow(increment: number): void {
     if (this.#closed) return;
-    this.#sendWindow = expandWindow(this.#sendWindow, increment);
-    this.#pump();
+    if (this.#pump) this.#pump.expand(increment);
+    else this.#earlyWindow = expandWindow(this.#earlyWindow, increment);
   }
 
   /** The hub cancelled (client gone, idle): abort the upstream call, then answer with our RESET. */
@@ -250,6 +234,7 @@ export class UpstreamCall {
     this.#abort.abort();
     this.#response?.destroy();
     this.#closed = true;
+    this.#pump?.stop();
     this.#host.finished(this);
   }
 
@@ -278,6 +263,7 @@ export class UpstreamCall {
   #finish(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#pump?.stop();
     // The response is complete; a request body still arriving is not wanted any more.
     if (this.#body && !this.#body.readableEnded) this.#body.destroy();
     this.#deps.onResult?.({ outcome: this.#outcome, status: this.#status, latencyMs: this.#latencyMs });

@@ -33,6 +33,7 @@ export {
   type ResetCodeName,
   type ResetCodeValue,
 } from './constants.js';
+export { DataPump, type PumpSink, type PumpSource } from './data-pump.js';
 export { closeCodeFor, closeReason, ProtocolError, type ProtocolErrorCode } from './errors.js';
 export {
   assertNewStreamId,

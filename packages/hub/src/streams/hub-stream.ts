@@ -3,10 +3,8 @@ import type { Readable } from 'node:stream';
 import {
   consumeWindow,
   type DataFrame,
-  encodeData,
+  DataPump,
   encodeFrame,
-  expandWindow,
-  Limits,
   ResetCode,
   type ResetCodeValue,
   type ResetFrame,
@@ -61,10 +59,7 @@ export class HubStream implements ResponseBody {
   readonly #onBodyRead: (bytes: number) => void;
   readonly #onResponseBytes: ((bytes: number) => void) | undefined;
   #bodyRead = false;
-  #sendWindow: number;
-  #pending: Uint8Array | null = null;
-  #sourceEnded = false;
-  #endSent = false;
+  readonly #pump: DataPump | null;
 
   // response direction
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
@@ -87,7 +82,21 @@ export class HubStream implements ResponseBody {
     this.#source = init.body;
     this.#onBodyRead = init.onBodyRead;
     this.#onResponseBytes = init.onResponseBytes;
-    this.#sendWindow = host.agentWindow;
+    this.#pump = init.body
+      ? new DataPump(
+          id,
+          host.agentWindow,
+          {
+            send: (b) => host.send(b),
+            get congested() {
+              return host.congested;
+            },
+            waitForDrain: () => host.waitForDrain(this),
+          },
+          init.body,
+          () => {},
+        )
+      : null;
     this.#recvWindow = host.hubWindow;
     this.response = new Promise((resolve, reject) => {
       this.#head = { resolve, reject };
@@ -116,56 +125,29 @@ export class HubStream implements ResponseBody {
   }
 
   #onSourceData = (chunk: Buffer): void => {
-    if (this.#state !== 'open' || this.#endSent) return;
+    if (this.#state !== 'open') return;
     this.#bodyRead = true;
     this.#onBodyRead(chunk.byteLength);
-    this.#pending = this.#pending ? concat(this.#pending, chunk) : chunk;
-    this.#pump();
+    this.#pump?.push(chunk);
   };
 
   #onSourceEnd = (): void => {
-    this.#sourceEnded = true;
-    this.#pump();
+    if (this.#state === 'open') this.#pump?.end();
   };
 
   #onSourceError = (): void => {
     this.cancel('client request body failed');
   };
 
-  /** Sends as much pending body as window and WebSocket allow; pauses the client otherwise. */
-  #pump(): void {
-    if (this.#state !== 'open' || this.#endSent) return;
-    while (this.#pending && this.#sendWindow > 0) {
-      if (this.#host.congested) {
-        this.#host.waitForDrain(this);
-        break;
-      }
-      const p = this.#pending;
-      const n = Math.min(p.byteLength, this.#sendWindow, Limits.MAX_DATA_BYTES);
-      this.#host.send(encodeData(this.id, n === p.byteLength ? p : p.subarray(0, n)));
-      this.#sendWindow -= n;
-      this.#pending = n === p.byteLength ? null : p.subarray(n);
-    }
-    if (this.#pending) {
-      this.#source?.pause();
-    } else if (this.#sourceEnded) {
-      this.#endSent = true;
-      this.#host.send(encodeFrame({ type: 'END', streamId: this.id }));
-    } else {
-      this.#source?.resume();
-    }
-  }
-
   /** Called by the host when the WebSocket drained. */
   resume(): void {
-    this.#pump();
+    this.#pump?.resume();
   }
 
   onWindow(increment: number): void {
     this.lastActivity = this.#host.now();
-    if (this.#state !== 'open' || this.#endSent) return;
-    this.#sendWindow = expandWindow(this.#sendWindow, increment);
-    this.#pump();
+    if (this.#state !== 'open') return;
+    this.#pump?.expand(increment);
   }
 
   onResponse(frame: ResponseFrame): void {
@@ -283,7 +265,7 @@ export class HubStream implements ResponseBody {
     src.off('data', this.#onSourceData);
     src.off('end', this.#onSourceEnd);
     src.off('error', this.#onSourceError);
-    this.#pending = null;
+    this.#pump?.stop();
     // Keep draining the client's socket so a keep-alive connection can be reused.
     src.resume();
   }
@@ -387,11 +369,4 @@ export class HubStream implements ResponseBody {
     this.#collector = null;
     pipe?.resolve();
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
