@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { writeProblem } from '../http/problem.js';
 
 /** Admin API error codes (hub codes where one exists). */
 export type AdminErrorCode =
@@ -10,16 +11,6 @@ export type AdminErrorCode =
   | 'ERR_HUB_PAYLOAD_TOO_LARGE'
   | 'ERR_HUB_UNSUPPORTED_MEDIA_TYPE'
   | 'ERR_HUB_INTERNAL';
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  500: 'Internal Server Error',
-};
 
 /** An error an admin handler throws to answer with a problem+json response. */
 export class AdminError extends Error {
@@ -54,25 +45,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** RFC 9457 problem details; internals (causes, stacks) never leave the process. */
+/** RFC 9457 problem details, written by the hub's one problem writer. */
 export function sendProblem(res: ServerResponse, err: AdminError): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify({
-    type: `https://slime.dev/errors/${err.code}`,
-    title: TITLES[err.status] ?? 'Error',
-    status: err.status,
-    detail: err.message,
-    code: err.code,
-    ...(err.errors ? { errors: err.errors } : {}),
-  });
-  res.writeHead(err.status, {
-    ...err.headers,
-    'content-type': 'application/problem+json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
+  writeProblem(res, err);
 }

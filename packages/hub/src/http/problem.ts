@@ -1,5 +1,15 @@
 import type { ServerResponse } from 'node:http';
-import { type HubError, toHubError } from '../errors.js';
+import { toHubError } from '../errors.js';
+
+/** What a problem response is made of; HubError and the admin API's AdminError both fit. */
+export interface Problem {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Every problem found (e.g. policy validation), sent as the `errors` extension member. */
+  readonly errors?: readonly string[] | undefined;
+}
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -8,6 +18,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   413: 'Content Too Large',
+  415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
@@ -21,7 +32,7 @@ const TITLES: Record<number, string> = {
  */
 export function writeProblem(
   res: ServerResponse,
-  err: HubError,
+  err: Problem,
   extra: { requestId?: string; headers?: Record<string, string> } = {},
 ): void {
   if (res.headersSent || res.destroyed) {
@@ -35,6 +46,7 @@ export function writeProblem(
     status: err.status,
     detail: err.message,
     code: err.code,
+    ...(err.errors ? { errors: err.errors } : {}),
     ...(extra.requestId ? { requestId: extra.requestId } : {}),
   });
   res.statusCode = err.status;
@@ -47,7 +59,7 @@ export function writeProblem(
 }
 
 /** Writes any thrown value as a problem response. */
-export function writeError(res: ServerResponse, err: unknown, requestId?: string): HubError {
+export function writeError(res: ServerResponse, err: unknown, requestId?: string): Problem {
   const hubErr = toHubError(err);
   writeProblem(res, hubErr, requestId === undefined ? {} : { requestId });
   return hubErr;
