@@ -15,6 +15,7 @@ import {
 } from './rate-limit.js';
 import { rateLimitHeaders } from './ratelimit-headers.js';
 import { viewOf } from './request-view.js';
+import { type CompiledSection, type PolicySections, SECTION_NAMES, type SectionName } from './section.js';
 import type { CounterStore, LimitSpec } from './store.js';
 import type { PolicyDoc } from './types.js';
 import { validatePolicy } from './validate.js';
@@ -31,6 +32,11 @@ export interface PolicyEngineOptions {
   store?: CounterStore;
   /** Used when the policy has no trustedProxies of its own (the hub's --trusted-proxies). */
   trustedProxies?: readonly string[];
+  /**
+   * Modules that own the `router`, `fallback` and `shaping` sections. A section without one is
+   * kept as given and has no effect.
+   */
+  sections?: PolicySections;
 }
 
 export interface PolicyEngine {
@@ -40,8 +46,16 @@ export interface PolicyEngine {
   readonly accessPolicy: Policy;
   /** Rate limits: throws ERR_HUB_RATE_LIMITED (429) or ERR_HUB_OVERLOADED (503, concurrency). */
   readonly rateLimitPolicy: Policy;
-  /** The policies for the pipeline's `access` and `rateLimits` slots. */
-  slots(): { access: Policy[]; rateLimits: Policy[] };
+  /** The policies for the pipeline's slots; each delegates to the rules in force. */
+  slots(): {
+    access: Policy[];
+    rateLimits: Policy[];
+    router: Policy[];
+    fallback: Policy[];
+    shaping: Policy[];
+  };
+  /** The runtime of a section now in force (for metrics and status), if it has a module. */
+  section(name: SectionName): CompiledSection | undefined;
   /** The policy in force (a copy). */
   current(): PolicyDoc;
   /**
@@ -64,6 +78,7 @@ interface Compiled {
   readonly trusted: IpSet | undefined;
   readonly access: AccessRules;
   readonly rates: readonly CompiledRateRule[];
+  readonly sections: Partial<Record<SectionName, CompiledSection>>;
 }
 
 interface Tracked {
@@ -115,23 +130,63 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
   const inFlight = createInFlight();
   const tracked = new WeakMap<RequestContext, Tracked>();
 
-  const compile = (policy: unknown): Compiled => {
+  const modules = options.sections ?? {};
+  const invalid = (errors: readonly string[]) =>
+    new HubError('ERR_HUB_INVALID_POLICY', `invalid policy:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+
+  const compile = (policy: unknown, previous: Compiled | undefined): Compiled => {
     const r = validatePolicy(policy ?? {});
-    if (!r.ok) {
-      throw new HubError(
-        'ERR_HUB_INVALID_POLICY',
-        `invalid policy:\n${r.errors.map((e) => `  - ${e}`).join('\n')}`,
-      );
+    const errors = r.ok ? [] : [...r.errors];
+    const raw = (policy ?? {}) as Record<string, unknown>;
+    for (const name of SECTION_NAMES) {
+      const module = modules[name];
+      if (module && typeof raw === 'object' && raw[name] !== undefined)
+        errors.push(...module.validate(raw[name], name));
     }
+    if (!r.ok || errors.length > 0) throw invalid(errors);
     const doc = r.policy;
+    const sections: Partial<Record<SectionName, CompiledSection>> = {};
+    for (const name of SECTION_NAMES) {
+      const module = modules[name];
+      if (!module) continue;
+      try {
+        sections[name] = module.compile(doc[name], previous?.sections[name]);
+      } catch (err) {
+        // Valid input should always compile; if not, report it as the user's error, not a crash.
+        for (const built of Object.values(sections)) void built.dispose?.();
+        throw invalid([`${name} ${err instanceof Error ? err.message : String(err)}`]);
+      }
+    }
     return {
       doc,
       trusted: doc.trustedProxies ? compileTrustedProxies(doc.trustedProxies) : fallbackTrusted,
       access: compileAccess(doc.access ?? []),
       rates: compileRateLimits(doc.ratelimits ?? []),
+      sections,
     };
   };
-  let compiled = compile(options.policy);
+  let compiled = compile(options.policy, undefined);
+
+  const disposeSections = (old: Compiled, kept: Compiled | undefined) =>
+    Promise.all(
+      SECTION_NAMES.map((name) => {
+        const s = old.sections[name];
+        if (!s || s === kept?.sections[name]) return undefined;
+        return Promise.resolve()
+          .then(() => s.dispose?.())
+          .catch((err: unknown) => log?.warn({ err, section: name }, 'disposing a policy section failed'));
+      }),
+    );
+
+  const sectionSlot = (name: SectionName): Policy[] => {
+    if (!modules[name]) return [];
+    const slot: Policy = (ctx, next) => {
+      const policy = compiled.sections[name]?.policy;
+      return policy ? policy(ctx, next) : next();
+    };
+    Object.defineProperty(slot, 'name', { value: name });
+    return [slot];
+  };
 
   const clientIpPolicy: Policy = async function clientIp(ctx, next) {
     ctx.clientIp = resolveClientIp(
@@ -215,11 +270,20 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     clientIpPolicy,
     accessPolicy,
     rateLimitPolicy,
-    slots: () => ({ access: [clientIpPolicy, accessPolicy], rateLimits: [rateLimitPolicy] }),
+    slots: () => ({
+      access: [clientIpPolicy, accessPolicy],
+      rateLimits: [rateLimitPolicy],
+      router: sectionSlot('router'),
+      fallback: sectionSlot('fallback'),
+      shaping: sectionSlot('shaping'),
+    }),
+    section: (name) => compiled.sections[name],
     current: () => structuredClone(compiled.doc),
     update(policy) {
-      const next = compile(policy);
+      const previous = compiled;
+      const next = compile(policy, previous);
       compiled = next;
+      void disposeSections(previous, next);
       const hashes = new Set(next.rates.map((r) => r.hash));
       store
         .retainRules(hashes)
@@ -230,6 +294,9 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     onRequestBytes: (ctx, n) => chargeBytes(ctx, n, true),
     onResponseBytes: (ctx, n) => chargeBytes(ctx, n, false),
     onRequestEnd: (ctx) => tracked.get(ctx)?.release(),
-    close: () => store.close(),
+    async close() {
+      await disposeSections(compiled, undefined);
+      await store.close();
+    },
   };
 }

@@ -20,6 +20,13 @@ export {
   savePolicyFile,
 } from './policy-file.js';
 export { normalizePath, type RequestView, viewOf } from './request-view.js';
+export {
+  type CompiledSection,
+  type PolicySection,
+  type PolicySections,
+  SECTION_NAMES,
+  type SectionName,
+} from './section.js';
 export type { CheckResult, CounterStore, LimitSpec, LimitState } from './store.js';
 export type {
   AccessAction,
