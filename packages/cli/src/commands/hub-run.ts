@@ -1,13 +1,17 @@
 import {
+  type CompiledShaping,
   createAdminServer,
   createHub,
   createHubMetrics,
   createOpsRoutes,
   createPolicyEngine,
+  createShapingSection,
   type Hub,
+  HubError,
   type HubOptions,
   loadPolicyFile,
   type PolicyDoc,
+  type PolicyEngine,
 } from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { createLogger } from '../logger.js';
@@ -90,13 +94,32 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       );
     }
   }
-  const engine = createPolicyEngine({
-    logger,
-    ...(policy ? { policy } : {}),
-    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
-  });
   let hub: Hub | undefined;
   const metrics = createHubMetrics(() => hub);
+  let engine: PolicyEngine;
+  try {
+    engine = createPolicyEngine({
+      logger,
+      ...(policy ? { policy } : {}),
+      ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+      sections: {
+        shaping: createShapingSection({
+          now: Date.now,
+          random: Math.random,
+          logger,
+          onRejected: metrics.shapingRejected,
+        }),
+      },
+    });
+  } catch (err) {
+    // The core rules were checked when the file was read; the sections are checked here.
+    if (err instanceof HubError && err.code === 'ERR_HUB_INVALID_POLICY')
+      throw new UsageError(`invalid policy file ${policyPath}: ${err.message.replace(/\n/g, '; ')}`);
+    throw err;
+  }
+  metrics.shapingSource(
+    () => (engine.section('shaping') as CompiledShaping | undefined)?.shaper?.stats() ?? [],
+  );
   try {
     hub = createHub(options, {
       policies: engine.slots(),

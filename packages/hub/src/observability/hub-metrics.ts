@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AgentConnection, AgentSnapshot } from '../agents/agent-connection.js';
 import type { RequestObserver } from '../pipeline/policies/access-log.js';
 import { ANY_SCOPE, boundedLabel, closeReasonLabel, statusClass } from './labels.js';
+import { registerShapingGauges, type ShapingStatsSource } from './shaping-metrics.js';
 
 /** What the metrics read at scrape time; the Hub object satisfies it. */
 export interface HubLike {
@@ -38,7 +39,9 @@ export interface HubMetrics {
   /** A rate limit refused a request; `rule` is the rule's name from the policy file. */
   rateLimited(rule: string): void;
   fallbackAttempt(outcome: string): void;
-  shapingLimit(group: string, limit: number): void;
+  /** Where the shaping gauges read at scrape time (the engine's shaping section in force). */
+  shapingSource(source: ShapingStatsSource | undefined): void;
+  /** A shaped group refused a request at its limit (the shaping section's onRejected). */
   shapingRejected(group: string): void;
   /** Application requests observed so far (for the status page's request rate). */
   requestsTotal(): number;
@@ -188,12 +191,8 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     labelNames: ['outcome'] as const,
     registers,
   });
-  const shapingLimit = new Gauge({
-    name: 'slime_shaping_limit',
-    help: 'Current adaptive concurrency limit per agent group',
-    labelNames: ['group'] as const,
-    registers,
-  });
+  let shapingStats: ShapingStatsSource | undefined;
+  registerShapingGauges(registers, groupLabel, () => shapingStats);
   const shapingRejected = new Counter({
     name: 'slime_shaping_rejected_total',
     help: 'Requests refused by the shaping limiter per agent group',
@@ -237,7 +236,9 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     },
     rateLimited: (rule) => limited.inc({ rule: ruleLabel(rule) }),
     fallbackAttempt: (outcome) => fallback.inc({ outcome: fallbackLabel(outcome) }),
-    shapingLimit: (group, limit) => shapingLimit.set({ group: groupLabel(group) }, limit),
+    shapingSource: (source) => {
+      shapingStats = source;
+    },
     shapingRejected: (group) => shapingRejected.inc({ group: groupLabel(group) }),
     requestsTotal: () => observed,
     metrics: () => registry.metrics(),

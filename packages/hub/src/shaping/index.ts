@@ -37,4 +37,5 @@ export type {
   ValidationResult,
 } from './shaping-config.js';
 export { createShapingPolicy, type ShapingPolicyDeps } from './shaping-policy.js';
+export { type CompiledShaping, createShapingSection, type ShapingSectionDeps } from './shaping-section.js';
 export { validateShapingConfig } from './validate-shaping-config.js';

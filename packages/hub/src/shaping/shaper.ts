@@ -50,6 +50,8 @@ export interface ShaperDeps {
   random: () => number;
   logger?: Logger;
   fetch?: typeof globalThis.fetch;
+  /** A group (its stats label) refused a request at its limit; for metrics. */
+  onRejected?: (group: string) => void;
 }
 
 interface Group {
@@ -171,6 +173,7 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
       const inst = instanceOf(group, key.agent);
       if (inst.limiter && inst.limiter.inFlight >= Math.floor(inst.limiter.limit)) {
         inst.rejections++;
+        deps.onRejected?.(inst.label);
         const error = new HubError(
           'ERR_HUB_OVERLOADED',
           `agent group "${inst.label}" is at its concurrency limit (${Math.floor(inst.limiter.limit)}); send Slime-Block: 1 to wait`,

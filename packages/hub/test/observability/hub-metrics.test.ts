@@ -129,7 +129,20 @@ describe('hub metrics', () => {
     m.rateLimited('third-rule'); // over the cap: "other"
     m.rateLimited('/bad path'); // not an identifier: "other"
     m.fallbackAttempt('ok');
-    m.shapingLimit('gpu', 12);
+    m.shapingSource(() => [
+      {
+        group: 'gpu',
+        mode: 'aimd',
+        limit: 12,
+        learnedLimit: 12,
+        inFlight: 5,
+        paced: true,
+        spacingMs: 250,
+        rejections: 1,
+        signalFactor: 0.5,
+        signalErrors: 0,
+      },
+    ]);
     m.shapingRejected('gpu');
     m.observe({
       status: 403,
@@ -159,6 +172,10 @@ describe('hub metrics', () => {
     expect(sampleValue(s, 'slime_ratelimit_limited_total', { rule: 'other' })).toBe(2);
     expect(sampleValue(s, 'slime_fallback_attempts_total', { outcome: 'ok' })).toBe(1);
     expect(sampleValue(s, 'slime_shaping_limit', { group: 'gpu' })).toBe(12);
+    expect(sampleValue(s, 'slime_shaping_in_flight', { group: 'gpu' })).toBe(5);
+    expect(sampleValue(s, 'slime_shaping_paced', { group: 'gpu' })).toBe(1);
+    expect(sampleValue(s, 'slime_shaping_spacing_seconds', { group: 'gpu' })).toBe(0.25);
+    expect(sampleValue(s, 'slime_shaping_signal_factor', { group: 'gpu' })).toBe(0.5);
     expect(sampleValue(s, 'slime_shaping_rejected_total', { group: 'gpu' })).toBe(1);
     expect(sampleValue(s, 'slime_policy_denied_total')).toBe(1);
     expect(sampleValue(s, 'slime_response_bytes_total')).toBe(10);
