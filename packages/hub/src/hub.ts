@@ -38,6 +38,12 @@ export interface Hub {
   readonly address: HubAddress | null;
   /** Connected agents, for /status. */
   agents(): AgentSnapshot[];
+  /** Closes the connected agents whose token claims match (a revoked token); returns how many. */
+  closeAgents(
+    match: (claims: AgentConnection['claims']) => boolean,
+    code: Parameters<AgentConnection['close']>[0],
+    reason: string,
+  ): number;
   readonly queueLength: number;
   readonly activeRequests: number;
   /** Graceful: stop accepting, GOAWAY to agents, let in-flight requests finish (up to drainTimeoutMs). */
@@ -258,6 +264,11 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
       return address;
     },
     agents: () => [...connections].map((c) => c.snapshot()),
+    closeAgents(match, code, reason) {
+      const matched = [...connections].filter((c) => match(c.claims));
+      for (const c of matched) c.close(code, reason);
+      return matched.length;
+    },
     get queueLength() {
       return dispatcher.queueLength;
     },

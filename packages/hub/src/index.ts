@@ -20,6 +20,7 @@ export {
   type TokenRejection,
   type TokenVerifier,
 } from './agents/tokens.js';
+export * from './cluster/index.js';
 export { HubError, type HubErrorCode, statusOf, toHubError } from './errors.js';
 export { writeProblem } from './http/problem.js';
 export { createHub, type Hub, type HubAddress, type HubInternals, type HubPolicySlots } from './hub.js';
@@ -30,4 +31,5 @@ export { compose } from './pipeline/compose.js';
 export type { Policy, ProxyResponse, RequestContext, ResponseBody, RouteTarget } from './pipeline/context.js';
 export type { ValidationResult } from './policy/index.js';
 export * from './policy/index.js';
+export * from './routing/index.js';
 export * from './shaping/index.js';

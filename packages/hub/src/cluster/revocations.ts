@@ -1,0 +1,265 @@
+import { type Stats, unwatchFile, watchFile } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { duplicateForSubscribe, onEitherReady } from './subscriber.js';
+
+/** A token id (`jti`) or an agent name (`sub`, every token of that agent). */
+export interface Revocation {
+  readonly kind: 'jti' | 'agent';
+  readonly value: string;
+}
+
+/**
+ * The deny list. `isRevoked` reads an in-memory mirror, so the agent upgrade never waits on
+ * Redis or the disk; the mirror follows the shared list within a second.
+ */
+export interface RevocationList {
+  isRevoked(claims: { readonly jti: string; readonly sub: string }): boolean;
+  /** Adds to the shared list (and the mirror); every hub following it learns of it. */
+  revoke(entry: Revocation): Promise<void>;
+  /** Called after the mirror gained entries; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
+  readonly size: number;
+  /** Loads the list and starts following it. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const member = (e: Revocation) => `${e.kind}:${e.value}`;
+
+export function validateRevocation(entry: Revocation): Revocation {
+  if (typeof entry !== 'object' || entry === null) throw new TypeError('revocation must be an object');
+  if (entry.kind !== 'jti' && entry.kind !== 'agent')
+    throw new RangeError('revocation kind must be jti or agent');
+  if (typeof entry.value !== 'string' || entry.value.length === 0 || entry.value.length > 1024)
+    throw new RangeError('revocation value must be a non-empty string of at most 1024 characters');
+  return entry;
+}
+
+/** The mirror and its listeners, shared by both backends. */
+function createMirror(log: Logger | undefined) {
+  const set = new Set<string>();
+  const listeners = new Set<() => void>();
+  return {
+    set,
+    has: (claims: { jti: string; sub: string }) =>
+      set.has(`jti:${claims.jti}`) || set.has(`agent:${claims.sub}`),
+    /** Adds members; tells listeners when something was new. */
+    add(members: Iterable<string>) {
+      let grew = false;
+      for (const m of members) {
+        if (!set.has(m)) {
+          set.add(m);
+          grew = true;
+        }
+      }
+      if (!grew) return;
+      for (const l of listeners) {
+        try {
+          l();
+        } catch (err) {
+          log?.error({ err }, 'revocation listener failed');
+        }
+      }
+    },
+    /** Replaces the mirror with `members` (a file edited by hand may also remove entries). */
+    replace(members: Iterable<string>) {
+      const next = new Set(members);
+      for (const m of [...set]) if (!next.has(m)) set.delete(m);
+      this.add(next);
+    },
+    onChange(listener: () => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+export interface RedisRevocationsOptions {
+  redis: Redis;
+  subscriber?: Redis;
+  keyPrefix?: string;
+  logger?: Logger;
+}
+
+/**
+ * The deny list in a Redis set, announced on a channel; re-read on every reconnect.
+ *
+ * @example
+ * ```ts
+ * const revocations = createRedisRevocations({ redis });
+ * await revocations.start();
+ * const hub = createHub({ secret, isRevoked: revocations.isRevoked });
+ * disconnectRevoked(hub, revocations);
+ * ```
+ */
+export function createRedisRevocations(options: RedisRevocationsOptions): RevocationList {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { redis, keyPrefix = 'slime:', logger: log } = options;
+  if (!redis || typeof redis.smembers !== 'function') throw new TypeError('redis must be an ioredis client');
+  const key = `${keyPrefix}revoked`;
+  const channel = `${keyPrefix}revoked:added`;
+  let sub: Redis | undefined = options.subscriber;
+  const ownsSub = sub === undefined;
+  const mirror = createMirror(log);
+  let stopReady: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
+
+  const reload = async () => {
+    try {
+      mirror.add(await redis.smembers(key));
+    } catch (err) {
+      log?.warn(
+        { err: { message: (err as Error).message } },
+        'revocation list: redis read failed; retrying on reconnect',
+      );
+    }
+  };
+  const onMessage = (ch: string, message: string) => {
+    if (ch === channel) mirror.add([message]);
+  };
+
+  return {
+    isRevoked: (claims) => mirror.has(claims),
+    async revoke(entry) {
+      const m = member(validateRevocation(entry));
+      await redis.multi().sadd(key, m).publish(channel, m).exec();
+      mirror.add([m]);
+    },
+    onChange: (listener) => mirror.onChange(listener),
+    get size() {
+      return mirror.set.size;
+    },
+    async start() {
+      if (stopReady) return;
+      sub ??= duplicateForSubscribe(redis);
+      sub.on('message', onMessage);
+      stopReady = onEitherReady(redis, sub, () => void reload());
+      const subscribed = sub
+        .subscribe(channel)
+        .then(reload, (err: unknown) => log?.warn({ err }, 'revocation list could not subscribe'));
+      await reload();
+      if (redis.status === 'ready') await subscribed;
+    },
+    close() {
+      closing ??= (async () => {
+        stopReady?.();
+        sub?.off('message', onMessage);
+        if (ownsSub) sub?.disconnect();
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
+  };
+}
+
+export interface FileRevocationsOptions {
+  /** A JSON file `{"jti": [...], "agents": [...]}`; a missing file is an empty list. */
+  path: string;
+  /** How often the file is checked for changes, ms. Default 250. */
+  pollMs?: number;
+  logger?: Logger;
+}
+
+interface FileShape {
+  jti?: string[];
+  agents?: string[];
+}
+
+async function readList(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const doc = JSON.parse(text) as FileShape;
+  const strings = (v: unknown, name: string) => {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+      throw new TypeError(`${name} must be a list of strings`);
+    return v as string[];
+  };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TypeError('not a JSON object');
+  return [
+    ...strings(doc.jti, 'jti').map((j) => `jti:${j}`),
+    ...strings(doc.agents, 'agents').map((a) => `agent:${a}`),
+  ];
+}
+
+/**
+ * Adds an entry to a deny-list file (temp file, then rename, so a hub never reads half a file).
+ * For hubs without Redis; every hub reading the same file (a shared volume) follows it.
+ */
+export async function addToRevocationFile(path: string, entry: Revocation): Promise<void> {
+  validateRevocation(entry);
+  const members = new Set(await readList(path));
+  members.add(member(entry));
+  const doc: Required<FileShape> = { jti: [], agents: [] };
+  for (const m of members) {
+    if (m.startsWith('jti:')) doc.jti.push(m.slice(4));
+    else doc.agents.push(m.slice(6));
+  }
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, path);
+}
+
+/** The deny list in a local JSON file, polled for changes (which also works across a rename). */
+export function createFileRevocations(options: FileRevocationsOptions): RevocationList {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { path, pollMs = 250, logger: log } = options;
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+  if (!Number.isInteger(pollMs) || pollMs < 10) throw new RangeError('pollMs must be an integer >= 10');
+  const mirror = createMirror(log);
+  let watching = false;
+  let closing: Promise<void> | undefined;
+
+  const reload = async () => {
+    try {
+      mirror.replace(await readList(path));
+    } catch (err) {
+      log?.error(
+        { err: { message: (err as Error).message }, path },
+        'revocation file unreadable; keeping the list in force',
+      );
+    }
+  };
+  const onStat = (cur: Stats, prev: Stats) => {
+    if (cur.mtimeMs !== prev.mtimeMs || cur.ino !== prev.ino || cur.size !== prev.size) void reload();
+  };
+
+  return {
+    isRevoked: (claims) => mirror.has(claims),
+    async revoke(entry) {
+      await addToRevocationFile(path, entry);
+      mirror.add([member(entry)]);
+    },
+    onChange: (listener) => mirror.onChange(listener),
+    get size() {
+      return mirror.set.size;
+    },
+    async start() {
+      if (watching) return;
+      watching = true;
+      watchFile(path, { interval: pollMs, persistent: false }, onStat);
+      await reload();
+    },
+    close() {
+      closing ??= (async () => {
+        if (watching) unwatchFile(path, onStat);
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
+  };
+}
