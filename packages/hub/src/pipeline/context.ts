@@ -3,7 +3,10 @@ import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
 import type { Logger } from 'pino';
 
-/** Where a request is to be served: a group of agents (a scope), or an external URL. */
+/**
+ * Where a request is to be served: a group of agents (a scope), or an external URL. A URL comes
+ * only from the policy (router or fallback), never from the request.
+ */
 export type RouteTarget = { kind: 'agents'; scope?: string } | { kind: 'url'; url: string };
 
 /**
@@ -13,7 +16,7 @@ export type RouteTarget = { kind: 'agents'; scope?: string } | { kind: 'url'; ur
 export interface ProxyResponse {
   status: number;
   headers: HeaderList;
-  /** Who served it, for Slime-Agent-Id (agents) or logs (URLs). */
+  /** The agent that served it, for Slime-Agent-Id; empty for URL endpoints (their origin is in notes). */
   servedBy: string;
   body: ResponseBody;
 }
@@ -60,8 +63,18 @@ export interface RequestContext {
   readonly responseHeaders: Record<string, string>;
   /** The response once dispatch produced one. */
   result?: ProxyResponse;
-  /** Set when the client went away; policies should stop waiting. */
-  readonly signal: AbortSignal;
+  /**
+   * Set when the client went away; policies should stop waiting. Fallback narrows it during each
+   * try (client gone or the try's timeout) and restores it afterwards.
+   */
+  signal: AbortSignal;
+  /**
+   * Shaping + dispatch for the current `route`, set by the pipeline before the fallback slot:
+   * fallback runs it once per endpoint, since a policy may call `next()` only once.
+   */
+  downstream?: (ctx: RequestContext) => Promise<void>;
+  /** 0 (or absent) for the first try; fallback tries count up. Request bytes are charged once. */
+  attempt?: number;
   readonly log: Logger;
   /** Milliseconds from the hub's clock when the request arrived. */
   readonly startedAt: number;

@@ -1,3 +1,4 @@
+import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { compose } from './compose.js';
 import type { Policy, RequestContext } from './context.js';
@@ -19,15 +20,32 @@ export interface PipelineDeps {
   router?: Policy[];
   fallback?: Policy[];
   shaping?: Policy[];
+  /** Connection pools for URL routes (router/fallback endpoints). Default: undici's global one. */
+  urlDispatcher?: UndiciDispatcher;
 }
 
 /**
  * The order every application request goes through. This file is the one place to read it:
  *
  *   error boundary -> access log/metrics -> app auth -> access rules -> rate limits
- *   -> router -> fallback -> shaping -> dispatch to an agent
+ *   -> router -> fallback -> shaping -> dispatch (to an agent, or to a URL the router chose)
+ *
+ * "shaping -> dispatch" is composed on its own as the *downstream* and put on the context
+ * (`ctx.downstream`) just before the fallback slot. The pipeline's last step runs it once; the
+ * fallback policy runs it again for each endpoint it tries, after pointing `ctx.route` elsewhere.
+ * So every try goes through shaping (agent routes only) and dispatch, while auth, access rules and
+ * rate limits run once per application request (a fallback counts once against rate limits).
  */
 export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Promise<void> {
+  const downstream = compose([
+    ...(deps.shaping ?? []),
+    dispatchToAgent({
+      dispatcher: deps.dispatcher,
+      redispatchWaitMs: deps.redispatchWaitMs,
+      bytes: deps.bytes,
+      ...(deps.urlDispatcher ? { urlDispatcher: deps.urlDispatcher } : {}),
+    }),
+  ]);
   return compose([
     errorBoundary(),
     accessLog(deps.observe ? { now: deps.now, observe: deps.observe } : { now: deps.now }),
@@ -35,12 +53,13 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
     ...(deps.access ?? []),
     ...(deps.rateLimits ?? []),
     ...(deps.router ?? []),
+    async function provideDownstream(ctx, next) {
+      ctx.downstream = downstream;
+      await next();
+    },
     ...(deps.fallback ?? []),
-    ...(deps.shaping ?? []),
-    dispatchToAgent({
-      dispatcher: deps.dispatcher,
-      redispatchWaitMs: deps.redispatchWaitMs,
-      bytes: deps.bytes,
-    }),
+    function serve(ctx) {
+      return downstream(ctx);
+    },
   ]);
 }

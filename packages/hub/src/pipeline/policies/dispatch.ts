@@ -1,6 +1,8 @@
+import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { AgentConnection } from '../../agents/agent-connection.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import { HubError } from '../../errors.js';
+import { forwardToUrl } from '../../routing/forward-to-url.js';
 import type { Policy, RequestContext } from '../context.js';
 
 /** Body byte counters (bandwidth rate limits). */
@@ -15,16 +17,30 @@ const MAX_REDISPATCH = 5;
 /**
  * The terminal policy: hands the request to an agent and waits for the response head. A request
  * that never reached an upstream (agent lost before the head, nothing of its body read) goes back
- * to the front of the queue; anything else is delivered at most once.
+ * to the front of the queue; anything else is delivered at most once. A URL route (chosen by the
+ * router or a fallback endpoint) is forwarded with undici instead.
  */
 export function dispatchToAgent(options: {
   dispatcher: Dispatcher;
   redispatchWaitMs: number;
   bytes?: BodyByteHooks | undefined;
+  urlDispatcher?: UndiciDispatcher;
 }): Policy {
-  const { dispatcher, redispatchWaitMs, bytes } = options;
+  const { dispatcher, redispatchWaitMs, bytes, urlDispatcher } = options;
+  // Fallback replays the body to later tries; bandwidth limits charge it once.
+  const chargeRequest = (ctx: RequestContext, n: number) => {
+    if (!ctx.attempt) bytes?.request(ctx, n);
+  };
   return async function dispatchToAgent(ctx, next) {
-    if (ctx.route.kind !== 'agents') throw new HubError('ERR_HUB_INTERNAL', 'no handler for this route');
+    if (ctx.route.kind === 'url') {
+      ctx.notes.endpoint = new URL(ctx.route.url).origin;
+      ctx.result = await forwardToUrl(ctx, ctx.route.url, {
+        dispatcher: urlDispatcher,
+        onBodyRead: (n) => chargeRequest(ctx, n),
+        onResponseBytes: bytes ? (n) => bytes.response(ctx, n) : undefined,
+      });
+      return next();
+    }
     const scope = ctx.route.scope ?? ctx.scope;
     for (let attempt = 0; ; attempt++) {
       const retry = attempt > 0;
@@ -44,7 +60,7 @@ export function dispatchToAgent(options: {
             body: ctx.body,
             onBodyRead: (n: number) => {
               ctx.bodyConsumed = true;
-              bytes?.request(ctx, n);
+              chargeRequest(ctx, n);
             },
             ...(bytes ? { onResponseBytes: (n: number) => bytes.response(ctx, n) } : {}),
           }),

@@ -1,0 +1,138 @@
+import { isToken } from '@slime/protocol';
+import { parseWindow } from '../policy/duration.js';
+import type { MatchSpec } from '../policy/types.js';
+import { checkKeys, checkMatch, isObject, type Report } from '../policy/validate-match.js';
+import { checkTarget, type TargetSpec } from './target.js';
+
+/** Outcomes a fallback rule can name besides statuses. */
+export const NAMED_OUTCOMES = ['no-agent', 'timeout'] as const;
+export type NamedOutcome = (typeof NAMED_OUTCOMES)[number];
+
+export interface FallbackEndpoint {
+  /** An agent group, `*` (any agent) or an http(s) URL. */
+  to: TargetSpec;
+  /** Set on the request for this endpoint (replacing the client's field of the same name). */
+  headers?: Record<string, string>;
+  /** Appended to the query string; also what loop prevention looks for. */
+  params?: Record<string, string>;
+  /** Longest wait for this endpoint's response head; default the rule's `timeout`. */
+  timeout?: string | number;
+}
+
+export interface FallbackRule {
+  name?: string;
+  match?: MatchSpec;
+  /** Statuses (400-599) and named outcomes that send the request to the endpoints. */
+  on: Array<number | NamedOutcome>;
+  /** Tried in order; the first answer whose outcome is not in `on` is returned. */
+  endpoints: FallbackEndpoint[];
+  /** Per-try timeout for endpoints without their own. Default 10s. */
+  timeout?: string | number;
+  /** POST, PATCH and other non-idempotent methods fall back too. Default false. */
+  nonIdempotent?: boolean;
+  /** Largest request body kept for replay; bigger bodies are not retried. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+export const DEFAULT_TRY_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+// Fields an endpoint must not set: they belong to the connection or to the hub.
+const RESERVED_HEADER =
+  /^(host|content-length|transfer-encoding|connection|upgrade|te|trailer|keep-alive|expect|slime-.*)$/i;
+
+function checkDict(
+  v: unknown,
+  path: string,
+  report: Report,
+  name: (k: string, p: string) => void,
+  value: (s: string, p: string) => void,
+): void {
+  if (!isObject(v)) {
+    report(path, 'must be an object of name: value');
+    return;
+  }
+  for (const [k, val] of Object.entries(v)) {
+    name(k, `${path}.${k}`);
+    if (typeof val !== 'string') report(`${path}.${k}`, 'must be a string');
+    else value(val, `${path}.${k}`);
+  }
+}
+
+function checkEndpoint(e: unknown, path: string, report: Report): void {
+  if (!isObject(e)) {
+    report(path, 'must be an object like { to, headers, params, timeout }');
+    return;
+  }
+  checkKeys(e, ['to', 'headers', 'params', 'timeout'], path, report);
+  checkTarget(e.to, `${path}.to`, report);
+  if (e.headers !== undefined)
+    checkDict(
+      e.headers,
+      `${path}.headers`,
+      report,
+      (k, p) => {
+        if (!isToken(k)) report(p, 'is not a valid header name');
+        else if (RESERVED_HEADER.test(k)) report(p, 'is reserved (connection, framing, Host or Slime-*)');
+      },
+      (s, p) => {
+        if (/[\0\r\n]/.test(s)) report(p, 'must not contain NUL, CR or LF');
+      },
+    );
+  if (e.params !== undefined)
+    checkDict(
+      e.params,
+      `${path}.params`,
+      report,
+      (k, p) => {
+        if (k === '') report(p, 'must be a non-empty name');
+      },
+      () => {},
+    );
+  if (e.timeout !== undefined && parseWindow(e.timeout) === undefined)
+    report(`${path}.timeout`, 'must be a duration like "2s" or "500ms", or seconds as a number');
+}
+
+/** Every problem with a `fallback` section, each prefixed by its path. */
+export function validateFallback(raw: unknown, path: string): string[] {
+  const errors: string[] = [];
+  const report: Report = (p, m) => errors.push(`${p} ${m}`);
+  if (!Array.isArray(raw)) return [`${path} must be a list of rules`];
+  const names = new Set<string>();
+  for (const [i, r] of raw.entries()) {
+    const p = `${path}[${i}]`;
+    if (!isObject(r)) {
+      report(p, 'must be an object like { match, on, endpoints }');
+      continue;
+    }
+    checkKeys(r, ['name', 'match', 'on', 'endpoints', 'timeout', 'nonIdempotent', 'maxBodyBytes'], p, report);
+    if (r.name !== undefined) {
+      if (typeof r.name !== 'string' || r.name === '') report(`${p}.name`, 'must be a non-empty string');
+      else if (names.has(r.name)) report(`${p}.name`, `duplicates another rule's name "${r.name}"`);
+      else names.add(r.name);
+    }
+    if (r.match !== undefined) checkMatch(r.match, `${p}.match`, report);
+    if (!Array.isArray(r.on) || r.on.length === 0)
+      report(`${p}.on`, 'must be a non-empty list of statuses (400-599), "no-agent" or "timeout"');
+    else
+      for (const [j, o] of r.on.entries()) {
+        const ok =
+          (typeof o === 'number' && Number.isInteger(o) && o >= 400 && o <= 599) ||
+          NAMED_OUTCOMES.includes(o as NamedOutcome);
+        if (!ok) report(`${p}.on[${j}]`, 'must be a status 400-599, "no-agent" or "timeout"');
+      }
+    if (!Array.isArray(r.endpoints) || r.endpoints.length === 0)
+      report(`${p}.endpoints`, 'must be a non-empty list');
+    else for (const [j, e] of r.endpoints.entries()) checkEndpoint(e, `${p}.endpoints[${j}]`, report);
+    if (r.timeout !== undefined && parseWindow(r.timeout) === undefined)
+      report(`${p}.timeout`, 'must be a duration like "2s" or "500ms", or seconds as a number');
+    if (r.nonIdempotent !== undefined && typeof r.nonIdempotent !== 'boolean')
+      report(`${p}.nonIdempotent`, 'must be a boolean');
+    if (
+      r.maxBodyBytes !== undefined &&
+      (typeof r.maxBodyBytes !== 'number' || !Number.isSafeInteger(r.maxBodyBytes) || r.maxBodyBytes < 0)
+    )
+      report(`${p}.maxBodyBytes`, 'must be an integer >= 0');
+  }
+  return errors;
+}

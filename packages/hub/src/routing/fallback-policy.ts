@@ -1,0 +1,238 @@
+import type { Readable } from 'node:stream';
+import type { HeaderList } from '@slime/protocol';
+import { HubError } from '../errors.js';
+import type { Policy, ProxyResponse, RequestContext, RouteTarget } from '../pipeline/context.js';
+import { parseWindow } from '../policy/duration.js';
+import { compileMatch, type Matcher } from '../policy/match.js';
+import { type RequestView, viewOf } from '../policy/request-view.js';
+import { createBodySpool } from './body-spool.js';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_TRY_TIMEOUT_MS,
+  type FallbackEndpoint,
+  type FallbackRule,
+} from './fallback-config.js';
+import { compileOn, outcomeOfError, type TryOutcome } from './outcome.js';
+import { compileTarget, describeTarget } from './target.js';
+
+/** Outcome labels of `slime_fallback_attempts_total`. */
+export type AttemptOutcome = 'ok' | 'status' | 'no-agent' | 'timeout' | 'error' | 'skipped-loop';
+
+export interface FallbackDeps {
+  /** One call per endpoint considered (metrics). */
+  onAttempt?: ((outcome: AttemptOutcome) => void) | undefined;
+}
+
+interface CompiledEndpoint {
+  readonly target: RouteTarget;
+  readonly label: string;
+  readonly headers: HeaderList;
+  readonly params: ReadonlyArray<[string, string]>;
+  readonly timeoutMs: number;
+}
+
+interface CompiledRule {
+  readonly name: string;
+  readonly match: Matcher;
+  readonly listed: (o: TryOutcome) => boolean;
+  readonly endpoints: readonly CompiledEndpoint[];
+  readonly nonIdempotent: boolean;
+  readonly maxBodyBytes: number;
+}
+
+/** A try that did not succeed: the response it gave, or the error it failed with. */
+type Failure = { result: ProxyResponse; error?: undefined } | { error: HubError; result?: undefined };
+
+// RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+function compileEndpoint(e: FallbackEndpoint, ruleTimeoutMs: number): CompiledEndpoint {
+  const target = compileTarget(e.to);
+  return {
+    target,
+    label: describeTarget(target),
+    headers: Object.entries(e.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    params: Object.entries(e.params ?? {}),
+    timeoutMs: e.timeout === undefined ? ruleTimeoutMs : parseWindow(e.timeout)!,
+  };
+}
+
+function compileRule(rule: FallbackRule, index: number): CompiledRule {
+  const timeoutMs = rule.timeout === undefined ? DEFAULT_TRY_TIMEOUT_MS : parseWindow(rule.timeout)!;
+  return {
+    name: rule.name ?? `fallback[${index}]`,
+    match: compileMatch(rule.match),
+    listed: compileOn(rule.on),
+    endpoints: rule.endpoints.map((e) => compileEndpoint(e, timeoutMs)),
+    nonIdempotent: rule.nonIdempotent === true,
+    maxBodyBytes: rule.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+  };
+}
+
+/** The endpoint's params are already on the request: it came from this fallback, do not loop. */
+const loops = (e: CompiledEndpoint, view: RequestView) =>
+  e.params.length > 0 && e.params.every(([k, v]) => view.param(k).includes(v));
+
+function withParams(target: string, params: ReadonlyArray<[string, string]>): string {
+  if (params.length === 0) return target;
+  const extra = new URLSearchParams(params as [string, string][]).toString();
+  const q = target.indexOf('?');
+  if (q === -1) return `${target}?${extra}`;
+  return q === target.length - 1 ? `${target}${extra}` : `${target}&${extra}`;
+}
+
+function withHeaders(base: HeaderList, extra: HeaderList): HeaderList {
+  if (extra.length === 0) return base;
+  const names = new Set(extra.map(([k]) => k));
+  return [...base.filter(([k]) => !names.has(k)), ...extra];
+}
+
+function contentLength(ctx: RequestContext): number | undefined {
+  const v = ctx.req.headers['content-length'];
+  return typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
+}
+
+/**
+ * Compiles validated fallback rules into the fallback policy. The first rule whose match holds
+ * applies. The first try is the pipeline's own `next()`; when its outcome is listed in `on`, each
+ * endpoint is tried in turn through `ctx.downstream` (shaping + dispatch) with the body replayed,
+ * until one gives an outcome not listed. If none does, the last failure is returned as it was
+ * (status and body), with `Slime-Fallback-Attempts`.
+ */
+export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDeps = {}): Policy {
+  const compiled = rules.map(compileRule);
+  const { onAttempt } = deps;
+
+  return async function fallback(ctx, next) {
+    const view = viewOf(ctx);
+    const rule = compiled.find((r) => r.match(view));
+    if (!rule) return next();
+    const log = ctx.log;
+    if (!rule.nonIdempotent && !IDEMPOTENT.has(ctx.method)) {
+      ctx.notes.fallback = 'method-not-idempotent';
+      return next();
+    }
+    const known = contentLength(ctx);
+    if (ctx.body && known !== undefined && known > rule.maxBodyBytes) {
+      log.info(
+        { rule: rule.name, bytes: known, limit: rule.maxBodyBytes },
+        'fallback off: body too large to replay',
+      );
+      ctx.notes.fallback = 'body-too-large';
+      return next();
+    }
+    const spool = ctx.body ? createBodySpool(ctx.body, rule.maxBodyBytes) : undefined;
+    if (spool) ctx.body = spool.first;
+
+    let failure: Failure;
+    try {
+      await next();
+      const result = ctx.result!;
+      if (!rule.listed({ status: result.status })) {
+        spool?.release();
+        return;
+      }
+      failure = { result };
+    } catch (err) {
+      const outcome = outcomeOfError(err);
+      if (!outcome || !rule.listed(outcome)) {
+        spool?.release();
+        throw err;
+      }
+      failure = { error: err as HubError };
+    }
+
+    let replay: (() => Readable) | null = null;
+    if (spool) {
+      replay = await spool.complete(ctx.signal);
+      if (!replay) {
+        if (ctx.signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
+        log.info(
+          { rule: rule.name, limit: rule.maxBodyBytes },
+          'fallback off: body larger than the replay limit',
+        );
+        ctx.notes.fallback = 'body-too-large';
+        return finish(ctx, failure);
+      }
+    }
+
+    const original = {
+      signal: ctx.signal,
+      target: ctx.target,
+      headers: ctx.upstreamHeaders,
+      scope: ctx.scope,
+    };
+    let tries = 0;
+    ctx.notes.fallback = rule.name;
+    ctx.responseHeaders['slime-fallback-attempts'] = '0';
+    for (const endpoint of rule.endpoints) {
+      if (loops(endpoint, view)) {
+        onAttempt?.('skipped-loop');
+        log.debug(
+          { rule: rule.name, endpoint: endpoint.label },
+          'fallback endpoint skipped: its params are already on the request',
+        );
+        continue;
+      }
+      failure.result?.body.discard('fallback tries another endpoint');
+      tries++;
+      ctx.responseHeaders['slime-fallback-attempts'] = String(tries);
+      ctx.attempt = tries;
+      ctx.route = endpoint.target;
+      if (endpoint.target.kind === 'agents') {
+        if (endpoint.target.scope !== undefined) ctx.scope = endpoint.target.scope;
+        else delete ctx.scope;
+      } else if (original.scope !== undefined) ctx.scope = original.scope;
+      ctx.target = withParams(original.target, endpoint.params);
+      ctx.upstreamHeaders = withHeaders(original.headers, endpoint.headers);
+      ctx.body = replay ? replay() : null;
+      ctx.bodyConsumed = false;
+      delete ctx.result;
+
+      const timer = new AbortController();
+      const timeout = setTimeout(() => timer.abort(), endpoint.timeoutMs);
+      ctx.signal = AbortSignal.any([original.signal, timer.signal]);
+      let outcome: TryOutcome;
+      try {
+        await ctx.downstream!(ctx);
+        outcome = { status: ctx.result!.status };
+        failure = { result: ctx.result! };
+      } catch (err) {
+        if (original.signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
+        const error = timer.signal.aborted
+          ? new HubError(
+              'ERR_HUB_UPSTREAM_TIMEOUT',
+              `fallback endpoint ${endpoint.label} gave no answer within ${endpoint.timeoutMs} ms`,
+            )
+          : err instanceof HubError
+            ? err
+            : new HubError('ERR_HUB_UPSTREAM_ERROR', 'fallback endpoint failed', { cause: err });
+        outcome = outcomeOfError(error) ?? { status: error.status };
+        failure = { error };
+      } finally {
+        clearTimeout(timeout);
+        ctx.signal = original.signal;
+      }
+      const listed = rule.listed(outcome);
+      onAttempt?.(!listed ? 'ok' : (outcome.name ?? (failure.result ? 'status' : 'error')));
+      log.info(
+        {
+          rule: rule.name,
+          endpoint: endpoint.label,
+          try: tries,
+          status: outcome.status,
+          outcome: outcome.name,
+        },
+        listed ? 'fallback endpoint failed' : 'fallback endpoint answered',
+      );
+      if (!listed) return finish(ctx, failure);
+    }
+    return finish(ctx, failure);
+  };
+
+  /** Returns what the last try gave: its response, or its error (problem+json). */
+  async function finish(ctx: RequestContext, failure: Failure): Promise<void> {
+    if (failure.error) throw failure.error;
+    ctx.result = failure.result;
+  }
+}

@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import type { CompiledSection, PolicySection } from '../policy/section.js';
+import { type FallbackRule, validateFallback } from './fallback-config.js';
+import { type AttemptOutcome, compileFallback } from './fallback-policy.js';
+
+export interface FallbackSectionDeps {
+  logger?: Logger;
+  /** One call per endpoint considered, e.g. `metrics.fallbackAttempt`. */
+  onAttempt?: (outcome: AttemptOutcome) => void;
+}
+
+/**
+ * The policy file's `fallback` section: on listed outcomes (statuses, `no-agent`, `timeout`) the
+ * request is sent to an ordered list of endpoints (agent groups or URLs) with extra headers and
+ * params, its body replayed, each try bounded by a timeout. Stateless: an update swaps the rules.
+ *
+ * @example
+ * ```ts
+ * createPolicyEngine({ sections: { fallback: createFallbackSection({ onAttempt: metrics.fallbackAttempt }) } });
+ * ```
+ */
+export function createFallbackSection(deps: FallbackSectionDeps = {}): PolicySection {
+  if (typeof deps !== 'object' || deps === null) throw new TypeError('deps must be an object');
+  if (deps.onAttempt !== undefined && typeof deps.onAttempt !== 'function')
+    throw new TypeError('onAttempt must be a function');
+  const log = deps.logger?.child({ component: 'fallback' });
+  return {
+    validate: (raw, path) => validateFallback(raw, path),
+    compile(raw): CompiledSection {
+      if (raw === undefined) return {};
+      const errors = validateFallback(raw, 'fallback');
+      if (errors.length > 0) throw new Error(errors.join('; '));
+      const rules = raw as FallbackRule[];
+      log?.info({ rules: rules.length }, 'fallback rules compiled');
+      return { policy: compileFallback(rules, { onAttempt: deps.onAttempt }) };
+    },
+  };
+}

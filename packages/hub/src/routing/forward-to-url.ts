@@ -1,0 +1,157 @@
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { HeaderList } from '@slime/protocol';
+import { type Dispatcher, getGlobalDispatcher } from 'undici';
+import { HubError } from '../errors.js';
+import type { ProxyResponse, RequestContext, ResponseBody } from '../pipeline/context.js';
+
+export interface ForwardOptions {
+  /** Connection pools; default undici's global dispatcher (idle sockets never hold the process). */
+  dispatcher?: Dispatcher | undefined;
+  /** Longest wait for the response head, and between body chunks (ms). */
+  timeoutMs?: number;
+  /** Request body bytes as they are sent. */
+  onBodyRead?: (bytes: number) => void;
+  /** Response body bytes as they are written to the client. */
+  onResponseBytes?: ((bytes: number) => void) | undefined;
+}
+
+// Same lifetime as an agent stream's idle timeout: a slow endpoint is not a dead one.
+const DEFAULT_TIMEOUT_MS = 300_000;
+
+// `host` is the endpoint's own (undici sets it from the origin); undici refuses `expect`.
+const DROP = new Set(['host', 'expect']);
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * The path+query to send to an endpoint: the endpoint's base path, then the request's own. Only
+ * origin-form targets are forwarded, so the request can never pick the host (absolute-form
+ * `GET http://elsewhere/` is refused); the origin is the policy's alone.
+ */
+export function endpointPath(base: URL, target: string): string {
+  if (!target.startsWith('/') || target.startsWith('//'))
+    throw new HubError('ERR_HUB_BAD_REQUEST', 'request target must be a path (origin-form)');
+  return base.pathname.replace(/\/+$/, '') + target;
+}
+
+function codeOf(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function toHubErrorFor(err: unknown, origin: string, signal: AbortSignal): HubError {
+  if (err instanceof HubError) return err;
+  if (signal.aborted) return new HubError('ERR_HUB_CLIENT_GONE', 'request abandoned', { cause: err });
+  const code = codeOf(err);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return new HubError('ERR_HUB_UPSTREAM_TIMEOUT', `endpoint ${origin} timed out`, { cause: err });
+  if (code !== undefined && UNREACHABLE.has(code))
+    return new HubError('ERR_HUB_UPSTREAM_UNREACHABLE', `endpoint ${origin} unreachable (${code})`, {
+      cause: err,
+    });
+  return new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint ${origin} failed (${code ?? 'error'})`, {
+    cause: err,
+  });
+}
+
+function responseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
+  const out: HeaderList = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) out.push([name, v]);
+  }
+  return out;
+}
+
+async function* counted(src: Readable, onRead: (n: number) => void): AsyncGenerator<Uint8Array> {
+  // destroyOnReturn: false — an endpoint that gives up early must not kill the client's socket.
+  for await (const chunk of src.iterator({ destroyOnReturn: false })) {
+    onRead((chunk as Uint8Array).byteLength);
+    yield chunk as Uint8Array;
+  }
+}
+
+function bodyOf(body: Readable, origin: string, onBytes: ((n: number) => void) | undefined): ResponseBody {
+  return {
+    async pipe(res: ServerResponse) {
+      if (onBytes) body.on('data', (c: Uint8Array) => onBytes(c.byteLength));
+      try {
+        // pipeline honours the client's backpressure and destroys the upstream body if it leaves.
+        await pipeline(body, res);
+      } catch (err) {
+        if (res.destroyed && !res.writableFinished)
+          throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away', { cause: err });
+        throw new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint ${origin} failed mid-body`, { cause: err });
+      }
+    },
+    discard() {
+      body.destroy();
+    },
+    async readAll(limit: number) {
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const c of body) {
+        size += (c as Uint8Array).byteLength;
+        if (size > limit) {
+          body.destroy();
+          throw new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint ${origin} body exceeds ${limit} bytes`);
+        }
+        chunks.push(c as Uint8Array);
+      }
+      return Buffer.concat(chunks);
+    },
+  };
+}
+
+/**
+ * Forwards the request to an external endpoint with undici: the request body streams out, the
+ * response streams back at the client's pace, redirects are returned as they are (never
+ * followed). Upstream headers are the ones agents get (hop-by-hop and Slime-* removed,
+ * X-Forwarded-* added), minus Host, which is the endpoint's.
+ */
+export async function forwardToUrl(
+  ctx: RequestContext,
+  url: string,
+  options: ForwardOptions = {},
+): Promise<ProxyResponse> {
+  const base = new URL(url);
+  const path = endpointPath(base, ctx.target);
+  const headers: string[] = [];
+  for (const [name, value] of ctx.upstreamHeaders) if (!DROP.has(name)) headers.push(name, value);
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const onRead = (n: number) => {
+    ctx.bodyConsumed = true;
+    options.onBodyRead?.(n);
+  };
+  const dispatcher = options.dispatcher ?? getGlobalDispatcher();
+  try {
+    const r = await dispatcher.request({
+      origin: base.origin,
+      path,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers,
+      body: ctx.body ? Readable.from(counted(ctx.body, onRead), { objectMode: false }) : null,
+      signal: ctx.signal,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+    return {
+      status: r.statusCode,
+      headers: responseHeaders(r.headers),
+      servedBy: '',
+      body: bodyOf(r.body, base.origin, options.onResponseBytes),
+    };
+  } catch (err) {
+    throw toHubErrorFor(err, base.origin, ctx.signal);
+  }
+}
