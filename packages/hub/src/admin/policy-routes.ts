@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import {
+  BLOOM_PHASES,
   BLOOM_PLUGINS,
+  type BloomPlugin,
   type PolicyDoc,
   type PolicyEngine,
   parsePolicyText,
@@ -10,6 +12,7 @@ import {
   translateBloomRateLimits,
   validatePolicy,
 } from '../policy/index.js';
+import { translateBloomFallback, translateBloomRouter } from '../routing/bloom-routing.js';
 import { allowMethods, readBody } from './request.js';
 import { AdminError, sendJson } from './respond.js';
 
@@ -26,6 +29,16 @@ const invalid = (errors: string[]) =>
   new AdminError(400, 'ERR_HUB_INVALID_POLICY', 'policy rejected; the previous policy stays in force', {
     errors,
   });
+
+const TRANSLATE: Record<
+  BloomPlugin,
+  (body: unknown) => { ok: true; rules: unknown[] } | { ok: false; errors: string[] }
+> = {
+  access: translateBloomAccess,
+  ratelimiter: translateBloomRateLimits,
+  router: translateBloomRouter,
+  fallback: translateBloomFallback,
+};
 
 /**
  * `GET/PUT /policy` and BloomGateway's `POST /update/config`. Changes are serialised: each is
@@ -85,11 +98,12 @@ export function policyRoutes(options: PolicyRoutesOptions): Record<string, Route
     const type = url.searchParams.get('type');
     const name = url.searchParams.get('name');
     const phase = url.searchParams.get('phase');
-    if (type !== 'plugin' || phase !== 'access' || (name !== 'access' && name !== 'ratelimiter')) {
+    const plugin = name !== null && Object.hasOwn(BLOOM_PLUGINS, name) ? (name as BloomPlugin) : undefined;
+    if (type !== 'plugin' || plugin === undefined || phase !== BLOOM_PHASES[plugin]) {
       throw new AdminError(
         400,
         'ERR_HUB_BAD_REQUEST',
-        'expected ?type=plugin&name=access|ratelimiter&phase=access (router and fallback are configured in PUT /policy)',
+        'expected ?type=plugin&name=access|ratelimiter|router&phase=access or ?type=plugin&name=fallback&phase=error',
       );
     }
     const text = await readBody(req, maxBodyBytes);
@@ -99,9 +113,9 @@ export function policyRoutes(options: PolicyRoutesOptions): Record<string, Route
     } catch {
       throw new AdminError(400, 'ERR_HUB_BAD_REQUEST', 'body is not valid JSON');
     }
-    const t = name === 'access' ? translateBloomAccess(body) : translateBloomRateLimits(body);
+    const t = TRANSLATE[plugin](body);
     if (!t.ok) throw invalid(t.errors);
-    const section = BLOOM_PLUGINS[name];
+    const section = BLOOM_PLUGINS[plugin];
     const doc = await commit(() => ({ ...engine.current(), [section]: t.rules }));
     sendJson(res, 200, { [section]: doc[section] ?? [] });
   }

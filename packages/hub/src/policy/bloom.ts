@@ -4,8 +4,21 @@ import type { AccessRule, MatchSpec, RateLimitRule } from './types.js';
 import { isObject } from './validate-match.js';
 
 /** The plugins `POST /update/config` accepts, and the policy section each one replaces. */
-export const BLOOM_PLUGINS = { access: 'access', ratelimiter: 'ratelimits' } as const;
+export const BLOOM_PLUGINS = {
+  access: 'access',
+  ratelimiter: 'ratelimits',
+  router: 'router',
+  fallback: 'fallback',
+} as const;
 export type BloomPlugin = keyof typeof BLOOM_PLUGINS;
+
+/** The `phase` BloomGateway registers each plugin in (fallback runs in its error phase). */
+export const BLOOM_PHASES: Record<BloomPlugin, 'access' | 'error'> = {
+  access: 'access',
+  ratelimiter: 'access',
+  router: 'access',
+  fallback: 'error',
+};
 
 export type Translation<T> = { ok: true; rules: T[] } | { ok: false; errors: string[] };
 

@@ -1,6 +1,7 @@
 /** Access rules, rate limits, the policy file and the engine that applies them. */
 export { type AccessDecision, type AccessRules, compileAccess } from './access.js';
 export {
+  BLOOM_PHASES,
   BLOOM_PLUGINS,
   type BloomPlugin,
   type Translation,

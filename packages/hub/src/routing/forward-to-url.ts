@@ -95,6 +95,8 @@ function bodyOf(body: Readable, origin: string, onBytes: ((n: number) => void) |
       }
     },
     discard() {
+      // undici's body errors with AbortError when destroyed; nobody reads it any more.
+      body.on('error', () => {});
       body.destroy();
     },
     async readAll(limit: number) {

@@ -1,4 +1,5 @@
 /** Router and fallback: policy sections that choose where a request goes and where it goes next. */
+export { type BloomTranslation, translateBloomFallback, translateBloomRouter } from './bloom-routing.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_TRY_TIMEOUT_MS,

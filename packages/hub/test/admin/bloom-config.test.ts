@@ -93,7 +93,8 @@ describe('POST /update/config', () => {
   it('400 for unknown plugins, wrong phase, bad JSON and bad rules; the policy is unchanged', async () => {
     await using admin = await startTestAdmin();
     const post = (q: string, body: string) => admin.call('POST', `/update/config?${q}`, { body });
-    expect((await post('type=plugin&name=router&phase=access', '[]')).status).toBe(400);
+    expect((await post('type=plugin&name=fallback&phase=access', '[]')).status).toBe(400);
+    expect((await post('type=plugin&name=router&phase=error', '[]')).status).toBe(400);
     expect((await post('type=plugin&name=nope&phase=access', '[]')).status).toBe(400);
     expect((await post('type=plugin&name=access&phase=error', '[]')).status).toBe(400);
     expect((await post('type=plugin&name=access&phase=access', '[{')).status).toBe(400);

@@ -2,7 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AdminServerOptions, createAdminServer } from '../../src/admin/index.js';
-import { createPolicyEngine, type PolicyDoc, type PolicyEngine } from '../../src/policy/index.js';
+import {
+  createPolicyEngine,
+  type PolicyDoc,
+  type PolicyEngine,
+  type PolicySections,
+} from '../../src/policy/index.js';
 
 export const TOKEN = 'admin-token-for-tests';
 
@@ -23,10 +28,11 @@ export interface TestAdmin {
 export async function startTestAdmin(
   policy: PolicyDoc = {},
   extra: Partial<Omit<AdminServerOptions, 'engine' | 'token'>> = {},
+  sections: PolicySections = {},
 ): Promise<TestAdmin> {
   const dir = await mkdtemp(join(tmpdir(), 'slime-admin-'));
   const policyPath = join(dir, 'policy.yaml');
-  const engine = createPolicyEngine({ policy });
+  const engine = createPolicyEngine({ policy, sections });
   const server = createAdminServer({
     host: '127.0.0.1',
     port: 0,
