@@ -22,7 +22,7 @@ describe('router', () => {
         },
         {
           match: { pathPrefix: '/api/v1/core/', header: { name: 'api_key', regex: '1[0-9]{4}' } },
-          to: 'group-a',
+          to: 'abtest',
         },
         { match: { pathPrefix: '/api/' }, to: 'group-a' },
       ],
