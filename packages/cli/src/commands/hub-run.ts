@@ -1,10 +1,12 @@
 import {
   type CompiledShaping,
   createAdminServer,
+  createFallbackSection,
   createHub,
   createHubMetrics,
   createOpsRoutes,
   createPolicyEngine,
+  createRouterSection,
   createShapingSection,
   type Hub,
   HubError,
@@ -109,6 +111,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
           logger,
           onRejected: metrics.shapingRejected,
         }),
+        router: createRouterSection({ random: Math.random, logger }),
+        fallback: createFallbackSection({ logger, onAttempt: metrics.fallbackAttempt }),
       },
     });
   } catch (err) {
