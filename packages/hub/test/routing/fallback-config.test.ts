@@ -1,0 +1,65 @@
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { createFallbackSection, createPolicyEngine } from '@slime/hub';
+import { describe, expect, it } from 'vitest';
+import { readAll } from '../../../../test/helpers/harness.js';
+import { createBodySpool } from '../../src/routing/body-spool.js';
+
+describe('fallback section validation', () => {
+  it('reports every problem with its path and keeps the old rules', () => {
+    const engine = createPolicyEngine({
+      sections: { fallback: createFallbackSection() },
+      policy: { fallback: [{ on: [503], endpoints: [{ to: 'cache' }] }] },
+    });
+    expect(() =>
+      engine.update({
+        fallback: [
+          {
+            on: [200, 'sometimes'],
+            endpoints: [
+              { to: 'http://h:1', headers: { Host: 'x', 'bad name': 'v', ok: 'a\r\nb' }, timeout: 'soon' },
+            ],
+            nonIdempotent: 'yes',
+            maxBodyBytes: -1,
+          },
+          { endpoints: [] },
+        ],
+      }),
+    ).toThrow(
+      /fallback\[0\]\.on\[0\] must be a status[\s\S]*on\[1\][\s\S]*headers\.Host is reserved[\s\S]*headers\.bad name is not a valid header name[\s\S]*headers\.ok must not contain[\s\S]*endpoints\[0\]\.timeout must be a duration[\s\S]*nonIdempotent must be a boolean[\s\S]*maxBodyBytes must be an integer[\s\S]*fallback\[1\]\.on must be a non-empty list[\s\S]*fallback\[1\]\.endpoints must be a non-empty list/,
+    );
+    expect(engine.current().fallback).toEqual([{ on: [503], endpoints: [{ to: 'cache' }] }]);
+  });
+});
+
+describe('body spool', () => {
+  it('passes the body to the first try and replays the same bytes, reading the rest from the client', async () => {
+    const source = new PassThrough();
+    const spool = createBodySpool(source, 100);
+    source.write('hello ');
+    const first = await new Promise<Buffer>((r) => spool.first.once('data', r));
+    expect(first.toString()).toBe('hello ');
+    const replay = spool.complete(new AbortController().signal);
+    source.end('world');
+    const copy = await replay;
+    expect(copy).not.toBeNull();
+    expect((await readAll(copy!())).toString()).toBe('hello world');
+    expect((await readAll(copy!())).toString()).toBe('hello world');
+  });
+
+  it('gives up on a body over the limit, and when the client leaves', async () => {
+    const big = new PassThrough();
+    const spool = createBodySpool(big, 4);
+    spool.first.resume();
+    big.end('too large');
+    await once(spool.first, 'end');
+    expect(await spool.complete(new AbortController().signal)).toBeNull();
+    const slow = new PassThrough();
+    const s2 = createBodySpool(slow, 100);
+    const gone = new AbortController();
+    const pending = s2.complete(gone.signal);
+    gone.abort();
+    expect(await pending).toBeNull();
+    expect(() => createBodySpool(new PassThrough(), -1)).toThrow(RangeError);
+  });
+});
