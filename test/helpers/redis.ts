@@ -46,6 +46,10 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // A test worker that dies without its teardown must not leave a redis-server behind.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {

@@ -12,6 +12,33 @@ const logLevel: OptionSpec = {
   description: 'log level: fatal, error, warn, info, debug, trace or silent',
 };
 
+const redisUrl: OptionSpec = {
+  flag: 'redis',
+  env: ['REDIS_URL'],
+  kind: 'string',
+  arg: '<url>',
+  defaultText: 'none (this hub alone)',
+  description: 'redis:// or rediss:// URL: share rate limits, the policy and revocations with other hubs',
+};
+
+const redisPrefix: OptionSpec = {
+  flag: 'redis-prefix',
+  env: ['REDIS_PREFIX'],
+  kind: 'string',
+  arg: '<prefix>',
+  defaultText: 'slime:',
+  description: 'prefix of every Redis key and channel (hubs with the same prefix share state)',
+};
+
+const revocationsFile: OptionSpec = {
+  flag: 'revocations-file',
+  env: ['REVOCATIONS_FILE'],
+  kind: 'string',
+  arg: '<file>',
+  defaultText: './slime-revoked.json',
+  description: 'deny list of token ids and agent names when there is no --redis (JSON, re-read on change)',
+};
+
 export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'secret',
@@ -132,7 +159,46 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     defaultText: 'false',
     description: 'GET /readyz answers 503 until at least one agent is connected',
   },
+  redisUrl,
+  {
+    flag: 'redis-timeout',
+    env: ['REDIS_TIMEOUT'],
+    kind: 'duration',
+    arg: '<duration>',
+    defaultText: '50ms',
+    description: 'longest a rate-limit check waits for Redis before the fail mode answers',
+  },
+  {
+    flag: 'redis-fail-mode',
+    env: ['REDIS_FAIL_MODE'],
+    kind: 'string',
+    arg: '<mode>',
+    defaultText: 'fail-open',
+    description: 'when Redis is slow or down: fail-open admits, fail-closed answers 503',
+  },
+  redisPrefix,
+  revocationsFile,
   logLevel,
+];
+
+export const HUB_REVOKE_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'jti',
+    env: [],
+    kind: 'string',
+    arg: '<id>',
+    description: 'revoke one token by its id (the jti claim)',
+  },
+  {
+    flag: 'agent',
+    env: [],
+    kind: 'string',
+    arg: '<name>',
+    description: 'revoke every token of this agent name (the sub claim)',
+  },
+  redisUrl,
+  redisPrefix,
+  revocationsFile,
 ];
 
 export const HUB_REGISTER_OPTIONS: readonly OptionSpec[] = [
@@ -310,6 +376,7 @@ export const ALL_OPTIONS: readonly OptionSpec[] = [
   CONFIG_OPTION,
   ...HUB_RUN_OPTIONS,
   ...HUB_REGISTER_OPTIONS,
+  ...HUB_REVOKE_OPTIONS,
   ...AGENT_RUN_OPTIONS,
   ...HUB_STATUS_OPTIONS,
   ...DEMO_OPTIONS,

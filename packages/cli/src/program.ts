@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { runAgent } from './commands/agent-run.js';
 import { runDemo } from './commands/demo.js';
 import { registerAgent } from './commands/hub-register.js';
+import { revokeToken } from './commands/hub-revoke.js';
 import { runHub } from './commands/hub-run.js';
 import { hubStatus } from './commands/hub-status.js';
 import { loadConfigFile } from './config-file.js';
@@ -13,6 +14,7 @@ import {
   CONFIG_OPTION,
   DEMO_OPTIONS,
   HUB_REGISTER_OPTIONS,
+  HUB_REVOKE_OPTIONS,
   HUB_RUN_OPTIONS,
   HUB_STATUS_OPTIONS,
 } from './option-specs.js';
@@ -103,6 +105,17 @@ export function buildProgram(ctx: CliContext): Command {
       examples([
         'TOKEN=$(slime hub register --secret s3cret --name gpu-1)',
         'slime hub register --secret s3cret --name gpu-2 --age 30d --scopes llm --scopePaths /v1/chat',
+      ]),
+    );
+
+  leaf(hub, 'revoke', HUB_REVOKE_OPTIONS, revokeToken, ctx)
+    .description('revoke an agent token (by id) or every token of an agent; hubs drop it within 1 s')
+    .addHelpText(
+      'after',
+      examples([
+        'slime hub revoke --jti 3f6c0a9e-...',
+        'slime hub revoke --agent gpu-1 --redis redis://redis:6379',
+        'slime hub revoke --agent gpu-1 --revocations-file /etc/slime/revoked.json',
       ]),
     );
 

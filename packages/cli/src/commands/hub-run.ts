@@ -20,6 +20,7 @@ import { createLogger } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
+import { startHubCluster } from './hub-cluster.js';
 
 /** Reads `hub run` settings into hub options; pure apart from the logger it is handed. */
 export function hubOptionsFrom(settings: Settings): HubOptions {
@@ -98,10 +99,13 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   }
   let hub: Hub | undefined;
   const metrics = createHubMetrics(() => hub);
+  const cluster = await startHubCluster(settings, logger, metrics.registry);
+  options.isRevoked = cluster.revocations.isRevoked;
   let engine: PolicyEngine;
   try {
     engine = createPolicyEngine({
       logger,
+      ...(cluster.store ? { store: cluster.store } : {}),
       ...(policy ? { policy } : {}),
       ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
       sections: {
@@ -119,8 +123,11 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
     // The core rules were checked when the file was read; the sections are checked here.
     if (err instanceof HubError && err.code === 'ERR_HUB_INVALID_POLICY')
       throw new UsageError(`invalid policy file ${policyPath}: ${err.message.replace(/\n/g, '; ')}`);
+    await cluster.close();
     throw err;
   }
+  // With --redis the policy in Redis wins over the file; the admin API then writes through to it.
+  const adminEngine = await cluster.syncPolicy(engine, policyPath);
   metrics.shapingSource(
     () => (engine.section('shaping') as CompiledShaping | undefined)?.shaper?.stats() ?? [],
   );
@@ -136,6 +143,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       onAgentBytes: metrics.agentBytes,
     });
   } catch (err) {
+    await cluster.close();
     throw optionError(err) ?? err;
   }
   const created = hub;
@@ -144,8 +152,14 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
     await created.listen();
   } catch (err) {
     created.destroy();
+    await cluster.close();
     throw listenError(err, options.host ?? '0.0.0.0', options.port ?? 8080);
   }
+  cluster.attach(created);
+  created.close = ((close) => async () => {
+    await close();
+    await cluster.close();
+  })(created.close.bind(created));
   const adminToken = settings.string('admin-token');
   if (adminToken !== undefined && adminToken !== '') {
     const ops = createOpsRoutes({
@@ -159,7 +173,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       host: adminHost,
       port: adminPort,
       token: adminToken,
-      engine,
+      engine: adminEngine,
       logger,
       routes: ops.adminRoutes(),
       ...(policyPath !== undefined ? { policyPath } : {}),
