@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { startAgent, startUpstream } from './helpers/harness.js';
@@ -198,7 +199,7 @@ describe('fallback chains', () => {
     async function* chunks() {
       for (let i = 0; i < 5; i++) yield randomBytes(1000);
     }
-    const streamed = await request(`${hub.url}/x`, { method: 'PUT', body: chunks() });
+    const streamed = await request(`${hub.url}/x`, { method: 'PUT', body: Readable.from(chunks()) });
     expect(streamed.statusCode).toBe(503);
     expect(((await streamed.body.json()) as Echo).bodyLength).toBe(5000);
     expect(cache.count).toBe(0);
