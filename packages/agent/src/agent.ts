@@ -1,61 +1,69 @@
-import { EventEmitter, once } from 'node:events';
-import { CloseCode, DEFAULT_STREAM_WINDOW, Limits } from '@slime/protocol';
+import { EventEmitter } from 'node:events';
+import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
 import { Pool } from 'undici';
-import WebSocket from 'ws';
-import { backoffDelay } from './backoff.js';
 import { AgentError } from './errors.js';
 import { hardwareInfo } from './hardware.js';
-import { type AgentOptions, hubUrl, upstreamTarget, validateAgentOptions } from './options.js';
-import { Session } from './session.js';
+import { HubLink } from './hub-link.js';
+import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from './options.js';
+import type { Session } from './session.js';
+import { SlotPool } from './slot-pool.js';
 import { UpstreamCall } from './upstream-call.js';
 
 const VERSION = '0.1.0';
 
 export interface Agent extends EventEmitter {
-  /** Starts dialing the hub; reconnects forever with capped, jittered backoff. */
+  /** Starts dialing the hub(s); reconnects forever with capped, jittered backoff. */
   start(): void;
-  /** Resolves on the first WELCOME; rejects with ERR_AGENT_UNAUTHORIZED when the hub refuses the token. */
+  /**
+   * Resolves on the first WELCOME from any hub; rejects with ERR_AGENT_UNAUTHORIZED when a hub
+   * refuses the token.
+   */
   ready(): Promise<void>;
+  /** True while at least one hub connection is established. */
   readonly connected: boolean;
-  /** Upstream calls in progress. */
+  /** Hubs the agent holds an established connection with right now. */
+  readonly connectedHubs: number;
+  /** Upstream calls in progress, over all hubs (never above numWorker). */
   readonly activeRequests: number;
-  /** The id the hub gave this connection (Slime-Agent-Id), once connected. */
+  /** The id the first connected hub gave this agent (Slime-Agent-Id). */
   readonly hubAgentId: string | undefined;
-  /** Graceful: GOAWAY to the hub, finish in-flight calls, disconnect. */
+  /** Graceful: GOAWAY to every hub, finish in-flight calls, disconnect. */
   close(): Promise<void>;
   destroy(err?: Error): void;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
- * Creates an agent for one upstream. It dials out to the hub, announces `numWorker` slots and
- * pulls requests; each is forwarded to the upstream with undici and streamed back.
+ * Creates an agent for one upstream. It dials out to each hub, offers its `numWorker` slots and
+ * pulls requests; each is forwarded to the upstream with undici and streamed back. With several
+ * hubs the slots are shared: the upstream never sees more than `numWorker` requests at once, and
+ * a REQUEST that finds no free slot is handed back to its hub (RESET REFUSED) to run elsewhere.
+ *
+ * Events: `connected` (hubAgentId, hubUrl), `disconnected` (code, reason, hubUrl), `refused`
+ * (hubUrl), `callFinished`, `fatal` (error).
  *
  * @example
  * ```ts
- * const agent = createAgent({ token, hub: 'http://hub:8080', upstream: '127.0.0.1:9000', numWorker: 2 });
+ * const agent = createAgent({ token, hub: ['http://hub1:8080', 'http://hub2:8080'], upstream: '127.0.0.1:9000', numWorker: 2 });
  * agent.start();
  * await agent.ready();
  * ```
  */
 export function createAgent(options: AgentOptions): Agent {
   validateAgentOptions(options);
-  const url = hubUrl(options.hub);
+  const urls = hubList(options.hub);
   const target = upstreamTarget(options.upstream);
   const slots = options.numWorker ?? 1;
   const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
-  const baseMs = options.reconnectBaseMs ?? 500;
-  const maxMs = options.reconnectMaxMs ?? 30_000;
   const heartbeatMs = options.heartbeatIntervalMs ?? 5_000;
   const log = (options.logger ?? pino({ level: 'silent' })).child({
     upstream: target.label,
     ...(options.agentId ? { agentId: options.agentId } : {}),
   });
-  const pool = new Pool(target.origin, { connections: slots, pipelining: 1 });
+  const upstreamPool = new Pool(target.origin, { connections: slots, pipelining: 1 });
   const callDeps = {
-    pool,
+    pool: upstreamPool,
     target,
     preserveHost: options.preserveHost ?? false,
     headersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 300_000,
@@ -75,14 +83,9 @@ export function createAgent(options: AgentOptions): Agent {
   };
 
   const emitter = new EventEmitter();
+  const slotPool = new SlotPool(slots);
   let state: 'new' | 'running' | 'closing' | 'closed' = 'new';
-  let ws: WebSocket | null = null;
-  let session: Session | null = null;
-  let active = 0;
-  let attempt = 0;
-  let reconnectTimer: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
-  let lastLoggedAttempt = -1;
   let readyResolve: () => void = () => {};
   let readyReject: (e: Error) => void = () => {};
   const readyPromise = new Promise<void>((resolve, reject) => {
@@ -93,125 +96,103 @@ export function createAgent(options: AgentOptions): Agent {
   let closePromise: Promise<void> | null = null;
   let idle: (() => void) | null = null;
 
-  function freeSlots(): number {
-    return Math.max(0, slots - active);
-  }
-
   function callFinished(owner: Session, call: UpstreamCall): void {
-    active--;
     owner.callEnded(call);
-    // Calls of an older session returned no credit to the current one: grant it explicitly.
-    if (owner !== session) session?.credit(1);
-    if (active === 0) idle?.();
+    slotPool.release();
+    if (slotPool.active === 0) idle?.();
+    // The freed slot is offered to every hub (a lost session's slot included).
+    if (state === 'running') slotPool.rebalance();
     emitter.emit('callFinished');
   }
 
-  function connect(): void {
-    if (state !== 'running') return;
-    const socket = new WebSocket(url, {
-      headers: { authorization: `Bearer ${options.token}` },
-      perMessageDeflate: false,
-      maxPayload: Limits.MAX_FRAME_BYTES,
-      handshakeTimeout: 10_000,
-    });
-    ws = socket;
-    socket.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      if (status === 401 || status === 403) {
-        const err = new AgentError('ERR_AGENT_UNAUTHORIZED', `hub refused the agent token (HTTP ${status})`);
-        log.error({ status }, 'hub refused the agent token; stopping');
+  const links = urls.map((url) => {
+    const linkLog = urls.length > 1 ? log.child({ hub: url.host }) : log;
+    const link: HubLink = new HubLink({
+      url,
+      token: options.token,
+      hello,
+      log: linkLog,
+      now,
+      random: options.random ?? Math.random,
+      baseMs: options.reconnectBaseMs ?? 500,
+      maxMs: options.reconnectMaxMs ?? 30_000,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
+      running: () => state === 'running',
+      startCall: (owner, frame) => {
+        // The slot is taken before anything touches the upstream or reads the body.
+        if (state !== 'running' || !slotPool.tryAcquire()) {
+          emitter.emit('refused', url.href);
+          return undefined;
+        }
+        return new UpstreamCall(
+          {
+            send: (b) => owner.send(b),
+            get congested() {
+              return owner.congested;
+            },
+            waitForDrain: (c) => owner.waitForDrain(c),
+            hubWindow: owner.hubWindow,
+            agentWindow: owner.agentWindow,
+            finished: (c) => callFinished(owner, c),
+          },
+          frame,
+          callDeps,
+        );
+      },
+      onWelcome: (session, agentId) => {
+        if (state !== 'running') {
+          // connected while closing: take no work on it
+          session.goaway('agent shutting down');
+          return;
+        }
+        linkLog.info({ hubAgentId: agentId, slots }, 'connected to hub');
+        slotPool.attach(session);
+        slotPool.rebalance();
+        emitter.emit('connected', agentId, url.href);
+        readyResolve();
+      },
+      onSessionGone: (session) => slotPool.detach(session),
+      onFatal: (err) => {
         readyReject(err);
         emitter.emit('fatal', err);
-        socket.terminate();
         shutdown();
-        return;
-      }
-      log.warn({ status }, 'hub answered the upgrade with an error');
-      socket.terminate();
+      },
+      onDisconnected: (code, reason) => emitter.emit('disconnected', code, reason, url.href),
     });
-    socket.on('error', (err) => {
-      if (attempt !== lastLoggedAttempt) {
-        lastLoggedAttempt = attempt;
-        log.warn({ err: err.message, attempt }, 'cannot reach the hub');
-      }
-    });
-    socket.on('open', () => {
-      session = new Session(socket, {
-        hello,
-        log,
-        now,
-        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
-        freeSlots,
-        startCall: (owner, frame) => {
-          if (active >= slots || state !== 'running') return undefined;
-          active++;
-          return new UpstreamCall(
-            {
-              send: (b) => owner.send(b),
-              get congested() {
-                return owner.congested;
-              },
-              waitForDrain: (c) => owner.waitForDrain(c),
-              hubWindow: owner.hubWindow,
-              agentWindow: owner.agentWindow,
-              finished: (c) => callFinished(owner, c),
-            },
-            frame,
-            callDeps,
-          );
-        },
-        onWelcome: (_s, agentId) => {
-          attempt = 0;
-          log.info({ hubAgentId: agentId, slots }, 'connected to hub');
-          emitter.emit('connected', agentId);
-          readyResolve();
-        },
-        onDrained: (s) => s.close(CloseCode.NORMAL, 'drained after GOAWAY'),
-      });
-    });
-    socket.on('close', (code, reason) => {
-      const owner = session;
-      if (owner && ws === socket) {
-        session = null;
-        owner.lost();
-      }
-      if (ws === socket) ws = null;
-      emitter.emit('disconnected', code, reason.toString());
-      if (state === 'running') {
-        const delay = backoffDelay(attempt++, baseMs, maxMs, random);
-        log.info({ code, reason: reason.toString(), delayMs: delay }, 'disconnected from hub; reconnecting');
-        reconnectTimer = setTimeout(connect, delay);
-      }
-    });
-  }
+    return link;
+  });
 
   function shutdown(): void {
     state = 'closed';
-    if (reconnectTimer) clearTimeout(reconnectTimer);
     if (heartbeat) clearInterval(heartbeat);
-    ws?.terminate();
-    session?.lost();
-    void pool.close().catch(() => {});
+    for (const link of links) link.stop();
+    void upstreamPool.close().catch(() => {});
   }
 
   const methods = {
     start() {
       if (state !== 'new') return;
       state = 'running';
-      heartbeat = setInterval(() => session?.tick(now()), heartbeatMs);
+      heartbeat = setInterval(() => {
+        const t = now();
+        for (const link of links) link.tick(t);
+      }, heartbeatMs);
       heartbeat.unref();
-      connect();
+      for (const link of links) link.connect();
     },
     ready: () => readyPromise,
     get connected() {
-      return session?.ready ?? false;
+      return links.some((l) => l.ready);
+    },
+    get connectedHubs() {
+      return links.filter((l) => l.ready).length;
     },
     get activeRequests() {
-      return active;
+      return slotPool.active;
     },
     get hubAgentId() {
-      return session?.hubAgentId || undefined;
+      for (const link of links) if (link.ready && link.session?.hubAgentId) return link.session.hubAgentId;
+      return undefined;
     },
     close(): Promise<void> {
       closePromise ??= (async () => {
@@ -220,21 +201,16 @@ export function createAgent(options: AgentOptions): Agent {
           return;
         }
         state = 'closing';
-        if (reconnectTimer) clearTimeout(reconnectTimer);
         readyReject(new AgentError('ERR_AGENT_CLOSED', 'agent closed'));
-        session?.goaway('agent shutting down');
-        if (active > 0) {
+        for (const link of links) link.goaway('agent shutting down');
+        if (slotPool.active > 0) {
           await new Promise<void>((resolve) => {
             idle = resolve;
           });
         }
-        const socket = ws;
-        if (socket && socket.readyState === WebSocket.OPEN) {
-          session?.close(CloseCode.NORMAL, 'agent shut down');
-          await once(socket, 'close');
-        }
+        await Promise.all(links.map((l) => l.closeSocket()));
         shutdown();
-        await pool.close().catch(() => {});
+        await upstreamPool.close().catch(() => {});
       })();
       return closePromise;
     },

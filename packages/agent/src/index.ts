@@ -23,6 +23,7 @@ export {
 } from './metrics.js';
 export {
   type AgentOptions,
+  hubList,
   hubUrl,
   type UpstreamTarget,
   upstreamTarget,

@@ -6,6 +6,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /** What the metrics read from the agent: the Agent object satisfies it. */
 export interface AgentLike extends EventEmitter {
   readonly activeRequests: number;
+  /** Hubs connected right now; without it the gauge follows connected/disconnected events. */
+  readonly connectedHubs?: number;
 }
 
 export interface AgentCallResult {
@@ -53,6 +55,8 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const bound = new Set<AgentLike>();
+  // per agent, 1/0 from its events: for agents that do not report connectedHubs
+  const sessionUp = new Map<AgentLike, number>();
   const outcomes = new Set<string>();
 
   const requests = new Counter({
@@ -77,10 +81,15 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
       this.set(n);
     },
   });
-  const connected = new Gauge({
+  new Gauge({
     name: 'slime_agent_connected',
-    help: '1 while the agent holds a session with the hub',
+    help: 'Hubs the agent holds a session with (1 per connected hub)',
     registers,
+    collect() {
+      let n = 0;
+      for (const a of bound) n += a.connectedHubs ?? sessionUp.get(a) ?? 0;
+      this.set(n);
+    },
   });
   const connects = new Counter({
     name: 'slime_agent_connects_total',
@@ -95,6 +104,11 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
   const disconnects = new Counter({
     name: 'slime_agent_disconnects_total',
     help: 'Sessions lost or closed',
+    registers,
+  });
+  const refused = new Counter({
+    name: 'slime_agent_refused_total',
+    help: 'Requests handed back to their hub (RESET REFUSED) because every slot was busy or the agent was draining',
     registers,
   });
   requests.inc({ outcome: 'ok', status_class: '2xx' }, 0);
@@ -112,23 +126,29 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
     registry,
     bind(agent) {
       if (!agent || typeof agent.on !== 'function') throw new TypeError('agent must be an Agent');
-      let sessions = 0;
-      const onConnected = () => {
+      // per hub: an agent with several hubs connects once to each before any reconnect
+      const hubsSeen = new Set<string>();
+      const onConnected = (_id?: string, hub?: string) => {
         connects.inc();
-        if (sessions++ > 0) reconnects.inc();
-        connected.set(1);
+        if (hubsSeen.has(hub ?? '')) reconnects.inc();
+        hubsSeen.add(hub ?? '');
+        sessionUp.set(agent, 1);
       };
       const onDisconnected = () => {
         disconnects.inc();
-        connected.set(0);
+        sessionUp.set(agent, 0);
       };
+      const onRefused = () => refused.inc();
       agent.on('connected', onConnected);
       agent.on('disconnected', onDisconnected);
+      agent.on('refused', onRefused);
       bound.add(agent);
       return () => {
         agent.off('connected', onConnected);
         agent.off('disconnected', onDisconnected);
+        agent.off('refused', onRefused);
         bound.delete(agent);
+        sessionUp.delete(agent);
       };
     },
     callFinished(result) {

@@ -4,8 +4,11 @@ import type { Logger } from 'pino';
 export interface AgentOptions {
   /** Agent token minted by `slime hub register`. */
   token: string;
-  /** Hub address: http(s)://host:port or ws(s)://host:port[/_slime/agent]. */
-  hub: string;
+  /**
+   * Hub address: http(s)://host:port or ws(s)://host:port[/_slime/agent]; or several, to keep a
+   * connection to each while sharing the `numWorker` slots between them.
+   */
+  hub: string | readonly string[];
   /** Upstream: host:port or a full URL (a path prefix and userinfo are honoured). */
   upstream: string;
   /** Requests served at once. Default 1 (GPU servers usually take one). */
@@ -70,6 +73,20 @@ export function hubUrl(hub: string): URL {
   return url;
 }
 
+/** The hub option as a list of agent endpoint URLs; throws on an empty list or a duplicate. */
+export function hubList(hub: string | readonly string[]): URL[] {
+  const list = typeof hub === 'string' ? [hub] : hub;
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError('hub must list at least one URL');
+  const seen = new Set<string>();
+  return list.map((h) => {
+    if (typeof h !== 'string') throw new TypeError('hub must be a string or an array of strings');
+    const url = hubUrl(h);
+    if (seen.has(url.href)) throw new TypeError(`hub lists ${h} twice`);
+    seen.add(url.href);
+    return url;
+  });
+}
+
 /** Accepts host:port or a full http(s) URL. */
 export function upstreamTarget(upstream: string): UpstreamTarget {
   let url: URL;
@@ -93,9 +110,10 @@ export function validateAgentOptions(o: AgentOptions): void {
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   if (typeof o.token !== 'string' || o.token.length === 0)
     throw new TypeError('token must be a non-empty string');
-  if (typeof o.hub !== 'string') throw new TypeError('hub must be a string');
+  if (typeof o.hub !== 'string' && !Array.isArray(o.hub))
+    throw new TypeError('hub must be a string or an array of strings');
   if (typeof o.upstream !== 'string') throw new TypeError('upstream must be a string');
-  hubUrl(o.hub);
+  hubList(o.hub);
   upstreamTarget(o.upstream);
   for (const name of [
     'numWorker',

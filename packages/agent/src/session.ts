@@ -17,6 +17,7 @@ import {
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
+import type { CreditLink } from './slot-pool.js';
 import type { CallHost, UpstreamCall } from './upstream-call.js';
 
 const HIGH_WATER = 1024 * 1024;
@@ -37,10 +38,9 @@ export interface SessionDeps {
   log: Logger;
   now: () => number;
   heartbeatTimeoutMs: number;
-  /** Worker slots free right now (the agent owns them across sessions). */
-  freeSlots: () => number;
   /** Starts an upstream call for a REQUEST, or returns undefined when no slot is free. */
   startCall: (session: Session, frame: RequestFrame) => UpstreamCall | undefined;
+  /** WELCOME arrived: the agent grants this session its first credits (a CREDIT follows). */
   onWelcome: (session: Session, agentId: string) => void;
   /** The hub asked us to go away (GOAWAY) and our streams are done. */
   onDrained: (session: Session) => void;
@@ -48,8 +48,11 @@ export interface SessionDeps {
 
 type State = 'hello' | 'ready' | 'draining' | 'closed';
 
-/** One connection to the hub: HELLO/WELCOME, credits, and the calls multiplexed on it. */
-export class Session implements Omit<CallHost, 'finished'> {
+/**
+ * One connection to a hub: HELLO/WELCOME, the calls multiplexed on it, and an exact mirror of the
+ * credits that hub holds (the SlotPool decides when to grant more).
+ */
+export class Session implements Omit<CallHost, 'finished'>, CreditLink {
   readonly #ws: WebSocket;
   readonly #deps: SessionDeps;
   readonly calls = new Map<number, UpstreamCall>();
@@ -62,6 +65,8 @@ export class Session implements Omit<CallHost, 'finished'> {
   readonly agentWindow: number;
   /** Hub-assigned id (Slime-Agent-Id). */
   hubAgentId = '';
+  #held = 0;
+  #paused = false;
 
   constructor(ws: WebSocket, deps: SessionDeps) {
     this.#ws = ws;
@@ -93,6 +98,22 @@ export class Session implements Omit<CallHost, 'finished'> {
     return this.#state === 'ready';
   }
 
+  get accepting(): boolean {
+    return this.#state === 'ready';
+  }
+
+  get held(): number {
+    return this.#held;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get running(): number {
+    return this.calls.size;
+  }
+
   get congested(): boolean {
     return this.#unflushed > HIGH_WATER;
   }
@@ -115,15 +136,19 @@ export class Session implements Omit<CallHost, 'finished'> {
     this.#waiting.add(call);
   }
 
-  /** Grants the hub `n` more requests. */
+  /** Grants the hub `n` more requests; the hub also lifts a pause a refusal put on us. */
   credit(n: number): void {
     if (this.#state !== 'ready' || n < 1) return;
-    this.send(encodeFrame({ type: 'CREDIT', streamId: 0, count: Math.min(n, Limits.MAX_CREDITS) }));
+    const count = Math.min(n, Limits.MAX_CREDITS - this.#held);
+    if (count < 1) return;
+    this.#held += count;
+    this.#paused = false;
+    this.send(encodeFrame({ type: 'CREDIT', streamId: 0, count }));
   }
 
   /** A call on this session ended; its END/RESET already returned the credit to the hub. */
   callEnded(call: UpstreamCall): void {
-    this.calls.delete(call.streamId);
+    if (this.calls.delete(call.streamId) && this.#state !== 'closed') this.#held++;
     this.#waiting.delete(call);
     if (this.#state === 'draining' && this.calls.size === 0) this.#deps.onDrained(this);
   }
@@ -149,16 +174,20 @@ export class Session implements Omit<CallHost, 'finished'> {
       this.hubAgentId = frame.agentId;
       this.#state = 'ready';
       this.#deps.onWelcome(this, frame.agentId);
-      this.credit(this.#deps.freeSlots());
       return;
     }
     switch (frame.type) {
       case 'REQUEST': {
         assertNewStreamId(this.#lastStreamId, frame.streamId);
         this.#lastStreamId = frame.streamId;
+        // A correct hub never sends more than it holds; clamp rather than trust a miscount.
+        if (this.#held > 0) this.#held--;
         const call = this.#state === 'ready' ? this.#deps.startCall(this, frame) : undefined;
         if (!call) {
-          // No slot (or draining): the hub may safely give this request to another agent.
+          // No slot (another hub took it, or draining): nothing reached the upstream and no body
+          // was read, so the hub may run it elsewhere. The credit stays spent and the hub pauses
+          // our credits until our next CREDIT (docs/protocol.md §10).
+          this.#paused = true;
           this.send(
             encodeFrame({
               type: 'RESET',

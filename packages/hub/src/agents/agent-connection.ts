@@ -22,7 +22,7 @@ import {
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { HubError } from '../errors.js';
-import { HubStream, type StreamHost, type StreamInit } from '../streams/hub-stream.js';
+import { type CloseOutcome, HubStream, type StreamHost, type StreamInit } from '../streams/hub-stream.js';
 
 // Above this many unflushed bytes on the WebSocket, streams stop reading their sources.
 const HIGH_WATER = 1024 * 1024;
@@ -88,6 +88,11 @@ export class AgentConnection implements StreamHost {
   credits = 0;
   /** Sequence of the last dispatch to this agent, for least-recently-used tie breaking. */
   lastPick = 0;
+  /**
+   * The agent refused a stream (no free slot: its slots are shared with other hubs): offer it
+   * nothing until its next CREDIT, even with credits left, so a full agent is not tried in a loop.
+   */
+  #paused = false;
   #hello: HelloFrame | null = null;
   #state: ConnectionState = 'hello';
   #ws: WebSocket;
@@ -135,7 +140,12 @@ export class AgentConnection implements StreamHost {
 
   /** Whether the hub may open new streams here. */
   get accepting(): boolean {
-    return this.#state === 'ready' && this.credits > 0;
+    return this.#state === 'ready' && this.credits > 0 && !this.#paused;
+  }
+
+  /** Refused a stream and has not granted a credit since. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   get congested(): boolean {
@@ -199,10 +209,12 @@ export class AgentConnection implements StreamHost {
     return stream;
   }
 
-  streamClosed(stream: HubStream, returnsCredit: boolean): void {
+  streamClosed(stream: HubStream, outcome: CloseOutcome): void {
     this.#streams.delete(stream.id);
     this.#waiting.delete(stream);
-    if (returnsCredit && this.#state === 'ready') {
+    // A refusal keeps the credit spent: the agent re-grants when it has a slot for us.
+    if (outcome === 'refused') this.#paused = true;
+    if (outcome === 'returned' && this.#state === 'ready') {
       this.credits = grantCredits(this.credits, 1);
       this.#opts.onCapacity(this);
     }
@@ -244,6 +256,7 @@ export class AgentConnection implements StreamHost {
       case 'CREDIT':
         if (this.#state !== 'ready') return;
         this.credits = grantCredits(this.credits, frame.count);
+        this.#paused = false;
         this.#opts.onCapacity(this);
         return;
       case 'GOAWAY':

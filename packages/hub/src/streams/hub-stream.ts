@@ -13,7 +13,8 @@ import {
 } from '@slime/protocol';
 import { HubError } from '../errors.js';
 import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
-import { errorForReset } from './reset-errors.js';
+import { replayBody } from './replay-body.js';
+import { errorForReset, StreamRefusedError } from './reset-errors.js';
 
 /** What a stream needs from the connection it runs on. */
 export interface StreamHost {
@@ -27,8 +28,11 @@ export interface StreamHost {
   readonly congested: boolean;
   /** Calls `stream.resume()` once the WebSocket has flushed below its low-water mark. */
   waitForDrain(stream: HubStream): void;
-  /** The stream is over; `returnsCredit` when the agent's own END/RESET closed it. */
-  streamClosed(stream: HubStream, returnsCredit: boolean): void;
+  /**
+   * The stream is over: `returned` when the agent's END/RESET gave the credit back, `refused` when
+   * the agent refused it (the credit stays spent), `lost` when the connection died.
+   */
+  streamClosed(stream: HubStream, outcome: CloseOutcome): void;
   now(): number;
 }
 
@@ -41,6 +45,7 @@ export interface StreamInit {
 }
 
 type State = 'open' | 'reset-sent' | 'closed';
+export type CloseOutcome = 'returned' | 'refused' | 'lost';
 
 /**
  * The hub's side of one proxied request on an agent connection: pumps the client's body out as
@@ -59,6 +64,13 @@ export class HubStream implements ResponseBody {
   readonly #onBodyRead: (bytes: number) => void;
   readonly #onResponseBytes: ((bytes: number) => void) | undefined;
   #bodyRead = false;
+  #sourceEnded = false;
+  /**
+   * Body chunks read before the agent showed it took the request (any frame but RESET REFUSED):
+   * kept so a refusal can hand them to the next agent. The pump reads no more than the agent's
+   * window ahead, which bounds them. null once the agent took the request.
+   */
+  #unconfirmed: Uint8Array[] | null;
   readonly #pump: DataPump | null;
 
   // response direction
@@ -82,6 +94,7 @@ export class HubStream implements ResponseBody {
     this.#source = init.body;
     this.#onBodyRead = init.onBodyRead;
     this.#onResponseBytes = init.onResponseBytes;
+    this.#unconfirmed = init.body ? [] : null;
     this.#pump = init.body
       ? new DataPump(
           id,
@@ -127,13 +140,26 @@ export class HubStream implements ResponseBody {
   #onSourceData = (chunk: Buffer): void => {
     if (this.#state !== 'open') return;
     this.#bodyRead = true;
-    this.#onBodyRead(chunk.byteLength);
+    if (this.#unconfirmed) this.#unconfirmed.push(chunk);
+    else this.#onBodyRead(chunk.byteLength);
     this.#pump?.push(chunk);
   };
 
   #onSourceEnd = (): void => {
+    this.#sourceEnded = true;
     if (this.#state === 'open') this.#pump?.end();
   };
+
+  /**
+   * The agent took the request (or it is over): the body read so far counts as consumed, so the
+   * request is no longer re-dispatched, and its bytes are reported once.
+   */
+  #confirm(): void {
+    const chunks = this.#unconfirmed;
+    if (!chunks) return;
+    this.#unconfirmed = null;
+    for (const c of chunks) this.#onBodyRead(c.byteLength);
+  }
 
   #onSourceError = (): void => {
     this.cancel('client request body failed');
@@ -147,13 +173,15 @@ export class HubStream implements ResponseBody {
   onWindow(increment: number): void {
     this.lastActivity = this.#host.now();
     if (this.#state !== 'open') return;
+    this.#confirm();
     this.#pump?.expand(increment);
   }
 
   onResponse(frame: ResponseFrame): void {
     this.lastActivity = this.#host.now();
-    if (this.#state === 'reset-sent' && frame.endStream) this.#close(true);
+    if (this.#state === 'reset-sent' && frame.endStream) this.#close('returned');
     if (this.#state !== 'open') return;
+    this.#confirm();
     if (this.#headSeen) throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'second RESPONSE on a stream');
     this.#headSeen = true;
     this.#head?.resolve({
@@ -169,6 +197,7 @@ export class HubStream implements ResponseBody {
   onData(frame: DataFrame): void {
     this.lastActivity = this.#host.now();
     if (this.#state !== 'open') return;
+    this.#confirm();
     if (!this.#headSeen || this.#ended) {
       throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'DATA outside a response body');
     }
@@ -180,8 +209,9 @@ export class HubStream implements ResponseBody {
   onEnd(): void {
     this.lastActivity = this.#host.now();
     // The agent finished before it saw our RESET: its END closes the stream and returns the credit.
-    if (this.#state === 'reset-sent') this.#close(true);
+    if (this.#state === 'reset-sent') this.#close('returned');
     if (this.#state !== 'open') return;
+    this.#confirm();
     if (!this.#headSeen || this.#ended) throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'END before RESPONSE');
     this.#onAgentEnd();
   }
@@ -190,7 +220,7 @@ export class HubStream implements ResponseBody {
     this.#ended = true;
     // The response is complete; whatever request body is left is not wanted any more.
     this.#detachSource();
-    this.#close(true);
+    this.#close('returned');
     if (this.#res) this.#finishRes();
     else if (this.#collector) this.#finishCollector();
   }
@@ -199,20 +229,50 @@ export class HubStream implements ResponseBody {
     this.lastActivity = this.#host.now();
     if (this.#state === 'closed') return;
     const wasOpen = this.#state === 'open';
+    const refused = frame.code === ResetCode.REFUSED;
+    // A refusal before the agent took anything: the body read so far goes to the next agent.
+    if (wasOpen && refused && !this.#headSeen && (this.#source === null || this.#unconfirmed)) {
+      const body = this.#handBack();
+      this.#close('refused');
+      this.#fail(
+        new StreamRefusedError(`agent ${this.#host.id} refused the request: ${frame.message}`, body),
+      );
+      return;
+    }
+    this.#confirm();
     this.#detachSource();
-    this.#close(true);
+    this.#close(refused ? 'refused' : 'returned');
     if (!wasOpen) return;
     if (frame.code === ResetCode.NO_ERROR && this.#ended) return;
     const err = errorForReset(frame.code, frame.message, this.#host.id);
     this.#fail(err);
   }
 
+  /**
+   * Stops reading the client's body without draining it, and returns a body for the next try:
+   * the chunks already read, then whatever the client has not sent yet.
+   */
+  #handBack(): Readable | null {
+    const src = this.#source;
+    if (!src) return null;
+    src.off('data', this.#onSourceData);
+    src.off('end', this.#onSourceEnd);
+    src.off('error', this.#onSourceError);
+    this.#pump?.stop();
+    src.pause();
+    const chunks = this.#unconfirmed ?? [];
+    this.#unconfirmed = null;
+    return replayBody(chunks, src, this.#sourceEnded);
+  }
+
   /** The connection died under the stream. */
   agentLost(reason: string): void {
     if (this.#state === 'closed') return;
     const wasOpen = this.#state === 'open';
+    // The agent may have passed the body on before it died: it is consumed.
+    this.#confirm();
     this.#detachSource();
-    this.#close(false);
+    this.#close('lost');
     if (!wasOpen || this.#ended) return;
     this.#fail(
       new HubError('ERR_HUB_AGENT_LOST', `agent ${this.#host.id} was lost: ${reason}`, {
@@ -224,6 +284,7 @@ export class HubStream implements ResponseBody {
   /** Hub-side abort: tell the agent to stop; its own RESET returns the credit later. */
   cancel(reason: string, code: ResetCodeValue = ResetCode.CANCEL): void {
     if (this.#state !== 'open') return;
+    this.#confirm();
     this.#detachSource();
     this.#state = 'reset-sent';
     this.#host.send(encodeFrame({ type: 'RESET', streamId: this.id, code, message: reason }));
@@ -246,10 +307,10 @@ export class HubStream implements ResponseBody {
     this.#collector = null;
   }
 
-  #close(returnsCredit: boolean): void {
+  #close(outcome: CloseOutcome): void {
     const wasOpen = this.#state === 'open';
     this.#state = 'closed';
-    this.#host.streamClosed(this, returnsCredit);
+    this.#host.streamClosed(this, outcome);
     if (wasOpen) this.#runSettled();
   }
 

@@ -1,5 +1,20 @@
+import type { Readable } from 'node:stream';
 import { ResetCode, type ResetCodeValue } from '@slime/protocol';
 import { HubError } from '../errors.js';
+
+/**
+ * An agent handed a request back (RESET REFUSED: no free slot, or draining) before any of it
+ * reached its upstream. Not a failed attempt: dispatch it again, with `body` in place of the
+ * request body (the bytes already read from the client come first, then the rest).
+ */
+export class StreamRefusedError extends HubError {
+  readonly body: Readable | null;
+
+  constructor(message: string, body: Readable | null) {
+    super('ERR_HUB_AGENT_LOST', message, { retryable: true });
+    this.body = body;
+  }
+}
 
 /** What an agent's RESET (before the response head) means for the application client. */
 export function errorForReset(code: ResetCodeValue, message: string, agentId: string): HubError {

@@ -2,6 +2,7 @@ import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { AgentConnection } from '../../agents/agent-connection.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import { HubError } from '../../errors.js';
+import { StreamRefusedError } from '../../streams/reset-errors.js';
 import { forwardToUrl } from '../../routing/forward-to-url.js';
 import type { Policy, RequestContext } from '../context.js';
 
@@ -42,6 +43,7 @@ export function dispatchToAgent(options: {
       return next();
     }
     const scope = ctx.route.scope ?? ctx.scope;
+    let refusals = 0;
     for (let attempt = 0; ; attempt++) {
       const retry = attempt > 0;
       const stream = await dispatcher.dispatch({
@@ -74,7 +76,20 @@ export function dispatchToAgent(options: {
         ctx.notes.attempts = attempt + 1;
         break;
       } catch (err) {
-        if (err instanceof HubError && err.retryable && !ctx.bodyConsumed && attempt < MAX_REDISPATCH) {
+        ctx.signal.removeEventListener('abort', cancel);
+        // A full agent (slots shared with other hubs) handed it back untouched: not a failed attempt.
+        if (err instanceof StreamRefusedError && !ctx.bodyConsumed) {
+          refusals++;
+          ctx.body = err.body;
+          ctx.log.debug({ refusals, err: err.message }, 're-dispatching a request an agent refused');
+          continue;
+        }
+        if (
+          err instanceof HubError &&
+          err.retryable &&
+          !ctx.bodyConsumed &&
+          attempt - refusals < MAX_REDISPATCH
+        ) {
           ctx.log.warn(
             { attempt: attempt + 1, err: err.message },
             're-dispatching a request its agent never served',
