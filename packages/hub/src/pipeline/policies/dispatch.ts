@@ -2,8 +2,8 @@ import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { AgentConnection } from '../../agents/agent-connection.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import { HubError } from '../../errors.js';
-import { StreamRefusedError } from '../../streams/reset-errors.js';
 import { forwardToUrl } from '../../routing/forward-to-url.js';
+import { StreamRefusedError } from '../../streams/reset-errors.js';
 import type { Policy, RequestContext } from '../context.js';
 
 /** Body byte counters (bandwidth rate limits). */
