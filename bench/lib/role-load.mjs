@@ -86,6 +86,7 @@ async function sse({ url, streams, ms, everyMs = 10 }) {
 async function loop({ url, path = '/', clients, ms, headers = {} }) {
   const statuses = {};
   const latencies = [];
+  const okLatencies = [];
   let errors = 0;
   const end = performance.now() + ms;
   const one = async () => {
@@ -95,6 +96,7 @@ async function loop({ url, path = '/', clients, ms, headers = {} }) {
         const { statusCode, body } = await request(url + path, { dispatcher, headers });
         await body.dump();
         latencies.push(performance.now() - t);
+        if (statusCode === 200) okLatencies.push(latencies.at(-1));
         statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
       } catch {
         errors++;
@@ -111,6 +113,8 @@ async function loop({ url, path = '/', clients, ms, headers = {} }) {
     requests: latencies.length,
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
+    okP50: quantile(okLatencies, 0.5),
+    okP99: quantile(okLatencies, 0.99),
   };
 }
 

@@ -5,13 +5,16 @@
 //   /sse?every=10  an event every 10 ms carrying its send time (scenario 3)
 //   /slot          single-slot GPU-like: 20 ms each, 500 when given two at once (scenario 6)
 //   /slow?ms=&id=  held for ms, arrivals logged by id (scenario 5)
+//   /fragile       the demo's overload model: `fragile.capacity` at once, then queue, then 500s (scenario 8)
 import { createServer } from 'node:http';
+import { createFragileEndpoint, DEFAULT_FRAGILE } from '@slime/cli';
 import { nowMs } from './clock.mjs';
 
 const SMALL = Buffer.from('hello world\n'); // 12 bytes
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
 
-export async function start({ slotMs = 20 } = {}) {
+export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
+  const fragile = createFragileEndpoint({ ...DEFAULT_FRAGILE, ...fragileModel });
   let slotBusy = false;
   let slotLog = []; // { start, end } of each served /slot request
   let slotOverlaps = 0;
@@ -22,6 +25,8 @@ export async function start({ slotMs = 20 } = {}) {
     const path = q === -1 ? req.url : req.url.slice(0, q);
     const params = new URLSearchParams(q === -1 ? '' : req.url.slice(q + 1));
     switch (path) {
+      case '/fragile':
+        return fragile.handle(req, res);
       case '/download':
         return download(res, Number(params.get('bytes') ?? 0));
       case '/upload':
@@ -72,6 +77,11 @@ export async function start({ slotMs = 20 } = {}) {
         return out;
       },
       slowCount: () => slowLog.length,
+      takeFragileStats() {
+        const out = fragile.stats();
+        fragile.resetStats();
+        return out;
+      },
       takeSlowLog() {
         const out = slowLog;
         slowLog = [];

@@ -1,11 +1,24 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  createFragileEndpoint,
+  DEFAULT_FRAGILE,
+  type FragileEndpoint,
+  type FragileModel,
+} from './fragile-endpoint.js';
 
 export interface DemoUpstream {
   /** http://127.0.0.1:port */
   readonly url: string;
+  /** The `/fragile` endpoint, for its counters. */
+  readonly fragile: FragileEndpoint;
   close(): Promise<void>;
+}
+
+export interface DemoUpstreamOptions {
+  /** How `/fragile` breaks under load. Default: 8 at once, 100 ms, 8 queued, then 500s. */
+  fragile?: Partial<FragileModel>;
 }
 
 const MAX_SLOW_MS = 60_000;
@@ -78,13 +91,17 @@ function echo(req: IncomingMessage, res: ServerResponse, url: URL): void {
 }
 
 /**
- * The upstream `slime demo` puts behind its agent: an echo, a slow endpoint and an SSE stream,
- * on 127.0.0.1 and a free port.
+ * The upstream `slime demo` puts behind its agent: an echo, a slow endpoint, an SSE stream and a
+ * fragile endpoint that collapses into 500s under load (to watch shaping), on 127.0.0.1 and a
+ * free port.
  */
-export async function startDemoUpstream(): Promise<DemoUpstream> {
+export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Promise<DemoUpstream> {
+  const fragile = createFragileEndpoint({ ...DEFAULT_FRAGILE, ...options.fragile });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream.invalid');
-    if (url.pathname === '/slow') slow(req, res, url);
+    if (url.pathname === '/fragile') fragile.handle(req, res);
+    else if (url.pathname === '/fragile/stats') json(res, 200, { ...fragile.model, ...fragile.stats() });
+    else if (url.pathname === '/slow') slow(req, res, url);
     else if (url.pathname === '/events') events(req, res, url);
     else echo(req, res, url);
   });
@@ -93,6 +110,7 @@ export async function startDemoUpstream(): Promise<DemoUpstream> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    fragile,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -3,8 +3,15 @@
  * (flag tables, parsers, the command tree) for tests and docs.
  */
 export type { CliContext } from './context.js';
-export { type DemoUpstream, startDemoUpstream } from './demo-upstream.js';
+export { type DemoUpstream, type DemoUpstreamOptions, startDemoUpstream } from './demo-upstream.js';
 export { parseDurationMs, requireDurationMs } from './durations.js';
+export {
+  createFragileEndpoint,
+  DEFAULT_FRAGILE,
+  type FragileEndpoint,
+  type FragileModel,
+  type FragileStats,
+} from './fragile-endpoint.js';
 export { parseBoolean, parseList } from './lists.js';
 export {
   AGENT_RUN_OPTIONS,

@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AgentConnection, AgentSnapshot } from '../agents/agent-connection.js';
 import type { RequestObserver } from '../pipeline/policies/access-log.js';
 import { ANY_SCOPE, boundedLabel, closeReasonLabel, statusClass } from './labels.js';
-import { registerShapingGauges, type ShapingStatsSource } from './shaping-metrics.js';
+import { registerShapingGauges, type ShapingStatsSource, shapingGroupLabel } from './shaping-metrics.js';
 
 /** What the metrics read at scrape time; the Hub object satisfies it. */
 export interface HubLike {
@@ -239,7 +239,7 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     shapingSource: (source) => {
       shapingStats = source;
     },
-    shapingRejected: (group) => shapingRejected.inc({ group: groupLabel(group) }),
+    shapingRejected: (group) => shapingRejected.inc({ group: groupLabel(shapingGroupLabel(group)) }),
     requestsTotal: () => observed,
     metrics: () => registry.metrics(),
     contentType: registry.contentType,

@@ -1,7 +1,16 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { ShapingGroupStats } from '../shaping/shaper.js';
+import { ANY_SCOPE } from './labels.js';
 
 export type ShapingStatsSource = () => readonly ShapingGroupStats[];
+
+/**
+ * The shaper names the default group `*` and per-agent instances `scope/agent`; as labels they
+ * read `_any` (as agents without a scope do) and `scope:agent`.
+ */
+export function shapingGroupLabel(group: string): string {
+  return group.replace(/^\*/, ANY_SCOPE).replaceAll('/', ':');
+}
 
 /**
  * Gauges read from the shaper at scrape time: the request path only touches the shaper, and a
@@ -22,7 +31,7 @@ export function registerShapingGauges(
         this.reset();
         for (const s of source()?.() ?? []) {
           const v = value(s);
-          if (v !== undefined) this.set({ group: label(s.group) }, v);
+          if (v !== undefined) this.set({ group: label(shapingGroupLabel(s.group)) }, v);
         }
       },
     });

@@ -17,7 +17,7 @@ import { rateLimitHeaders } from './ratelimit-headers.js';
 import { viewOf } from './request-view.js';
 import { type CompiledSection, type PolicySections, SECTION_NAMES, type SectionName } from './section.js';
 import type { CounterStore, LimitSpec } from './store.js';
-import type { PolicyDoc } from './types.js';
+import type { PolicyDoc, ValidationResult } from './types.js';
 import { validatePolicy } from './validate.js';
 
 export interface PolicyEngineOptions {
@@ -58,6 +58,8 @@ export interface PolicyEngine {
   section(name: SectionName): CompiledSection | undefined;
   /** The policy in force (a copy). */
   current(): PolicyDoc;
+  /** Checks a policy as `update` would (core rules and every section), without applying it. */
+  validate(policy: unknown): ValidationResult;
   /**
    * Validates and applies a policy atomically: requests already past a policy finish under the
    * old rules, later ones see only the new. Counters of unchanged rules carry over. Throws
@@ -134,7 +136,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
   const invalid = (errors: readonly string[]) =>
     new HubError('ERR_HUB_INVALID_POLICY', `invalid policy:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
 
-  const compile = (policy: unknown, previous: Compiled | undefined): Compiled => {
+  const validate = (policy: unknown): ValidationResult => {
     const r = validatePolicy(policy ?? {});
     const errors = r.ok ? [] : [...r.errors];
     const raw = (policy ?? {}) as Record<string, unknown>;
@@ -143,7 +145,12 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       if (module && typeof raw === 'object' && raw[name] !== undefined)
         errors.push(...module.validate(raw[name], name));
     }
-    if (!r.ok || errors.length > 0) throw invalid(errors);
+    return r.ok && errors.length === 0 ? r : { ok: false, errors };
+  };
+
+  const compile = (policy: unknown, previous: Compiled | undefined): Compiled => {
+    const r = validate(policy);
+    if (!r.ok) throw invalid(r.errors);
     const doc = r.policy;
     const sections: Partial<Record<SectionName, CompiledSection>> = {};
     for (const name of SECTION_NAMES) {
@@ -279,6 +286,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     }),
     section: (name) => compiled.sections[name],
     current: () => structuredClone(compiled.doc),
+    validate,
     update(policy) {
       const previous = compiled;
       const next = compile(policy, previous);
