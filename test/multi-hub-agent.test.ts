@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { type Agent, createAgent } from '@slime/agent';
 import { signAgentToken } from '@slime/hub';
 import { request, Agent as UndiciAgent } from 'undici';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  killAll,
+  register,
+  startAgent as startCliAgent,
+  startHub as startCliHub,
+} from '../packages/cli/test/spawn-cli.js';
 import {
   readAll,
   SECRET,
@@ -173,5 +179,36 @@ describe('one agent on several hubs', () => {
       await client.close();
       await agent.close();
     }
+  });
+
+  describe('slime agent run --hub h1,h2 (built CLI)', () => {
+    afterEach(() => killAll());
+
+    it('one agent process shares --numWorker 1 between two hubs', async () => {
+      const seen = new Map<string, number>();
+      await using upstream = await countingUpstream(seen);
+      const token = await register(['--secret', 's3cret', '--name', 'shared']);
+      const h1 = await startCliHub(['--secret', 's3cret']);
+      const h2 = await startCliHub(['--secret', 's3cret']);
+      const agent = await startCliAgent(
+        ['--token', token, '--hub', `${h1.url},${h2.url}`, '--upstream', upstream.url, '--numWorker', '1'],
+        {},
+        2,
+      );
+      const client = new UndiciAgent({ connections: 100 });
+      try {
+        const hubs = [h1, h2].map((h) => ({ url: h.url }) as TestHub);
+        const outcomes = await Promise.all(
+          Array.from({ length: 60 }, (_, id) => send(client, hubs[id % 2]!, id, true)),
+        );
+        for (const o of outcomes) expect(o.status === 200 && o.text === o.expected).toBe(true);
+        expect(upstream.maxInFlight).toBe(1);
+        expect(seen.size).toBe(60);
+        // one agent for the one upstream, holding a connection to each hub
+        expect(agent.stdout()).toContain('"upstreams":1,"hubs":2');
+      } finally {
+        await client.close();
+      }
+    });
   });
 });

@@ -171,7 +171,19 @@ describe('agent run options', () => {
     ]);
   });
 
+  it('several hubs: one agent per upstream, each connected to every hub (shared slots)', () => {
+    const s = new Settings(AGENT_RUN_OPTIONS, {
+      flags: {},
+      env: { TOKEN: 't', HUB: 'http://h1:1, http://h2:2', UPSTREAM: 'a:1,b:2', NUM_WORKER: '3' },
+    });
+    expect(agentOptionsFrom(s).map((o) => [o.upstream, o.hub, o.numWorker])).toEqual([
+      ['a:1', ['http://h1:1', 'http://h2:2'], 3],
+      ['b:2', ['http://h1:1', 'http://h2:2'], 3],
+    ]);
+  });
+
   it.each([
+    [{ token: 't', hub: 'http://h:1,ws://h:1', upstream: 'u:1' }, 'invalid --hub: hub lists ws://h:1 twice'],
     [{ hub: 'h:1', upstream: 'u:1' }, 'missing --token (or env TOKEN)'],
     [{ token: 't', upstream: 'u:1' }, 'missing --hub (or env HUB)'],
     [{ token: 't', hub: 'http://h:1' }, 'missing --upstream (or env UPSTREAM)'],

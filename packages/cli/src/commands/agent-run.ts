@@ -3,6 +3,7 @@ import {
   type AgentOptions,
   createAgent,
   createAgentMetrics,
+  hubList,
   hubUrl,
   serveMetrics,
   upstreamTarget,
@@ -24,8 +25,10 @@ function requireList(settings: Settings, flag: string): { items: string[]; sourc
 }
 
 /**
- * Reads `agent run` settings into one agent option set per (hub, upstream) pair: the Go version
- * served only one of several upstreams; here each gets its own connection and worker slots.
+ * Reads `agent run` settings into one agent option set per upstream. Each agent keeps a
+ * connection to every hub and shares its `--num-worker` slots between them, so the upstream never
+ * sees more than that many requests at once (the Go version took a single hub and served only one
+ * of several upstreams).
  */
 export function agentOptionsFrom(settings: Settings): AgentOptions[] {
   const token = settings.requireString('token');
@@ -40,6 +43,11 @@ export function agentOptionsFrom(settings: Settings): AgentOptions[] {
       );
     }
   }
+  try {
+    hubList(hubs.items);
+  } catch (err) {
+    throw new UsageError(`invalid ${hubs.source}: ${(err as Error).message}`);
+  }
   for (const upstream of upstreams.items) {
     try {
       upstreamTarget(upstream);
@@ -53,18 +61,14 @@ export function agentOptionsFrom(settings: Settings): AgentOptions[] {
   const agentId = settings.string('agent-id');
   const reportHardware = settings.bool('report-hardware') ?? true;
   const preserveHost = settings.bool('preserve-host') ?? false;
-  const many = hubs.items.length * upstreams.items.length > 1;
-  const out: AgentOptions[] = [];
-  for (const hub of hubs.items) {
-    for (const upstream of upstreams.items) {
-      const options: AgentOptions = { token, hub, upstream, numWorker, reportHardware, preserveHost };
-      // one id per connection, so the hub's status page can tell them apart
-      if (agentId !== undefined && agentId !== '')
-        options.agentId = many ? `${agentId}-${out.length + 1}` : agentId;
-      out.push(options);
-    }
-  }
-  return out;
+  const many = upstreams.items.length > 1;
+  const hub = hubs.items.length === 1 ? hubs.items[0]! : hubs.items;
+  return upstreams.items.map((upstream, i) => {
+    const options: AgentOptions = { token, hub, upstream, numWorker, reportHardware, preserveHost };
+    // one id per upstream, so the hubs' status pages can tell them apart
+    if (agentId !== undefined && agentId !== '') options.agentId = many ? `${agentId}-${i + 1}` : agentId;
+    return options;
+  });
 }
 
 function closeAll(agents: readonly Agent[]) {
@@ -149,6 +153,6 @@ export async function runAgent(settings: Settings, ctx: CliContext): Promise<voi
   }
   for (const agent of agents) watch(agent, logger, ctx, group.destroy);
   for (const agent of agents) agent.start();
-  logger.info({ connections: agents.length }, 'agent starting');
+  logger.info({ upstreams: agents.length, hubs: settings.list('hub')?.length ?? 1 }, 'agent starting');
   exitOnSignals(group, logger, ctx.exit);
 }
