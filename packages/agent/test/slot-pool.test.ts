@@ -15,7 +15,11 @@ class Link implements CreditLink {
   refusals = 0;
   grants: number[] = [];
 
-  constructor(readonly pool: SlotPool) {}
+  readonly pool: SlotPool;
+
+  constructor(pool: SlotPool) {
+    this.pool = pool;
+  }
 
   credit(n: number): void {
     this.held += n;
