@@ -50,6 +50,23 @@ describe('agent metrics', () => {
     expect(series(await m.metrics()).get('slime_agent_active_calls')).toBe(0);
   });
 
+  it('counts hubs connected and requests handed back, per hub', async () => {
+    const m = createAgentMetrics({ defaultMetrics: false });
+    const agent = Object.assign(new FakeAgent(), { connectedHubs: 3 });
+    m.bind(agent);
+    agent.emit('connected', 'a#1', 'ws://h1/');
+    agent.emit('connected', 'a#1', 'ws://h2/');
+    agent.emit('disconnected', 1006, '', 'ws://h1/');
+    agent.emit('connected', 'a#2', 'ws://h1/');
+    agent.emit('refused', 'ws://h2/');
+    agent.emit('refused', 'ws://h1/');
+    const s = series(await m.metrics());
+    expect(s.get('slime_agent_connected')).toBe(3);
+    expect(s.get('slime_agent_connects_total')).toBe(3);
+    expect(s.get('slime_agent_reconnects_total')).toBe(1);
+    expect(s.get('slime_agent_refused_total')).toBe(2);
+  });
+
   it('follows a real agent connecting to and leaving a hub', async () => {
     await using up = await startUpstream((_req, res) => void res.writeHead(200).end('ok'));
     await using h = await startHub();
