@@ -2,7 +2,7 @@ import { startDemoUpstream } from '@slime/cli';
 import { createAdminServer, createHubMetrics, createPolicyEngine, createShapingSection } from '@slime/hub';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
-import { startAgent, startHub } from './helpers/harness.js';
+import { startAgent, startHub, startUpstream } from './helpers/harness.js';
 
 // The demo's /fragile endpoint: C requests at once in ~100 ms, QUEUE more queued, then bare 500s; work
 // held beyond C slows everything down. Best goodput: C / 100 ms = 80 req/s.
@@ -214,4 +214,49 @@ describe('shaping through a real hub and agent', () => {
     gone.abort();
     await first;
   }, 20_000);
+});
+
+describe('per-agent shaping', () => {
+  it('caps each agent separately: the dispatcher passes over an agent at its own limit', async () => {
+    const engine = createPolicyEngine({
+      policy: { shaping: { groups: [{ per: 'agent', limiter: { mode: 'fixed', limit: 1 } }] } },
+      sections: { shaping: createShapingSection({ now: Date.now, random: Math.random }) },
+    });
+    let running = 0;
+    let peak = 0;
+    const seen = new Map<string, number>();
+    const release: Array<() => void> = [];
+    await using upstream = await startUpstream((req, res) => {
+      running++;
+      peak = Math.max(peak, running);
+      release.push(() => {
+        running--;
+        res.end(req.headers['x-n'] as string);
+      });
+    });
+    await using hub = await startHub({}, { policies: engine.slots() });
+    await using _a = await startAgent(hub, upstream, { numWorker: 8, name: 'a' });
+    await using _b = await startAgent(hub, upstream, { numWorker: 8, name: 'b' });
+    const block = { 'slime-block': '1' };
+    const answers = Array.from({ length: 4 }, (_, n) =>
+      request(`${hub.url}/x`, { headers: { ...block, 'x-n': String(n) } }).then(async (r) => {
+        const agent = String(r.headers['slime-agent-id']);
+        seen.set(agent, (seen.get(agent) ?? 0) + 1);
+        return r.body.text();
+      }),
+    );
+    // Two agents with 8 free workers each, but one request at a time per agent.
+    await vi.waitFor(() => expect(running).toBe(2));
+    const refused = await request(`${hub.url}/x`);
+    expect(refused.statusCode).toBe(503);
+    expect(((await refused.body.json()) as { code: string }).code).toBe('ERR_HUB_OVERLOADED');
+    for (let served = 0; served < 4; served++) {
+      await vi.waitFor(() => expect(release.length).toBeGreaterThan(0));
+      release.shift()!();
+    }
+    expect((await Promise.all(answers)).sort()).toEqual(['0', '1', '2', '3']);
+    expect(peak).toBe(2);
+    expect([...seen.values()].sort()).toEqual([2, 2]);
+    await engine.close();
+  });
 });

@@ -10,7 +10,6 @@ import {
   savePolicyFile,
   translateBloomAccess,
   translateBloomRateLimits,
-  validatePolicy,
 } from '../policy/index.js';
 import { translateBloomFallback, translateBloomRouter } from '../routing/bloom-routing.js';
 import { allowMethods, readBody } from './request.js';
@@ -52,7 +51,7 @@ export function policyRoutes(options: PolicyRoutesOptions): Record<string, Route
 
   const commit = (build: () => unknown): Promise<PolicyDoc> => {
     const run = queue.then(async () => {
-      const r = validatePolicy(build());
+      const r = engine.validate(build());
       if (!r.ok) throw invalid(r.errors);
       if (policyPath !== undefined) {
         try {

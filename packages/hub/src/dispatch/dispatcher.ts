@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AgentConnection } from '../agents/agent-connection.js';
 import { HubError } from '../errors.js';
 import type { HubStream } from '../streams/hub-stream.js';
+import type { AgentGate } from './agent-gate.js';
 import { type QueueNode, WaitQueue } from './wait-queue.js';
 
 /** What the dispatcher needs to know about a request. */
@@ -17,6 +18,8 @@ export interface DispatchTicket {
   front: boolean;
   /** Opens the stream on the chosen agent; called synchronously when an agent is assigned. */
   open: (agent: AgentConnection) => HubStream;
+  /** Per-agent shaping: only agents the gate admits are picked. */
+  gate?: AgentGate;
 }
 
 interface Waiter {
@@ -25,6 +28,8 @@ interface Waiter {
   reject: (e: HubError) => void;
   timer: NodeJS.Timeout | undefined;
   onAbort: () => void;
+  /** Unsubscribes from the gate's wake-ups. */
+  offGate: (() => void) | undefined;
   enqueuedAt: number;
 }
 
@@ -51,6 +56,8 @@ export class Dispatcher {
   #active = 0;
   #picks = 0;
   #closed = false;
+  /** Whether the last #pick passed over an agent only because the ticket's gate refused it. */
+  #gated = false;
 
   constructor(opts: DispatcherOptions) {
     this.#opts = opts;
@@ -84,7 +91,7 @@ export class Dispatcher {
     if (!limited && !(ticket.front && this.#queue.size > 0)) {
       const agent = this.#pick(ticket);
       if (agent) return Promise.resolve(this.#assign(ticket, agent));
-      if (!ticket.block) return Promise.reject(noAgent(ticket));
+      if (!ticket.block) return Promise.reject(this.#gated ? ticket.gate!.refusal() : noAgent(ticket));
     }
     if (this.#queue.size >= this.#opts.maxQueue && !ticket.front) {
       return Promise.reject(
@@ -98,6 +105,8 @@ export class Dispatcher {
         reject,
         timer: undefined,
         onAbort: () => {},
+        // A gated waiter is woken when its gate frees an agent's slot, not only by credits.
+        offGate: ticket.gate?.onAvailable(() => this.#drain()),
         enqueuedAt: this.#opts.now(),
       };
       const node = ticket.front ? this.#queue.unshift(waiter) : this.#queue.push(waiter);
@@ -135,18 +144,24 @@ export class Dispatcher {
 
   #cleanup(w: Waiter): void {
     if (w.timer) clearTimeout(w.timer);
+    w.offGate?.();
     w.ticket.signal.removeEventListener('abort', w.onAbort);
   }
 
   /** The least busy eligible agent; ties go to the one picked least recently. */
   #pick(ticket: DispatchTicket): AgentConnection | undefined {
     let best: AgentConnection | undefined;
+    this.#gated = false;
     for (const agent of this.#ready) {
       if (!agent.accepting) {
         this.#ready.delete(agent);
         continue;
       }
       if (!agent.serves(ticket.scope, ticket.path)) continue;
+      if (ticket.gate && !ticket.gate.admits(agent.id)) {
+        this.#gated = true;
+        continue;
+      }
       if (
         !best ||
         agent.inFlight < best.inFlight ||
@@ -160,6 +175,7 @@ export class Dispatcher {
 
   #assign(ticket: DispatchTicket, agent: AgentConnection): HubStream {
     agent.lastPick = ++this.#picks;
+    ticket.gate?.assigned(agent.id);
     const stream = ticket.open(agent);
     if (!agent.accepting) this.#ready.delete(agent);
     this.#active++;
@@ -196,7 +212,7 @@ export class Dispatcher {
         w.resolve(stream);
       } else if (!w.ticket.block) {
         // It waited only for a --concurrent slot; with no agent for it, fail fast as it asked.
-        this.#leave(node, noAgent(w.ticket), 'no-agent');
+        this.#leave(node, this.#gated ? w.ticket.gate!.refusal() : noAgent(w.ticket), 'no-agent');
       }
     }
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
 import type { Logger } from 'pino';
+import type { AgentGate } from '../dispatch/agent-gate.js';
 
 /**
  * Where a request is to be served: a group of agents (a scope), or an external URL. A URL comes
@@ -50,6 +51,8 @@ export interface RequestContext {
   scope?: string;
   /** Where the request goes; the router may change it. Default: any agent. */
   route: RouteTarget;
+  /** Per-agent shaping: which agents may take the request (set by the shaping policy). */
+  agentGate?: AgentGate;
   /** Whether the request waits for a free agent (Slime-Block) and for how long (ms). */
   block: boolean;
   blockTimeoutMs?: number;

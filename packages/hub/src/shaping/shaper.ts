@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AgentGate } from '../dispatch/agent-gate.js';
 import { HubError } from '../errors.js';
 import { checkFunction } from './check-options.js';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
@@ -59,6 +60,8 @@ interface Group {
   label: string;
   signal: PromSignal | undefined;
   instances: Map<string, Instance>;
+  /** Per-agent groups: woken when any agent's limiter may admit again. */
+  available: Set<() => void>;
 }
 
 interface Instance {
@@ -76,6 +79,13 @@ export interface Shaper {
   admit(key: ShapingKey, options?: { critical?: boolean }): Admission;
   /** Called synchronously when the key's group may admit again. Returns an unsubscribe. */
   onAvailable(key: ShapingKey, listener: () => void): () => void;
+  /**
+   * For a `per: 'agent'` group with a limiter: the dispatcher's gate for one request, which admits
+   * only agents under their own limit and takes the agent's slot when one is assigned
+   * (`onPermit`; a re-dispatch to another agent hands the earlier permit over first). Undefined
+   * for other groups.
+   */
+  agentGate(key: ShapingKey, onPermit: (permit: ShapingPermit, agent: string) => void): AgentGate | undefined;
   /** Drops the per-agent state of an agent that left. */
   forgetAgent(agent: string): void;
   stats(): ShapingGroupStats[];
@@ -105,7 +115,7 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
           ...(deps.logger ? { logger: deps.logger.child({ shapingGroup: label }) } : {}),
         })
       : undefined;
-    const group: Group = { config: g, label, signal, instances: new Map() };
+    const group: Group = { config: g, label, signal, instances: new Map(), available: new Set() };
     signal?.onChange((factor) => {
       for (const inst of group.instances.values()) inst.limiter?.setCapFactor(factor);
     });
@@ -122,27 +132,50 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
   }
 
   function instanceOf(group: Group, agent: string | undefined): Instance {
-    const id = group.config.per === 'agent' && agent !== undefined ? agent : '';
+    const perAgent = group.config.per === 'agent';
+    const id = perAgent && agent !== undefined ? agent : '';
     let inst = group.instances.get(id);
     if (inst) return inst;
     const { limiter: l, pacing } = group.config;
     let limiter: ConcurrencyLimiter | undefined;
-    if (l) {
+    // A per-agent group caps each agent, not the group: its group-level instance only paces.
+    if (l && (!perAgent || id !== '')) {
       const { mode, ...rest } = l;
       const options = (mode === 'gradient' ? { ...rest, mode, random } : { ...rest, mode }) as LimiterOptions;
       limiter = createConcurrencyLimiter(options);
       if (group.signal) limiter.setCapFactor(group.signal.factor);
+      if (perAgent)
+        limiter.onAvailable(() => {
+          for (const listener of [...group.available]) listener();
+        });
     }
     const { bypassCriticalPlus: _, ...pacerOptions } = pacing ?? {};
+    // Pacing reacts to the group's 5xx share, so per-agent instances feed the group's one pacer.
+    const pacer =
+      id === ''
+        ? pacing
+          ? createPacer({ ...pacerOptions, now })
+          : undefined
+        : instanceOf(group, undefined).pacer;
     inst = {
       label: id === '' ? group.label : `${group.label}/${id}`,
       limiter,
-      pacer: pacing ? createPacer({ ...pacerOptions, now }) : undefined,
+      pacer,
       rejections: 0,
       inFlight: 0,
     };
     group.instances.set(id, inst);
     return inst;
+  }
+
+  function overloaded(group: Group, inst: Instance): HubError {
+    inst.rejections++;
+    deps.onRejected?.(inst.label);
+    return new HubError(
+      'ERR_HUB_OVERLOADED',
+      `agent group "${inst.label}" is at its concurrency limit${inst.limiter ? ` (${Math.floor(inst.limiter.limit)})` : ''}; send Slime-Block: 1 to wait`,
+      { retryAfter: group.config.retryAfterSeconds, retryable: true },
+    );
   }
 
   function permitFor(inst: Instance): ShapingPermit {
@@ -172,14 +205,7 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
       if (!group) return { ok: true, permit: NOOP_PERMIT, delayMs: 0 };
       const inst = instanceOf(group, key.agent);
       if (inst.limiter && inst.limiter.inFlight >= Math.floor(inst.limiter.limit)) {
-        inst.rejections++;
-        deps.onRejected?.(inst.label);
-        const error = new HubError(
-          'ERR_HUB_OVERLOADED',
-          `agent group "${inst.label}" is at its concurrency limit (${Math.floor(inst.limiter.limit)}); send Slime-Block: 1 to wait`,
-          { retryAfter: group.config.retryAfterSeconds, retryable: true },
-        );
-        return { ok: false, error };
+        return { ok: false, error: overloaded(group, inst) };
       }
       const bypass = options.critical === true && group.config.pacing?.bypassCriticalPlus === true;
       const permit = permitFor(inst);
@@ -190,8 +216,30 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
       const limiter = group && instanceOf(group, key.agent).limiter;
       return limiter ? limiter.onAvailable(listener) : () => {};
     },
+    agentGate(key, onPermit) {
+      const group = groupOf(key);
+      if (group?.config.per !== 'agent' || !group.config.limiter) return undefined;
+      const admits = (agent: string) => {
+        const limiter = instanceOf(group, agent).limiter!;
+        return limiter.inFlight < Math.floor(limiter.limit);
+      };
+      return {
+        admits,
+        assigned(agent) {
+          onPermit(permitFor(instanceOf(group, agent)), agent);
+        },
+        onAvailable(listener) {
+          group.available.add(listener);
+          return () => group.available.delete(listener);
+        },
+        refusal: () => overloaded(group, instanceOf(group, undefined)),
+      };
+    },
     forgetAgent(agent) {
-      for (const g of groups) if (g.config.per === 'agent') g.instances.delete(agent);
+      for (const g of groups) {
+        // An agent with requests still in flight keeps its slots counted until they end.
+        if (g.config.per === 'agent' && g.instances.get(agent)?.inFlight === 0) g.instances.delete(agent);
+      }
     },
     stats() {
       const out: ShapingGroupStats[] = [];

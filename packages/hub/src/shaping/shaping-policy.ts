@@ -103,21 +103,38 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       permit.release({ latencyMs: 0, outcome: 'ignore' });
       throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away before dispatch');
     }
-    const started = deps.now();
+    const perAgent = shaper.configFor(key)?.per === 'agent';
+    // Per-agent groups: the dispatcher takes a slot of the agent it picks, through a gate; the
+    // group-level permit above only paced. The sample runs from the assignment, not the queue wait.
+    let agentPermit: ShapingPermit | undefined;
+    let started = deps.now();
+    const gate = perAgent
+      ? shaper.agentGate(key, (p) => {
+          agentPermit?.release({ latencyMs: 0, outcome: 'ignore' });
+          agentPermit = p;
+          started = deps.now();
+        })
+      : undefined;
+    if (gate) {
+      permit.release({ latencyMs: 0, outcome: 'ignore' });
+      ctx.agentGate = gate;
+    }
+    const slot = () => agentPermit ?? (gate ? undefined : permit);
     try {
       await next();
     } catch (err) {
       const outcome = err instanceof HubError ? (OUTCOME_OF[err.code] ?? 'ignore') : 'ignore';
-      permit.release({ latencyMs: deps.now() - started, outcome });
+      slot()?.release({ latencyMs: deps.now() - started, outcome });
       throw err;
     }
     const latencyMs = deps.now() - started;
     const result = ctx.result;
-    if (!result) {
-      permit.release({ latencyMs, outcome: 'ignore' });
+    const held = slot();
+    if (!result || !held) {
+      held?.release({ latencyMs, outcome: 'ignore' });
       return;
     }
-    const done = () => permit.release({ latencyMs, status: result.status });
+    const done = () => held.release({ latencyMs, status: result.status });
     // The slot frees when the response is over: written (res 'close'), or dropped by fallback.
     const discard = result.body.discard.bind(result.body);
     result.body.discard = (reason) => {

@@ -54,6 +54,7 @@ export function dispatchToAgent(options: {
         timeoutMs: retry && !ctx.block ? redispatchWaitMs : ctx.blockTimeoutMs,
         signal: ctx.signal,
         front: retry,
+        ...(ctx.agentGate ? { gate: ctx.agentGate } : {}),
         open: (agent: AgentConnection) =>
           agent.openStream({
             method: ctx.method,
