@@ -128,9 +128,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   }
   // With --redis the policy in Redis wins over the file; the admin API then writes through to it.
   const adminEngine = await cluster.syncPolicy(engine, policyPath);
-  metrics.shapingSource(
-    () => (engine.section('shaping') as CompiledShaping | undefined)?.shaper?.stats() ?? [],
-  );
+  const shaper = () => (engine.section('shaping') as CompiledShaping | undefined)?.shaper;
+  metrics.shapingSource(() => shaper()?.stats() ?? []);
   try {
     hub = createHub(options, {
       policies: engine.slots(),
@@ -138,7 +137,10 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       observe: metrics.observe,
       onWait: metrics.onWait,
       onAgentConnected: metrics.onAgentConnected,
-      onAgentClosed: metrics.onAgentClosed,
+      onAgentClosed: (agent, code, reason) => {
+        metrics.onAgentClosed(agent, code, reason);
+        shaper()?.forgetAgent(agent.id);
+      },
       onAgentRefused: metrics.agentRefused,
       onAgentBytes: metrics.agentBytes,
     });

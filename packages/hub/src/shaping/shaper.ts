@@ -70,6 +70,8 @@ interface Instance {
   pacer: Pacer | undefined;
   rejections: number;
   inFlight: number;
+  /** The agent left; the instance goes once its last request ends. */
+  gone?: boolean;
 }
 
 export interface Shaper {
@@ -178,6 +180,10 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
     );
   }
 
+  function forget(inst: Instance): void {
+    for (const g of groups) for (const [id, i] of g.instances) if (i === inst) g.instances.delete(id);
+  }
+
   function permitFor(inst: Instance): ShapingPermit {
     const slot = inst.limiter?.tryAcquire();
     inst.inFlight++;
@@ -187,6 +193,7 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
         if (done) return;
         done = true;
         inst.inFlight--;
+        if (inst.gone && inst.inFlight === 0) forget(inst);
         const outcome: SampleOutcome =
           result?.outcome ??
           (result?.status === undefined ? 'ignore' : result.status >= 500 ? 'error' : 'success');
@@ -237,8 +244,11 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
     },
     forgetAgent(agent) {
       for (const g of groups) {
+        const inst = g.config.per === 'agent' ? g.instances.get(agent) : undefined;
+        if (!inst) continue;
         // An agent with requests still in flight keeps its slots counted until they end.
-        if (g.config.per === 'agent' && g.instances.get(agent)?.inFlight === 0) g.instances.delete(agent);
+        inst.gone = true;
+        if (inst.inFlight === 0) g.instances.delete(agent);
       }
     },
     stats() {

@@ -84,11 +84,15 @@ describe('createShaper', () => {
         random: () => 0.5,
       },
     );
-    expect(shaper.admit({ agent: 'a1' }).ok).toBe(true);
+    const held = shaper.admit({ agent: 'a1' });
+    expect(held.ok).toBe(true);
     expect(shaper.admit({ agent: 'a1' }).ok).toBe(false);
     expect(shaper.admit({ agent: 'a2' }).ok).toBe(true);
     expect(shaper.stats().map((s) => s.group)).toEqual(['*', '*/a1', '*/a2']);
+    // an agent that left keeps its slot counted until its last request ends
     shaper.forgetAgent('a1');
+    expect(shaper.stats().map((s) => s.group)).toEqual(['*', '*/a1', '*/a2']);
+    if (held.ok) held.permit.release({ latencyMs: 1, status: 200 });
     expect(shaper.stats().map((s) => s.group)).toEqual(['*', '*/a2']);
   });
 
