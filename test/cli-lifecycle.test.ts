@@ -35,6 +35,11 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'slime-cli-bad-'));
   const badYaml = join(dir, 'bad.yaml');
   writeFileSync(badYaml, 'port: [1, 2\n');
+  const badShaping = join(dir, 'shaping.yaml');
+  writeFileSync(
+    badShaping,
+    'shaping:\n  groups:\n    - limiter: { mode: aimd, min: 0 }\n      jitter: { maxDelayMs: 0 }\n',
+  );
 
   it.each([
     [
@@ -87,6 +92,12 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
       ['hub', 'run', '--config', badYaml],
       {},
       /^slime: config file .*bad\.yaml does not parse/,
+    ],
+    [
+      'a policy file with a bad shaping section',
+      ['hub', 'run', '--secret', 's', '--port', '0', '--policy', badShaping],
+      {},
+      /^slime: invalid policy file .*shaping\.yaml: .*shaping\.groups\[0\]\.limiter\.min must be >= 1; .*jitter needs a maxDelayMs > 0/,
     ],
     [
       'a bad log level',
