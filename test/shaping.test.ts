@@ -260,3 +260,56 @@ describe('per-agent shaping', () => {
     await engine.close();
   });
 });
+
+describe('paced mode through a real hub', () => {
+  it('engages on a 5xx burst, spaces dispatches, and leaves after the quiet period', async () => {
+    const engine = createPolicyEngine({
+      policy: {
+        shaping: {
+          groups: [
+            {
+              pacing: {
+                windowMs: '1s',
+                errorThreshold: 0.5,
+                minSamples: 5,
+                minSpacingMs: '40ms',
+                maxSpacingMs: '40ms',
+                stepMs: '50ms',
+                quietPeriodMs: '300ms',
+              },
+            },
+          ],
+        },
+      },
+      sections: { shaping: createShapingSection({ now: Date.now, random: Math.random }) },
+    });
+    const shaper = () => (engine.section('shaping') as { shaper?: import('@slime/hub').Shaper }).shaper!;
+    let failing = true;
+    const arrivals: number[] = [];
+    await using upstream = await startUpstream((_req, res) => {
+      arrivals.push(performance.now());
+      res.statusCode = failing ? 500 : 200;
+      res.end();
+    });
+    await using hub = await startHub({}, { policies: engine.slots() });
+    await using _agent = await startAgent(hub, upstream, { numWorker: 8 });
+    const get = () => request(`${hub.url}/x`).then((r) => r.body.dump().then(() => r.statusCode));
+    for (let i = 0; i < 6; i++) expect(await get()).toBe(500);
+    expect(shaper().stats()[0]!.paced).toBe(true);
+    // Paced: a parallel burst reaches the upstream at least minSpacing apart.
+    failing = false;
+    arrivals.length = 0;
+    expect(await Promise.all([1, 2, 3, 4].map(get))).toEqual([200, 200, 200, 200]);
+    // (transit times vary, so the gaps are checked over the whole burst)
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(3 * 40 * 0.8);
+    // Quiet for the quiet period: back to normal, no more spacing.
+    await vi.waitFor(
+      async () => {
+        await get();
+        expect(shaper().stats()[0]!.paced).toBe(false);
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    await engine.close();
+  });
+});
