@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import {
   consumeWindow,
   type DataFrame,
-  DataPump,
   encodeFrame,
   ResetCode,
   type ResetCodeValue,
@@ -13,7 +12,7 @@ import {
 } from '@slime/protocol';
 import { HubError } from '../errors.js';
 import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
-import { replayBody } from './replay-body.js';
+import { RequestSender } from './request-sender.js';
 import { errorForReset, StreamRefusedError } from './reset-errors.js';
 
 /** What a stream needs from the connection it runs on. */
@@ -59,19 +58,9 @@ export class HubStream implements ResponseBody {
   lastActivity: number;
   #settled: Array<() => void> = [];
 
-  // request direction
-  readonly #source: Readable | null;
-  readonly #onBodyRead: (bytes: number) => void;
+  /** The request body going out; null when the request has none. */
+  readonly #request: RequestSender | null;
   readonly #onResponseBytes: ((bytes: number) => void) | undefined;
-  #bodyRead = false;
-  #sourceEnded = false;
-  /**
-   * Body chunks read before the agent showed it took the request (any frame but RESET REFUSED):
-   * kept so a refusal can hand them to the next agent. The pump reads no more than the agent's
-   * window ahead, which bounds them. null once the agent took the request.
-   */
-  #unconfirmed: Uint8Array[] | null;
-  readonly #pump: DataPump | null;
 
   // response direction
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
@@ -91,12 +80,9 @@ export class HubStream implements ResponseBody {
     this.#host = host;
     this.id = id;
     this.lastActivity = host.now();
-    this.#source = init.body;
-    this.#onBodyRead = init.onBodyRead;
     this.#onResponseBytes = init.onResponseBytes;
-    this.#unconfirmed = init.body ? [] : null;
-    this.#pump = init.body
-      ? new DataPump(
+    this.#request = init.body
+      ? new RequestSender(
           id,
           host.agentWindow,
           {
@@ -107,7 +93,8 @@ export class HubStream implements ResponseBody {
             waitForDrain: () => host.waitForDrain(this),
           },
           init.body,
-          () => {},
+          init.onBodyRead,
+          () => this.cancel('client request body failed'),
         )
       : null;
     this.#recvWindow = host.hubWindow;
@@ -130,51 +117,24 @@ export class HubStream implements ResponseBody {
 
   /** Starts pumping the request body (call after REQUEST was sent). */
   start(): void {
-    const src = this.#source;
-    if (!src) return;
-    src.on('data', this.#onSourceData);
-    src.once('end', this.#onSourceEnd);
-    src.once('error', this.#onSourceError);
+    this.#request?.start();
   }
 
-  #onSourceData = (chunk: Buffer): void => {
-    if (this.#state !== 'open') return;
-    this.#bodyRead = true;
-    if (this.#unconfirmed) this.#unconfirmed.push(chunk);
-    else this.#onBodyRead(chunk.byteLength);
-    this.#pump?.push(chunk);
-  };
-
-  #onSourceEnd = (): void => {
-    this.#sourceEnded = true;
-    if (this.#state === 'open') this.#pump?.end();
-  };
-
-  /**
-   * The agent took the request (or it is over): the body read so far counts as consumed, so the
-   * request is no longer re-dispatched, and its bytes are reported once.
-   */
+  /** Any frame from the agent but RESET REFUSED shows it took the request. */
   #confirm(): void {
-    const chunks = this.#unconfirmed;
-    if (!chunks) return;
-    this.#unconfirmed = null;
-    for (const c of chunks) this.#onBodyRead(c.byteLength);
+    this.#request?.confirm();
   }
-
-  #onSourceError = (): void => {
-    this.cancel('client request body failed');
-  };
 
   /** Called by the host when the WebSocket drained. */
   resume(): void {
-    this.#pump?.resume();
+    this.#request?.resume();
   }
 
   onWindow(increment: number): void {
     this.lastActivity = this.#host.now();
     if (this.#state !== 'open') return;
     this.#confirm();
-    this.#pump?.expand(increment);
+    this.#request?.expand(increment);
   }
 
   onResponse(frame: ResponseFrame): void {
@@ -231,8 +191,8 @@ export class HubStream implements ResponseBody {
     const wasOpen = this.#state === 'open';
     const refused = frame.code === ResetCode.REFUSED;
     // A refusal before the agent took anything: the body read so far goes to the next agent.
-    if (wasOpen && refused && !this.#headSeen && (this.#source === null || this.#unconfirmed)) {
-      const body = this.#handBack();
+    if (wasOpen && refused && !this.#headSeen && (this.#request?.unconfirmed ?? true)) {
+      const body = this.#request?.handBack() ?? null;
       this.#close('refused');
       this.#fail(
         new StreamRefusedError(`agent ${this.#host.id} refused the request: ${frame.message}`, body),
@@ -248,23 +208,6 @@ export class HubStream implements ResponseBody {
     this.#fail(err);
   }
 
-  /**
-   * Stops reading the client's body without draining it, and returns a body for the next try:
-   * the chunks already read, then whatever the client has not sent yet.
-   */
-  #handBack(): Readable | null {
-    const src = this.#source;
-    if (!src) return null;
-    src.off('data', this.#onSourceData);
-    src.off('end', this.#onSourceEnd);
-    src.off('error', this.#onSourceError);
-    this.#pump?.stop();
-    src.pause();
-    const chunks = this.#unconfirmed ?? [];
-    this.#unconfirmed = null;
-    return replayBody(chunks, src, this.#sourceEnded);
-  }
-
   /** The connection died under the stream. */
   agentLost(reason: string): void {
     if (this.#state === 'closed') return;
@@ -276,7 +219,7 @@ export class HubStream implements ResponseBody {
     if (!wasOpen || this.#ended) return;
     this.#fail(
       new HubError('ERR_HUB_AGENT_LOST', `agent ${this.#host.id} was lost: ${reason}`, {
-        retryable: !this.#headSeen && !this.#bodyRead,
+        retryable: !this.#headSeen && !(this.#request?.bodyRead ?? false),
       }),
     );
   }
@@ -321,14 +264,7 @@ export class HubStream implements ResponseBody {
   }
 
   #detachSource(): void {
-    const src = this.#source;
-    if (!src) return;
-    src.off('data', this.#onSourceData);
-    src.off('end', this.#onSourceEnd);
-    src.off('error', this.#onSourceError);
-    this.#pump?.stop();
-    // Keep draining the client's socket so a keep-alive connection can be reused.
-    src.resume();
+    this.#request?.stop();
   }
 
   // ---- ResponseBody ----
