@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -99,6 +99,23 @@ describe('slime hub run --redis and slime hub revoke', () => {
     expect(await agent.exited).toBe(1);
     expect(await upgradeStatus(hub.url, token)).toBe(401);
     await hub.proc.waitForLog((l) => l.msg === 'agent disconnected' && l.code === 4005);
+  });
+
+  it('a hub whose Redis is unreachable still starts, and answers by its fail mode', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slime-cli-redis-down-'));
+    closers.push(() => rmSync(dir, { recursive: true, force: true }));
+    const policy = join(dir, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ ratelimits: [{ name: 'global', limit: 100 }] }));
+    const args = ['--secret', 's3cret', '--policy', policy, '--redis', 'redis://127.0.0.1:1'];
+    const open = await startHub(args);
+    const closed = await startHub([...args, '--redis-fail-mode', 'fail-closed']);
+    await open.proc.waitForLog(
+      (l) => l.msg === 'redis not reachable yet; starting with the local policy and fail mode',
+    );
+    const codeOf = async (url: string) => ((await (await fetch(`${url}/x`)).json()) as { code: string }).code;
+    // fail-open lets the request through the limit (then there is no agent); fail-closed stops it there
+    expect(await codeOf(open.url)).toBe('ERR_HUB_NO_AGENT');
+    expect(await codeOf(closed.url)).toBe('ERR_HUB_OVERLOADED');
   });
 
   it('bad input: one clear line and exit 2', async () => {

@@ -33,6 +33,8 @@ export interface PolicySync {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+const RETRY_MS = 1000;
+
 // One hash holds the document and its version, so a reader never sees one without the other.
 // 'seed' writes only when no policy is stored yet (the first hub to start wins).
 const WRITE_LUA = `
@@ -73,6 +75,18 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
   let closing: Promise<void> | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let failing = false;
+  // A read can fail while both connections stay up (a slow reply past the command timeout); no
+  // reconnect would follow, so try again shortly.
+  const retryLater = () => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void resync();
+    }, RETRY_MS);
+    retry.unref();
+  };
 
   const serial = (task: () => Promise<void>) => {
     const run = chain.then(task);
@@ -124,6 +138,7 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
           return;
         }
         const [text, v] = await redis.hmget(key, 'doc', 'version');
+        failing = false;
         if (text == null) {
           const seeded = await write(engine.current(), 'seed');
           if (seeded > 0) {
@@ -137,11 +152,13 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
         }
         if (Number(v) > version) await apply(text, Number(v));
       } catch (err) {
-        onEvent?.('error');
-        log?.warn(
-          { err: { message: (err as Error).message } },
-          'policy sync with redis failed; will retry on reconnect',
-        );
+        // Once per outage: the retries while Redis stays down would only repeat it.
+        if (!failing) {
+          failing = true;
+          onEvent?.('error');
+          log?.warn({ err: { message: (err as Error).message } }, 'policy sync with redis failed; retrying');
+        }
+        retryLater();
       }
     });
 
@@ -200,6 +217,7 @@ export function createPolicySync(options: PolicySyncOptions): PolicySync {
       closing ??= (async () => {
         closed = true;
         stopReady();
+        clearTimeout(retry);
         sub.off('message', onMessage);
         await chain;
         if (ownsSub) sub.disconnect();

@@ -107,15 +107,28 @@ export function createRedisRevocations(options: RedisRevocationsOptions): Revoca
   const mirror = createMirror(log);
   let stopReady: (() => void) | undefined;
   let closing: Promise<void> | undefined;
+  let closed = false;
+  let failing = false;
+  let retry: NodeJS.Timeout | undefined;
 
-  const reload = async () => {
+  const reload = async (): Promise<void> => {
     try {
       mirror.add(await redis.smembers(key));
+      failing = false;
     } catch (err) {
-      log?.warn(
-        { err: { message: (err as Error).message } },
-        'revocation list: redis read failed; retrying on reconnect',
-      );
+      if (!failing)
+        log?.warn(
+          { err: { message: (err as Error).message } },
+          'revocation list: redis read failed; retrying',
+        );
+      failing = true;
+      // A slow reply fails without a reconnect to trigger the next read: try again shortly.
+      if (closed || retry) return;
+      retry = setTimeout(() => {
+        retry = undefined;
+        void reload();
+      }, 1000);
+      retry.unref();
     }
   };
   const onMessage = (ch: string, message: string) => {
@@ -146,6 +159,8 @@ export function createRedisRevocations(options: RedisRevocationsOptions): Revoca
     },
     close() {
       closing ??= (async () => {
+        closed = true;
+        clearTimeout(retry);
         stopReady?.();
         sub?.off('message', onMessage);
         if (ownsSub) sub?.disconnect();
