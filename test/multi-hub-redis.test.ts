@@ -208,14 +208,19 @@ describe('three hubs, one Redis', () => {
     cleanups.push(() => upstream.close());
     const hubs: ClusterHub[] = [];
     for (let i = 0; i < 3; i++) hubs.push(await startClusterHub(redis.url));
-    const token = await signAgentToken({ secret: SECRET, name: 'multi' });
-    // One agent per hub stands in for one agent listing every hub.
-    for (const h of hubs) await agentOn(h.test, upstream.url, { token });
+    // One agent listing every hub, as `slime agent run --hub h1,h2,h3` runs it.
+    await agentOn(hubs[0]!.test, upstream.url, { hub: hubs.map((h) => h.test.url), numWorker: 4 });
+    await vi.waitFor(() => {
+      for (const h of hubs) expect(h.test.hub.agents()).toHaveLength(1);
+    });
+    for (const h of hubs) expect((await get(`${h.test.url}/`)).status).toBe(200);
     hubs[0]!.test.hub.destroy();
     await expect(get(`${hubs[0]!.test.url}/`)).rejects.toThrow();
-    for (const h of hubs.slice(1)) {
-      for (let i = 0; i < 5; i++) expect((await get(`${h.test.url}/`)).status).toBe(200);
-    }
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => get(`${hubs[1 + (i % 2)]!.test.url}/`).then((r) => r.status)),
+    );
+    expect(results).toEqual(Array(20).fill(200));
+    for (const h of hubs.slice(1)) expect(h.test.hub.agents()).toHaveLength(1);
   });
 
   it('a revoked token is disconnected on every hub within a second and refused afterwards', async () => {
