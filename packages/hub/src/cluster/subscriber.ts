@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 
 /**
  * A connection of its own for SUBSCRIBE (a subscribed connection can run nothing else). It queues
@@ -6,7 +6,9 @@ import type { Redis } from 'ioredis';
  * and ioredis re-subscribes after every reconnect.
  */
 export function duplicateForSubscribe(redis: Redis): Redis {
-  const sub = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  // No command timeout: a SUBSCRIBE that timed out on a busy server would leave the hub deaf.
+  const { commandTimeout: _, ...options } = redis.options;
+  const sub = new Redis({ ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
   sub.on('error', () => {
     // The command client logs connection trouble; the subscriber shares the same fate.
   });

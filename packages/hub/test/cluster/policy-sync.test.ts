@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRedis, type TestRedis } from '../../../../test/helpers/redis.js';
 import { createPolicySync, createRedisClient, waitReady } from '../../src/cluster/index.js';
+import { duplicateForSubscribe } from '../../src/cluster/subscriber.js';
 import { createPolicyEngine, type PolicyDoc } from '../../src/policy/index.js';
 
 let server: TestRedis;
@@ -131,6 +132,16 @@ describe('policy sync', () => {
     } finally {
       await local[Symbol.asyncDispose]();
     }
+  });
+
+  it('subscribes on a connection of its own without the request-path command timeout', async () => {
+    const redis = await client();
+    expect(redis.options.commandTimeout).toBe(2000);
+    const sub = duplicateForSubscribe(redis);
+    expect(sub.options.commandTimeout).toBeUndefined();
+    expect(sub.options.enableOfflineQueue).toBe(true);
+    expect(sub.options.port).toBe(server.port);
+    sub.disconnect();
   });
 
   it('rejects bad options', () => {
