@@ -139,6 +139,9 @@ describe('slime hub run --redis and slime hub revoke', () => {
     ]);
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toMatch(/invalid --redis-fail-mode "maybe"/);
+    const slow = await runCli(['hub', 'run', '--secret', 's', '--port', '0', '--redis-timeout', '50']);
+    expect(slow.code).toBe(2);
+    expect(slow.stderr).toMatch(/invalid --redis-timeout: must be between 1ms and 10s/);
     const unreachable = await runCli(['hub', 'revoke', '--jti', 'a', '--redis', 'redis://127.0.0.1:1']);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach redis/);

@@ -62,8 +62,13 @@ export async function startHubCluster(
   const url = redisUrlFrom(settings);
   const keyPrefix = settings.string('redis-prefix') ?? 'slime:';
   const timeoutMs = settings.durationMs('redis-timeout') ?? DEFAULT_REDIS_TIMEOUT_MS;
-  if (timeoutMs < 1)
-    throw new UsageError(`invalid ${settings.find('redis-timeout')?.source}: must be at least 1ms`);
+  // A bare number is seconds for every duration flag; `--redis-timeout 50` meaning 50 s would hold
+  // every request that long when Redis hangs, so the range is checked.
+  if (timeoutMs < 1 || timeoutMs > 10_000) {
+    throw new UsageError(
+      `invalid ${settings.find('redis-timeout')?.source}: must be between 1ms and 10s (write 50ms, not 50)`,
+    );
+  }
   const failMode = (settings.string('redis-fail-mode') ?? 'fail-open') as FailMode;
   if (!FAIL_MODES.includes(failMode)) {
     throw new UsageError(
