@@ -313,3 +313,25 @@ describe('paced mode through a real hub', () => {
     await engine.close();
   });
 });
+
+describe('Slime-Block-Timeout with shaping', () => {
+  it('counts from arrival: a jitter delay is not followed by a full new wait for an agent', async () => {
+    const engine = createPolicyEngine({
+      policy: { shaping: { groups: [{ jitter: { maxDelayMs: '400ms' } }] } },
+      sections: { shaping: createShapingSection({ now: Date.now, random: () => 0.99 }) },
+    });
+    await using hub = await startHub({}, { policies: engine.slots() });
+    // No agent at all: the request waits out its budget.
+    const t0 = performance.now();
+    const r = await request(`${hub.url}/x`, {
+      headers: { 'slime-block': '1', 'slime-block-timeout': '0.3' },
+    });
+    const elapsed = performance.now() - t0;
+    expect(r.statusCode).toBe(503);
+    expect(((await r.body.json()) as { code: string }).code).toBe('ERR_HUB_BLOCK_TIMEOUT');
+    // jitter 396 ms, then what is left of 300 ms (nothing): not 396 + 300
+    expect(elapsed).toBeGreaterThanOrEqual(390);
+    expect(elapsed).toBeLessThan(600);
+    await engine.close();
+  });
+});

@@ -41,6 +41,7 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
     ...(deps.shaping ?? []),
     dispatchToAgent({
       dispatcher: deps.dispatcher,
+      now: deps.now,
       redispatchWaitMs: deps.redispatchWaitMs,
       bytes: deps.bytes,
       ...(deps.urlDispatcher ? { urlDispatcher: deps.urlDispatcher } : {}),

@@ -83,7 +83,8 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
                 retryAfter: 1,
               }),
             ),
-          ctx.blockTimeoutMs,
+          // the budget counts from the request's arrival (jitter already spent part of it)
+          Math.max(0, ctx.startedAt + ctx.blockTimeoutMs - deps.now()),
         );
       }
     });

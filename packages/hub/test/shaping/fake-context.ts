@@ -13,6 +13,7 @@ export function fakeContext(
     responseHeaders: {},
     route: { kind: 'agents' },
     block: false,
+    startedAt: 0,
     ...extra,
   } as unknown as RequestContext;
   return { ctx, abort: () => controller.abort() };

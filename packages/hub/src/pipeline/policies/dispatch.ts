@@ -23,11 +23,17 @@ const MAX_REDISPATCH = 5;
  */
 export function dispatchToAgent(options: {
   dispatcher: Dispatcher;
+  /** The hub's clock; Slime-Block-Timeout counts from the request's arrival. */
+  now?: () => number;
   redispatchWaitMs: number;
   bytes?: BodyByteHooks | undefined;
   urlDispatcher?: UndiciDispatcher;
 }): Policy {
   const { dispatcher, redispatchWaitMs, bytes, urlDispatcher } = options;
+  const now = options.now ?? Date.now;
+  // One budget for the whole wait: shaping, refusals and re-dispatches do not restart it.
+  const blockLeft = (ctx: RequestContext) =>
+    ctx.blockTimeoutMs === undefined ? undefined : Math.max(0, ctx.startedAt + ctx.blockTimeoutMs - now());
   // Fallback replays the body to later tries; bandwidth limits charge it once.
   const chargeRequest = (ctx: RequestContext, n: number) => {
     if (!ctx.attempt) bytes?.request(ctx, n);
@@ -51,7 +57,7 @@ export function dispatchToAgent(options: {
         path: ctx.path,
         // A re-dispatched request was admitted once: it waits for another agent, boundedly.
         block: ctx.block || retry,
-        timeoutMs: retry && !ctx.block ? redispatchWaitMs : ctx.blockTimeoutMs,
+        timeoutMs: retry && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
         signal: ctx.signal,
         front: retry,
         ...(ctx.agentGate ? { gate: ctx.agentGate } : {}),
