@@ -86,6 +86,22 @@ describe('policy sync', () => {
     await Promise.all(syncs.map((s) => s.close()));
   });
 
+  it('a hub whose subscription dropped re-reads the policy when it reconnects', async () => {
+    const keyPrefix = `ps${++n}:`;
+    const [ea, eb] = [createPolicyEngine({ policy: rules(1) }), createPolicyEngine({ policy: rules(1) })];
+    const a = createPolicySync({ redis: await client(), engine: ea, keyPrefix });
+    const b = createPolicySync({ redis: await client(), engine: eb, keyPrefix });
+    await a.start();
+    await b.start();
+    const admin = await client();
+    // every subscriber connection is dropped; they reconnect after ~100 ms, after this update
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    a.engine.update(rules(77));
+    await a.flush();
+    await vi.waitFor(() => expect(limitOf(eb.current())).toBe(77), { timeout: 3000, interval: 10 });
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('a policy another build cannot apply is logged and skipped, not a crash', async () => {
     const keyPrefix = `ps${++n}:`;
     const redis = await client();

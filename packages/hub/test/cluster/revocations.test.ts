@@ -60,6 +60,19 @@ describe('redis revocations', () => {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
+  it('a hub whose subscription dropped reloads the list when it reconnects', async () => {
+    const keyPrefix = 'rv3:';
+    const a = createRedisRevocations({ redis: await client(), keyPrefix });
+    const b = createRedisRevocations({ redis: await client(), keyPrefix });
+    await a.start();
+    await b.start();
+    const admin = await client();
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    await a.revoke({ kind: 'jti', value: 'missed' });
+    await vi.waitFor(() => expect(b.isRevoked(claims('missed'))).toBe(true), { timeout: 3000, interval: 10 });
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('refuses bad entries with a clear error', async () => {
     const a = createRedisRevocations({ redis: await client(), keyPrefix: 'rv2:' });
     await expect(a.revoke({ kind: 'jti', value: '' })).rejects.toThrow(/value/);
