@@ -14,6 +14,7 @@ import {
   type RequestFrame,
   ResetCode,
   SUPPORTED_VERSIONS,
+  WriteBudget,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
@@ -58,8 +59,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
   readonly calls = new Map<number, UpstreamCall>();
   #state: State = 'hello';
   #lastStreamId = 0;
-  #unflushed = 0;
-  #waiting = new Set<UpstreamCall>();
+  readonly #budget = new WriteBudget<UpstreamCall>(HIGH_WATER, LOW_WATER);
   #lastSeen: number;
   hubWindow = DEFAULT_STREAM_WINDOW;
   readonly agentWindow: number;
@@ -115,25 +115,17 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
   }
 
   get congested(): boolean {
-    return this.#unflushed > HIGH_WATER;
+    return this.#budget.congested;
   }
 
   send(bytes: Uint8Array): void {
     if (this.#state === 'closed') return;
     const n = bytes.byteLength;
-    this.#unflushed += n;
-    this.#ws.send(bytes, { binary: true }, () => {
-      this.#unflushed -= n;
-      if (this.#waiting.size > 0 && this.#unflushed <= LOW_WATER) {
-        const waiting = [...this.#waiting];
-        this.#waiting.clear();
-        for (const c of waiting) c.resume();
-      }
-    });
+    this.#ws.send(bytes, { binary: true }, this.#budget.queued(n));
   }
 
   waitForDrain(call: UpstreamCall): void {
-    this.#waiting.add(call);
+    this.#budget.wait(call);
   }
 
   /** Grants the hub `n` more requests; the hub also lifts a pause a refusal put on us. */
@@ -149,7 +141,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
   /** A call on this session ended; its END/RESET already returned the credit to the hub. */
   callEnded(call: UpstreamCall): void {
     if (this.calls.delete(call.streamId) && this.#state !== 'closed') this.#held++;
-    this.#waiting.delete(call);
+    this.#budget.forget(call);
     if (this.#state === 'draining' && this.calls.size === 0) this.#deps.onDrained(this);
   }
 
@@ -269,6 +261,6 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
     this.#state = 'closed';
     for (const call of [...this.calls.values()]) call.abandon();
     this.calls.clear();
-    this.#waiting.clear();
+    this.#budget.clear();
   }
 }

@@ -62,3 +62,4 @@ export type {
 } from './frames.js';
 export { assertHeader, headerBytes, isHopByHop, isToken, stripHopByHop } from './headers.js';
 export { negotiateVersion, SUPPORTED_VERSIONS, type VersionRange } from './version.js';
+export { type Resumable, WriteBudget } from './write-budget.js';

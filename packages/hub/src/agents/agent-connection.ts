@@ -18,6 +18,7 @@ import {
   ResetCode,
   SUPPORTED_VERSIONS,
   spendCredit,
+  WriteBudget,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
@@ -99,8 +100,7 @@ export class AgentConnection implements StreamHost {
   #opts: ConnectionOptions;
   #streams = new Map<number, HubStream>();
   #lastStreamId = 0;
-  #unflushed = 0;
-  #waiting = new Set<HubStream>();
+  readonly #budget = new WriteBudget<HubStream>(HIGH_WATER, LOW_WATER);
   #lastSeen: number;
   readonly log: Logger;
 
@@ -149,7 +149,7 @@ export class AgentConnection implements StreamHost {
   }
 
   get congested(): boolean {
-    return this.#unflushed > HIGH_WATER;
+    return this.#budget.congested;
   }
 
   now(): number {
@@ -166,21 +166,11 @@ export class AgentConnection implements StreamHost {
     if (this.#state === 'closed') return;
     const n = bytes.byteLength;
     this.#opts.onBytes?.('to_agent', n);
-    this.#unflushed += n;
-    this.#ws.send(bytes, { binary: true }, () => {
-      this.#unflushed -= n;
-      if (this.#waiting.size > 0 && this.#unflushed <= LOW_WATER) this.#wakeWaiting();
-    });
+    this.#ws.send(bytes, { binary: true }, this.#budget.queued(n));
   }
 
   waitForDrain(stream: HubStream): void {
-    this.#waiting.add(stream);
-  }
-
-  #wakeWaiting(): void {
-    const waiting = [...this.#waiting];
-    this.#waiting.clear();
-    for (const s of waiting) s.resume();
+    this.#budget.wait(stream);
   }
 
   /** Opens a stream for one request, spending one credit. The caller checked `accepting`. */
@@ -211,7 +201,7 @@ export class AgentConnection implements StreamHost {
 
   streamClosed(stream: HubStream, outcome: CloseOutcome): void {
     this.#streams.delete(stream.id);
-    this.#waiting.delete(stream);
+    this.#budget.forget(stream);
     // A refusal keeps the credit spent: the agent re-grants when it has a slot for us.
     if (outcome === 'refused') this.#paused = true;
     if (outcome === 'returned' && this.#state === 'ready') {
@@ -369,7 +359,7 @@ export class AgentConnection implements StreamHost {
     this.credits = 0;
     const streams = [...this.#streams.values()];
     this.#streams.clear();
-    this.#waiting.clear();
+    this.#budget.clear();
     for (const s of streams) s.agentLost(reason || `closed with code ${code}`);
     this.log.info({ code, reason, streams: streams.length }, 'agent disconnected');
     this.#opts.onClosed(this, code, reason);
