@@ -115,6 +115,9 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
   let address: HubAddress | null = null;
   let closing: Promise<void> | null = null;
   let ticker: NodeJS.Timeout | undefined;
+  /** Application requests whose response has not closed yet; a drain waits for them. */
+  let inProgress = 0;
+  let onIdle: (() => void) | undefined;
 
   const server: Server = createServer({
     maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
@@ -151,6 +154,10 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
       writeError(res, err);
       return;
     }
+    inProgress++;
+    res.once('close', () => {
+      if (--inProgress === 0) onIdle?.();
+    });
     run(ctx).catch((err: unknown) => {
       log.error({ err }, 'pipeline failed outside the error boundary');
       res.destroy();
@@ -233,18 +240,16 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     server.closeIdleConnections();
     dispatcher.close();
     for (const conn of connections) conn.goaway('hub shutting down');
-    const deadline = now() + drainTimeoutMs;
+    // Woken by the last application response closing, not by polling.
     await new Promise<void>((resolve) => {
-      const check = () => {
-        const busy = [...connections].some((c) => c.inFlight > 0);
-        if (!busy || now() >= deadline) {
-          clearInterval(poll);
-          resolve();
-        }
+      if (inProgress === 0) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        onIdle = undefined;
+        resolve();
       };
-      // Shutdown only: a coarse check keeps this independent of every stream's bookkeeping.
-      const poll = setInterval(check, 25);
-      check();
+      const timer = setTimeout(done, drainTimeoutMs);
+      onIdle = done;
     });
     finish();
   }
