@@ -99,9 +99,11 @@ function readHeaders(r: Reader): HeaderList {
   const out: HeaderList = [];
   let total = 0;
   for (let i = 0; i < count; i++) {
+    const before = r.remaining;
     const name = r.str8(Limits.MAX_HEADER_NAME_BYTES, 'header name');
     const value = r.str16(Limits.MAX_HEADER_VALUE_BYTES, 'header value');
-    total += name.length + value.length;
+    // UTF-8 bytes on the wire (minus the 1 + 2 length bytes), as the encoder counts them.
+    total += before - r.remaining - 3;
     if (total > Limits.MAX_HEADER_BYTES) {
       fail('ERR_PROTOCOL_OVERSIZE', `header block exceeds ${Limits.MAX_HEADER_BYTES} bytes`);
     }

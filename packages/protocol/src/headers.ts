@@ -1,3 +1,4 @@
+import { utf8 } from './binary.js';
 import { Limits } from './constants.js';
 import { ProtocolError } from './errors.js';
 import type { HeaderList } from './frames.js';
@@ -65,10 +66,10 @@ export function stripHopByHop(raw: readonly string[], drop?: (lowerName: string)
   return out;
 }
 
-/** Counts the bytes a header list takes against Limits.MAX_HEADER_BYTES. */
+/** Counts the UTF-8 bytes a header list takes against Limits.MAX_HEADER_BYTES. */
 export function headerBytes(headers: HeaderList): number {
   let n = 0;
-  for (const [k, v] of headers) n += k.length + v.length;
+  for (const [k, v] of headers) n += utf8(k).byteLength + utf8(v).byteLength;
   return n;
 }
 

@@ -4,6 +4,7 @@ import {
   encodeFrame,
   type Frame,
   FrameType,
+  headerBytes,
   Limits,
   ProtocolError,
   type ProtocolErrorCode,
@@ -413,5 +414,26 @@ describe('properties', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('header limits count UTF-8 bytes on both ends', () => {
+  it('a header block of multi-byte text over the byte limit is refused by the decoder as by the encoder', () => {
+    // 3 bytes per character: under the limit in characters, over it in bytes
+    const value = '€'.repeat(5000); // 15,000 bytes, within one value's 16 KiB
+    const headers: [string, string][] = Array.from({ length: 5 }, (_, i) => [`x-h${i}`, value]);
+    expect(headerBytes(headers)).toBeGreaterThan(Limits.MAX_HEADER_BYTES);
+    expect(() =>
+      encodeFrame({ type: 'REQUEST', streamId: 1, endStream: true, method: 'GET', target: '/', headers }),
+    ).toThrow(/header block is \d+ bytes/);
+    // the same block sent by a foreign peer is refused on decode too (it used to count characters)
+    const field = ([name, v]: [string, string]) => {
+      const n = new TextEncoder().encode(name);
+      return [n.length, ...n, ...str16(v)];
+    };
+    const raw = bytes(FrameType.RESPONSE, u32(1), 0, u16(200), u16(5), ...headers.map(field));
+    expect(codeOf(() => decodeFrame(raw))).toBe('ERR_PROTOCOL_OVERSIZE');
+    const fits = bytes(FrameType.RESPONSE, u32(1), 0, u16(200), u16(4), ...headers.slice(0, 4).map(field));
+    expect(decodeFrame(fits).type).toBe('RESPONSE');
   });
 });
