@@ -1,12 +1,12 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { AGENT_PATH, CloseCode, DEFAULT_STREAM_WINDOW, Limits } from '@slime/protocol';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.js';
-import { createTokenVerifier, TokenError } from './agents/tokens.js';
+import { agentUpgradeHandler } from './agents/agent-upgrade.js';
+import { createTokenVerifier } from './agents/tokens.js';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.js';
 import { HubError } from './errors.js';
 import { writeError } from './http/problem.js';
@@ -164,54 +164,40 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     });
   });
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    const path = req.url?.split('?', 1)[0];
-    if (path !== AGENT_PATH || state !== 'listening') {
-      rejectUpgrade(socket, state === 'listening' ? 404 : 503, 'not an agent endpoint or hub closing');
-      return;
-    }
-    const auth = req.headers.authorization;
-    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-    verifier.verify(token).then(
-      (claims) => {
-        if (state !== 'listening' || socket.destroyed) {
-          socket.destroy();
-          return;
-        }
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          const id = `${claims.sub}#${++nextAgent}`;
-          const conn = new AgentConnection(ws, {
-            id,
-            claims,
-            remoteAddress: req.socket.remoteAddress ?? '',
-            hubWindow: options.streamWindow ?? DEFAULT_STREAM_WINDOW,
-            heartbeatMs: heartbeatIntervalMs,
-            heartbeatTimeoutMs,
-            helloTimeoutMs: 10_000,
-            streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
-            now,
-            log: log.child({ agent: id }),
-            onCapacity: (c) => dispatcher.capacity(c),
-            ...(internals.onAgentBytes ? { onBytes: internals.onAgentBytes } : {}),
-            onClosed: (c, code, reason) => {
-              connections.delete(c);
-              dispatcher.remove(c);
-              internals.onAgentClosed?.(c, code, reason);
-            },
-          });
-          connections.add(conn);
-          internals.onAgentConnected?.(conn);
+  server.on(
+    'upgrade',
+    agentUpgradeHandler({
+      verifier,
+      wss,
+      log,
+      accepting: () => state === 'listening',
+      onRefused: internals.onAgentRefused,
+      onAgent: (ws, claims, req) => {
+        const id = `${claims.sub}#${++nextAgent}`;
+        const conn = new AgentConnection(ws, {
+          id,
+          claims,
+          remoteAddress: req.socket.remoteAddress ?? '',
+          hubWindow: options.streamWindow ?? DEFAULT_STREAM_WINDOW,
+          heartbeatMs: heartbeatIntervalMs,
+          heartbeatTimeoutMs,
+          helloTimeoutMs: 10_000,
+          streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
+          now,
+          log: log.child({ agent: id }),
+          onCapacity: (c) => dispatcher.capacity(c),
+          ...(internals.onAgentBytes ? { onBytes: internals.onAgentBytes } : {}),
+          onClosed: (c, code, reason) => {
+            connections.delete(c);
+            dispatcher.remove(c);
+            internals.onAgentClosed?.(c, code, reason);
+          },
         });
+        connections.add(conn);
+        internals.onAgentConnected?.(conn);
       },
-      (err: unknown) => {
-        const reason = err instanceof TokenError ? err.reason : 'error';
-        log.warn({ reason, remote: req.socket.remoteAddress }, 'agent refused');
-        internals.onAgentRefused?.(reason);
-        rejectUpgrade(socket, 401, err instanceof TokenError ? err.message : 'invalid token');
-      },
-    );
-  });
+    }),
+  );
 
   function tick(): void {
     const t = now();
@@ -299,12 +285,4 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
       return this.close();
     },
   };
-}
-
-function rejectUpgrade(socket: Duplex, status: number, detail: string): void {
-  const title = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable';
-  const body = JSON.stringify({ title, status, detail });
-  socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
