@@ -215,10 +215,8 @@ describe('streaming and flow control', () => {
   });
 
   it('never gives the upstream more than numWorker requests at once (50 clients, numWorker 2)', async () => {
-    await using upstream = await startUpstream(async (_req, res) => {
-      await new Promise((r) => setImmediate(r));
-      res.end('ok');
-    });
+    // each request holds its slot a few ms, so the two slots are busy at the same time
+    await using upstream = await startUpstream((_req, res) => void setTimeout(() => res.end('ok'), 5));
     await using hub = await startHub();
     await using _agent = await startAgent(hub, upstream, { numWorker: 2 });
     const results = await Promise.all(

@@ -131,8 +131,10 @@ export class HubLink {
   /** Closes the socket with 1000 once our calls are done; resolves when it is closed. */
   async closeSocket(): Promise<void> {
     const socket = this.#ws;
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    this.#session?.close(CloseCode.NORMAL, 'agent shut down');
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    // Already CLOSING when a drain finished: wait for the handshake too (bounded by the
+    // session's terminate timer), so the last END and the close frame reach the hub.
+    if (socket.readyState === WebSocket.OPEN) this.#session?.close(CloseCode.NORMAL, 'agent shut down');
     await once(socket, 'close');
   }
 
@@ -140,6 +142,7 @@ export class HubLink {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#session?.flush();
     this.#ws?.terminate();
     const owner = this.#session;
     if (owner) {

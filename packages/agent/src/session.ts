@@ -121,7 +121,34 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
   send(bytes: Uint8Array): void {
     if (this.#state === 'closed') return;
     const n = bytes.byteLength;
+    this.#cork();
     this.#ws.send(bytes, { binary: true }, this.#budget.queued(n));
+  }
+
+  #corked = false;
+  #uncork: (() => void) | undefined;
+  /**
+   * Frames sent in one turn of the event loop (RESPONSE, DATA and END of a small response; many calls' DATA) leave in one socket write
+   * instead of one each: about 20% less CPU per small request (hub, agent and upstream in one
+   * process, autocannon 32 connections: 556-622 against 677-746 µs per request).
+   */
+  #cork(): void {
+    if (this.#corked) return;
+    const socket = (this.#ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!socket) return;
+    this.#corked = true;
+    socket.cork();
+    this.#uncork = () => {
+      if (!this.#corked) return;
+      this.#corked = false;
+      socket.uncork();
+    };
+    setImmediate(this.#uncork);
+  }
+
+  /** Writes what is corked now: before the socket is terminated, nothing queued may be lost. */
+  flush(): void {
+    this.#uncork?.();
   }
 
   waitForDrain(call: UpstreamCall): void {
@@ -247,12 +274,15 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#ws.close(code, closeReason(reason));
+    // the close frame goes out now: a terminate may follow within this turn (hub shutdown)
+    this.flush();
     const timer = setTimeout(() => this.#ws.terminate(), 2000);
     timer.unref();
   }
 
   terminate(): void {
     this.#state = 'closed';
+    this.flush();
     this.#ws.terminate();
   }
 
