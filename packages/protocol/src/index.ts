@@ -45,6 +45,7 @@ export {
   spendCredit,
   windowUpdateDue,
 } from './flow.js';
+export { type Corkable, FrameWriter, type FrameWriterOptions } from './frame-writer.js';
 export type {
   CreditFrame,
   DataFrame,
