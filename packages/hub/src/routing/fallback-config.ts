@@ -1,7 +1,8 @@
 import { isToken } from '@slime/protocol';
 import { parseWindow } from '../policy/duration.js';
 import type { MatchSpec } from '../policy/types.js';
-import { checkKeys, checkMatch, isObject, type Report } from '../policy/validate-match.js';
+import { checkKeys, isObject, type Report } from '../policy/validate-match.js';
+import { validateRuleList } from './rule-list.js';
 import { checkTarget, type TargetSpec } from './target.js';
 
 /** Outcomes a fallback rule can name besides statuses. */
@@ -95,23 +96,8 @@ function checkEndpoint(e: unknown, path: string, report: Report): void {
 
 /** Every problem with a `fallback` section, each prefixed by its path. */
 export function validateFallback(raw: unknown, path: string): string[] {
-  const errors: string[] = [];
-  const report: Report = (p, m) => errors.push(`${p} ${m}`);
-  if (!Array.isArray(raw)) return [`${path} must be a list of rules`];
-  const names = new Set<string>();
-  for (const [i, r] of raw.entries()) {
-    const p = `${path}[${i}]`;
-    if (!isObject(r)) {
-      report(p, 'must be an object like { match, on, endpoints }');
-      continue;
-    }
-    checkKeys(r, ['name', 'match', 'on', 'endpoints', 'timeout', 'nonIdempotent', 'maxBodyBytes'], p, report);
-    if (r.name !== undefined) {
-      if (typeof r.name !== 'string' || r.name === '') report(`${p}.name`, 'must be a non-empty string');
-      else if (names.has(r.name)) report(`${p}.name`, `duplicates another rule's name "${r.name}"`);
-      else names.add(r.name);
-    }
-    if (r.match !== undefined) checkMatch(r.match, `${p}.match`, report);
+  const keys = ['name', 'match', 'on', 'endpoints', 'timeout', 'nonIdempotent', 'maxBodyBytes'];
+  return validateRuleList(raw, path, { keys, shape: '{ match, on, endpoints }' }, (r, p, report) => {
     if (!Array.isArray(r.on) || r.on.length === 0)
       report(`${p}.on`, 'must be a non-empty list of statuses (400-599), "no-agent" or "timeout"');
     else
@@ -133,6 +119,5 @@ export function validateFallback(raw: unknown, path: string): string[] {
       (typeof r.maxBodyBytes !== 'number' || !Number.isSafeInteger(r.maxBodyBytes) || r.maxBodyBytes < 0)
     )
       report(`${p}.maxBodyBytes`, 'must be an integer >= 0');
-  }
-  return errors;
+  });
 }

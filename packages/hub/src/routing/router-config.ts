@@ -1,5 +1,6 @@
 import type { MatchSpec } from '../policy/types.js';
-import { checkKeys, checkMatch, isObject, type Report } from '../policy/validate-match.js';
+import { checkKeys, isObject, type Report } from '../policy/validate-match.js';
+import { validateRuleList } from './rule-list.js';
 import { checkTarget, type TargetSpec } from './target.js';
 
 /** One side of a weighted split. */
@@ -25,23 +26,8 @@ const STICKY = /^(ip|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|param:.+)$/;
 
 /** Every problem with a `router` section, each prefixed by its path. */
 export function validateRouter(raw: unknown, path: string): string[] {
-  const errors: string[] = [];
-  const report: Report = (p, m) => errors.push(`${p} ${m}`);
-  if (!Array.isArray(raw)) return [`${path} must be a list of rules`];
-  const names = new Set<string>();
-  for (const [i, r] of raw.entries()) {
-    const p = `${path}[${i}]`;
-    if (!isObject(r)) {
-      report(p, 'must be an object like { match, to }');
-      continue;
-    }
-    checkKeys(r, ['name', 'match', 'to', 'sticky'], p, report);
-    if (r.name !== undefined) {
-      if (typeof r.name !== 'string' || r.name === '') report(`${p}.name`, 'must be a non-empty string');
-      else if (names.has(r.name)) report(`${p}.name`, `duplicates another rule's name "${r.name}"`);
-      else names.add(r.name);
-    }
-    if (r.match !== undefined) checkMatch(r.match, `${p}.match`, report);
+  const rule = { keys: ['name', 'match', 'to', 'sticky'], shape: '{ match, to }' };
+  return validateRuleList(raw, path, rule, (r, p, report) => {
     if (r.to === undefined) report(`${p}.to`, 'is required');
     else if (Array.isArray(r.to)) checkSplit(r.to, `${p}.to`, report);
     else checkTarget(r.to, `${p}.to`, report);
@@ -50,8 +36,7 @@ export function validateRouter(raw: unknown, path: string): string[] {
         report(`${p}.sticky`, 'must be ip, header:NAME or param:NAME');
       else if (!Array.isArray(r.to)) report(`${p}.sticky`, 'only applies to a weighted split');
     }
-  }
-  return errors;
+  });
 }
 
 function checkSplit(list: unknown[], path: string, report: Report): void {
