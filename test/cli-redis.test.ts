@@ -119,30 +119,24 @@ describe('slime hub run --redis and slime hub revoke', () => {
   });
 
   it('bad input: one clear line and exit 2', async () => {
-    const neither = await runCli(['hub', 'revoke']);
+    // independent processes: started together so the case costs one CLI start, not six
+    const [neither, both, badUrl, badMode, slow, unreachable] = await Promise.all([
+      runCli(['hub', 'revoke']),
+      runCli(['hub', 'revoke', '--jti', 'a', '--agent', 'b']),
+      runCli(['hub', 'revoke', '--jti', 'a', '--redis', 'http://x']),
+      runCli(['hub', 'run', '--secret', 's', '--port', '0', '--redis-fail-mode', 'maybe']),
+      runCli(['hub', 'run', '--secret', 's', '--port', '0', '--redis-timeout', '50']),
+      runCli(['hub', 'revoke', '--jti', 'a', '--redis', 'redis://127.0.0.1:1']),
+    ]);
     expect(neither.code).toBe(2);
     expect(neither.stderr).toMatch(/exactly one of --jti <id> or --agent <name>/);
-    const both = await runCli(['hub', 'revoke', '--jti', 'a', '--agent', 'b']);
     expect(both.code).toBe(2);
-    const badUrl = await runCli(['hub', 'revoke', '--jti', 'a', '--redis', 'http://x']);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toMatch(/invalid --redis "http:\/\/x"/);
-    const badMode = await runCli([
-      'hub',
-      'run',
-      '--secret',
-      's',
-      '--port',
-      '0',
-      '--redis-fail-mode',
-      'maybe',
-    ]);
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toMatch(/invalid --redis-fail-mode "maybe"/);
-    const slow = await runCli(['hub', 'run', '--secret', 's', '--port', '0', '--redis-timeout', '50']);
     expect(slow.code).toBe(2);
     expect(slow.stderr).toMatch(/invalid --redis-timeout: must be between 1ms and 10s/);
-    const unreachable = await runCli(['hub', 'revoke', '--jti', 'a', '--redis', 'redis://127.0.0.1:1']);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach redis/);
   });
