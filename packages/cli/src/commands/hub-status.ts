@@ -13,11 +13,22 @@ interface StatusAgent {
   remoteAddress: string;
 }
 
+interface StatusGroup {
+  group: string;
+  mode: string;
+  limit?: number;
+  inFlight: number;
+  paced: boolean;
+  spacingMs: number;
+  rejections: number;
+}
+
 interface Status {
   agents: StatusAgent[];
   queueLength: number;
   activeRequests: number;
   requests?: { total: number; perSecond: number };
+  shaping?: StatusGroup[];
 }
 
 function since(seconds: number): string {
@@ -26,7 +37,17 @@ function since(seconds: number): string {
   return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
 }
 
-/** Renders the agents as an aligned text table. Pure, for tests. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Renders the agents (and shaped groups, when any) as aligned text tables. Pure, for tests. */
 export function formatStatus(status: Status): string {
   const header = ['NAME', 'ID', 'SCOPES', 'SLOTS', 'INFLIGHT', 'STATE', 'SINCE', 'REMOTE'];
   const rows = status.agents.map((a) => [
@@ -39,14 +60,23 @@ export function formatStatus(status: Status): string {
     since(a.connectedSeconds),
     a.remoteAddress,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
   const rate = status.requests ? `  ${status.requests.perSecond} req/s` : '';
-  return `${[line(header), ...rows.map(line)].join('\n')}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}\n`;
+  const groups = status.shaping ?? [];
+  const shaping =
+    groups.length === 0
+      ? ''
+      : `\n${table(
+          ['GROUP', 'MODE', 'LIMIT', 'INFLIGHT', 'PACING', 'REFUSED'],
+          groups.map((g) => [
+            g.group,
+            g.mode,
+            g.limit === undefined || g.limit === null ? '-' : String(Math.floor(g.limit)),
+            String(g.inFlight),
+            g.paced ? `paced ${g.spacingMs}ms` : 'normal',
+            String(g.rejections),
+          ]),
+        )}\n`;
+  return `${table(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}\n${shaping}`;
 }
 
 /** `slime hub status`: the hub's agents table from its admin API. */

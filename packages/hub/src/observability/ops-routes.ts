@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminRoute } from '../admin/index.js';
+import type { ShapingGroupStats } from '../shaping/shaper.js';
 import type { HubLike, HubMetrics } from './hub-metrics.js';
 import { createStatusSource, type HubStatus } from './status.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
@@ -20,6 +21,8 @@ export interface OpsRoutesOptions {
   isListening?: () => boolean;
   /** A policy summary for /status. */
   policy?: () => unknown;
+  /** The shaping groups in force, for /status and the status page. */
+  shaping?: () => readonly ShapingGroupStats[];
   /**
    * When set, /status, /status/events and /metrics require `Authorization: Bearer <token>` here.
    * Leave unset when mounted on the admin server, which checks the token itself.
@@ -74,6 +77,7 @@ export function createOpsRoutes(options: OpsRoutesOptions): OpsRoutes {
     hub,
     ...(metrics ? { requestsTotal: () => metrics.requestsTotal() } : {}),
     ...(policy ? { policy } : {}),
+    ...(options.shaping ? { shaping: options.shaping } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const expected = token === undefined ? undefined : digest(token);

@@ -87,6 +87,23 @@ function render(s) {
   });
   $('agents-body').replaceWith(body);
   $('empty').hidden = s.agents.length > 0;
+  var groups = s.shaping || [];
+  var shaping = document.createElement('tbody');
+  shaping.id = 'shaping-body';
+  groups.forEach(function (g) {
+    var tr = document.createElement('tr');
+    tr.className = 'group';
+    tr.setAttribute('data-group', g.group);
+    cell(tr, g.group);
+    cell(tr, g.mode);
+    cell(tr, g.limit === undefined || g.limit === null ? '–' : Math.floor(g.limit), 'num');
+    cell(tr, g.inFlight, 'num');
+    cell(tr, g.paced ? 'paced, ' + g.spacingMs + ' ms apart' : 'normal');
+    cell(tr, g.rejections, 'num');
+    shaping.appendChild(tr);
+  });
+  $('shaping-body').replaceWith(shaping);
+  $('shaping').hidden = groups.length === 0;
   $('updated').textContent = new Date(s.time).toLocaleTimeString();
   document.body.setAttribute('data-updated', s.time);
 }
@@ -199,6 +216,10 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <tbody id="agents-body"></tbody>
 </table>
 <p id="empty">No agent is connected.</p>
+<table id="shaping" hidden>
+<thead><tr><th>Shaped group</th><th>Mode</th><th class="num">Limit</th><th class="num">In flight</th><th>Pacing</th><th class="num">Refused</th></tr></thead>
+<tbody id="shaping-body"></tbody>
+</table>
 <p><small>Updated <span id="updated">never</span></small></p>
 <script>${SCRIPT}</script>
 </body>

@@ -1,4 +1,5 @@
 import type { AgentSnapshot } from '../agents/agent-connection.js';
+import type { ShapingGroupStats } from '../shaping/shaper.js';
 import type { HubLike } from './hub-metrics.js';
 
 /** One agent as /status shows it: no token, no jti (a token id is a revocation handle, not for dashboards). */
@@ -30,6 +31,8 @@ export interface HubStatus {
   activeRequests: number;
   /** Application requests finished since start, and their rate over the last few seconds. */
   requests: { total: number; perSecond: number };
+  /** Shaped agent groups (limit, in flight, paced state, rejections); absent without shaping. */
+  shaping?: ShapingGroupStats[];
   policy?: unknown;
 }
 
@@ -39,6 +42,8 @@ export interface StatusSourceOptions {
   requestsTotal?: () => number;
   /** A summary of the policy in force, shown as is. */
   policy?: () => unknown;
+  /** The shaping groups in force (the engine's shaping section). */
+  shaping?: () => readonly ShapingGroupStats[];
   now?: () => number;
   /** Window the request rate is averaged over, ms. Default 10000. */
   rateWindowMs?: number;
@@ -103,6 +108,8 @@ export function createStatusSource(options: StatusSourceOptions): () => HubStatu
       activeRequests: hub.activeRequests,
       requests: { total, perSecond: rate(t, total) },
     };
+    const groups = options.shaping?.() ?? [];
+    if (groups.length > 0) status.shaping = [...groups];
     if (policy) status.policy = policy();
     return status;
   };

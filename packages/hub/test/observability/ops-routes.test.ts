@@ -3,6 +3,7 @@ import { startAgent, startUpstream } from '../../../../test/helpers/harness.js';
 import { createAdminServer } from '../../src/admin/index.js';
 import { createOpsRoutes, type HubStatus, STATUS_PAGE_CSP } from '../../src/observability/index.js';
 import { createPolicyEngine } from '../../src/policy/index.js';
+import { createShaper } from '../../src/shaping/index.js';
 import { parseExposition, sampleValue } from './exposition.js';
 import { startObservedHub } from './observed-hub.js';
 import { firstStatusEvent, startOpsServer, statusEvents } from './ops-server.js';
@@ -82,6 +83,41 @@ describe('ops routes', () => {
     // A token id is a revocation handle: it stays off dashboards.
     expect(JSON.stringify(body)).not.toContain('jti');
     expect(JSON.stringify(body)).not.toContain(a.token);
+  });
+
+  it('/status lists the shaped groups when shaping is on, and omits them otherwise', async () => {
+    await using h = await startObservedHub();
+    const shaper = createShaper(
+      {
+        groups: [
+          {
+            match: { scope: 'gpu' },
+            per: 'group',
+            retryAfterSeconds: 1,
+            limiter: { mode: 'fixed', limit: 2 },
+          },
+        ],
+      },
+      { now: () => 0, random: () => 0.5 },
+    );
+    const held = shaper.admit({ scope: 'gpu' });
+    expect(held.ok).toBe(true);
+    await using s = await startOpsServer({ hub: h.hub, shaping: () => shaper.stats() });
+    const body = (await (await fetch(`${s.url}/status`)).json()) as HubStatus;
+    expect(body.shaping).toEqual([
+      expect.objectContaining({
+        group: 'gpu',
+        mode: 'fixed',
+        limit: 2,
+        inFlight: 1,
+        paced: false,
+        rejections: 0,
+      }),
+    ]);
+    await using plain = await startOpsServer({ hub: h.hub, shaping: () => [] });
+    expect(((await (await fetch(`${plain.url}/status`)).json()) as HubStatus).shaping).toBeUndefined();
+    const html = await (await fetch(`${s.url}/`)).text();
+    expect(html).toContain('<table id="shaping" hidden>');
   });
 
   it('/status/events streams status events and stops its timer when the client leaves', async () => {
