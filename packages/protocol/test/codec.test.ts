@@ -12,6 +12,7 @@ import {
 } from '@slime/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { utf8 } from '../src/binary.js';
 
 const samples: Frame[] = [
   {
@@ -435,5 +436,28 @@ describe('header limits count UTF-8 bytes on both ends', () => {
     expect(codeOf(() => decodeFrame(raw))).toBe('ERR_PROTOCOL_OVERSIZE');
     const fits = bytes(FrameType.RESPONSE, u32(1), 0, u16(200), u16(4), ...headers.slice(0, 4).map(field));
     expect(decodeFrame(fits).type).toBe('RESPONSE');
+  });
+});
+
+describe('utf8', () => {
+  it('encodes like TextEncoder for ASCII, non-ASCII, lone surrogates and long text', () => {
+    const encoder = new TextEncoder();
+    for (const text of [
+      '',
+      'content-type',
+      'naïve',
+      '€uro',
+      '😀',
+      '\ud800x',
+      'a'.repeat(300),
+      `${'a'.repeat(100)}é`,
+    ]) {
+      expect(utf8(text)).toEqual(encoder.encode(text));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        expect(utf8(text)).toEqual(encoder.encode(text));
+      }),
+    );
   });
 });
