@@ -114,6 +114,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
           random: Math.random,
           logger,
           onRejected: metrics.shapingRejected,
+          ...(options.maxQueue === undefined ? {} : { maxWaiting: options.maxQueue }),
         }),
         router: createRouterSection({ random: Math.random, logger }),
         fallback: createFallbackSection({ logger, onAttempt: metrics.fallbackAttempt }),

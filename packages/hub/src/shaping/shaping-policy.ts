@@ -7,6 +7,8 @@ import type { Shaper, ShapingKey, ShapingPermit } from './shaper.js';
 export interface ShapingPolicyDeps {
   now: () => number;
   random: () => number;
+  /** Most requests waiting for a shaping slot at once (the hub's --max-queue). Default 10000. */
+  maxWaiting?: number;
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (handle: never) => void;
 }
@@ -28,6 +30,10 @@ const OUTCOME_OF: Partial<Record<string, SampleOutcome>> = {
 export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Policy {
   const arm = deps.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
   const disarm = (deps.clearTimeout ?? clearTimeout) as (handle: unknown) => void;
+  const maxWaiting = deps.maxWaiting ?? 10_000;
+  if (!Number.isInteger(maxWaiting) || maxWaiting < 1)
+    throw new RangeError('maxWaiting must be an integer >= 1');
+  let waiting = 0;
   const jitters = new Map<number, Policy>();
   const jitterFor = (maxDelayMs: number, maxCanWaitMs: number | undefined): Policy => {
     let p = jitters.get(maxDelayMs * 1e9 + (maxCanWaitMs ?? 0));
@@ -94,7 +100,19 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
     const a = shaper.admit(key, { critical });
     if (a.ok) admitted = Object.assign(a.permit, { delayMs: a.delayMs });
     else if (!ctx.block) throw a.error;
-    else admitted = await waitForSlot(ctx, key, critical);
+    else {
+      // Waiters hold memory and a client socket each: bounded like the dispatcher's queue.
+      if (waiting >= maxWaiting)
+        throw new HubError('ERR_HUB_QUEUE_FULL', `shaping wait queue is full (${maxWaiting})`, {
+          retryAfter: 1,
+        });
+      waiting++;
+      try {
+        admitted = await waitForSlot(ctx, key, critical);
+      } finally {
+        waiting--;
+      }
+    }
     const permit: ShapingPermit = admitted;
     if (admitted.delayMs > 0) {
       ctx.notes.pacedMs = admitted.delayMs;

@@ -13,6 +13,8 @@ export interface ShapingSectionDeps {
   fetch?: typeof globalThis.fetch;
   /** A group refused a request at its limit (for metrics). */
   onRejected?: (group: string) => void;
+  /** Most requests waiting for a shaping slot at once; the hub's --max-queue. Default 10000. */
+  maxWaiting?: number;
 }
 
 /** The shaping section in force: its shaper, for metrics and status. */
@@ -59,7 +61,11 @@ export function createShapingSection(deps: ShapingSectionDeps): PolicySection {
       return {
         shaper,
         key,
-        policy: createShapingPolicy(shaper, { now: deps.now, random: deps.random }),
+        policy: createShapingPolicy(shaper, {
+          now: deps.now,
+          random: deps.random,
+          ...(deps.maxWaiting === undefined ? {} : { maxWaiting: deps.maxWaiting }),
+        }),
         dispose: () => shaper.close(),
       };
     },

@@ -180,6 +180,34 @@ describe('createShapingPolicy', () => {
     expect(shaper.stats()[0]!.inFlight).toBe(0);
   });
 
+  test('the wait for a slot is bounded: past maxWaiting a Slime-Block request gets 503 queue full', async () => {
+    const c = clock();
+    const shaper = createShaper(configOf({ groups: [{ limiter: { mode: 'fixed', limit: 1 } }] }), {
+      now: c.now,
+      random: () => 0.5,
+    });
+    const policy = createShapingPolicy(shaper, { now: c.now, random: () => 0.5, maxWaiting: 2 });
+    expect(() => createShapingPolicy(shaper, { now: c.now, random: () => 0.5, maxWaiting: 0 })).toThrow(
+      RangeError,
+    );
+    const held = shaper.admit({});
+    const waiters = [fakeContext({}, { block: true }), fakeContext({}, { block: true })];
+    const pending = waiters.map((w) => policy(w.ctx, async () => {}).catch((e: unknown) => e));
+    const third = fakeContext({}, { block: true });
+    await expect(policy(third.ctx, async () => {})).rejects.toMatchObject({
+      code: 'ERR_HUB_QUEUE_FULL',
+      headers: { 'retry-after': '1' },
+    });
+    // a waiter that leaves makes room again
+    waiters[0]!.abort();
+    expect(((await pending[0]) as HubError).code).toBe('ERR_HUB_CLIENT_GONE');
+    const fourth = fakeContext({}, { block: true });
+    const admitted = policy(fourth.ctx, async () => {});
+    if (held.ok) held.permit.release();
+    await pending[1];
+    await admitted;
+  });
+
   test('upstream failures teach the limiter; a client leaving does not', async () => {
     const c = clock();
     const shaper = createShaper(configOf({ groups: [{ limiter: { mode: 'aimd', initial: 10, min: 1 } }] }), {
