@@ -13,16 +13,55 @@ export interface BodySpool {
    * outgrew the limit, failed, or the signal fired.
    */
   complete(signal: AbortSignal): Promise<(() => Readable) | null>;
-  /** Stops recording and frees the copy (the first try keeps reading). */
+  /** Stops recording and frees the copy and its budget (the first try keeps reading). Idempotent. */
   release(): void;
   /** Bytes recorded so far (for logs). */
   readonly size: number;
 }
 
-export function createBodySpool(source: Readable, limit: number): BodySpool {
+/**
+ * Bytes all spools of a hub may hold together: each request's own limit bounds one body, this
+ * bounds the sum under many concurrent requests. A spool that cannot get bytes from it stops
+ * recording (fallback is then not attempted for that request).
+ */
+export interface SpoolBudget {
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+  readonly used: number;
+}
+
+export function createSpoolBudget(maxBytes: number): SpoolBudget {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+    throw new RangeError('maxBytes must be an integer >= 0');
+  let used = 0;
+  return {
+    take(bytes) {
+      if (used + bytes > maxBytes) return false;
+      used += bytes;
+      return true;
+    },
+    give(bytes) {
+      used = Math.max(0, used - bytes);
+    },
+    get used() {
+      return used;
+    },
+  };
+}
+
+const UNBOUNDED: SpoolBudget = createSpoolBudget(Number.MAX_SAFE_INTEGER);
+
+export function createBodySpool(source: Readable, limit: number, budget: SpoolBudget = UNBOUNDED): BodySpool {
   if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError('limit must be an integer >= 0');
   let chunks: Buffer[] = [];
   let size = 0;
+  /** Bytes taken from the budget and not yet given back. */
+  let held = 0;
+  const drop = () => {
+    chunks = [];
+    budget.give(held);
+    held = 0;
+  };
   let state: 'recording' | 'ended' | 'overflow' | 'failed' | 'released' = 'recording';
   const settled = new Set<() => void>();
   const settle = () => {
@@ -32,12 +71,13 @@ export function createBodySpool(source: Readable, limit: number): BodySpool {
   const onData = (chunk: Buffer) => {
     if (state !== 'recording') return;
     size += chunk.byteLength;
-    if (size > limit) {
+    if (size > limit || !budget.take(chunk.byteLength)) {
       state = 'overflow';
-      chunks = [];
+      drop();
       settle();
       return;
     }
+    held += chunk.byteLength;
     chunks.push(chunk);
   };
   source.pipe(first);
@@ -48,7 +88,7 @@ export function createBodySpool(source: Readable, limit: number): BodySpool {
   });
   source.once('error', (err) => {
     if (state === 'recording') state = 'failed';
-    chunks = [];
+    drop();
     first.destroy(err);
     settle();
   });
@@ -78,7 +118,8 @@ export function createBodySpool(source: Readable, limit: number): BodySpool {
     },
     release() {
       if (state === 'recording' || state === 'ended') state = 'released';
-      chunks = [];
+      // replays already handed out keep their own reference to the chunks
+      drop();
       source.off('data', onData);
       settle();
     },

@@ -5,7 +5,7 @@ import type { Policy, ProxyResponse, RequestContext, RouteTarget } from '../pipe
 import { parseWindow } from '../policy/duration.js';
 import { compileMatch, type Matcher } from '../policy/match.js';
 import { type RequestView, viewOf } from '../policy/request-view.js';
-import { createBodySpool } from './body-spool.js';
+import { type BodySpool, createBodySpool, createSpoolBudget, type SpoolBudget } from './body-spool.js';
 import {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_TRY_TIMEOUT_MS,
@@ -21,7 +21,11 @@ export type AttemptOutcome = 'ok' | 'status' | 'no-agent' | 'timeout' | 'error' 
 export interface FallbackDeps {
   /** One call per endpoint considered (metrics). */
   onAttempt?: ((outcome: AttemptOutcome) => void) | undefined;
+  /** Bytes all requests' replay copies may hold together. Default 256 MiB. */
+  spoolBudget?: SpoolBudget | undefined;
 }
+
+export const DEFAULT_SPOOL_BUDGET_BYTES = 256 * 1024 * 1024;
 
 interface CompiledEndpoint {
   readonly target: RouteTarget;
@@ -102,8 +106,19 @@ function contentLength(ctx: RequestContext): number | undefined {
 export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDeps = {}): Policy {
   const compiled = rules.map(compileRule);
   const { onAttempt } = deps;
+  const budget = deps.spoolBudget ?? createSpoolBudget(DEFAULT_SPOOL_BUDGET_BYTES);
 
   return async function fallback(ctx, next) {
+    const spools: BodySpool[] = [];
+    try {
+      return await run(ctx, next, spools);
+    } finally {
+      // whatever happened, the replay copy and its share of the budget go now
+      for (const s of spools) s.release();
+    }
+  };
+
+  async function run(ctx: RequestContext, next: () => Promise<void>, spools: BodySpool[]): Promise<void> {
     const view = viewOf(ctx);
     const rule = compiled.find((r) => r.match(view));
     if (!rule) return next();
@@ -121,8 +136,11 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
       ctx.notes.fallback = 'body-too-large';
       return next();
     }
-    const spool = ctx.body ? createBodySpool(ctx.body, rule.maxBodyBytes) : undefined;
-    if (spool) ctx.body = spool.first;
+    const spool = ctx.body ? createBodySpool(ctx.body, rule.maxBodyBytes, budget) : undefined;
+    if (spool) {
+      spools.push(spool);
+      ctx.body = spool.first;
+    }
 
     let failure: Failure;
     try {
@@ -148,8 +166,8 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
       if (!replay) {
         if (ctx.signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
         log.info(
-          { rule: rule.name, limit: rule.maxBodyBytes },
-          'fallback off: body larger than the replay limit',
+          { rule: rule.name, limit: rule.maxBodyBytes, budgetUsed: budget.used },
+          'fallback off: body larger than the replay limit, or the hub-wide replay budget is spent',
         );
         ctx.notes.fallback = 'body-too-large';
         return finish(ctx, failure);
@@ -228,7 +246,7 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
       if (!listed) return finish(ctx, failure);
     }
     return finish(ctx, failure);
-  };
+  }
 
   /** Returns what the last try gave: its response, or its error (problem+json). */
   async function finish(ctx: RequestContext, failure: Failure): Promise<void> {

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { CompiledSection, PolicySection } from '../policy/section.js';
+import { createSpoolBudget } from './body-spool.js';
 import { type FallbackRule, validateFallback } from './fallback-config.js';
-import { type AttemptOutcome, compileFallback } from './fallback-policy.js';
+import { type AttemptOutcome, compileFallback, DEFAULT_SPOOL_BUDGET_BYTES } from './fallback-policy.js';
 
 export interface FallbackSectionDeps {
   logger?: Logger;
   /** One call per endpoint considered, e.g. `metrics.fallbackAttempt`. */
   onAttempt?: (outcome: AttemptOutcome) => void;
+  /** Bytes all requests' replay copies may hold together, across policy updates. Default 256 MiB. */
+  spoolBudgetBytes?: number;
 }
 
 /**
@@ -24,6 +27,8 @@ export function createFallbackSection(deps: FallbackSectionDeps = {}): PolicySec
   if (deps.onAttempt !== undefined && typeof deps.onAttempt !== 'function')
     throw new TypeError('onAttempt must be a function');
   const log = deps.logger?.child({ component: 'fallback' });
+  // one budget for the section's lifetime, so an update does not hand out a fresh one
+  const spoolBudget = createSpoolBudget(deps.spoolBudgetBytes ?? DEFAULT_SPOOL_BUDGET_BYTES);
   return {
     validate: (raw, path) => validateFallback(raw, path),
     compile(raw): CompiledSection {
@@ -32,7 +37,7 @@ export function createFallbackSection(deps: FallbackSectionDeps = {}): PolicySec
       if (errors.length > 0) throw new Error(errors.join('; '));
       const rules = raw as FallbackRule[];
       log?.info({ rules: rules.length }, 'fallback rules compiled');
-      return { policy: compileFallback(rules, { onAttempt: deps.onAttempt }) };
+      return { policy: compileFallback(rules, { onAttempt: deps.onAttempt, spoolBudget }) };
     },
   };
 }

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { createFallbackSection, createPolicyEngine } from '@slime/hub';
 import { describe, expect, it } from 'vitest';
 import { readAll } from '../../../../test/helpers/harness.js';
-import { createBodySpool } from '../../src/routing/body-spool.js';
+import { createBodySpool, createSpoolBudget } from '../../src/routing/body-spool.js';
 
 describe('fallback section validation', () => {
   it('reports every problem with its path and keeps the old rules', () => {
@@ -61,5 +61,31 @@ describe('body spool', () => {
     gone.abort();
     expect(await pending).toBeNull();
     expect(() => createBodySpool(new PassThrough(), -1)).toThrow(RangeError);
+  });
+
+  it('shares one hub-wide budget: a body that does not fit is not recorded, and release gives bytes back', async () => {
+    const budget = createSpoolBudget(10);
+    const a = new PassThrough();
+    const spoolA = createBodySpool(a, 100, budget);
+    spoolA.first.resume();
+    a.end('1234567');
+    await once(spoolA.first, 'end');
+    expect(budget.used).toBe(7);
+    // a second body of 5 bytes would take the sum to 12 > 10: no copy, so no fallback for it
+    const b = new PassThrough();
+    const spoolB = createBodySpool(b, 100, budget);
+    spoolB.first.resume();
+    b.end('abcde');
+    await once(spoolB.first, 'end');
+    expect(await spoolB.complete(new AbortController().signal)).toBeNull();
+    expect(budget.used).toBe(7);
+    // the first request's replays still work after release; its bytes go back to the budget
+    const copy = await spoolA.complete(new AbortController().signal);
+    const replay = copy!();
+    spoolA.release();
+    spoolA.release();
+    expect(budget.used).toBe(0);
+    expect((await readAll(replay)).toString()).toBe('1234567');
+    expect(() => createSpoolBudget(-1)).toThrow(RangeError);
   });
 });
