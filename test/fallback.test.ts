@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startAgent, startUpstream } from './helpers/harness.js';
 import { type Echo, echo, startRoutingHub } from './helpers/routing-hub.js';
 
@@ -145,6 +145,37 @@ describe('fallback chains', () => {
     // the abandoned request was aborted, not left running
     await hungGone;
     expect(hanging.inFlight).toBe(0);
+  });
+
+  it('a primary that hangs past primaryTimeout counts as timeout: cancelled at its agent, and the endpoint serves', async () => {
+    let primaryGone: Promise<unknown> | undefined;
+    await using primary = await startUpstream((req) => {
+      primaryGone = once(req.socket, 'close');
+      // never answers
+    });
+    await using good = await startUpstream(echo('good'));
+    await using hub = await startRoutingHub({
+      router: [{ to: 'primary' }],
+      fallback: [{ on: ['timeout'], primaryTimeout: '200ms', endpoints: [{ to: good.url }] }],
+    });
+    await using _p = await startAgent(hub, primary, { scopes: ['primary'] });
+    const res = await request(`${hub.url}/slow`);
+    expect(res.statusCode).toBe(200);
+    expect(((await res.body.json()) as Echo).who).toBe('good');
+    expect(res.headers['slime-fallback-attempts']).toBe('1');
+    expect(hub.attempts).toEqual(['ok']);
+    // the primary's upstream call was aborted through its agent, not left running
+    await primaryGone;
+    await vi.waitFor(() => expect(primary.inFlight).toBe(0));
+    // without `timeout` in `on`, the same deadline answers 504 itself
+    hub.engine.update({
+      router: [{ to: 'primary' }],
+      fallback: [{ on: [503], primaryTimeout: '100ms', endpoints: [{ to: good.url }] }],
+    });
+    const late = await request(`${hub.url}/slow`);
+    expect(late.statusCode).toBe(504);
+    expect(((await late.body.json()) as { code: string }).code).toBe('ERR_HUB_UPSTREAM_TIMEOUT');
+    expect(good.count).toBe(1);
   });
 
   it('replays a POST body byte-exact when the rule opts in to non-idempotent methods', async () => {

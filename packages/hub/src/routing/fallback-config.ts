@@ -29,6 +29,11 @@ export interface FallbackRule {
   endpoints: FallbackEndpoint[];
   /** Per-try timeout for endpoints without their own. Default 10s. */
   timeout?: string | number;
+  /**
+   * Longest wait for the first (primary) try's response head; past it the try is cancelled and
+   * counts as the outcome `timeout`. Default: none (the primary's own timeouts apply).
+   */
+  primaryTimeout?: string | number;
   /** POST, PATCH and other non-idempotent methods fall back too. Default false. */
   nonIdempotent?: boolean;
   /** Largest request body kept for replay; bigger bodies are not retried. Default 1 MiB. */
@@ -96,7 +101,16 @@ function checkEndpoint(e: unknown, path: string, report: Report): void {
 
 /** Every problem with a `fallback` section, each prefixed by its path. */
 export function validateFallback(raw: unknown, path: string): string[] {
-  const keys = ['name', 'match', 'on', 'endpoints', 'timeout', 'nonIdempotent', 'maxBodyBytes'];
+  const keys = [
+    'name',
+    'match',
+    'on',
+    'endpoints',
+    'timeout',
+    'primaryTimeout',
+    'nonIdempotent',
+    'maxBodyBytes',
+  ];
   return validateRuleList(raw, path, { keys, shape: '{ match, on, endpoints }' }, (r, p, report) => {
     if (!Array.isArray(r.on) || r.on.length === 0)
       report(`${p}.on`, 'must be a non-empty list of statuses (400-599), "no-agent" or "timeout"');
@@ -110,8 +124,10 @@ export function validateFallback(raw: unknown, path: string): string[] {
     if (!Array.isArray(r.endpoints) || r.endpoints.length === 0)
       report(`${p}.endpoints`, 'must be a non-empty list');
     else for (const [j, e] of r.endpoints.entries()) checkEndpoint(e, `${p}.endpoints[${j}]`, report);
-    if (r.timeout !== undefined && parseWindow(r.timeout) === undefined)
-      report(`${p}.timeout`, 'must be a duration like "2s" or "500ms", or seconds as a number');
+    for (const field of ['timeout', 'primaryTimeout'] as const) {
+      if (r[field] !== undefined && parseWindow(r[field]) === undefined)
+        report(`${p}.${field}`, 'must be a duration like "2s" or "500ms", or seconds as a number');
+    }
     if (r.nonIdempotent !== undefined && typeof r.nonIdempotent !== 'boolean')
       report(`${p}.nonIdempotent`, 'must be a boolean');
     if (

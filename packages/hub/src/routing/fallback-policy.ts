@@ -42,6 +42,7 @@ interface CompiledRule {
   readonly endpoints: readonly CompiledEndpoint[];
   readonly nonIdempotent: boolean;
   readonly maxBodyBytes: number;
+  readonly primaryTimeoutMs: number | undefined;
 }
 
 /** A try that did not succeed: the response it gave, or the error it failed with. */
@@ -70,6 +71,7 @@ function compileRule(rule: FallbackRule, index: number): CompiledRule {
     endpoints: rule.endpoints.map((e) => compileEndpoint(e, timeoutMs)),
     nonIdempotent: rule.nonIdempotent === true,
     maxBodyBytes: rule.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    primaryTimeoutMs: rule.primaryTimeout === undefined ? undefined : parseWindow(rule.primaryTimeout),
   };
 }
 
@@ -143,6 +145,12 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
     }
 
     let failure: Failure;
+    // The primary try may get a deadline of its own; past it the try is cancelled like a client
+    // that left, and counts as `timeout`.
+    const clientSignal = ctx.signal;
+    const deadline = rule.primaryTimeoutMs === undefined ? undefined : new AbortController();
+    const deadlineTimer = deadline && setTimeout(() => deadline.abort(), rule.primaryTimeoutMs);
+    if (deadline) ctx.signal = AbortSignal.any([clientSignal, deadline.signal]);
     try {
       await next();
       const result = ctx.result!;
@@ -151,13 +159,23 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
         return;
       }
       failure = { result };
-    } catch (err) {
+    } catch (caught) {
+      const err =
+        deadline?.signal.aborted && !clientSignal.aborted
+          ? new HubError(
+              'ERR_HUB_UPSTREAM_TIMEOUT',
+              `no response head within the primary timeout (${rule.primaryTimeoutMs} ms)`,
+            )
+          : caught;
       const outcome = outcomeOfError(err);
       if (!outcome || !rule.listed(outcome)) {
         spool?.release();
         throw err;
       }
       failure = { error: err as HubError };
+    } finally {
+      clearTimeout(deadlineTimer);
+      ctx.signal = clientSignal;
     }
 
     let replay: (() => Readable) | null = null;

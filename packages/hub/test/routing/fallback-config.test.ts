@@ -21,12 +21,13 @@ describe('fallback section validation', () => {
             ],
             nonIdempotent: 'yes',
             maxBodyBytes: -1,
+            primaryTimeout: 'later',
           },
           { endpoints: [] },
         ],
       }),
     ).toThrow(
-      /fallback\[0\]\.on\[0\] must be a status[\s\S]*on\[1\][\s\S]*headers\.Host is reserved[\s\S]*headers\.bad name is not a valid header name[\s\S]*headers\.ok must not contain[\s\S]*endpoints\[0\]\.timeout must be a duration[\s\S]*nonIdempotent must be a boolean[\s\S]*maxBodyBytes must be an integer[\s\S]*fallback\[1\]\.on must be a non-empty list[\s\S]*fallback\[1\]\.endpoints must be a non-empty list/,
+      /fallback\[0\]\.on\[0\] must be a status[\s\S]*on\[1\][\s\S]*headers\.Host is reserved[\s\S]*headers\.bad name is not a valid header name[\s\S]*headers\.ok must not contain[\s\S]*endpoints\[0\]\.timeout must be a duration[\s\S]*fallback\[0\]\.primaryTimeout must be a duration[\s\S]*nonIdempotent must be a boolean[\s\S]*maxBodyBytes must be an integer[\s\S]*fallback\[1\]\.on must be a non-empty list[\s\S]*fallback\[1\]\.endpoints must be a non-empty list/,
     );
     expect(engine.current().fallback).toEqual([{ on: [503], endpoints: [{ to: 'cache' }] }]);
   });
