@@ -33,6 +33,25 @@ describe('slime demo', () => {
     const text = await events.text();
     expect(text.match(/^event: tick$/gm)).toHaveLength(3);
 
+    // /fragile is routed to the shaped group: a flood gets fast 503s from the hub, never the
+    // upstream's 500s, and with Slime-Block every request is served
+    expect(demo.stdout()).toContain(`-H 'Slime-Block: 1' ${base}/fragile | sort | uniq -c`);
+    const flood = async (headers: Record<string, string>) => {
+      const codes = await Promise.all(
+        Array.from({ length: 40 }, async () => {
+          const r = await fetch(`${base}/fragile`, { headers });
+          await r.arrayBuffer();
+          return r.status;
+        }),
+      );
+      const count: Record<number, number> = {};
+      for (const c of codes) count[c] = (count[c] ?? 0) + 1;
+      return count;
+    };
+    const open = await flood({});
+    expect(Object.keys(open).sort()).toEqual(['200', '503']);
+    expect(await flood(block)).toEqual({ 200: 40 });
+
     demo.child.kill('SIGTERM');
     expect(await demo.exited).toBe(0);
   });

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createAgent } from '@slime/agent';
-import { createHub, signAgentToken } from '@slime/hub';
+import {
+  createHub,
+  createPolicyEngine,
+  createRouterSection,
+  createShapingSection,
+  type PolicyDoc,
+  signAgentToken,
+} from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { startDemoUpstream } from '../demo-upstream.js';
 import { createLogger } from '../logger.js';
@@ -11,7 +18,7 @@ import { listenError } from './hub-run.js';
 /** The curl lines `slime demo` prints, for a hub at `base`. */
 export function demoInstructions(base: string): string {
   return [
-    `Slime demo: hub ${base} -> agent (4 workers) -> built-in upstream. Try:`,
+    `Slime demo: hub ${base} -> agent (${DEMO_WORKERS} workers) -> built-in upstream. Try:`,
     '',
     '  # echo of your request as JSON',
     `  curl -s '${base}/hello?name=slime'`,
@@ -22,11 +29,33 @@ export function demoInstructions(base: string): string {
     `  curl -sN '${base}/events?n=5&interval=500'`,
     '  # wait for a free worker instead of a 503 when all are busy',
     `  curl -s -H 'Slime-Block: 1' '${base}/slow?ms=500'`,
+    '  # /fragile takes 8 requests at once and answers 500 when flooded; the hub shapes it (AIMD):',
+    '  # 40 at once get fast 503s from the hub instead of 500s, and none with Slime-Block',
+    `  seq 40 | xargs -P 40 -I{} curl -s -o /dev/null -w '%{http_code}\\n' ${base}/fragile | sort | uniq -c`,
+    `  seq 40 | xargs -P 40 -I{} curl -s -o /dev/null -w '%{http_code}\\n' -H 'Slime-Block: 1' ${base}/fragile | sort | uniq -c`,
     '',
     'Press Ctrl-C to stop (twice to stop at once).',
     '',
   ].join('\n');
 }
+
+const DEMO_WORKERS = 32;
+
+/**
+ * The demo's policy: /fragile goes to the agent group "fragile" (the demo agent carries that
+ * scope and serves every other request too), which an AIMD limiter shapes.
+ */
+export const DEMO_POLICY: PolicyDoc = {
+  router: [{ name: 'fragile', match: { pathPrefix: '/fragile' }, to: 'fragile' }],
+  shaping: {
+    groups: [
+      {
+        match: { scope: 'fragile' },
+        limiter: { mode: 'aimd', min: 1, max: 64, initial: 4, latencyThresholdMs: 150 },
+      },
+    ],
+  },
+};
 
 /** `slime demo`: hub + agent + demo upstream in one process, for a first look. */
 export async function runDemo(settings: Settings, ctx: CliContext): Promise<void> {
@@ -36,7 +65,15 @@ export async function runDemo(settings: Settings, ctx: CliContext): Promise<void
   // a fresh secret per run: the demo's token is never shown and never outlives the process
   const secret = randomBytes(32).toString('base64url');
   const upstream = await startDemoUpstream();
-  const hub = createHub({ secret, host, port, logger });
+  const engine = createPolicyEngine({
+    policy: DEMO_POLICY,
+    logger,
+    sections: {
+      router: createRouterSection(),
+      shaping: createShapingSection({ now: Date.now, random: Math.random, logger }),
+    },
+  });
+  const hub = createHub({ secret, host, port, logger }, { policies: engine.slots() });
   let address: Awaited<ReturnType<typeof hub.listen>>;
   try {
     address = await hub.listen();
@@ -47,12 +84,12 @@ export async function runDemo(settings: Settings, ctx: CliContext): Promise<void
   }
   const dialHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : address.host;
   const hubUrl = `http://${dialHost.includes(':') ? `[${dialHost}]` : dialHost}:${address.port}`;
-  const token = await signAgentToken({ secret, name: 'demo' });
+  const token = await signAgentToken({ secret, name: 'demo', scopes: ['fragile'] });
   const agent = createAgent({
     token,
     hub: hubUrl,
     upstream: upstream.url,
-    numWorker: 4,
+    numWorker: DEMO_WORKERS,
     agentId: 'demo',
     logger,
   });
@@ -64,6 +101,7 @@ export async function runDemo(settings: Settings, ctx: CliContext): Promise<void
       close: async () => {
         await agent.close();
         await hub.close();
+        await engine.close();
         await upstream.close();
       },
       destroy: () => {
