@@ -70,9 +70,11 @@ describe('status page (headless chromium)', () => {
     const a = await startAgent(h, up, { name: 'browser-agent', scopes: ['gpu'], numWorker: 3 });
     const row = page.locator('tr.agent[data-agent-name="browser-agent"]');
     await row.waitFor();
-    const cells = await row.locator('td').allTextContents();
-    expect(cells.slice(0, 5)).toEqual(['browser-agent', a.agent.hubAgentId, 'gpu', '3', '0']);
-    expect(cells[7]).toBe('127.0.0.1');
+    // the first snapshot may catch the connection before its HELLO (no slots yet): poll until ready
+    await expect
+      .poll(async () => (await row.locator('td').allTextContents()).slice(0, 6))
+      .toEqual(['browser-agent', a.agent.hubAgentId, 'gpu', '3', '0', 'ready']);
+    expect((await row.locator('td').allTextContents())[7]).toBe('127.0.0.1');
     await expect.poll(() => page.locator('#agents-count').textContent()).toBe('1');
     expect(await page.locator('#slots').textContent()).toBe('0 / 3');
     expect(await page.locator('#empty').isVisible()).toBe(false);
