@@ -11,7 +11,6 @@ import {
   FrameWriter,
   GoawayCode,
   grantCredits,
-  type HeaderList,
   type HelloFrame,
   MIN_STREAM_WINDOW,
   negotiateVersion,
@@ -24,55 +23,24 @@ import {
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { HubError } from '../errors.js';
-import { type CloseOutcome, HubStream, type StreamHost, type StreamInit } from '../streams/hub-stream.js';
+import { type CloseOutcome, HubStream, type StreamHost } from '../streams/hub-stream.js';
+import type {
+  AgentSnapshot,
+  ConnectionOptions,
+  ConnectionState,
+  OpenStreamRequest,
+} from './connection-types.js';
+
+export type {
+  AgentSnapshot,
+  ConnectionOptions,
+  ConnectionState,
+  OpenStreamRequest,
+} from './connection-types.js';
 
 // Above this many unflushed bytes on the WebSocket, streams stop reading their sources.
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
-
-export interface ConnectionOptions {
-  id: string;
-  claims: AgentClaims;
-  remoteAddress: string;
-  hubWindow: number;
-  heartbeatMs: number;
-  heartbeatTimeoutMs: number;
-  helloTimeoutMs: number;
-  streamIdleTimeoutMs: number;
-  now: () => number;
-  log: Logger;
-  /** The agent can take more work (HELLO done and credits arrived, or a stream returned its credit). */
-  onCapacity: (conn: AgentConnection) => void;
-  onClosed: (conn: AgentConnection, code: number, reason: string) => void;
-  /** Counts WebSocket payload bytes, for metrics. */
-  onBytes?: (direction: 'to_agent' | 'from_agent', bytes: number) => void;
-}
-
-export interface OpenStreamRequest extends StreamInit {
-  method: string;
-  target: string;
-  headers: HeaderList;
-}
-
-export type ConnectionState = 'hello' | 'ready' | 'draining' | 'closed';
-
-/** Summary for /status and logs. */
-export interface AgentSnapshot {
-  id: string;
-  name: string;
-  jti: string;
-  scopes: string[];
-  scopePaths: string[];
-  slots: number;
-  credits: number;
-  inFlight: number;
-  state: ConnectionState;
-  upstream: string;
-  software: string;
-  hardware: unknown;
-  remoteAddress: string;
-  since: number;
-}
 
 /**
  * The hub's end of one agent WebSocket: the HELLO handshake, credits, the streams multiplexed on

@@ -1,0 +1,49 @@
+// The shapes an agent connection is built from and reports, kept apart from the class.
+import type { AgentClaims, HeaderList } from '@slime/protocol';
+import type { Logger } from 'pino';
+import type { StreamInit } from '../streams/hub-stream.js';
+import type { AgentConnection } from './agent-connection.js';
+
+export interface ConnectionOptions {
+  id: string;
+  claims: AgentClaims;
+  remoteAddress: string;
+  hubWindow: number;
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+  helloTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  now: () => number;
+  log: Logger;
+  /** The agent can take more work (HELLO done and credits arrived, or a stream returned its credit). */
+  onCapacity: (conn: AgentConnection) => void;
+  onClosed: (conn: AgentConnection, code: number, reason: string) => void;
+  /** Counts WebSocket payload bytes, for metrics. */
+  onBytes?: (direction: 'to_agent' | 'from_agent', bytes: number) => void;
+}
+
+export interface OpenStreamRequest extends StreamInit {
+  method: string;
+  target: string;
+  headers: HeaderList;
+}
+
+export type ConnectionState = 'hello' | 'ready' | 'draining' | 'closed';
+
+/** Summary for /status and logs. */
+export interface AgentSnapshot {
+  id: string;
+  name: string;
+  jti: string;
+  scopes: string[];
+  scopePaths: string[];
+  slots: number;
+  credits: number;
+  inFlight: number;
+  state: ConnectionState;
+  upstream: string;
+  software: string;
+  hardware: unknown;
+  remoteAddress: string;
+  since: number;
+}
