@@ -1,51 +1,13 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { signAgentToken } from '@slime/hub';
-import { CloseCode, decodeFrame, encodeFrame, type Frame } from '@slime/protocol';
+import { CloseCode } from '@slime/protocol';
 import { SignJWT } from 'jose';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { deferred, SECRET, startAgent, startHub, startUpstream } from './helpers/harness.js';
-
-/** A hand-driven agent: speaks the protocol frame by frame, so tests can misbehave on purpose. */
-async function rawAgent(hubUrl: string, opts: { token?: string; autoPong?: boolean } = {}) {
-  const token = opts.token ?? (await signAgentToken({ secret: SECRET, name: 'raw' }));
-  const ws = new WebSocket(`${hubUrl.replace('http', 'ws')}/_slime/agent`, {
-    headers: { authorization: `Bearer ${token}` },
-    autoPong: opts.autoPong ?? true,
-  });
-  const frames: Frame[] = [];
-  const waiters: Array<() => void> = [];
-  ws.on('message', (data) => {
-    frames.push(decodeFrame(data as Buffer));
-    for (const w of waiters.splice(0)) w();
-  });
-  await once(ws, 'open');
-  const next = async (type: Frame['type']): Promise<Frame> => {
-    for (;;) {
-      const i = frames.findIndex((f) => f.type === type);
-      if (i !== -1) return frames.splice(i, 1)[0]!;
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const send = (f: Frame) => ws.send(encodeFrame(f));
-  send({
-    type: 'HELLO',
-    streamId: 0,
-    minVersion: 1,
-    maxVersion: 1,
-    slots: 1,
-    streamWindow: 65536,
-    name: 'raw',
-    agentId: 'raw',
-    upstream: 'none',
-    software: 'test',
-    hardware: '',
-  });
-  await next('WELCOME');
-  return { ws, next, send };
-}
+import { rawAgent } from './helpers/raw-agent.js';
 
 async function upgradeStatus(hubUrl: string, authorization: string | undefined): Promise<number> {
   const ws = new WebSocket(`${hubUrl.replace('http', 'ws')}/_slime/agent`, {

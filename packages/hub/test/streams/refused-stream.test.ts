@@ -1,72 +1,14 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { signAgentToken } from '@slime/hub';
-import { decodeFrame, encodeFrame, type Frame, ResetCode } from '@slime/protocol';
+import { ResetCode } from '@slime/protocol';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
-import { SECRET, startHub } from '../../../../test/helpers/harness.js';
+import { startHub } from '../../../../test/helpers/harness.js';
+import { rawAgent as rawAgentOf } from '../../../../test/helpers/raw-agent.js';
 
 const WINDOW = 64 * 1024;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** A hand-driven agent, so the test decides when to refuse and when to grant credit. */
-async function rawAgent(hubUrl: string) {
-  const token = await signAgentToken({ secret: SECRET, name: 'raw' });
-  const ws = new WebSocket(`${hubUrl.replace('http', 'ws')}/_slime/agent`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  const frames: Frame[] = [];
-  const waiters: Array<() => void> = [];
-  ws.on('message', (data) => {
-    frames.push(decodeFrame(data as Buffer));
-    for (const w of waiters.splice(0)) w();
-  });
-  await once(ws, 'open');
-  const next = async <T extends Frame['type']>(type: T): Promise<Extract<Frame, { type: T }>> => {
-    for (;;) {
-      const i = frames.findIndex((f) => f.type === type);
-      if (i !== -1) return frames.splice(i, 1)[0] as Extract<Frame, { type: T }>;
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const send = (f: Frame) => ws.send(encodeFrame(f));
-  /** Reads a request body on `streamId` until END, granting WINDOW as it goes (or not). */
-  const readBody = async (streamId: number, opts: { grant: boolean; until?: number }) => {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      if (opts.until !== undefined && size >= opts.until) return Buffer.concat(chunks);
-      const i = frames.findIndex((f) => f.streamId === streamId && (f.type === 'DATA' || f.type === 'END'));
-      if (i === -1) {
-        await new Promise<void>((r) => waiters.push(r));
-        continue;
-      }
-      const f = frames.splice(i, 1)[0]!;
-      if (f.type === 'END') return Buffer.concat(chunks);
-      if (f.type === 'DATA') {
-        chunks.push(f.data);
-        size += f.data.byteLength;
-        if (opts.grant) send({ type: 'WINDOW', streamId, increment: f.data.byteLength });
-      }
-    }
-  };
-  send({
-    type: 'HELLO',
-    streamId: 0,
-    minVersion: 1,
-    maxVersion: 1,
-    slots: 2,
-    streamWindow: WINDOW,
-    name: 'raw',
-    agentId: 'raw',
-    upstream: 'none',
-    software: 'test',
-    hardware: '',
-  });
-  await next('WELCOME');
-  return { ws, next, send, readBody };
-}
+const rawAgent = (url: string) => rawAgentOf(url, { slots: 2, streamWindow: WINDOW });
 
 describe('RESET REFUSED on the hub', () => {
   it('keeps the credit spent, pauses the agent until its next CREDIT, and re-sends the whole body', async () => {
