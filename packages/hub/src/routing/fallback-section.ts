@@ -32,9 +32,8 @@ export function createFallbackSection(deps: FallbackSectionDeps = {}): PolicySec
   return {
     validate: (raw, path) => validateFallback(raw, path),
     compile(raw): CompiledSection {
+      // the engine validated the whole document before compiling any section
       if (raw === undefined) return {};
-      const errors = validateFallback(raw, 'fallback');
-      if (errors.length > 0) throw new Error(errors.join('; '));
       const rules = raw as FallbackRule[];
       log?.info({ rules: rules.length }, 'fallback rules compiled');
       return { policy: compileFallback(rules, { onAttempt: deps.onAttempt, spoolBudget }) };

@@ -90,9 +90,8 @@ export function createRouterSection(deps: RouterSectionDeps = {}): PolicySection
   return {
     validate: (raw, path) => validateRouter(raw, path),
     compile(raw): CompiledSection {
+      // the engine validated the whole document before compiling any section
       if (raw === undefined) return {};
-      const errors = validateRouter(raw, 'router');
-      if (errors.length > 0) throw new Error(errors.join('; '));
       const rules = raw as RouterRule[];
       log?.info({ rules: rules.length }, 'router rules compiled');
       return { policy: compileRouter(rules, random) };

@@ -1,18 +1,11 @@
-import type { Logger } from 'pino';
 import { canonicalJson } from '../policy/canonical.js';
 import type { CompiledSection, PolicySection } from '../policy/section.js';
-import { createShaper, type Shaper } from './shaper.js';
+import { createShaper, type Shaper, type ShaperDeps } from './shaper.js';
 import { createShapingPolicy } from './shaping-policy.js';
 import { validateShapingConfig } from './validate-shaping-config.js';
 
-export interface ShapingSectionDeps {
-  now: () => number;
-  random: () => number;
-  logger?: Logger;
-  /** For the Prometheus signal's queries. Default: the global fetch. */
-  fetch?: typeof globalThis.fetch;
-  /** A group refused a request at its limit (for metrics). */
-  onRejected?: (group: string) => void;
+/** What each shaper gets (clock, randomness, logger, fetch, onRejected), plus the wait bound. */
+export interface ShapingSectionDeps extends ShaperDeps {
   /** Most requests waiting for a shaping slot at once; the hub's --max-queue. Default 10000. */
   maxWaiting?: number;
 }
