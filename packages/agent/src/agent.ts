@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
-import { Pool } from 'undici';
 import { AgentError } from './errors.js';
 import { hardwareInfo } from './hardware.js';
 import { HubLink } from './hub-link.js';
@@ -9,6 +8,7 @@ import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from
 import type { Session } from './session.js';
 import { SlotPool } from './slot-pool.js';
 import { UpstreamCall } from './upstream-call.js';
+import { UpstreamConnections } from './upstream-connections.js';
 
 const VERSION = '0.1.0';
 
@@ -61,9 +61,9 @@ export function createAgent(options: AgentOptions): Agent {
     upstream: target.label,
     ...(options.agentId ? { agentId: options.agentId } : {}),
   });
-  const upstreamPool = new Pool(target.origin, { connections: slots, pipelining: 1 });
+  const upstreamPool = new UpstreamConnections({ origin: target.origin, size: slots });
   const callDeps = {
-    pool: upstreamPool,
+    connections: upstreamPool,
     target,
     preserveHost: options.preserveHost ?? false,
     headersTimeoutMs: options.upstreamHeadersTimeoutMs ?? 300_000,
@@ -133,6 +133,7 @@ export function createAgent(options: AgentOptions): Agent {
             waitForDrain: (c) => owner.waitForDrain(c),
             hubWindow: owner.hubWindow,
             agentWindow: owner.agentWindow,
+            interimResponses: owner.interimResponses,
             finished: (c) => callFinished(owner, c),
           },
           frame,
@@ -166,7 +167,7 @@ export function createAgent(options: AgentOptions): Agent {
     state = 'closed';
     if (heartbeat) clearInterval(heartbeat);
     for (const link of links) link.stop();
-    void upstreamPool.close().catch(() => {});
+    void upstreamPool.close();
   }
 
   const methods = {
@@ -210,7 +211,7 @@ export function createAgent(options: AgentOptions): Agent {
         }
         await Promise.all(links.map((l) => l.closeSocket()));
         shutdown();
-        await upstreamPool.close().catch(() => {});
+        await upstreamPool.close();
       })();
       return closePromise;
     },

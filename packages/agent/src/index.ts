@@ -29,3 +29,4 @@ export {
   upstreamTarget,
   validateAgentOptions,
 } from './options.js';
+export { UpstreamConnections, type UpstreamConnectionsOptions } from './upstream-connections.js';

@@ -63,6 +63,8 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
   readonly #budget: FrameWriter<UpstreamCall>;
   #lastSeen: number;
   hubWindow = DEFAULT_STREAM_WINDOW;
+  /** The hub takes interim (1xx) RESPONSE frames: it agreed on protocol version 2 or later. */
+  interimResponses = false;
   readonly agentWindow: number;
   /** Hub-assigned id (Slime-Agent-Id). */
   hubAgentId = '';
@@ -176,6 +178,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
       if (frame.type !== 'WELCOME')
         throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} before WELCOME`);
       this.hubWindow = frame.streamWindow;
+      this.interimResponses = frame.version >= 2;
       this.hubAgentId = frame.agentId;
       this.#state = 'ready';
       this.#deps.onWelcome(this, frame.agentId);

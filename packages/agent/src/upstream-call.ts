@@ -11,9 +11,13 @@ import {
   stripHopByHop,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
+import type { Client, Dispatcher } from 'undici';
+import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
 import type { UpstreamTarget } from './options.js';
 import { RequestBody } from './request-body.js';
+import type { UpstreamConnections } from './upstream-connections.js';
+import { describeUpstreamError, resetCodeFor } from './upstream-errors.js';
+import { type UpstreamRequest, upstreamRequest } from './upstream-request.js';
 
 /** What a call needs from the session it runs on. */
 export interface CallHost {
@@ -24,12 +28,14 @@ export interface CallHost {
   readonly hubWindow: number;
   /** Our per-stream window for request bodies. */
   readonly agentWindow: number;
+  /** The hub takes interim (1xx) RESPONSE frames (protocol version 2). */
+  readonly interimResponses: boolean;
   /** The call is over and its upstream work has stopped: the worker slot is free. */
   finished(call: UpstreamCall): void;
 }
 
 export interface CallDeps {
-  pool: Dispatcher;
+  connections: UpstreamConnections;
   target: UpstreamTarget;
   preserveHost: boolean;
   headersTimeoutMs: number;
@@ -42,27 +48,6 @@ export interface CallDeps {
     status?: number | undefined;
     latencyMs?: number | undefined;
   }) => void;
-}
-
-/** Maps undici/socket failures to RESET codes the hub turns into 502/504. */
-export function resetCodeFor(err: unknown): ResetCodeValue {
-  const codes = [(err as { code?: string })?.code, (err as { cause?: { code?: string } })?.cause?.code];
-  for (const code of codes) {
-    switch (code) {
-      case 'ECONNREFUSED':
-      case 'ENOTFOUND':
-      case 'EHOSTUNREACH':
-      case 'ENETUNREACH':
-      case 'EAI_AGAIN':
-        return ResetCode.UPSTREAM_CONNECT;
-      case 'UND_ERR_CONNECT_TIMEOUT':
-      case 'UND_ERR_HEADERS_TIMEOUT':
-      case 'UND_ERR_BODY_TIMEOUT':
-      case 'ETIMEDOUT':
-        return ResetCode.UPSTREAM_TIMEOUT;
-    }
-  }
-  return ResetCode.UPSTREAM_ERROR;
 }
 
 const RESET_NAMES: ReadonlyMap<number, string> = new Map(
@@ -91,6 +76,8 @@ export class UpstreamCall {
   readonly #frame: RequestFrame;
   readonly #abort = new AbortController();
   #body: RequestBody | null = null;
+  /** The upstream connection lent to this call, returned when the call ends. */
+  #client: Client | null = null;
   #response: Readable | null = null;
   #pump: DataPump | null = null;
   /** WINDOW granted before the response head (the protocol does not expect it; kept if it comes). */
@@ -110,8 +97,15 @@ export class UpstreamCall {
   }
 
   start(): void {
-    const { target, preserveHost } = this.#deps;
     const frame = this.#frame;
+    this.#startedAt = this.#deps.now?.() ?? 0;
+    let request: UpstreamRequest;
+    try {
+      request = upstreamRequest(frame, this.#deps.target, this.#deps.preserveHost);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
     if (!frame.endStream) {
       this.#body = new RequestBody(this.#host.agentWindow, (increment) =>
         this.#send(encodeFrame({ type: 'WINDOW', streamId: this.streamId, increment })),
@@ -119,37 +113,64 @@ export class UpstreamCall {
       // undici destroys the body on abort; that error is ours, not news.
       this.#body.on('error', () => {});
     }
-    const headers: string[] = [];
-    let hasAuth = false;
-    for (const [name, value] of frame.headers) {
-      if (name === 'host' && !preserveHost) continue;
-      if (name === 'authorization') hasAuth = true;
-      headers.push(name, value);
-    }
-    if (target.authorization && !hasAuth) headers.push('authorization', target.authorization);
-    const path = frame.target === '*' ? target.prefix || '*' : target.prefix + frame.target;
-    this.#startedAt = this.#deps.now?.() ?? 0;
-    this.#deps.pool
-      .request({
-        method: frame.method as Dispatcher.HttpMethod,
-        path,
-        headers,
+    let response: Promise<UpstreamResponse>;
+    if (request.path === '*') {
+      response = asteriskRequest({
+        origin: this.#deps.target.origin,
+        method: request.method,
+        headers: request.headers,
         body: this.#body,
         signal: this.#abort.signal,
-        headersTimeout: this.#deps.headersTimeoutMs,
-        bodyTimeout: this.#deps.bodyTimeoutMs,
-      })
-      .then(
-        (res) => this.#onResponse(res),
-        (err: unknown) => this.#fail(err),
+        headersTimeoutMs: this.#deps.headersTimeoutMs,
+      });
+    } else {
+      const client = this.#deps.connections.acquire();
+      this.#client = client;
+      // A promise whatever happens: a synchronous refusal becomes this request's error only.
+      response = Promise.resolve().then(() =>
+        client.request({
+          method: request.method as Dispatcher.HttpMethod,
+          path: request.path,
+          headers: request.headers,
+          body: this.#body,
+          signal: this.#abort.signal,
+          headersTimeout: this.#deps.headersTimeoutMs,
+          bodyTimeout: this.#deps.bodyTimeoutMs,
+          onInfo: (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) =>
+            this.#onInfo(info.statusCode, info.headers),
+        }),
       );
+    }
+    response.then(
+      (res) => this.#onResponse(res),
+      (err: unknown) => this.#fail(err),
+    );
+  }
+
+  /** An interim response: 103 Early Hints (and 102) go to the hub when it takes them. */
+  #onInfo(status: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.#closed || this.#hubReset || !this.#host.interimResponses) return;
+    if (status !== 102 && status !== 103) return;
+    try {
+      this.#send(
+        encodeFrame({
+          type: 'RESPONSE',
+          streamId: this.streamId,
+          endStream: false,
+          status,
+          headers: responseHeaders(headers),
+        }),
+      );
+    } catch (err) {
+      this.#deps.log.debug({ err: (err as Error).message, status }, 'interim response not forwarded');
+    }
   }
 
   #send(bytes: Uint8Array): void {
     if (!this.#closed) this.#host.send(bytes);
   }
 
-  #onResponse(res: Dispatcher.ResponseData): void {
+  #onResponse(res: UpstreamResponse): void {
     if (this.#closed || this.#hubReset) {
       res.body.destroy();
       this.#fail(new Error('cancelled'));
@@ -235,6 +256,7 @@ export class UpstreamCall {
     this.#response?.destroy();
     this.#closed = true;
     this.#pump?.stop();
+    this.#releaseClient();
     this.#host.finished(this);
   }
 
@@ -247,7 +269,7 @@ export class UpstreamCall {
     const code = resetCodeFor(err);
     const message = err instanceof Error ? err.message : String(err);
     this.#deps.log.warn({ streamId: this.streamId, code, err: message }, 'upstream call failed');
-    this.#reset(code, message.slice(0, 200));
+    this.#reset(code, describeUpstreamError(err));
   }
 
   #reset(code: ResetCodeValue, message: string): void {
@@ -266,7 +288,13 @@ export class UpstreamCall {
     this.#pump?.stop();
     // The response is complete; a request body still arriving is not wanted any more.
     if (this.#body && !this.#body.readableEnded) this.#body.destroy();
+    this.#releaseClient();
     this.#deps.onResult?.({ outcome: this.#outcome, status: this.#status, latencyMs: this.#latencyMs });
     this.#host.finished(this);
+  }
+
+  #releaseClient(): void {
+    if (this.#client) this.#deps.connections.release(this.#client);
+    this.#client = null;
   }
 }
