@@ -1,15 +1,18 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { AGENT_PATH, CloseCode, DEFAULT_STREAM_WINDOW, Limits } from '@slime/protocol';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.js';
-import { agentUpgradeHandler } from './agents/agent-upgrade.js';
+import { agentUpgradeHandler, isAgentUpgrade, offersWebSocket } from './agents/agent-upgrade.js';
 import { createTokenVerifier } from './agents/tokens.js';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.js';
 import { HubError } from './errors.js';
+import { clientErrorHandler, writeRawProblem } from './http/client-errors.js';
 import { writeError } from './http/problem.js';
+import { continueOnFirstRead } from './http/request-target.js';
+import { serveWithoutUpgrade } from './http/upgrade-offers.js';
 import { type HubOptions, validateHubOptions } from './options.js';
 import type { Policy, RequestContext } from './pipeline/context.js';
 import { createContext } from './pipeline/create-context.js';
@@ -123,6 +126,8 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
     requestTimeout: 0,
     headersTimeout: 60_000,
+    // Checked by requestTarget, so the refusal is problem+json like every other.
+    requireHostHeader: false,
     keepAliveTimeout: 65_000,
   });
   const wss = new WebSocketServer({
@@ -131,6 +136,21 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     perMessageDeflate: false,
   });
 
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    continueOnFirstRead(req, res);
+    server.emit('request', req, res);
+  });
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('connection', 'close');
+    writeError(res, new HubError('ERR_HUB_EXPECTATION_FAILED', 'only Expect: 100-continue is supported'));
+  });
+  // A reverse proxy has no tunnels to offer; Node would reset the connection without a listener.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    writeRawProblem(
+      socket,
+      new HubError('ERR_HUB_METHOD_NOT_ALLOWED', 'CONNECT is not served: this is a reverse proxy'),
+    );
+  });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (state !== 'listening') {
       res.setHeader('connection', 'close');
@@ -164,40 +184,53 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     });
   });
 
-  server.on(
-    'upgrade',
-    agentUpgradeHandler({
-      verifier,
-      wss,
-      log,
-      accepting: () => state === 'listening',
-      onRefused: internals.onAgentRefused,
-      onAgent: (ws, claims, req) => {
-        const id = `${claims.sub}#${++nextAgent}`;
-        const conn = new AgentConnection(ws, {
-          id,
-          claims,
-          remoteAddress: req.socket.remoteAddress ?? '',
-          hubWindow: options.streamWindow ?? DEFAULT_STREAM_WINDOW,
-          heartbeatMs: heartbeatIntervalMs,
-          heartbeatTimeoutMs,
-          helloTimeoutMs: 10_000,
-          streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
-          now,
-          log: log.child({ agent: id }),
-          onCapacity: (c) => dispatcher.capacity(c),
-          ...(internals.onAgentBytes ? { onBytes: internals.onAgentBytes } : {}),
-          onClosed: (c, code, reason) => {
-            connections.delete(c);
-            dispatcher.remove(c);
-            internals.onAgentClosed?.(c, code, reason);
-          },
-        });
-        connections.add(conn);
-        internals.onAgentConnected?.(conn);
-      },
-    }),
-  );
+  server.on('clientError', clientErrorHandler(log));
+  const agentUpgrade = agentUpgradeHandler({
+    verifier,
+    wss,
+    log,
+    accepting: () => state === 'listening',
+    onRefused: internals.onAgentRefused,
+    onAgent: (ws, claims, req) => {
+      const id = `${claims.sub}#${++nextAgent}`;
+      const conn = new AgentConnection(ws, {
+        id,
+        claims,
+        remoteAddress: req.socket.remoteAddress ?? '',
+        hubWindow: options.streamWindow ?? DEFAULT_STREAM_WINDOW,
+        heartbeatMs: heartbeatIntervalMs,
+        heartbeatTimeoutMs,
+        helloTimeoutMs: 10_000,
+        streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
+        now,
+        log: log.child({ agent: id }),
+        onCapacity: (c) => dispatcher.capacity(c),
+        ...(internals.onAgentBytes ? { onBytes: internals.onAgentBytes } : {}),
+        onClosed: (c, code, reason) => {
+          connections.delete(c);
+          dispatcher.remove(c);
+          internals.onAgentClosed?.(c, code, reason);
+        },
+      });
+      connections.add(conn);
+      internals.onAgentConnected?.(conn);
+    },
+  });
+  // Node gives every request carrying Upgrade to this listener. Only the agent endpoint upgrades;
+  // any other offer (h2c from the Java HttpClient or curl --http2) is ignored and the request
+  // served over HTTP/1.1 (RFC 9110 §7.8). Client WebSockets are not carried yet: a clear 501.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (isAgentUpgrade(req)) agentUpgrade(req, socket, head);
+    else if (offersWebSocket(req)) {
+      writeRawProblem(
+        socket,
+        new HubError(
+          'ERR_HUB_UPGRADE_UNSUPPORTED',
+          'WebSocket upgrades are only served on the agent endpoint',
+        ),
+      );
+    } else serveWithoutUpgrade(server, req, socket, head);
+  });
 
   function tick(): void {
     const t = now();

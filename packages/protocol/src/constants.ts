@@ -1,5 +1,9 @@
-/** Wire protocol version spoken by this build. Agents announce a [min, max] range in HELLO. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Wire protocol version spoken by this build. Agents announce a [min, max] range in HELLO.
+ * 2 adds interim RESPONSE frames (status 102/103 before the final head); a version-1 peer never
+ * receives one.
+ */
+export const PROTOCOL_VERSION = 2;
 /** Oldest protocol version this build still accepts. */
 export const MIN_PROTOCOL_VERSION = 1;
 

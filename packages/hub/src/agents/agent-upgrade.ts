@@ -17,6 +17,17 @@ export interface AgentUpgradeDeps {
   onRefused?: ((reason: string) => void) | undefined;
 }
 
+/** True for the one upgrade the hub takes: a WebSocket to GET /_slime/agent. */
+export function isAgentUpgrade(req: IncomingMessage): boolean {
+  return req.method === 'GET' && req.url?.split('?', 1)[0] === AGENT_PATH && offersWebSocket(req);
+}
+
+/** The request offers a WebSocket (RFC 6455 §4.1: `Upgrade: websocket`, any case). */
+export function offersWebSocket(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return upgrade?.split(',').some((t) => t.trim().toLowerCase() === 'websocket') === true;
+}
+
 /**
  * The HTTP upgrade of `GET /_slime/agent`: the bearer token is verified before the WebSocket
  * exists, so a refused agent costs one HTTP answer (problem+json) and never a socket we own.

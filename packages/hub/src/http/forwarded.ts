@@ -10,6 +10,8 @@ export function upstreamHeaders(req: IncomingMessage, clientIp: string, requestI
     req.rawHeaders,
     (name) =>
       name.startsWith('slime-') ||
+      // answered by the hub itself (100 Continue on the first body read)
+      name === 'expect' ||
       name === 'x-request-id' ||
       name === 'x-forwarded-proto' ||
       name === 'x-forwarded-host',

@@ -17,14 +17,38 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  417: 'Expectation Failed',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
 };
+
+/** The problem+json body for `err` (shared by responses and raw socket answers). */
+export function problemBody(err: Problem, requestId?: string): string {
+  return JSON.stringify({
+    type: `https://slime.dev/errors/${err.code}`,
+    title: TITLES[err.status] ?? 'Error',
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    ...(err.errors ? { errors: err.errors } : {}),
+    ...(requestId ? { requestId } : {}),
+  });
+}
+
+/** The reason phrase for a status, as problem titles use it. */
+export function statusTitle(status: number): string {
+  return TITLES[status] ?? 'Error';
+}
 
 /**
  * Writes an RFC 9457 problem+json response. The single place where errors become HTTP responses:
@@ -40,15 +64,7 @@ export function writeProblem(
     res.destroy();
     return;
   }
-  const body = JSON.stringify({
-    type: `https://slime.dev/errors/${err.code}`,
-    title: TITLES[err.status] ?? 'Error',
-    status: err.status,
-    detail: err.message,
-    code: err.code,
-    ...(err.errors ? { errors: err.errors } : {}),
-    ...(extra.requestId ? { requestId: extra.requestId } : {}),
-  });
+  const body = problemBody(err, extra.requestId);
   res.statusCode = err.status;
   for (const [k, v] of Object.entries(extra.headers ?? {})) res.setHeader(k, v);
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);

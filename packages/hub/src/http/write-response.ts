@@ -1,4 +1,5 @@
-import { isHopByHop } from '@slime/protocol';
+import type { ServerResponse } from 'node:http';
+import { type HeaderList, isHopByHop } from '@slime/protocol';
 import type { RequestContext } from '../pipeline/context.js';
 
 /**
@@ -9,13 +10,46 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   const result = ctx.result!;
   const { res } = ctx;
   const raw: string[] = [];
+  let upstreamRequestId = false;
   for (const [name, value] of result.headers) {
     if (isHopByHop(name)) continue;
+    // The upstream's own request id wins: the client gets one field, and the id its logs know.
+    if (name === 'x-request-id') upstreamRequestId = true;
     raw.push(name, value);
   }
   if (result.servedBy) raw.push('slime-agent-id', result.servedBy);
-  raw.push('x-request-id', ctx.requestId);
+  if (!upstreamRequestId) raw.push('x-request-id', ctx.requestId);
   for (const [name, value] of Object.entries(ctx.responseHeaders)) raw.push(name, value);
   res.writeHead(result.status, raw);
-  await result.body.pipe(res);
+  const piped = result.body.pipe(res);
+  // Node sends a head with the first body byte. A body that is not already here (SSE, an LLM's
+  // prefill) must not hold the status back: the client's read timeout runs meanwhile.
+  if (!res.writableEnded) res.flushHeaders();
+  await piped;
+}
+
+/**
+ * Forwards an interim response to the client before the final head: 103 Early Hints (its Link
+ * fields and the rest) and 102 Processing. Other 1xx codes, and any after the final head, are
+ * dropped: HTTP/1.0 clients never see one (RFC 9110 §15.2).
+ */
+export function writeInterim(res: ServerResponse, status: number, headers: HeaderList): void {
+  if (res.headersSent || res.writableEnded || res.req.httpVersionMinor === 0) return;
+  if (status === 102) {
+    res.writeProcessing();
+    return;
+  }
+  if (status !== 103) return;
+  const hints: Record<string, string | string[]> = {};
+  for (const [name, value] of headers) {
+    if (isHopByHop(name)) continue;
+    const prev = hints[name];
+    hints[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+  }
+  if (hints.link === undefined) return;
+  try {
+    res.writeEarlyHints(hints);
+  } catch {
+    // Node refuses Link values it cannot validate; early hints are advisory, so they are dropped.
+  }
 }

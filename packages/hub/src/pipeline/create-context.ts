@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
 import { hasBody, upstreamHeaders } from '../http/forwarded.js';
+import { requestTarget } from '../http/request-target.js';
 import type { RequestContext } from './context.js';
 
 const NO_BLOCK = new Set(['0', 'false', 'no', 'off']);
@@ -36,7 +37,7 @@ export interface ContextDeps {
 
 /** Builds the per-request context. Throws HubError(400) for malformed control headers. */
 export function createContext(req: IncomingMessage, res: ServerResponse, deps: ContextDeps): RequestContext {
-  const target = req.url ?? '/';
+  const target = requestTarget(req);
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
   const given = req.headers['x-request-id'];

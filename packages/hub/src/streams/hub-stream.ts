@@ -4,6 +4,7 @@ import {
   consumeWindow,
   type DataFrame,
   encodeFrame,
+  type HeaderList,
   ResetCode,
   type ResetCodeValue,
   type ResetFrame,
@@ -41,9 +42,16 @@ export interface StreamInit {
   onBodyRead: (bytes: number) => void;
   /** Called for every chunk of response body written to the client (byte count). */
   onResponseBytes?: (bytes: number) => void;
+  /** An interim response (102, 103) arrived before the final head. */
+  onInterim?: (status: number, headers: HeaderList) => void;
 }
 
 type State = 'open' | 'reset-sent' | 'closed';
+
+/** 1xx but 101: informational heads that precede the final response (RFC 9110 §15.2). */
+function isInterim(status: number): boolean {
+  return status < 200 && status !== 101;
+}
 export type CloseOutcome = 'returned' | 'refused' | 'lost';
 
 /**
@@ -61,6 +69,7 @@ export class HubStream implements ResponseBody {
   /** The request body going out; null when the request has none. */
   readonly #request: RequestSender | null;
   readonly #onResponseBytes: ((bytes: number) => void) | undefined;
+  readonly #onInterim: ((status: number, headers: HeaderList) => void) | undefined;
 
   // response direction
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
@@ -81,6 +90,7 @@ export class HubStream implements ResponseBody {
     this.id = id;
     this.lastActivity = host.now();
     this.#onResponseBytes = init.onResponseBytes;
+    this.#onInterim = init.onInterim;
     this.#request = init.body
       ? new RequestSender(
           id,
@@ -143,6 +153,13 @@ export class HubStream implements ResponseBody {
     if (this.#state !== 'open') return;
     this.#confirm();
     if (this.#headSeen) throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'second RESPONSE on a stream');
+    if (isInterim(frame.status)) {
+      // Protocol 2: an interim head precedes the final one; it carries no body and ends nothing.
+      if (frame.endStream)
+        throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'interim RESPONSE that ends the stream');
+      this.#onInterim?.(frame.status, frame.headers);
+      return;
+    }
     this.#headSeen = true;
     this.#head?.resolve({
       status: frame.status,

@@ -2,6 +2,7 @@ import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { AgentConnection } from '../../agents/agent-connection.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
 import { HubError } from '../../errors.js';
+import { writeInterim } from '../../http/write-response.js';
 import { forwardToUrl } from '../../routing/forward-to-url.js';
 import { StreamRefusedError } from '../../streams/reset-errors.js';
 import type { Policy, RequestContext } from '../context.js';
@@ -72,6 +73,7 @@ export function dispatchToAgent(options: {
               chargeRequest(ctx, n);
             },
             ...(bytes ? { onResponseBytes: (n: number) => bytes.response(ctx, n) } : {}),
+            onInterim: (status, headers) => writeInterim(ctx.res, status, headers),
           }),
       });
       // A client that leaves before the response head must stop the upstream work too.

@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HubError } from '../errors.js';
+
+const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
+
+/**
+ * The request's target in the form the upstream will see, checked as RFC 9112 §3 asks of a server:
+ *
+ * - origin-form (`/path?q`) as it came;
+ * - asterisk-form (`*`) for OPTIONS only;
+ * - absolute-form (`http://host/path?q`, which a server MUST accept, §3.2.2) becomes origin-form,
+ *   and its authority replaces Host, which the server MUST then ignore;
+ * - an HTTP/1.1 request needs exactly one Host field (§3.2).
+ *
+ * Mutates `req.headers.host` and `req.rawHeaders` for an absolute-form target, so everything
+ * downstream (X-Forwarded-Host, the agent's Host) sees the authority the client addressed.
+ * Throws HubError(400) for anything else.
+ */
+export function requestTarget(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  let target = url;
+  if (url === '*') {
+    if (req.method !== 'OPTIONS') throw malformed('the target * is only for OPTIONS');
+  } else if (!url.startsWith('/')) {
+    const m = ABSOLUTE.exec(url);
+    if (!m) throw malformed('request target must be a path, an absolute http(s) URL, or * for OPTIONS');
+    const authority = m[1]!.slice(m[1]!.lastIndexOf('@') + 1);
+    if (authority === '') throw malformed('absolute request target has no host');
+    target = m[2] === '' ? '/' : m[2]!.startsWith('?') ? `/${m[2]}` : m[2]!;
+    replaceHost(req, authority);
+  }
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) throw malformed('more than one Host field');
+  if (hosts === 0 && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) {
+    throw malformed('HTTP/1.1 request without a Host field');
+  }
+  return target;
+}
+
+function replaceHost(req: IncomingMessage, authority: string): void {
+  const raw = req.rawHeaders;
+  let replaced = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'host') continue;
+    if (!replaced) {
+      raw[i + 1] = authority;
+      replaced = true;
+    } else {
+      raw.splice(i, 2);
+      i -= 2;
+    }
+  }
+  if (!replaced) raw.push('Host', authority);
+  req.headers.host = authority;
+}
+
+function malformed(message: string): HubError {
+  return new HubError('ERR_HUB_MALFORMED_REQUEST', message);
+}
+
+/**
+ * `Expect: 100-continue`: the hub answers the expectation itself, and only when the request's body
+ * is first read, i.e. once the request passed authentication, access rules and limits. A refused
+ * request is answered before the client uploads anything. The upstream never sees `Expect`.
+ */
+export function continueOnFirstRead(req: IncomingMessage, res: ServerResponse): void {
+  const stream = req as IncomingMessage & { _read: (n: number) => void };
+  const read = stream._read;
+  stream._read = function (this: IncomingMessage, n: number) {
+    stream._read = read;
+    if (!res.headersSent && !res.writableEnded) res.writeContinue();
+    read.call(this, n);
+  };
+}
