@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -156,6 +157,24 @@ describe('request targets and upgrade offers', () => {
     expect(stderr).toMatch(/< HTTP\/1\.1 200/);
     expect(JSON.parse(stdout)).toMatchObject({ url: '/h2c?q=1' });
   });
+
+  it('the Java HttpClient (HTTP/2 by default, so it offers h2c) gets its answers over HTTP/1.1', async () => {
+    const seen: Array<{ url: string; upgrade: string | undefined; body: string }> = [];
+    await using upstream = await startUpstream(async (req, res) => {
+      const body = (await readAll(req)).toString();
+      seen.push({ url: req.url ?? '', upgrade: req.headers.upgrade, body });
+      res.end(`${req.method} ${req.url} ${body}`);
+    });
+    await using hub = await startHub();
+    await using _agent = await startAgent(hub, upstream);
+    const source = fileURLToPath(new URL('./fixtures/JavaClient.java', import.meta.url));
+    const { stdout } = await run('java', [source, hub.url], { timeout: 60_000 });
+    expect(stdout.trim().split('\n')).toEqual([
+      '200 HTTP_1_1 GET /java/get?q=1 ',
+      '200 HTTP_1_1 POST /java/post hello from java',
+    ]);
+    expect(seen.map((s) => s.upgrade)).toEqual([undefined, undefined]);
+  }, 60_000);
 
   it('a client WebSocket outside the agent endpoint gets 501 problem+json, and CONNECT 405', async () => {
     await using hub = await startHub();
