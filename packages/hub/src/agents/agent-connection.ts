@@ -41,6 +41,8 @@ export type {
 // Above this many unflushed bytes on the WebSocket, streams stop reading their sources.
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
+// One broken response may be a bug; this many on one connection is an agent not to be trusted.
+const MAX_FRAMING_VIOLATIONS = 3;
 
 /**
  * The hub's end of one agent WebSocket: the HELLO handshake, credits, the streams multiplexed on
@@ -69,6 +71,7 @@ export class AgentConnection implements StreamHost {
   #opts: ConnectionOptions;
   #streams = new Map<number, HubStream>();
   #lastStreamId = 0;
+  #framingViolations = 0;
   readonly #budget: FrameWriter<HubStream>;
   #lastSeen: number;
   readonly log: Logger;
@@ -153,6 +156,18 @@ export class AgentConnection implements StreamHost {
 
   waitForDrain(stream: HubStream): void {
     this.#budget.wait(stream);
+  }
+
+  framingViolation(stream: HubStream, problem: string): void {
+    this.#framingViolations++;
+    this.log.warn(
+      { streamId: stream.id, problem, violations: this.#framingViolations },
+      'agent broke a response framing; stream reset and client connection closed',
+    );
+    this.#opts.onFramingViolation?.(this, problem);
+    if (this.#framingViolations >= MAX_FRAMING_VIOLATIONS) {
+      this.close(CloseCode.PROTOCOL_ERROR, `${this.#framingViolations} response framing violations`);
+    }
   }
 
   /** Opens a stream for one request, spending one credit. The caller checked `accepting`. */
@@ -374,6 +389,7 @@ export class AgentConnection implements StreamHost {
       hardware,
       remoteAddress: this.remoteAddress,
       since: this.since,
+      framingViolations: this.#framingViolations,
     };
   }
 }

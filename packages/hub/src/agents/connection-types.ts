@@ -18,6 +18,8 @@ export interface ConnectionOptions {
   /** The agent can take more work (HELLO done and credits arrived, or a stream returned its credit). */
   onCapacity: (conn: AgentConnection) => void;
   onClosed: (conn: AgentConnection, code: number, reason: string) => void;
+  /** The agent broke a response's framing (metrics; the connection logs and counts it). */
+  onFramingViolation?: (conn: AgentConnection, problem: string) => void;
   /** Counts WebSocket payload bytes, for metrics. */
   onBytes?: (direction: 'to_agent' | 'from_agent', bytes: number) => void;
 }
@@ -46,4 +48,6 @@ export interface AgentSnapshot {
   hardware: unknown;
   remoteAddress: string;
   since: number;
+  /** Responses whose body broke their own framing on this connection. */
+  framingViolations: number;
 }

@@ -9,6 +9,8 @@ import type { RequestContext } from '../pipeline/context.js';
 export async function writeResult(ctx: RequestContext): Promise<void> {
   const result = ctx.result!;
   const { res } = ctx;
+  // The body broke before its head left (an agent's framing violation): still time for a 502.
+  if (result.body.failure) throw result.body.failure;
   const raw: string[] = [];
   let upstreamRequestId = false;
   for (const [name, value] of result.headers) {

@@ -36,6 +36,8 @@ export interface HubMetrics {
   agentRefused(reason: string): void;
   /** Frame bytes on agent WebSockets: AgentConnection.send (to_agent) and #onMessage (from_agent). */
   agentBytes(direction: AgentBytesDirection, bytes: number): void;
+  /** An agent's response broke its framing (stream reset, client connection closed). */
+  framingViolation(): void;
   /** A rate limit refused a request; `rule` is the rule's name from the policy file. */
   rateLimited(rule: string): void;
   fallbackAttempt(outcome: string): void;
@@ -174,6 +176,11 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     labelNames: ['event', 'reason'] as const,
     registers,
   });
+  const framing = new Counter({
+    name: 'slime_agent_framing_violations_total',
+    help: 'Agent responses whose body broke their own framing (Content-Length, HEAD/204/304): stream reset, client connection closed',
+    registers,
+  });
   const denied = new Counter({
     name: 'slime_policy_denied_total',
     help: 'Requests refused by an access rule (403)',
@@ -202,6 +209,7 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
   // Series with no observation yet still show up, so dashboards and alerts see 0 instead of nothing.
   for (const direction of ['to_agent', 'from_agent']) agentBytes.inc({ direction }, 0);
   requests.inc({ outcome: 'ok', status_class: '2xx' }, 0);
+  framing.inc(0);
 
   let observed = 0;
   const observe: RequestObserver = (e) => {
@@ -234,6 +242,7 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     agentBytes: (direction, bytes) => {
       if (bytes > 0) agentBytes.inc({ direction }, bytes);
     },
+    framingViolation: () => framing.inc(),
     rateLimited: (rule) => limited.inc({ rule: ruleLabel(rule) }),
     fallbackAttempt: (outcome) => fallback.inc({ outcome: fallbackLabel(outcome) }),
     shapingSource: (source) => {

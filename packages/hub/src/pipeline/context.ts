@@ -29,6 +29,8 @@ export interface ResponseBody {
   discard(reason: string): void;
   /** Reads at most `limit` bytes of body into memory (for fallback decisions); throws beyond it. */
   readAll(limit: number): Promise<Uint8Array>;
+  /** Set when the body already failed before anything was written (the head can still be an error). */
+  readonly failure?: Error | null;
 }
 
 /** Per-request state every policy sees. Created once per application request by the hub. */

@@ -15,6 +15,7 @@ import { HubError } from '../errors.js';
 import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
 import { RequestSender } from './request-sender.js';
 import { errorForReset, StreamRefusedError } from './reset-errors.js';
+import { ResponseFraming } from './response-framing.js';
 
 /** What a stream needs from the connection it runs on. */
 export interface StreamHost {
@@ -33,10 +34,14 @@ export interface StreamHost {
    * the agent refused it (the credit stays spent), `lost` when the connection died.
    */
   streamClosed(stream: HubStream, outcome: CloseOutcome): void;
+  /** The agent broke its response's framing on `stream` (already reset and failed). */
+  framingViolation(stream: HubStream, problem: string): void;
   now(): number;
 }
 
 export interface StreamInit {
+  /** The request method (HEAD responses have no body, whatever their fields say). */
+  method?: string;
   body: Readable | null;
   /** Called for every chunk of request body read from the client (byte count). */
   onBodyRead: (bytes: number) => void;
@@ -70,6 +75,10 @@ export class HubStream implements ResponseBody {
   readonly #request: RequestSender | null;
   readonly #onResponseBytes: ((bytes: number) => void) | undefined;
   readonly #onInterim: ((status: number, headers: HeaderList) => void) | undefined;
+  readonly #method: string;
+  #framing: ResponseFraming | null = null;
+  /** Why the stream failed after its head was handed out (a later pipe() fails at once). */
+  #failed: HubError | null = null;
 
   // response direction
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
@@ -91,6 +100,7 @@ export class HubStream implements ResponseBody {
     this.lastActivity = host.now();
     this.#onResponseBytes = init.onResponseBytes;
     this.#onInterim = init.onInterim;
+    this.#method = init.method ?? 'GET';
     this.#request = init.body
       ? new RequestSender(
           id,
@@ -113,6 +123,10 @@ export class HubStream implements ResponseBody {
     });
     // A rejection nobody awaits yet (e.g. while the head is pending) must not crash the process.
     this.response.catch(() => {});
+  }
+
+  get failure(): HubError | null {
+    return this.#failed;
   }
 
   get state(): State {
@@ -160,6 +174,18 @@ export class HubStream implements ResponseBody {
       this.#onInterim?.(frame.status, frame.headers);
       return;
     }
+    const framing = ResponseFraming.of(this.#method, frame.status, frame.headers);
+    const problem = typeof framing === 'string' ? framing : frame.endStream ? framing.end() : null;
+    if (problem !== null) {
+      if (frame.endStream) {
+        this.#ended = true;
+        this.#detachSource();
+        this.#close('returned');
+      }
+      this.#violation(problem);
+      return;
+    }
+    this.#framing = framing as ResponseFraming;
     this.#headSeen = true;
     this.#head?.resolve({
       status: frame.status,
@@ -180,6 +206,12 @@ export class HubStream implements ResponseBody {
     }
     // The protocol error surfaces as ERR_PROTOCOL_FLOW_CONTROL and closes the connection.
     this.#recvWindow = consumeWindow(this.#recvWindow, frame.data.byteLength);
+    const problem = this.#framing?.data(frame.data.byteLength) ?? null;
+    if (problem !== null) {
+      // Nothing of the offending chunk reaches the client.
+      this.#violation(problem);
+      return;
+    }
     this.#deliver(frame.data);
   }
 
@@ -198,6 +230,11 @@ export class HubStream implements ResponseBody {
     // The response is complete; whatever request body is left is not wanted any more.
     this.#detachSource();
     this.#close('returned');
+    const problem = this.#framing?.end() ?? null;
+    if (problem !== null) {
+      this.#violation(problem);
+      return;
+    }
     if (this.#res) this.#finishRes();
     else if (this.#collector) this.#finishCollector();
   }
@@ -254,6 +291,31 @@ export class HubStream implements ResponseBody {
         ? new HubError('ERR_HUB_STREAM_IDLE', `no data from agent ${this.#host.id} for too long`)
         : new HubError('ERR_HUB_CLIENT_GONE', reason);
     this.#fail(err);
+  }
+
+  /**
+   * The agent's response broke its own framing: reset the stream, never send the client a byte
+   * more, and abort the client's connection if its head already left (a status can no longer
+   * change); the connection counts the violation.
+   */
+  #violation(problem: string): void {
+    const err = new HubError(
+      'ERR_HUB_UPSTREAM_ERROR',
+      `agent ${this.#host.id} broke the response framing: ${problem}`,
+    );
+    this.#buffered = [];
+    if (this.#state === 'open') {
+      this.#confirm();
+      this.#detachSource();
+      this.#state = 'reset-sent';
+      this.#host.send(
+        encodeFrame({ type: 'RESET', streamId: this.id, code: ResetCode.PROTOCOL_ERROR, message: problem }),
+      );
+      this.#runSettled();
+    }
+    this.#failed = err;
+    this.#fail(err);
+    this.#host.framingViolation(this, problem);
   }
 
   #fail(err: HubError): void {
@@ -345,6 +407,11 @@ export class HubStream implements ResponseBody {
 
   pipe(res: ServerResponse): Promise<void> {
     if (this.#pipePromise) return this.#pipePromise;
+    if (this.#failed) {
+      res.destroy(this.#failed);
+      this.#pipePromise = Promise.reject(this.#failed);
+      return this.#pipePromise;
+    }
     this.#res = res;
     this.#pipePromise = new Promise<void>((resolve, reject) => {
       this.#pipe = { resolve, reject };
