@@ -58,6 +58,8 @@ export interface RequestContext {
   /** Whether the request waits for a free agent (Slime-Block) and for how long (ms). */
   block: boolean;
   blockTimeoutMs?: number;
+  /** Time from handing the request to an agent to its response head; 0 = none (hub default otherwise). */
+  requestTimeoutMs?: number;
   /** Headers to send upstream (hop-by-hop and Slime-* already removed, X-Forwarded-* added). */
   upstreamHeaders: HeaderList;
   /** The request body, paused; null when the request has none. Fallback may swap in a replayable copy. */

@@ -12,6 +12,8 @@ export interface PipelineDeps {
   appPassword: string | undefined;
   now: () => number;
   redispatchWaitMs: number;
+  /** Default time from hand-over to an agent to the response head; 0 = none. */
+  requestTimeoutMs?: number;
   observe?: RequestObserver;
   bytes?: BodyByteHooks;
   /** Policies from the policy engine, in the slots below (each may be empty). */
@@ -43,6 +45,7 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
       dispatcher: deps.dispatcher,
       now: deps.now,
       redispatchWaitMs: deps.redispatchWaitMs,
+      requestTimeoutMs: deps.requestTimeoutMs ?? 0,
       bytes: deps.bytes,
       ...(deps.urlDispatcher ? { urlDispatcher: deps.urlDispatcher } : {}),
     }),

@@ -11,6 +11,8 @@ export interface ForwardOptions {
   dispatcher?: Dispatcher | undefined;
   /** Longest wait for the response head, and between body chunks (ms). */
   timeoutMs?: number;
+  /** Time to the response head (the request deadline); default `timeoutMs`. */
+  headersTimeoutMs?: number;
   /** Request body bytes as they are sent. */
   onBodyRead?: (bytes: number) => void;
   /** Response body bytes as they are written to the client. */
@@ -144,7 +146,7 @@ export async function forwardToUrl(
       headers,
       body: ctx.body ? Readable.from(counted(ctx.body, onRead), { objectMode: false }) : null,
       signal: ctx.signal,
-      headersTimeout: timeout,
+      headersTimeout: options.headersTimeoutMs ?? timeout,
       bodyTimeout: timeout,
     });
     return {

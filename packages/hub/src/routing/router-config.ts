@@ -1,3 +1,4 @@
+import { parseWindow } from '../policy/duration.js';
 import type { MatchSpec } from '../policy/types.js';
 import { checkKeys, isObject, type Report } from '../policy/validate-match.js';
 import { validateRuleList } from './rule-list.js';
@@ -20,13 +21,24 @@ export interface RouterRule {
   to: TargetSpec | WeightedTarget[];
   /** What keeps a user on one side of a split: `ip`, `header:NAME` or `param:NAME`. */
   sticky?: string;
+  /**
+   * Time to the response head for requests this rule routes ("90s", "5m", seconds, or 0 for none),
+   * instead of the hub's --request-timeout.
+   */
+  requestTimeout?: number | string;
+}
+
+/** A rule's requestTimeout in ms (0 = none); undefined when invalid. */
+export function requestTimeoutMs(v: unknown): number | undefined {
+  if (v === 0 || v === '0') return 0;
+  return parseWindow(v);
 }
 
 const STICKY = /^(ip|header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|param:.+)$/;
 
 /** Every problem with a `router` section, each prefixed by its path. */
 export function validateRouter(raw: unknown, path: string): string[] {
-  const rule = { keys: ['name', 'match', 'to', 'sticky'], shape: '{ match, to }' };
+  const rule = { keys: ['name', 'match', 'to', 'sticky', 'requestTimeout'], shape: '{ match, to }' };
   return validateRuleList(raw, path, rule, (r, p, report) => {
     if (r.to === undefined) report(`${p}.to`, 'is required');
     else if (Array.isArray(r.to)) checkSplit(r.to, `${p}.to`, report);
@@ -36,6 +48,11 @@ export function validateRouter(raw: unknown, path: string): string[] {
         report(`${p}.sticky`, 'must be ip, header:NAME or param:NAME');
       else if (!Array.isArray(r.to)) report(`${p}.sticky`, 'only applies to a weighted split');
     }
+    if (r.requestTimeout !== undefined && requestTimeoutMs(r.requestTimeout) === undefined)
+      report(
+        `${p}.requestTimeout`,
+        'must be a duration like "90s" or "5m", a number of seconds, or 0 for none',
+      );
   });
 }
 

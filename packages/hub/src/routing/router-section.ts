@@ -3,7 +3,7 @@ import type { Policy, RequestContext, RouteTarget } from '../pipeline/context.js
 import { compileMatch, type Matcher } from '../policy/match.js';
 import { type RequestView, viewOf } from '../policy/request-view.js';
 import type { CompiledSection, PolicySection } from '../policy/section.js';
-import { type RouterRule, validateRouter } from './router-config.js';
+import { type RouterRule, requestTimeoutMs, validateRouter } from './router-config.js';
 import { pickWeighted, stickyPoint } from './sticky.js';
 import { compileTarget, describeTarget } from './target.js';
 
@@ -17,6 +17,7 @@ interface CompiledRule {
   readonly name: string;
   readonly match: Matcher;
   readonly pick: (ctx: RequestContext, view: RequestView) => RouteTarget;
+  readonly requestTimeoutMs: number | undefined;
 }
 
 function stickyKey(sticky: string | undefined, ctx: RequestContext, view: RequestView): string | undefined {
@@ -31,9 +32,11 @@ function stickyKey(sticky: string | undefined, ctx: RequestContext, view: Reques
 function compileRule(rule: RouterRule, index: number, random: () => number): CompiledRule {
   const name = rule.name ?? `router[${index}]`;
   const match = compileMatch(rule.match);
+  const requestTimeout =
+    rule.requestTimeout === undefined ? undefined : requestTimeoutMs(rule.requestTimeout);
   if (!Array.isArray(rule.to)) {
     const target = compileTarget(rule.to);
-    return { name, match, pick: () => target };
+    return { name, match, pick: () => target, requestTimeoutMs: requestTimeout };
   }
   const targets = rule.to.map((t) => compileTarget(t.to));
   const weights = rule.to.map((t) => t.weight);
@@ -42,6 +45,7 @@ function compileRule(rule: RouterRule, index: number, random: () => number): Com
   return {
     name,
     match,
+    requestTimeoutMs: requestTimeout,
     pick(ctx, view) {
       const key = stickyKey(rule.sticky, ctx, view);
       const point = key === undefined ? random() : stickyPoint(salt + key);
@@ -64,6 +68,7 @@ export function compileRouter(rules: readonly RouterRule[], random: () => number
         if (target.scope !== undefined) ctx.scope = target.scope;
         else delete ctx.scope;
       }
+      if (rule.requestTimeoutMs !== undefined) ctx.requestTimeoutMs = rule.requestTimeoutMs;
       ctx.notes.route = rule.name;
       ctx.notes.routeTo = describeTarget(target);
       break;

@@ -278,8 +278,21 @@ export class HubStream implements ResponseBody {
     );
   }
 
+  /** The request deadline passed before the response head: cancel at the agent, 504 for the client. */
+  expire(timeoutMs: number): void {
+    if (this.#headSeen) return;
+    this.cancel(
+      'request timeout',
+      ResetCode.CANCEL,
+      new HubError(
+        'ERR_HUB_UPSTREAM_TIMEOUT',
+        `no response head from agent ${this.#host.id} within ${timeoutMs} ms`,
+      ),
+    );
+  }
+
   /** Hub-side abort: tell the agent to stop; its own RESET returns the credit later. */
-  cancel(reason: string, code: ResetCodeValue = ResetCode.CANCEL): void {
+  cancel(reason: string, code: ResetCodeValue = ResetCode.CANCEL, error?: HubError): void {
     if (this.#state !== 'open') return;
     this.#confirm();
     this.#detachSource();
@@ -287,9 +300,10 @@ export class HubStream implements ResponseBody {
     this.#host.send(encodeFrame({ type: 'RESET', streamId: this.id, code, message: reason }));
     this.#runSettled();
     const err =
-      code === ResetCode.IDLE_TIMEOUT
+      error ??
+      (code === ResetCode.IDLE_TIMEOUT
         ? new HubError('ERR_HUB_STREAM_IDLE', `no data from agent ${this.#host.id} for too long`)
-        : new HubError('ERR_HUB_CLIENT_GONE', reason);
+        : new HubError('ERR_HUB_CLIENT_GONE', reason));
     this.#fail(err);
   }
 

@@ -27,6 +27,8 @@ export function dispatchToAgent(options: {
   /** The hub's clock; Slime-Block-Timeout counts from the request's arrival. */
   now?: () => number;
   redispatchWaitMs: number;
+  /** The hub's default request deadline (to the response head, per attempt); 0 = none. */
+  requestTimeoutMs?: number;
   bytes?: BodyByteHooks | undefined;
   urlDispatcher?: UndiciDispatcher;
 }): Policy {
@@ -40,10 +42,12 @@ export function dispatchToAgent(options: {
     if (!ctx.attempt) bytes?.request(ctx, n);
   };
   return async function dispatchToAgent(ctx, next) {
+    const deadline = ctx.requestTimeoutMs ?? options.requestTimeoutMs ?? 0;
     if (ctx.route.kind === 'url') {
       ctx.notes.endpoint = new URL(ctx.route.url).origin;
       ctx.result = await forwardToUrl(ctx, ctx.route.url, {
         dispatcher: urlDispatcher,
+        ...(deadline > 0 ? { headersTimeoutMs: deadline } : {}),
         onBodyRead: (n) => chargeRequest(ctx, n),
         onResponseBytes: bytes ? (n) => bytes.response(ctx, n) : undefined,
       });
@@ -80,11 +84,15 @@ export function dispatchToAgent(options: {
       const cancel = () => stream.cancel('client went away');
       if (ctx.signal.aborted) cancel();
       else ctx.signal.addEventListener('abort', cancel, { once: true });
+      // The deadline runs from the hand-over: time in the queue is Slime-Block-Timeout's business.
+      const timer = deadline > 0 ? setTimeout(() => stream.expire(deadline), deadline) : undefined;
       try {
         ctx.result = await stream.response;
+        clearTimeout(timer);
         ctx.notes.attempts = attempt + 1;
         break;
       } catch (err) {
+        clearTimeout(timer);
         ctx.signal.removeEventListener('abort', cancel);
         // A full agent (slots shared with other hubs) handed it back untouched: not a failed attempt.
         if (err instanceof StreamRefusedError && !ctx.bodyConsumed) {
