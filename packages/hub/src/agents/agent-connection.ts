@@ -45,6 +45,26 @@ const LOW_WATER = 256 * 1024;
 const MAX_FRAMING_VIOLATIONS = 3;
 
 /**
+ * What a heartbeat tick does: drop an agent silent for longer than the timeout, ping once per
+ * interval. The hub ticks more often than it pings (see `heartbeatTickMs`), so a frozen agent is
+ * dropped within timeout + one tick instead of timeout + one ping interval.
+ */
+export function heartbeatDue(
+  now: number,
+  lastSeen: number,
+  lastPing: number,
+  opts: { heartbeatMs: number; heartbeatTimeoutMs: number },
+): 'drop' | 'ping' | 'none' {
+  if (now - lastSeen > opts.heartbeatTimeoutMs) return 'drop';
+  return now - lastPing >= opts.heartbeatMs ? 'ping' : 'none';
+}
+
+/** How often the hub checks its agents: a tenth of the timeout, at most the ping interval. */
+export function heartbeatTickMs(heartbeatMs: number, heartbeatTimeoutMs: number): number {
+  return Math.max(50, Math.min(heartbeatMs, Math.floor(heartbeatTimeoutMs / 10)));
+}
+
+/**
  * The hub's end of one agent WebSocket: the HELLO handshake, credits, the streams multiplexed on
  * it, heartbeats and shutdown. Only frames travel here; HTTP belongs to the hub.
  */
@@ -74,6 +94,7 @@ export class AgentConnection implements StreamHost {
   #framingViolations = 0;
   readonly #budget: FrameWriter<HubStream>;
   #lastSeen: number;
+  #lastPing = Number.NEGATIVE_INFINITY;
   readonly log: Logger;
 
   constructor(ws: WebSocket, opts: ConnectionOptions) {
@@ -314,12 +335,16 @@ export class AgentConnection implements StreamHost {
       this.close(CloseCode.HELLO_TIMEOUT, 'no HELLO in time');
       return;
     }
-    if (now - this.#lastSeen > this.#opts.heartbeatTimeoutMs) {
+    const due = heartbeatDue(now, this.#lastSeen, this.#lastPing, this.#opts);
+    if (due === 'drop') {
       this.log.warn({ silentMs: now - this.#lastSeen }, 'agent missed heartbeats; dropping it');
       this.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
       return;
     }
-    this.#ws.ping();
+    if (due === 'ping') {
+      this.#lastPing = now;
+      this.#ws.ping();
+    }
     for (const stream of this.#streams.values()) {
       if (stream.state === 'open' && now - stream.lastActivity > this.#opts.streamIdleTimeoutMs) {
         stream.cancel('stream idle timeout', ResetCode.IDLE_TIMEOUT);
