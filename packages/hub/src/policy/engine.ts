@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
 import type { Policy, RequestContext } from '../pipeline/context.js';
-import { type AccessRules, compileAccess, forbidden } from './access.js';
+import { type AccessRules, ambiguousTarget, compileAccess, forbidden } from './access.js';
 import { compileTrustedProxies, resolveClientIp } from './client-ip.js';
 import { createInFlight } from './concurrency.js';
 import type { IpSet } from './ip.js';
@@ -42,7 +42,10 @@ export interface PolicyEngineOptions {
 export interface PolicyEngine {
   /** Sets ctx.clientIp from the socket and, behind trusted proxies, X-Forwarded-For. */
   readonly clientIpPolicy: Policy;
-  /** Access rules: throws ERR_HUB_FORBIDDEN (403). */
+  /**
+   * Access rules: throws ERR_HUB_FORBIDDEN (403), or ERR_HUB_MALFORMED_REQUEST (400) for an
+   * ambiguous target that `paths.rejectAmbiguous` or a rule's `match.rejectAmbiguous` refuses.
+   */
   readonly accessPolicy: Policy;
   /** Rate limits: throws ERR_HUB_RATE_LIMITED (429) or ERR_HUB_OVERLOADED (503, concurrency). */
   readonly rateLimitPolicy: Policy;
@@ -167,8 +170,8 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     return {
       doc,
       trusted: doc.trustedProxies ? compileTrustedProxies(doc.trustedProxies) : fallbackTrusted,
-      access: compileAccess(doc.access ?? []),
-      rates: compileRateLimits(doc.ratelimits ?? []),
+      access: compileAccess(doc.access ?? [], doc.paths),
+      rates: compileRateLimits(doc.ratelimits ?? [], doc.paths),
       sections,
     };
   };
@@ -206,6 +209,11 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
 
   const accessPolicy: Policy = async function accessRules(ctx, next) {
     const decision = compiled.access(viewOf(ctx));
+    if (decision.action === 'reject') {
+      ctx.notes.accessRule = decision.rule;
+      ctx.notes.ambiguousTarget = decision.reason ?? 'ambiguous';
+      throw ambiguousTarget(decision.reason ?? 'ambiguous');
+    }
     if (decision.action === 'deny') {
       ctx.notes.accessRule = decision.rule;
       throw forbidden();

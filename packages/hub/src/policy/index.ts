@@ -1,5 +1,5 @@
 /** Access rules, rate limits, the policy file and the engine that applies them. */
-export { type AccessDecision, type AccessRules, compileAccess } from './access.js';
+export { type AccessDecision, type AccessRules, ambiguousTarget, compileAccess } from './access.js';
 export {
   BLOOM_PHASES,
   BLOOM_PLUGINS,
@@ -13,6 +13,7 @@ export { createPolicyEngine, type PolicyEngine, type PolicyEngineOptions } from 
 export { createIpSet, formatIp, type IpSet, normalizeIp, parseCidr, parseIp } from './ip.js';
 export { compileMatch, type Matcher } from './match.js';
 export { createMemoryStore, DEFAULT_MAX_COUNTERS, type MemoryStoreOptions } from './memory-store.js';
+export { ambiguityOf, lenientPath } from './path-rules.js';
 export {
   formatPolicy,
   loadPolicyFile,
@@ -34,6 +35,7 @@ export type {
   AccessRule,
   Algorithm,
   MatchSpec,
+  PathOptions,
   PolicyDoc,
   RateLimitRule,
   Unit,

@@ -29,8 +29,9 @@ export function shortenValue(v: string): string {
 /**
  * The distinct key values of a request; empty when it has none (the rule does not apply). Every
  * distinct value of a repeated parameter is charged, so `?a=1&a=2` cannot dodge the limit on `a=2`.
+ * With `foldPath` (case-insensitive paths) the path key is lower-cased, so `/A` and `/a` share one.
  */
-export function keyValues(key: KeySpec, view: RequestView): string[] {
+export function keyValues(key: KeySpec, view: RequestView, foldPath = false): string[] {
   let raw: readonly string[];
   switch (key.kind) {
     case 'header':
@@ -49,7 +50,7 @@ export function keyValues(key: KeySpec, view: RequestView): string[] {
       raw = view.scope === undefined ? [] : [view.scope];
       break;
     case 'path':
-      raw = [view.path];
+      raw = [foldPath ? view.path.toLowerCase() : view.path];
       break;
     case 'method':
       raw = [view.method];

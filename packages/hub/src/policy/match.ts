@@ -1,6 +1,7 @@
 import { createIpSet } from './ip.js';
+import { withoutTrailingSlash } from './path-rules.js';
 import type { RequestView } from './request-view.js';
-import type { MatchSpec, OneOrMany, ValueCondition } from './types.js';
+import type { MatchSpec, OneOrMany, PathOptions, ValueCondition } from './types.js';
 
 export type Matcher = (view: RequestView) => boolean;
 
@@ -27,17 +28,33 @@ function compileCondition(c: ValueCondition): ValueTest {
   return (values) => values.length > 0;
 }
 
+/** The same view read with another path (the lenient reading of an ambiguous target). */
+export function withPath(view: RequestView, path: string): RequestView {
+  return { ...view, path };
+}
+
 /**
  * Compiles a match once (regexes, CIDRs, sets) into a predicate. Throws on bad regexes or
  * addresses; `validatePolicy` reports those first, with paths.
+ *
+ * Exact `path`s ignore one trailing slash on either side (`/secret` matches `/secret/`). Paths
+ * compare case-insensitively when the spec's `caseInsensitive` says so, or, when it is absent,
+ * when `defaults.caseInsensitive` (the policy's `paths.caseInsensitive`) does. `rejectAmbiguous`
+ * is not a condition: access rules act on it (`compileAccess`).
  */
-export function compileMatch(spec: MatchSpec | undefined): Matcher {
+export function compileMatch(spec: MatchSpec | undefined, defaults: PathOptions = {}): Matcher {
   if (!spec) return () => true;
   const tests: Matcher[] = [];
-  const paths = new Set(toList(spec.path));
-  if (paths.size > 0) tests.push((v) => paths.has(v.path));
-  const prefixes = toList(spec.pathPrefix);
-  if (prefixes.length > 0) tests.push((v) => prefixes.some((p) => v.path.startsWith(p)));
+  const fold = spec.caseInsensitive ?? defaults.caseInsensitive ?? false;
+  const form = fold ? (p: string) => p.toLowerCase() : (p: string) => p;
+  const paths = new Set(toList(spec.path).map((p) => form(withoutTrailingSlash(p))));
+  if (paths.size > 0) tests.push((v) => paths.has(form(withoutTrailingSlash(v.path))));
+  const prefixes = toList(spec.pathPrefix).map(form);
+  if (prefixes.length > 0)
+    tests.push((v) => {
+      const path = form(v.path);
+      return prefixes.some((p) => path.startsWith(p));
+    });
   const methods = new Set(toList(spec.method).map((m) => m.toUpperCase()));
   if (methods.size > 0) tests.push((v) => methods.has(v.method));
   for (const h of toList(spec.header)) {

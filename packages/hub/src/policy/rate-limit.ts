@@ -5,7 +5,7 @@ import { compileMatch, type Matcher } from './match.js';
 import type { HeaderRule } from './ratelimit-headers.js';
 import type { RequestView } from './request-view.js';
 import { ID_SEPARATOR, type LimitSpec } from './store.js';
-import type { Algorithm, KeySpec, RateLimitRule } from './types.js';
+import type { Algorithm, KeySpec, PathOptions, RateLimitRule } from './types.js';
 
 const DEFAULT_WINDOW_MS = 60_000;
 
@@ -14,6 +14,8 @@ export interface CompiledRateRule extends HeaderRule {
   readonly hash: string;
   readonly match: Matcher;
   readonly key: KeySpec | undefined;
+  /** `key: path` counts `/A` and `/a` as one value (the policy's `paths.caseInsensitive`). */
+  readonly foldPath: boolean;
   /** Only this key value (already shortened); undefined for `*` or no key. */
   readonly value: string | undefined;
   /** Values that a specific rule with the same key and match counts instead of this `*` rule. */
@@ -32,7 +34,11 @@ export interface Applied {
   readonly id: string;
 }
 
-export function compileRateLimits(rules: readonly RateLimitRule[]): CompiledRateRule[] {
+export function compileRateLimits(
+  rules: readonly RateLimitRule[],
+  paths: PathOptions = {},
+): CompiledRateRule[] {
+  const foldPath = paths.caseInsensitive === true;
   const groupOf = (r: RateLimitRule) => canonicalJson({ key: r.key, match: r.match ?? null });
   const specific = new Map<string, Set<string>>();
   for (const r of rules) {
@@ -49,9 +55,11 @@ export function compileRateLimits(rules: readonly RateLimitRule[]): CompiledRate
     const limit = r.limit;
     return {
       name: r.name,
-      hash: definitionHash(r),
-      match: compileMatch(r.match),
+      // The policy-wide case setting changes what the rule matches and counts: fresh counters then.
+      hash: definitionHash(foldPath ? { rule: r, caseInsensitive: true } : r),
+      match: compileMatch(r.match, paths),
       key: r.key === undefined ? undefined : parseKey(r.key),
+      foldPath,
       value: isStar || r.value === undefined ? undefined : shortenValue(r.value),
       overridden: isStar ? (specific.get(groupOf(r)) ?? none) : none,
       algorithm: r.algorithm ?? 'sliding-window',
@@ -75,7 +83,7 @@ export function applicable(rules: readonly CompiledRateRule[], view: RequestView
       out.push({ rule, id: `${rule.hash}${ID_SEPARATOR}` });
       continue;
     }
-    for (const v of keyValues(rule.key, view)) {
+    for (const v of keyValues(rule.key, view, rule.foldPath)) {
       if (rule.value !== undefined ? v !== rule.value : rule.overridden.has(v)) continue;
       out.push({ rule, id: `${rule.hash}${ID_SEPARATOR}${v}` });
     }

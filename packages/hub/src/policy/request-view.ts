@@ -1,5 +1,6 @@
 import type { RequestContext } from '../pipeline/context.js';
 import { parseIp } from './ip.js';
+import { ambiguityOf, lenientPath } from './path-rules.js';
 
 /**
  * What rules look at, derived once per request and shared by access rules and rate limits. The
@@ -9,6 +10,13 @@ import { parseIp } from './ip.js';
 export interface RequestView {
   readonly method: string;
   readonly path: string;
+  /**
+   * Why the raw target's path is ambiguous (servers may read it differently), or `undefined`.
+   * See `ambiguityOf`.
+   */
+  readonly ambiguity?: string | undefined;
+  /** The widest reading of an ambiguous path (`lenientPath`); `path` when it is not ambiguous. */
+  readonly lenientPath?: string;
   readonly ip: bigint | undefined;
   readonly ipText: string;
   readonly app: string | undefined;
@@ -44,9 +52,13 @@ export function viewOf(ctx: RequestContext): RequestView {
   if (hit && hit.scope === ctx.scope && hit.app === ctx.app && hit.ipText === ctx.clientIp) return hit;
   const { req } = ctx;
   const distinct = req.headersDistinct as Record<string, string[] | undefined> | undefined;
+  const path = hit?.path ?? normalizePath(ctx.path);
+  const ambiguity = hit ? hit.ambiguity : ambiguityOf(ctx.path);
   const view: RequestView = {
     method: ctx.method.toUpperCase(),
-    path: hit?.path ?? normalizePath(ctx.path),
+    path,
+    ambiguity,
+    lenientPath: hit?.lenientPath ?? (ambiguity === undefined ? path : lenientPath(ctx.path)),
     ip: parseIp(ctx.clientIp),
     ipText: ctx.clientIp,
     app: ctx.app,

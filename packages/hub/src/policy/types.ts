@@ -20,10 +20,18 @@ export type OneOrMany<T> = T | T[];
  * operator wrote it, so `GET /policy` and the persisted file read back the same.
  */
 export interface MatchSpec {
-  /** Exact paths. */
+  /** Exact paths; one trailing `/` is ignored on either side (`/secret` matches `/secret/`). */
   path?: OneOrMany<string>;
   /** Path prefixes (plain string prefixes of the normalised path). */
   pathPrefix?: OneOrMany<string>;
+  /** `path` and `pathPrefix` ignore case; absent = the policy's `paths.caseInsensitive`. */
+  caseInsensitive?: boolean;
+  /**
+   * Access rules only: an ambiguous target (see `PathOptions.rejectAmbiguous`) that this rule
+   * matches under the hub's reading or the widest reading an upstream might take is refused with
+   * 400 before any access rule decides, whatever this rule's action and place in the list.
+   */
+  rejectAmbiguous?: boolean;
   /** Methods, case-insensitive. */
   method?: OneOrMany<string>;
   /** Every condition must hold; header names are case-insensitive. */
@@ -88,8 +96,22 @@ export interface RateLimitRule {
 /** Sections other parts of the hub own; kept as given. */
 export const RESERVED_SECTIONS = ['router', 'fallback', 'shaping'] as const;
 
+/** How request paths are read, for the whole policy (the top-level `paths` section). */
+export interface PathOptions {
+  /**
+   * Refuse every request whose target's path is ambiguous (an encoded `/` or `\`, double encoding,
+   * `;` parameters, encoded control characters, a raw `\`, malformed or non-UTF-8 escapes, a
+   * segment ending in whitespace) with 400 ERR_HUB_MALFORMED_REQUEST, before access rules.
+   * Default false.
+   */
+  rejectAmbiguous?: boolean;
+  /** `path` and `pathPrefix` of access rules and rate limits ignore case. Default false. */
+  caseInsensitive?: boolean;
+}
+
 export interface PolicyDoc {
   trustedProxies?: string[];
+  paths?: PathOptions;
   access?: AccessRule[];
   ratelimits?: RateLimitRule[];
   router?: unknown;

@@ -62,9 +62,16 @@ const MATCH_FIELDS = [
   'app',
   'scope',
   'invert',
+  'caseInsensitive',
+  'rejectAmbiguous',
 ] as const;
 
-export function checkMatch(m: unknown, path: string, report: Report): void {
+export interface CheckMatchOptions {
+  /** The match belongs to an access rule: `rejectAmbiguous` is allowed. */
+  access?: boolean;
+}
+
+export function checkMatch(m: unknown, path: string, report: Report, options: CheckMatchOptions = {}): void {
   if (!isObject(m)) {
     report(path, 'must be an object');
     return;
@@ -94,5 +101,12 @@ export function checkMatch(m: unknown, path: string, report: Report): void {
     });
   if (m.app !== undefined) checkStrings(m.app, `${path}.app`, report);
   if (m.scope !== undefined) checkStrings(m.scope, `${path}.scope`, report);
-  if (m.invert !== undefined && typeof m.invert !== 'boolean') report(`${path}.invert`, 'must be a boolean');
+  for (const flag of ['invert', 'caseInsensitive', 'rejectAmbiguous'] as const) {
+    if (m[flag] !== undefined && typeof m[flag] !== 'boolean') report(`${path}.${flag}`, 'must be a boolean');
+  }
+  if (m.rejectAmbiguous !== undefined && options.access !== true)
+    report(
+      `${path}.rejectAmbiguous`,
+      'only applies to access rules (use the top-level paths.rejectAmbiguous)',
+    );
 }

@@ -11,7 +11,8 @@ import {
 } from './types.js';
 import { checkKeys, checkMatch, isObject, type Report } from './validate-match.js';
 
-const TOP_LEVEL = ['trustedProxies', 'access', 'ratelimits', ...RESERVED_SECTIONS] as const;
+const TOP_LEVEL = ['trustedProxies', 'paths', 'access', 'ratelimits', ...RESERVED_SECTIONS] as const;
+const PATHS_FIELDS = ['rejectAmbiguous', 'caseInsensitive'] as const;
 const ACCESS_FIELDS = ['name', 'action', 'match'] as const;
 const RATE_FIELDS = [
   'name',
@@ -44,7 +45,18 @@ function checkAccess(list: unknown, report: Report): void {
       report(`${path}.name`, 'must be a non-empty string');
     if (!ACCESS_ACTIONS.includes(r.action as never))
       report(`${path}.action`, `must be one of ${ACCESS_ACTIONS.join(', ')}`);
-    if (r.match !== undefined) checkMatch(r.match, `${path}.match`, report);
+    if (r.match !== undefined) checkMatch(r.match, `${path}.match`, report, { access: true });
+  }
+}
+
+function checkPaths(p: unknown, report: Report): void {
+  if (!isObject(p)) {
+    report('paths', 'must be an object like { rejectAmbiguous: true, caseInsensitive: false }');
+    return;
+  }
+  checkKeys(p, PATHS_FIELDS, 'paths', report);
+  for (const k of PATHS_FIELDS) {
+    if (p[k] !== undefined && typeof p[k] !== 'boolean') report(`paths.${k}`, 'must be a boolean');
   }
 }
 
@@ -124,6 +136,7 @@ export function validatePolicy(doc: unknown): ValidationResult {
           report(`trustedProxies[${i}]`, 'must be an IP address or CIDR');
       }
   }
+  if (doc.paths !== undefined) checkPaths(doc.paths, report);
   if (doc.access !== undefined) checkAccess(doc.access, report);
   if (doc.ratelimits !== undefined) checkRateLimits(doc.ratelimits, report);
   if (errors.length > 0) return { ok: false, errors };
