@@ -3,12 +3,14 @@ import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
 import { AgentError } from './errors.js';
 import { hardwareInfo } from './hardware.js';
+import { upstreamProbe } from './health-probe.js';
 import { HubLink } from './hub-link.js';
 import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from './options.js';
 import type { Session } from './session.js';
 import { SlotPool } from './slot-pool.js';
 import { UpstreamCall } from './upstream-call.js';
 import { UpstreamConnections } from './upstream-connections.js';
+import { UpstreamHealth } from './upstream-health.js';
 
 const VERSION = '0.1.0';
 
@@ -28,6 +30,11 @@ export interface Agent extends EventEmitter {
   readonly activeRequests: number;
   /** The id the first connected hub gave this agent (Slime-Agent-Id). */
   readonly hubAgentId: string | undefined;
+  /**
+   * False from the moment an upstream call could not connect (refused, reset before any answer,
+   * connect timeout) until a health probe answers; meanwhile the agent offers no slot.
+   */
+  readonly upstreamHealthy: boolean;
   /** Graceful: GOAWAY to every hub, finish in-flight calls, disconnect. */
   close(): Promise<void>;
   destroy(err?: Error): void;
@@ -40,8 +47,13 @@ export interface Agent extends EventEmitter {
  * hubs the slots are shared: the upstream never sees more than `numWorker` requests at once, and
  * a REQUEST that finds no free slot is handed back to its hub (RESET REFUSED) to run elsewhere.
  *
+ * When a call finds the upstream unreachable, the agent withdraws its slots (no CREDIT, every
+ * REQUEST refused so the hub runs it elsewhere), tells each hub (STATUS, protocol version 2) and
+ * probes the upstream (`healthPath`, `healthIntervalMs`) until it answers, then offers the slots
+ * again.
+ *
  * Events: `connected` (hubAgentId, hubUrl), `disconnected` (code, reason, hubUrl), `refused`
- * (hubUrl), `callFinished`, `fatal` (error).
+ * (hubUrl), `callFinished`, `upstreamUnhealthy` (reason), `upstreamHealthy`, `fatal` (error).
  *
  * @example
  * ```ts
@@ -62,6 +74,18 @@ export function createAgent(options: AgentOptions): Agent {
     ...(options.agentId ? { agentId: options.agentId } : {}),
   });
   const upstreamPool = new UpstreamConnections({ origin: target.origin, size: slots });
+  const random = options.random ?? Math.random;
+  const healthIntervalMs = options.healthIntervalMs ?? 2_000;
+  const health = new UpstreamHealth({
+    probe: upstreamProbe(target, options.healthPath),
+    intervalMs: healthIntervalMs,
+    maxIntervalMs: Math.max(healthIntervalMs, options.healthMaxIntervalMs ?? 30_000),
+    random,
+    now,
+    onChange: (healthy, reason) => upstreamChanged(healthy, reason),
+    onProbeFailed: (reason, failures, nextDelayMs) =>
+      log.debug({ reason, failures, nextDelayMs }, 'upstream still down'),
+  });
   const callDeps = {
     connections: upstreamPool,
     target,
@@ -70,6 +94,7 @@ export function createAgent(options: AgentOptions): Agent {
     bodyTimeoutMs: options.upstreamBodyTimeoutMs ?? 300_000,
     log,
     now,
+    onUpstreamDown: (reason: string) => health.markUnhealthy(reason),
     ...(options.onCallResult ? { onResult: options.onCallResult } : {}),
   };
   const hello = {
@@ -96,6 +121,35 @@ export function createAgent(options: AgentOptions): Agent {
   let closePromise: Promise<void> | null = null;
   let idle: (() => void) | null = null;
 
+  /** Every session the hubs welcomed, for STATUS. */
+  function sessions(): Session[] {
+    const out: Session[] = [];
+    for (const link of links) if (link.session?.ready) out.push(link.session);
+    return out;
+  }
+
+  function upstreamChanged(healthy: boolean, reason: string): void {
+    if (healthy) {
+      log.info('upstream answers again; offering its slots');
+      // STATUS first, so the hub sees the CREDIT that follows as a healthy agent's
+      for (const s of sessions()) s.reportUpstream(true, '');
+      if (state === 'running') slotPool.offer();
+      emitter.emit('upstreamHealthy');
+    } else {
+      log.warn({ reason, healthIntervalMs }, 'upstream unreachable; withdrawing slots until it answers');
+      slotPool.withdraw();
+      for (const s of sessions()) s.reportUpstream(false, reason);
+      emitter.emit('upstreamUnhealthy', reason);
+    }
+  }
+
+  /** Takes a slot for a REQUEST; returns why not when it cannot (the REQUEST is refused). */
+  function takeSlot(): string | undefined {
+    if (state !== 'running') return 'agent draining';
+    if (!health.healthy) return `upstream unhealthy: ${health.reason}`;
+    return slotPool.tryAcquire() ? undefined : 'no free slot';
+  }
+
   function callFinished(owner: Session, call: UpstreamCall): void {
     owner.callEnded(call);
     slotPool.release();
@@ -113,16 +167,17 @@ export function createAgent(options: AgentOptions): Agent {
       hello,
       log: linkLog,
       now,
-      random: options.random ?? Math.random,
+      random,
       baseMs: options.reconnectBaseMs ?? 500,
       maxMs: options.reconnectMaxMs ?? 30_000,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
       running: () => state === 'running',
       startCall: (owner, frame) => {
         // The slot is taken before anything touches the upstream or reads the body.
-        if (state !== 'running' || !slotPool.tryAcquire()) {
+        const refusal = takeSlot();
+        if (refusal !== undefined) {
           emitter.emit('refused', url.href);
-          return undefined;
+          return refusal;
         }
         return new UpstreamCall(
           {
@@ -148,6 +203,8 @@ export function createAgent(options: AgentOptions): Agent {
         }
         linkLog.info({ hubAgentId: agentId, slots }, 'connected to hub');
         slotPool.attach(session);
+        // While the upstream is down the hub gets a STATUS instead of credits.
+        if (!health.healthy) session.reportUpstream(false, health.reason);
         slotPool.rebalance();
         emitter.emit('connected', agentId, url.href);
         readyResolve();
@@ -166,6 +223,7 @@ export function createAgent(options: AgentOptions): Agent {
   function shutdown(): void {
     state = 'closed';
     if (heartbeat) clearInterval(heartbeat);
+    health.close();
     for (const link of links) link.stop();
     void upstreamPool.close();
   }
@@ -194,6 +252,9 @@ export function createAgent(options: AgentOptions): Agent {
     get hubAgentId() {
       for (const link of links) if (link.ready && link.session?.hubAgentId) return link.session.hubAgentId;
       return undefined;
+    },
+    get upstreamHealthy() {
+      return health.healthy;
     },
     close(): Promise<void> {
       closePromise ??= (async () => {

@@ -19,7 +19,7 @@ export interface HubLinkDeps {
   heartbeatTimeoutMs: number;
   /** Whether the agent still wants connections (false once it closes). */
   running: () => boolean;
-  startCall: (session: Session, frame: RequestFrame) => UpstreamCall | undefined;
+  startCall: (session: Session, frame: RequestFrame) => UpstreamCall | string;
   /** A session said WELCOME: attach it to the slot pool and grant its first credits. */
   onWelcome: (session: Session, agentId: string) => void;
   /** A session ended (before or after WELCOME): detach it from the slot pool. */

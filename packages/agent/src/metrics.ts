@@ -8,6 +8,8 @@ export interface AgentLike extends EventEmitter {
   readonly activeRequests: number;
   /** Hubs connected right now; without it the gauge follows connected/disconnected events. */
   readonly connectedHubs?: number;
+  /** Whether the agent's upstream answers; without it the gauge follows the health events. */
+  readonly upstreamHealthy?: boolean;
 }
 
 export interface AgentCallResult {
@@ -58,6 +60,8 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
   // per agent, 1/0 from its events: for agents that do not report connectedHubs
   const sessionUp = new Map<AgentLike, number>();
   const outcomes = new Set<string>();
+  // per agent, from its health events: for agents that do not report upstreamHealthy
+  const healthUp = new Map<AgentLike, boolean>();
 
   const requests = new Counter({
     name: 'slime_agent_requests_total',
@@ -108,10 +112,28 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
   });
   const refused = new Counter({
     name: 'slime_agent_refused_total',
-    help: 'Requests handed back to their hub (RESET REFUSED) because every slot was busy or the agent was draining',
+    help: 'Requests handed back to their hub (RESET REFUSED) because every slot was busy, the upstream was down or the agent was draining',
+    registers,
+  });
+  new Gauge({
+    name: 'slime_agent_upstream_healthy',
+    help: 'Upstreams answering (1 per healthy upstream; 0 while the agent withdraws its slots)',
+    registers,
+    collect() {
+      let n = 0;
+      for (const a of bound) if (a.upstreamHealthy ?? healthUp.get(a) ?? true) n++;
+      this.set(n);
+    },
+  });
+  const healthTransitions = new Counter({
+    name: 'slime_agent_upstream_health_transitions_total',
+    help: 'Upstream health changes: to="unhealthy" when a call could not connect, to="healthy" when a probe answered',
+    labelNames: ['to'] as const,
     registers,
   });
   requests.inc({ outcome: 'ok', status_class: '2xx' }, 0);
+  healthTransitions.inc({ to: 'healthy' }, 0);
+  healthTransitions.inc({ to: 'unhealthy' }, 0);
 
   // Outcomes come from code, not input, but a cap keeps a future bug from exploding the series.
   const outcomeLabel = (o: string): string => {
@@ -139,16 +161,29 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
         sessionUp.set(agent, 0);
       };
       const onRefused = () => refused.inc();
+      const onUnhealthy = () => {
+        healthTransitions.inc({ to: 'unhealthy' });
+        healthUp.set(agent, false);
+      };
+      const onHealthy = () => {
+        healthTransitions.inc({ to: 'healthy' });
+        healthUp.set(agent, true);
+      };
       agent.on('connected', onConnected);
       agent.on('disconnected', onDisconnected);
       agent.on('refused', onRefused);
+      agent.on('upstreamUnhealthy', onUnhealthy);
+      agent.on('upstreamHealthy', onHealthy);
       bound.add(agent);
       return () => {
         agent.off('connected', onConnected);
         agent.off('disconnected', onDisconnected);
         agent.off('refused', onRefused);
+        agent.off('upstreamUnhealthy', onUnhealthy);
+        agent.off('upstreamHealthy', onHealthy);
         bound.delete(agent);
         sessionUp.delete(agent);
+        healthUp.delete(agent);
       };
     },
     callFinished(result) {

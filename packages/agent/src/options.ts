@@ -33,6 +33,17 @@ export interface AgentOptions {
   upstreamHeadersTimeoutMs?: number;
   /** Longest pause between upstream body chunks, ms. Default 300000. */
   upstreamBodyTimeoutMs?: number;
+  /**
+   * How the agent checks an upstream it marked unhealthy (after a refused or reset connection, or a
+   * connect timeout): without it, a TCP connect to the upstream's host and port; with a path
+   * (e.g. `/health`), an HTTP GET of that path on the upstream's origin, healthy on any status
+   * below 500.
+   */
+  healthPath?: string;
+  /** Delay between health probes while the upstream is down, ms; doubles per failure. Default 2000. */
+  healthIntervalMs?: number;
+  /** Longest delay between health probes, ms. Default 30000 (or `healthIntervalMs` if larger). */
+  healthMaxIntervalMs?: number;
   /** Per-stream window granted to the hub for request bodies, bytes. Default 256 KiB. */
   streamWindow?: number;
   logger?: Logger;
@@ -123,6 +134,8 @@ export function validateAgentOptions(o: AgentOptions): void {
     'heartbeatTimeoutMs',
     'upstreamHeadersTimeoutMs',
     'upstreamBodyTimeoutMs',
+    'healthIntervalMs',
+    'healthMaxIntervalMs',
     'streamWindow',
   ] as const) {
     const v = o[name];
@@ -131,4 +144,9 @@ export function validateAgentOptions(o: AgentOptions): void {
     if (v < 1) throw new RangeError(`${name} must be >= 1`);
   }
   if (o.numWorker !== undefined && o.numWorker > 65_535) throw new RangeError('numWorker must be <= 65535');
+  if (o.healthPath !== undefined) {
+    // origin-form only: a full URL would let the probe talk to another host than the upstream
+    if (typeof o.healthPath !== 'string' || !/^\/[\x21-\x22\x24-\x7e]*$/.test(o.healthPath))
+      throw new TypeError('healthPath must be a path starting with / (printable ASCII, no spaces or #)');
+  }
 }

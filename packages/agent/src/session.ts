@@ -40,8 +40,11 @@ export interface SessionDeps {
   log: Logger;
   now: () => number;
   heartbeatTimeoutMs: number;
-  /** Starts an upstream call for a REQUEST, or returns undefined when no slot is free. */
-  startCall: (session: Session, frame: RequestFrame) => UpstreamCall | undefined;
+  /**
+   * Starts an upstream call for a REQUEST, or returns why it cannot (no free slot, upstream
+   * down, draining): the REQUEST is then refused.
+   */
+  startCall: (session: Session, frame: RequestFrame) => UpstreamCall | string;
   /** WELCOME arrived: the agent grants this session its first credits (a CREDIT follows). */
   onWelcome: (session: Session, agentId: string) => void;
   /** The hub asked us to go away (GOAWAY) and our streams are done. */
@@ -65,6 +68,8 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
   hubWindow = DEFAULT_STREAM_WINDOW;
   /** The hub takes interim (1xx) RESPONSE frames: it agreed on protocol version 2 or later. */
   interimResponses = false;
+  /** The hub takes STATUS frames (upstream health): it agreed on protocol version 2 or later. */
+  statusFrames = false;
   readonly agentWindow: number;
   /** Hub-assigned id (Slime-Agent-Id). */
   hubAgentId = '';
@@ -153,6 +158,18 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
     this.send(encodeFrame({ type: 'CREDIT', streamId: 0, count }));
   }
 
+  /**
+   * Tells the hub whether our upstream answers (STATUS), when it speaks version 2; an older hub
+   * learns it only from our refusals. Sent before the CREDIT that follows a recovery and before
+   * the RESET of the call that found the upstream down.
+   */
+  reportUpstream(healthy: boolean, reason: string): void {
+    if (this.#state !== 'ready' || !this.statusFrames) return;
+    // The reason is ours (describeUpstreamError), short; the cut only guards the frame limit.
+    const text = reason.length > 256 ? `${reason.slice(0, 253)}...` : reason;
+    this.send(encodeFrame({ type: 'STATUS', streamId: 0, upstreamHealthy: healthy, reason: text }));
+  }
+
   /** A call on this session ended; its END/RESET already returned the credit to the hub. */
   callEnded(call: UpstreamCall): void {
     if (this.calls.delete(call.streamId) && this.#state !== 'closed') this.#held++;
@@ -179,6 +196,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
         throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} before WELCOME`);
       this.hubWindow = frame.streamWindow;
       this.interimResponses = frame.version >= 2;
+      this.statusFrames = frame.version >= 2;
       this.hubAgentId = frame.agentId;
       this.#state = 'ready';
       this.#deps.onWelcome(this, frame.agentId);
@@ -190,18 +208,18 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
         this.#lastStreamId = frame.streamId;
         // A correct hub never sends more than it holds; clamp rather than trust a miscount.
         if (this.#held > 0) this.#held--;
-        const call = this.#state === 'ready' ? this.#deps.startCall(this, frame) : undefined;
-        if (!call) {
-          // No slot (another hub took it, or draining): nothing reached the upstream and no body
-          // was read, so the hub may run it elsewhere. The credit stays spent and the hub pauses
-          // our credits until our next CREDIT (docs/protocol.md §10).
+        const call = this.#state === 'ready' ? this.#deps.startCall(this, frame) : 'draining';
+        if (typeof call === 'string') {
+          // No slot (another hub took it, upstream down, draining): nothing reached the upstream
+          // and no body was read, so the hub may run it elsewhere. The credit stays spent and the
+          // hub pauses our credits until our next CREDIT (docs/protocol.md §10).
           this.#paused = true;
           this.send(
             encodeFrame({
               type: 'RESET',
               streamId: frame.streamId,
               code: ResetCode.REFUSED,
-              message: 'no free slot',
+              message: call,
             }),
           );
           return;

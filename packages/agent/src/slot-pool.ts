@@ -30,6 +30,7 @@ export class SlotPool {
   #active = 0;
   readonly #links: CreditLink[] = [];
   #turn = 0;
+  #withdrawn = false;
 
   constructor(slots: number) {
     if (!Number.isInteger(slots) || slots < 1 || slots > 65_535)
@@ -46,9 +47,29 @@ export class SlotPool {
     return this.slots - this.#active;
   }
 
-  /** Takes a slot for a call about to start; false when every slot is busy. */
+  /** True while the slots are withdrawn (the upstream is down): nothing is offered or taken. */
+  get withdrawn(): boolean {
+    return this.#withdrawn;
+  }
+
+  /**
+   * Stops offering slots: `rebalance()` grants nothing and `tryAcquire()` fails until `offer()`.
+   * Credits a hub already holds cannot be taken back; a REQUEST that spends one is refused, which
+   * pauses that hub until our next CREDIT (docs/protocol.md §10).
+   */
+  withdraw(): void {
+    this.#withdrawn = true;
+  }
+
+  /** Offers the slots again: tops every hub up to the free slots now. */
+  offer(): void {
+    this.#withdrawn = false;
+    this.rebalance();
+  }
+
+  /** Takes a slot for a call about to start; false when every slot is busy or withdrawn. */
   tryAcquire(): boolean {
-    if (this.#active >= this.slots) return false;
+    if (this.#withdrawn || this.#active >= this.slots) return false;
     this.#active++;
     return true;
   }
@@ -73,7 +94,7 @@ export class SlotPool {
    */
   rebalance(): void {
     const n = this.#links.length;
-    if (n === 0) return;
+    if (n === 0 || this.#withdrawn) return;
     const free = this.free;
     const start = this.#turn++ % n;
     for (let i = 0; i < n; i++) {

@@ -16,7 +16,7 @@ import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
 import type { UpstreamTarget } from './options.js';
 import { RequestBody } from './request-body.js';
 import type { UpstreamConnections } from './upstream-connections.js';
-import { describeUpstreamError, resetCodeFor } from './upstream-errors.js';
+import { describeUpstreamError, isConnectFailure, resetCodeFor } from './upstream-errors.js';
 import { type UpstreamRequest, upstreamRequest } from './upstream-request.js';
 
 /** What a call needs from the session it runs on. */
@@ -42,6 +42,12 @@ export interface CallDeps {
   bodyTimeoutMs: number;
   log: Logger;
   now?: () => number;
+  /**
+   * The call found the upstream unreachable (refused, reset before any answer, connect timeout):
+   * called with the reason before the call's RESET goes out, so the agent withdraws its slots
+   * and tells the hub first.
+   */
+  onUpstreamDown?: (reason: string) => void;
   /** One call ended: 'ok' or the reset reason, with the status and time to the response head. */
   onResult?: (result: {
     outcome: string;
@@ -269,7 +275,10 @@ export class UpstreamCall {
     const code = resetCodeFor(err);
     const message = err instanceof Error ? err.message : String(err);
     this.#deps.log.warn({ streamId: this.streamId, code, err: message }, 'upstream call failed');
-    this.#reset(code, describeUpstreamError(err));
+    const reason = describeUpstreamError(err);
+    // Before any response head only: a reset mid-body is one broken response, not a dead upstream.
+    if (this.#status === undefined && isConnectFailure(err)) this.#deps.onUpstreamDown?.(reason);
+    this.#reset(code, reason);
   }
 
   #reset(code: ResetCodeValue, message: string): void {

@@ -2,7 +2,9 @@ import { ResetCode, type ResetCodeValue } from '@slime/protocol';
 import { UnsendableRequestError } from './upstream-request.js';
 
 function codesOf(err: unknown): Array<string | undefined> {
-  return [(err as { code?: string })?.code, (err as { cause?: { code?: string } })?.cause?.code];
+  const codes = [(err as { code?: unknown })?.code, (err as { cause?: { code?: unknown } })?.cause?.code];
+  // an abort's cause is a DOMException, whose code is a number
+  return codes.map((c) => (typeof c === 'string' ? c : undefined));
 }
 
 /** Maps undici/socket failures to RESET codes the hub turns into 502/504. */
@@ -23,6 +25,29 @@ export function resetCodeFor(err: unknown): ResetCodeValue {
     }
   }
   return ResetCode.UPSTREAM_ERROR;
+}
+
+/**
+ * Whether a failed call says the upstream is down rather than that one request went wrong: the
+ * connection was refused, could not be made (DNS, unreachable, connect timeout), or was reset.
+ * The caller counts a reset only when no response head had arrived: a reset mid-body is one
+ * broken response, not a dead upstream.
+ */
+export function isConnectFailure(err: unknown): boolean {
+  for (const code of codesOf(err)) {
+    switch (code) {
+      case 'ECONNREFUSED':
+      case 'ECONNRESET':
+      case 'ENOTFOUND':
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+      case 'EAI_AGAIN':
+      case 'ETIMEDOUT':
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return true;
+    }
+  }
+  return false;
 }
 
 const PHRASES: Readonly<Record<string, string>> = {

@@ -214,6 +214,16 @@ export function encodeFrame(frame: Frame): Uint8Array {
       w.str16(msg);
       return w.bytes;
     }
+    case 'STATUS': {
+      if (typeof frame.upstreamHealthy !== 'boolean')
+        fail('ERR_PROTOCOL_BAD_VALUE', 'upstreamHealthy must be a boolean');
+      const reason = utf8(frame.reason);
+      checkText('reason', reason, Limits.MAX_TEXT_BYTES);
+      const w = start('STATUS', 0, 1 + 2 + reason.byteLength);
+      w.u8(frame.upstreamHealthy ? 1 : 0);
+      w.str16(reason);
+      return w.bytes;
+    }
   }
 }
 
@@ -334,6 +344,14 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const message = r.str16(Limits.MAX_TEXT_BYTES, 'goaway message');
       r.end('GOAWAY');
       return { type, streamId: 0, code: goawayCode, message };
+    }
+    case 'STATUS': {
+      const healthy = r.u8('upstreamHealthy');
+      // 0 or 1 only: a second spelling of "true" would hide a peer's encoding bug
+      checkRange('upstreamHealthy', healthy, 0, 1);
+      const reason = r.str16(Limits.MAX_TEXT_BYTES, 'status reason');
+      r.end('STATUS');
+      return { type, streamId: 0, upstreamHealthy: healthy === 1, reason };
     }
   }
 }

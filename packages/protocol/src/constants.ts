@@ -1,7 +1,7 @@
 /**
  * Wire protocol version spoken by this build. Agents announce a [min, max] range in HELLO.
- * 2 adds interim RESPONSE frames (status 102/103 before the final head); a version-1 peer never
- * receives one.
+ * 2 adds interim RESPONSE frames (status 102/103 before the final head) and STATUS (the agent's
+ * upstream health); a version-1 peer never receives either.
  */
 export const PROTOCOL_VERSION = 2;
 /** Oldest protocol version this build still accepts. */
@@ -62,6 +62,8 @@ export const FrameType = {
   WINDOW: 0x08,
   RESET: 0x09,
   GOAWAY: 0x0a,
+  /** Agent -> hub (version 2): the health of the agent's upstream. */
+  STATUS: 0x0b,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 export type FrameTypeCode = (typeof FrameType)[FrameTypeName];
@@ -72,6 +74,7 @@ export const CONNECTION_FRAMES: ReadonlySet<FrameTypeName> = new Set([
   'WELCOME',
   'CREDIT',
   'GOAWAY',
+  'STATUS',
 ]);
 
 /** Flag bits of REQUEST and RESPONSE. */

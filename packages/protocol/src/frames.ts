@@ -100,6 +100,19 @@ export interface GoawayFrame {
   message: string;
 }
 
+/**
+ * Agent -> hub, version 2 and later: whether the agent's upstream answers. While it does not, the
+ * agent grants no credit and refuses (RESET REFUSED) what reaches it; the hub should stop
+ * dispatching to it until a STATUS with `upstreamHealthy: true` (which a CREDIT follows).
+ */
+export interface StatusFrame {
+  type: 'STATUS';
+  streamId: 0;
+  upstreamHealthy: boolean;
+  /** Why, for operators (e.g. `upstream refused the connection`); may be empty. */
+  reason: string;
+}
+
 export type Frame =
   | HelloFrame
   | WelcomeFrame
@@ -110,6 +123,7 @@ export type Frame =
   | EndFrame
   | WindowFrame
   | ResetFrame
-  | GoawayFrame;
+  | GoawayFrame
+  | StatusFrame;
 
 export type FrameOf<T extends Frame['type']> = Extract<Frame, { type: T }>;

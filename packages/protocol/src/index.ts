@@ -58,6 +58,7 @@ export type {
   RequestFrame,
   ResetFrame,
   ResponseFrame,
+  StatusFrame,
   WelcomeFrame,
   WindowFrame,
 } from './frames.js';

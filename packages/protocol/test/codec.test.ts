@@ -60,6 +60,8 @@ const samples: Frame[] = [
   { type: 'WINDOW', streamId: 4, increment: 131072 },
   { type: 'RESET', streamId: 4, code: ResetCode.UPSTREAM_TIMEOUT, message: 'upstream took too long' },
   { type: 'GOAWAY', streamId: 0, code: 0, message: 'draining' },
+  { type: 'STATUS', streamId: 0, upstreamHealthy: false, reason: 'upstream refused the connection' },
+  { type: 'STATUS', streamId: 0, upstreamHealthy: true, reason: '' },
 ];
 
 function codeOf(fn: () => unknown): ProtocolErrorCode | 'no error' {
@@ -236,7 +238,7 @@ describe('malformed input', () => {
         type,
       ).toBe('ERR_PROTOCOL_BAD_STREAM_ID');
     }
-    for (const type of ['HELLO', 'WELCOME', 'CREDIT', 'GOAWAY'] as const) {
+    for (const type of ['HELLO', 'WELCOME', 'CREDIT', 'GOAWAY', 'STATUS'] as const) {
       const encoded = encodeFrame(samples.find((f) => f.type === type)!);
       encoded.set(u32(5), 1);
       expect(
@@ -406,6 +408,12 @@ describe('properties', () => {
       code: fc.integer({ min: 0, max: 0xffff }),
       message: text,
     }),
+    fc.record({
+      type: fc.constant('STATUS' as const),
+      streamId: fc.constant(0 as const),
+      upstreamHealthy: fc.boolean(),
+      reason: text,
+    }),
   );
 
   it('encode then decode returns the same frame for random valid frames', () => {
@@ -415,6 +423,44 @@ describe('properties', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('STATUS', () => {
+  it('has the documented layout: type, stream 0, healthy u8, reason str16', () => {
+    const encoded = encodeFrame({ type: 'STATUS', streamId: 0, upstreamHealthy: false, reason: 'down' });
+    expect(Buffer.from(encoded).toString('hex')).toBe('0b00000000000004646f776e');
+    expect(encodeFrame({ type: 'STATUS', streamId: 0, upstreamHealthy: true, reason: '' })).toEqual(
+      bytes(0x0b, u32(0), 1, u16(0)),
+    );
+    expect(decodeFrame(bytes(0x0b, u32(0), 1, str16('ok')))).toEqual({
+      type: 'STATUS',
+      streamId: 0,
+      upstreamHealthy: true,
+      reason: 'ok',
+    });
+  });
+
+  it('rejects a healthy byte other than 0 or 1, a long or invalid reason, and a non-zero stream', () => {
+    expect(codeOf(() => decodeFrame(bytes(0x0b, u32(0), 2, u16(0))))).toBe('ERR_PROTOCOL_BAD_VALUE');
+    expect(codeOf(() => decodeFrame(bytes(0x0b, u32(0), 0xff, u16(0))))).toBe('ERR_PROTOCOL_BAD_VALUE');
+    const long = 'r'.repeat(Limits.MAX_TEXT_BYTES + 1);
+    expect(codeOf(() => decodeFrame(bytes(0x0b, u32(0), 0, str16(long))))).toBe('ERR_PROTOCOL_OVERSIZE');
+    expect(
+      codeOf(() => encodeFrame({ type: 'STATUS', streamId: 0, upstreamHealthy: false, reason: long })),
+    ).toBe('ERR_PROTOCOL_OVERSIZE');
+    expect(codeOf(() => decodeFrame(bytes(0x0b, u32(0), 0, u16(1), 0xff)))).toBe('ERR_PROTOCOL_BAD_UTF8');
+    expect(codeOf(() => decodeFrame(bytes(0x0b, u32(3), 0, u16(0))))).toBe('ERR_PROTOCOL_BAD_STREAM_ID');
+    expect(
+      codeOf(() => encodeFrame({ type: 'STATUS', streamId: 1 as 0, upstreamHealthy: true, reason: '' })),
+    ).toBe('ERR_PROTOCOL_BAD_STREAM_ID');
+    expect(
+      codeOf(() =>
+        encodeFrame({ type: 'STATUS', streamId: 0, upstreamHealthy: 1 as unknown as boolean, reason: '' }),
+      ),
+    ).toBe('ERR_PROTOCOL_BAD_VALUE');
+    expect(codeOf(() => decodeFrame(bytes(0x0b, u32(0), 0)))).toBe('ERR_PROTOCOL_TRUNCATED');
+    expect(codeOf(() => decodeFrame(bytes(0x0b, u32(0), 0, u16(0), 0)))).toBe('ERR_PROTOCOL_TRAILING_BYTES');
   });
 });
 

@@ -15,6 +15,15 @@ import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
 
+/** A positive duration in whole ms, or undefined when unset; 0 or less is a usage error. */
+function positiveMs(settings: Settings, flag: string): number | undefined {
+  const ms = settings.durationMs(flag);
+  if (ms === undefined) return undefined;
+  if (ms <= 0)
+    throw new UsageError(`invalid ${settings.find(flag)?.source ?? `--${flag}`}: must be more than 0`);
+  return Math.ceil(ms);
+}
+
 function requireList(settings: Settings, flag: string): { items: string[]; source: string } {
   const items = settings.list(flag);
   const source = settings.find(flag)?.source ?? `--${flag}`;
@@ -61,10 +70,23 @@ export function agentOptionsFrom(settings: Settings): AgentOptions[] {
   const agentId = settings.string('agent-id');
   const reportHardware = settings.bool('report-hardware') ?? true;
   const preserveHost = settings.bool('preserve-host') ?? false;
+  const upstreamHeadersTimeoutMs = positiveMs(settings, 'upstream-header-timeout');
+  const upstreamBodyTimeoutMs = positiveMs(settings, 'upstream-body-timeout');
+  const healthIntervalMs = positiveMs(settings, 'health-interval');
+  const healthPath = settings.string('health-path');
+  if (healthPath !== undefined && healthPath !== '' && !/^\/[\x21-\x22\x24-\x7e]*$/.test(healthPath)) {
+    throw new UsageError(
+      `invalid ${settings.find('health-path')?.source} "${healthPath}": expected a path such as /health`,
+    );
+  }
   const many = upstreams.items.length > 1;
   const hub = hubs.items.length === 1 ? hubs.items[0]! : hubs.items;
   return upstreams.items.map((upstream, i) => {
     const options: AgentOptions = { token, hub, upstream, numWorker, reportHardware, preserveHost };
+    if (upstreamHeadersTimeoutMs !== undefined) options.upstreamHeadersTimeoutMs = upstreamHeadersTimeoutMs;
+    if (upstreamBodyTimeoutMs !== undefined) options.upstreamBodyTimeoutMs = upstreamBodyTimeoutMs;
+    if (healthIntervalMs !== undefined) options.healthIntervalMs = healthIntervalMs;
+    if (healthPath !== undefined && healthPath !== '') options.healthPath = healthPath;
     // one id per upstream, so the hubs' status pages can tell them apart
     if (agentId !== undefined && agentId !== '') options.agentId = many ? `${agentId}-${i + 1}` : agentId;
     return options;
