@@ -114,7 +114,10 @@ describe('the hub enforces the framing of agent responses', () => {
     const bad = await rawAgent(hub.url);
     bad.send({ type: 'CREDIT', streamId: 0, count: 1 });
     await vi.waitFor(() => expect(hub.hub.agents()[0]?.credits).toBe(1));
-    const pending = rawExchange(hub.port, `${method} /nobody HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const pending = rawExchange(
+      hub.port,
+      `${method} /nobody HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
     const streamId = await answer(bad, status, [['content-length', '3']], ['abc'], false);
     expect(await bad.next('RESET')).toMatchObject({ streamId, code: ResetCode.PROTOCOL_ERROR });
     const out = await pending;

@@ -122,15 +122,16 @@ describe('forwarding', () => {
     expect(problem).toMatchObject({ code: 'ERR_HUB_NO_AGENT', status: 503 });
   });
 
-  it('answers 502 when the upstream refuses connections and 504 when it does not answer in time', async () => {
+  it('answers 503 when the only upstream refuses connections (issue #17) and 504 when it does not answer in time', async () => {
     const dead = await startUpstream(() => {});
     const deadUrl = dead.url;
     await dead.close();
     await using hub = await startHub();
     await using _a = await startAgent(hub, deadUrl);
+    // The upstream saw nothing and no healthy agent is left: "no agent", not a gateway error.
     const refused = await request(`${hub.url}/x`);
-    expect(refused.statusCode).toBe(502);
-    expect(((await refused.body.json()) as { code: string }).code).toBe('ERR_HUB_UPSTREAM_UNREACHABLE');
+    expect(refused.statusCode).toBe(503);
+    expect(((await refused.body.json()) as { code: string }).code).toBe('ERR_HUB_NO_AGENT');
 
     await using slow = await startUpstream(() => {}); // never answers
     await using hub2 = await startHub();

@@ -72,9 +72,9 @@ describe('status page (headless chromium)', () => {
     await row.waitFor();
     // the first snapshot may catch the connection before its HELLO (no slots yet): poll until ready
     await expect
-      .poll(async () => (await row.locator('td').allTextContents()).slice(0, 6))
-      .toEqual(['browser-agent', a.agent.hubAgentId, 'gpu', '3', '0', 'ready']);
-    expect((await row.locator('td').allTextContents())[7]).toBe('127.0.0.1');
+      .poll(async () => (await row.locator('td').allTextContents()).slice(0, 7))
+      .toEqual(['browser-agent', a.agent.hubAgentId, 'gpu', '3', '0', 'ready', 'ok']);
+    expect((await row.locator('td').allTextContents())[8]).toBe('127.0.0.1');
     await expect.poll(() => page.locator('#agents-count').textContent()).toBe('1');
     expect(await page.locator('#slots').textContent()).toBe('0 / 3');
     expect(await page.locator('#empty').isVisible()).toBe(false);

@@ -22,10 +22,22 @@ const base = {
 describe('hub status output', () => {
   it('prints the agents table and the totals line', () => {
     const out = formatStatus(base);
-    expect(out).toMatch(/^NAME\s+ID\s+SCOPES\s+SLOTS\s+INFLIGHT\s+STATE\s+SINCE\s+REMOTE\n/);
-    expect(out).toContain('gpu-1  gpu-1#1  gpu     4      2         ready  1m15s  10.0.0.5');
+    expect(out).toMatch(/^NAME\s+ID\s+SCOPES\s+SLOTS\s+INFLIGHT\s+STATE\s+HEALTH\s+SINCE\s+REMOTE\n/);
+    expect(out).toContain('gpu-1  gpu-1#1  gpu     4      2         ready  ok      1m15s  10.0.0.5');
     expect(out).toContain('agents 1  queue 3  in flight 2  1.5 req/s');
     expect(out).not.toContain('GROUP');
+  });
+
+  it('shows an agent whose upstream is down, or that outlier ejection took out', () => {
+    const out = formatStatus({
+      ...base,
+      agents: [
+        { ...base.agents[0]!, health: 'upstream-down' },
+        { ...base.agents[0]!, name: 'gpu-2', id: 'gpu-2#2', health: 'ejected' },
+      ],
+    });
+    expect(out).toMatch(/gpu-1\s+gpu-1#1\s+gpu\s+4\s+2\s+ready\s+upstream-down\s+1m15s/);
+    expect(out).toMatch(/gpu-2\s+gpu-2#2\s+gpu\s+4\s+2\s+ready\s+ejected\s+1m15s/);
   });
 
   it('adds the shaped groups when the hub shapes', () => {

@@ -4,10 +4,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { AGENT_PATH, CloseCode, DEFAULT_STREAM_WINDOW, Limits } from '@slime/protocol';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
-import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.js';
+import { AgentConnection, type AgentSnapshot, heartbeatTickMs } from './agents/agent-connection.js';
 import { agentUpgradeHandler, isAgentUpgrade, offersWebSocket } from './agents/agent-upgrade.js';
 import { createTokenVerifier } from './agents/tokens.js';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.js';
+import { createOutlierDetector } from './dispatch/outlier-ejection.js';
 import { HubError } from './errors.js';
 import { clientErrorHandler, writeRawProblem } from './http/client-errors.js';
 import { writeError } from './http/problem.js';
@@ -69,8 +70,14 @@ export interface HubInternals {
   onAgentClosed?: (agent: AgentConnection, code: number, reason: string) => void;
   /** An agent's upgrade was refused by the token check; `reason` is the TokenRejection or "error". */
   onAgentRefused?: (reason: string) => void;
+  /** An agent's response broke its framing (see ResponseFraming). */
+  onFramingViolation?: (agent: AgentConnection, problem: string) => void;
   /** Queue waits and how they ended (the dispatcher's onWait), for metrics. */
   onWait?: DispatcherOptions['onWait'];
+  /** An agent's STATUS changed its upstream's health. */
+  onUpstreamHealth?: (agent: AgentConnection, healthy: boolean) => void;
+  /** Passive outlier ejection took an agent out of dispatch until `untilMs`. */
+  onAgentEjected?: (agentId: string, untilMs: number, reason: string) => void;
 }
 
 /**
@@ -95,7 +102,24 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}),
   });
 
+  // Built before the connections exist; `connections` is filled below.
+  const outliers = createOutlierDetector(options.outlierDetection ?? {}, {
+    now,
+    setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
+    clearTimer: (t) => clearTimeout(t as NodeJS.Timeout),
+    onEject: (agentId, untilMs, reason) => {
+      log.warn(
+        { agent: agentId, until: new Date(untilMs).toISOString(), reason },
+        'agent ejected from dispatch',
+      );
+      internals.onAgentEjected?.(agentId, untilMs, reason);
+    },
+    onReturn: (agentId) => {
+      for (const conn of connections) if (conn.id === agentId) dispatcher.capacity(conn);
+    },
+  });
   const dispatcher = new Dispatcher({
+    isEjected: (agent) => outliers.isEjected(agent.id),
     concurrent: options.concurrent,
     maxQueue: options.maxQueue ?? 10_000,
     now,
@@ -107,6 +131,8 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     appPassword: options.appPassword,
     now,
     redispatchWaitMs: heartbeatTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+    outliers,
     ...(internals.observe ? { observe: internals.observe } : {}),
     ...(internals.bytes ? { bytes: internals.bytes } : {}),
     ...internals.policies,
@@ -169,7 +195,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     }
     let ctx: RequestContext;
     try {
-      ctx = createContext(req, res, { log, now, blockTimeoutMs: options.blockTimeoutMs });
+      ctx = createContext(req, res, { log, now, blockTimeoutMs: options.blockTimeoutMs, xff: options.xff });
     } catch (err) {
       writeError(res, err);
       return;
@@ -206,13 +232,18 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
         log: log.child({ agent: id }),
         onCapacity: (c) => dispatcher.capacity(c),
         ...(internals.onAgentBytes ? { onBytes: internals.onAgentBytes } : {}),
+        ...(internals.onFramingViolation ? { onFramingViolation: internals.onFramingViolation } : {}),
+        ...(internals.onUpstreamHealth ? { onUpstreamHealth: internals.onUpstreamHealth } : {}),
         onClosed: (c, code, reason) => {
           connections.delete(c);
+          outliers.forget(c.id);
           dispatcher.remove(c);
           internals.onAgentClosed?.(c, code, reason);
         },
       });
       connections.add(conn);
+      // Agents serving the same scopes form a group: ejection never empties a group beyond its share.
+      outliers.track(id, [...conn.scopes].sort().join(','));
       internals.onAgentConnected?.(conn);
     },
   });
@@ -246,7 +277,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     const shownHost = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     address = { host: a.address, port: a.port, url: `http://${shownHost}:${a.port}` };
     state = 'listening';
-    ticker = setInterval(tick, heartbeatIntervalMs);
+    ticker = setInterval(tick, heartbeatTickMs(heartbeatIntervalMs, heartbeatTimeoutMs));
     ticker.unref();
     log.info({ url: address.url, host: a.address, port: a.port }, 'hub listening');
     return address;
@@ -275,6 +306,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
 
   function finish(): void {
     if (ticker) clearInterval(ticker);
+    outliers.close();
     for (const conn of [...connections]) conn.close(CloseCode.HUB_SHUTDOWN, 'hub shut down');
     for (const ws of wss.clients) ws.terminate();
     wss.close();
@@ -287,7 +319,11 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     get address() {
       return address;
     },
-    agents: () => [...connections].map((c) => c.snapshot()),
+    agents: () =>
+      [...connections].map((c) => {
+        const o = outliers.snapshot(c.id);
+        return { ...c.snapshot(), ejectedUntil: o.ejectedUntil, ejections: o.ejections };
+      }),
     closeAgents(match, code, reason) {
       const matched = [...connections].filter((c) => match(c.claims));
       for (const c of matched) c.close(code, reason);

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { OutlierOptions } from './dispatch/outlier-ejection.js';
+import { XFF_MODES, type XffMode } from './http/forwarded.js';
 
 export interface HubOptions {
   /** HMAC secret agent tokens are signed with. Required. */
@@ -15,6 +17,17 @@ export interface HubOptions {
   maxQueue?: number;
   /** Longest a Slime-Block request waits, in ms. Default: until the client leaves. */
   blockTimeoutMs?: number;
+  /**
+   * Longest time from handing a request to an agent (or URL endpoint) to its response head, ms;
+   * past it the stream is cancelled and the client gets 504. 0 = none. Default 60000. The
+   * policy file's router rules can set their own (`requestTimeout`).
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Passive outlier ejection: agents whose answers are consecutive connect failures (default 3)
+   * or, when enabled, 5xx/gateway errors are taken out of dispatch for a growing time.
+   */
+  outlierDetection?: OutlierOptions;
   /** How often the hub pings each agent, ms. Default 5000. */
   heartbeatIntervalMs?: number;
   /** An agent silent for this long is dropped, ms. Default 10000. */
@@ -29,6 +42,11 @@ export interface HubOptions {
   maxHeaderSize?: number;
   /** Peers whose X-Forwarded-For is believed (IPs or CIDRs). Default none. */
   trustedProxies?: string[];
+  /**
+   * X-Forwarded-For sent upstream: `append` (default) keeps the client's value and adds the socket
+   * peer; `overwrite` sends only the socket peer, for upstreams that read the leftmost entry.
+   */
+  xff?: XffMode;
   /** pino logger; silent when absent. */
   logger?: Logger;
   /** Clock in ms; injectable for tests. */
@@ -72,8 +90,12 @@ export function validateHubOptions(options: HubOptions): void {
     positiveInt(o, name);
   }
   positiveInt(o, 'drainTimeoutMs', 0);
+  positiveInt(o, 'requestTimeoutMs', 0);
   positiveInt(o, 'streamWindow', 16 * 1024);
   if (options.trustedProxies !== undefined && !Array.isArray(options.trustedProxies)) {
     throw new TypeError('trustedProxies must be an array of IPs or CIDRs');
+  }
+  if (options.xff !== undefined && !XFF_MODES.includes(options.xff)) {
+    throw new TypeError(`xff must be one of ${XFF_MODES.join(', ')}`);
   }
 }

@@ -39,6 +39,20 @@ export function hubOptionsFrom(settings: Settings): HubOptions {
   const blockTimeoutMs = settings.durationMs('block-timeout');
   // 0 = wait until the client leaves, the default
   if (blockTimeoutMs !== undefined && blockTimeoutMs > 0) options.blockTimeoutMs = Math.ceil(blockTimeoutMs);
+  const outlier: NonNullable<HubOptions['outlierDetection']> = {};
+  const connectErrors = settings.int('eject-connect-errors', { min: 0 });
+  if (connectErrors !== undefined) outlier.consecutiveConnectErrors = connectErrors;
+  const fives = settings.int('eject-5xx', { min: 0 });
+  if (fives !== undefined) outlier.consecutive5xx = fives;
+  const baseEjection = settings.durationMs('eject-base-time');
+  if (baseEjection !== undefined) outlier.baseEjectionMs = Math.ceil(baseEjection);
+  const maxEjection = settings.durationMs('eject-max-time');
+  if (maxEjection !== undefined) outlier.maxEjectionMs = Math.ceil(maxEjection);
+  const maxPercent = settings.int('eject-max-percent', { min: 0, max: 100 });
+  if (maxPercent !== undefined) outlier.maxEjectionPercent = maxPercent;
+  if (Object.keys(outlier).length > 0) options.outlierDetection = outlier;
+  const requestTimeoutMs = settings.durationMs('request-timeout');
+  if (requestTimeoutMs !== undefined) options.requestTimeoutMs = Math.ceil(requestTimeoutMs);
   const heartbeatTimeoutMs = settings.durationMs('heartbeat-timeout');
   if (heartbeatTimeoutMs !== undefined) {
     if (heartbeatTimeoutMs < 1000) {
@@ -52,6 +66,13 @@ export function hubOptionsFrom(settings: Settings): HubOptions {
   if (drainTimeoutMs !== undefined) options.drainTimeoutMs = Math.ceil(drainTimeoutMs);
   const trustedProxies = settings.list('trusted-proxies');
   if (trustedProxies !== undefined) options.trustedProxies = trustedProxies;
+  const xff = settings.string('xff');
+  if (xff !== undefined) {
+    if (xff !== 'append' && xff !== 'overwrite') {
+      throw new UsageError(`invalid ${settings.find('xff')?.source} "${xff}": expected append or overwrite`);
+    }
+    options.xff = xff;
+  }
   return options;
 }
 
@@ -144,6 +165,9 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       },
       onAgentRefused: metrics.agentRefused,
       onAgentBytes: metrics.agentBytes,
+      onFramingViolation: metrics.framingViolation,
+      onAgentEjected: metrics.agentEjected,
+      onUpstreamHealth: metrics.upstreamHealth,
     });
   } catch (err) {
     await cluster.close();

@@ -9,6 +9,8 @@ interface StatusAgent {
   slots: number;
   inFlight: number;
   state: string;
+  /** Absent from hubs older than the health model. */
+  health?: string;
   connectedSeconds: number;
   remoteAddress: string;
 }
@@ -49,7 +51,7 @@ function table(header: string[], rows: string[][]): string {
 
 /** Renders the agents (and shaped groups, when any) as aligned text tables. Pure, for tests. */
 export function formatStatus(status: Status): string {
-  const header = ['NAME', 'ID', 'SCOPES', 'SLOTS', 'INFLIGHT', 'STATE', 'SINCE', 'REMOTE'];
+  const header = ['NAME', 'ID', 'SCOPES', 'SLOTS', 'INFLIGHT', 'STATE', 'HEALTH', 'SINCE', 'REMOTE'];
   const rows = status.agents.map((a) => [
     a.name,
     a.id,
@@ -57,6 +59,7 @@ export function formatStatus(status: Status): string {
     String(a.slots),
     String(a.inFlight),
     a.state,
+    a.health ?? 'ok',
     since(a.connectedSeconds),
     a.remoteAddress,
   ]);

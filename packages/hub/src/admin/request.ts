@@ -1,20 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { bearerToken } from '../agents/tokens.js';
 import { AdminError } from './respond.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
- * Checks `Authorization: Bearer <token>`. Both sides are hashed first, so the comparison takes
- * the same time whatever the length or content of a wrong token.
+ * Checks `Authorization: Bearer <token>` (the scheme in any case, parsed as on the agent endpoint).
+ * Both sides are hashed first, so the comparison takes the same time whatever the length or
+ * content of a wrong token.
  */
 export function createBearerCheck(token: string): (req: IncomingMessage) => boolean {
   const expected = digest(token);
   return (req) => {
-    const h = req.headers.authorization;
-    if (typeof h !== 'string') return false;
-    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(h);
-    return m !== null && timingSafeEqual(digest(m[1]!), expected);
+    const given = bearerToken(req.headers.authorization);
+    return given !== undefined && timingSafeEqual(digest(given), expected);
   };
 }
 

@@ -92,6 +92,8 @@ export class AgentConnection implements StreamHost {
   #streams = new Map<number, HubStream>();
   #lastStreamId = 0;
   #framingViolations = 0;
+  #upstreamHealthy = true;
+  #upstreamReason = '';
   readonly #budget: FrameWriter<HubStream>;
   #lastSeen: number;
   #lastPing = Number.NEGATIVE_INFINITY;
@@ -141,7 +143,12 @@ export class AgentConnection implements StreamHost {
 
   /** Whether the hub may open new streams here. */
   get accepting(): boolean {
-    return this.#state === 'ready' && this.credits > 0 && !this.#paused;
+    return this.#state === 'ready' && this.credits > 0 && !this.#paused && this.#upstreamHealthy;
+  }
+
+  /** Whether the agent's upstream answers, as its last STATUS said (true until one says otherwise). */
+  get upstreamHealthy(): boolean {
+    return this.#upstreamHealthy;
   }
 
   /** Refused a stream and has not granted a credit since. */
@@ -266,6 +273,19 @@ export class AgentConnection implements StreamHost {
         this.credits = grantCredits(this.credits, frame.count);
         this.#paused = false;
         this.#opts.onCapacity(this);
+        return;
+      case 'STATUS':
+        if (frame.upstreamHealthy === this.#upstreamHealthy) return;
+        this.#upstreamHealthy = frame.upstreamHealthy;
+        this.#upstreamReason = frame.reason;
+        this.log[frame.upstreamHealthy ? 'info' : 'warn'](
+          { reason: frame.reason },
+          frame.upstreamHealthy
+            ? 'agent upstream healthy again'
+            : 'agent upstream unhealthy; not dispatching to it',
+        );
+        this.#opts.onUpstreamHealth?.(this, frame.upstreamHealthy);
+        if (frame.upstreamHealthy) this.#opts.onCapacity(this);
         return;
       case 'GOAWAY':
         this.log.info({ message: frame.message }, 'agent draining');
@@ -415,6 +435,8 @@ export class AgentConnection implements StreamHost {
       remoteAddress: this.remoteAddress,
       since: this.since,
       framingViolations: this.#framingViolations,
+      upstreamHealthy: this.#upstreamHealthy,
+      upstreamReason: this.#upstreamReason,
     };
   }
 }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { AGENT_PATH, type AgentClaims } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { TokenError, type TokenVerifier } from './tokens.js';
+import { bearerToken, TokenError, type TokenVerifier } from './tokens.js';
 
 export interface AgentUpgradeDeps {
   verifier: TokenVerifier;
@@ -42,9 +42,7 @@ export function agentUpgradeHandler(deps: AgentUpgradeDeps) {
       rejectUpgrade(socket, listening ? 404 : 503, 'not an agent endpoint or hub closing');
       return;
     }
-    const auth = req.headers.authorization;
-    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-    verifier.verify(token).then(
+    verifier.verify(bearerToken(req.headers.authorization)).then(
       (claims) => {
         if (!deps.accepting() || socket.destroyed) {
           socket.destroy();

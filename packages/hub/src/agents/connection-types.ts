@@ -20,6 +20,8 @@ export interface ConnectionOptions {
   onClosed: (conn: AgentConnection, code: number, reason: string) => void;
   /** The agent broke a response's framing (metrics; the connection logs and counts it). */
   onFramingViolation?: (conn: AgentConnection, problem: string) => void;
+  /** The agent's STATUS changed its upstream's health (metrics). */
+  onUpstreamHealth?: (conn: AgentConnection, healthy: boolean) => void;
   /** Counts WebSocket payload bytes, for metrics. */
   onBytes?: (direction: 'to_agent' | 'from_agent', bytes: number) => void;
 }
@@ -50,4 +52,12 @@ export interface AgentSnapshot {
   since: number;
   /** Responses whose body broke their own framing on this connection. */
   framingViolations: number;
+  /** The agent's upstream answers (its last STATUS frame; true before any). */
+  upstreamHealthy: boolean;
+  /** Why the upstream is unhealthy, as the agent said. */
+  upstreamReason: string;
+  /** Outlier ejection: taken out of dispatch until this time (ms since the epoch), or null. */
+  ejectedUntil?: number | null;
+  /** How many times outlier ejection took it out of dispatch. */
+  ejections?: number;
 }

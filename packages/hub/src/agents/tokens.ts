@@ -53,7 +53,14 @@ export async function signAgentToken(options: SignAgentTokenOptions): Promise<st
   return jwt.sign(key);
 }
 
-export type TokenRejection = 'missing' | 'malformed' | 'bad-signature' | 'expired' | 'bad-claims' | 'revoked';
+export type TokenRejection =
+  | 'missing'
+  | 'malformed'
+  | 'bad-signature'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'bad-claims'
+  | 'revoked';
 
 export class TokenError extends Error {
   override readonly name = 'TokenError';
@@ -69,32 +76,80 @@ export interface TokenVerifier {
   verify(token: string | undefined): Promise<AgentClaims>;
 }
 
-/**
- * Verifies agent tokens: HS256 only (so `alg: none` and key-confusion tricks fail), signature,
- * `exp`, then the claim shape, then the revocation check.
- */
-export function createTokenVerifier(options: {
+/** How far a token's `iat` or `nbf` may lie in the future (the signer's clock ahead of ours). */
+export const DEFAULT_CLOCK_SKEW_MS = 60_000;
+
+export interface TokenVerifierOptions {
   secret: string;
   isRevoked?: (claims: AgentClaims) => boolean;
+  /** Clock, ms since the epoch. */
   now?: () => number;
-}): TokenVerifier {
+  /**
+   * Tolerated clock difference, ms: a token issued (`iat`) or valid from (`nbf`) further in the
+   * future than this is refused as `not-yet-valid`. Expiry (`exp`) stays exact. Default 60 s.
+   */
+  clockSkewMs?: number;
+}
+
+/**
+ * The token of an `Authorization: Bearer <token>` field, or undefined. The scheme is
+ * case-insensitive (RFC 7235 §2.1: `bearer` and `BEARER` are `Bearer`); one token, no spaces.
+ *
+ * @example
+ * ```ts
+ * bearerToken('bearer abc'); // 'abc'
+ * bearerToken('Basic abc'); // undefined
+ * ```
+ */
+export function bearerToken(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
+}
+
+/**
+ * Verifies agent tokens: HS256 only (so `alg: none` and key-confusion tricks fail), signature,
+ * `exp`, `nbf` and `iat` against the clock, then the claim shape, then the revocation check.
+ */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const key = keyOf(options.secret);
   const now = options.now ?? Date.now;
+  const skewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  if (typeof skewMs !== 'number') throw new TypeError('clockSkewMs must be a number of ms');
+  if (!Number.isFinite(skewMs) || skewMs < 0) throw new RangeError('clockSkewMs must be finite and >= 0');
   return {
     async verify(token) {
       if (!token) throw new TokenError('missing', 'no bearer token');
-      let payload: unknown;
+      const t = now();
+      let payload: Record<string, unknown>;
       try {
         ({ payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
-          currentDate: new Date(now()),
+          currentDate: new Date(t),
+          // jose applies the tolerance to nbf (wanted) and exp (not: re-checked exactly below)
+          clockTolerance: skewMs / 1000,
         }));
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) throw new TokenError('expired', 'token expired');
         if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
           throw new TokenError('bad-signature', 'token signature does not match the hub secret');
         }
+        if (
+          err instanceof joseErrors.JWTClaimValidationFailed &&
+          err.claim === 'nbf' &&
+          err.reason === 'check_failed'
+        ) {
+          throw new TokenError('not-yet-valid', 'token not valid yet (nbf is in the future)');
+        }
         throw new TokenError('malformed', 'token is not a valid HS256 JWT');
+      }
+      // jose checked that exp and iat, when present, are numbers
+      if (typeof payload.exp === 'number' && payload.exp <= Math.floor(t / 1000)) {
+        throw new TokenError('expired', 'token expired');
+      }
+      // iat is informational in RFC 7519 §4.1.6, but one far ahead of our clock means a broken or
+      // hostile signer, not a skewed one
+      if (typeof payload.iat === 'number' && payload.iat * 1000 > t + skewMs) {
+        throw new TokenError('not-yet-valid', 'token issued in the future (iat is ahead of the hub clock)');
       }
       let claims: AgentClaims;
       try {

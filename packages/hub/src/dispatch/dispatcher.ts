@@ -20,6 +20,8 @@ export interface DispatchTicket {
   open: (agent: AgentConnection) => HubStream;
   /** Per-agent shaping: only agents the gate admits are picked. */
   gate?: AgentGate;
+  /** Agents this request already failed on (could not reach their upstream): not picked again. */
+  exclude?: ReadonlySet<AgentConnection>;
 }
 
 interface Waiter {
@@ -39,6 +41,8 @@ export interface DispatcherOptions {
   maxQueue: number;
   now: () => number;
   log: Logger;
+  /** Agents taken out of dispatch for a while (outlier ejection). */
+  isEjected?: (agent: AgentConnection) => boolean;
   /** Observes queue waits (ms) and their outcome, for metrics. */
   onWait?: (ms: number, outcome: 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown') => void;
 }
@@ -158,6 +162,7 @@ export class Dispatcher {
         continue;
       }
       if (!agent.serves(ticket.scope, ticket.path)) continue;
+      if (ticket.exclude?.has(agent) || this.#opts.isEjected?.(agent)) continue;
       if (ticket.gate && !ticket.gate.admits(agent.id)) {
         this.#gated = true;
         continue;

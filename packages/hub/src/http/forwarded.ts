@@ -2,10 +2,28 @@ import type { IncomingMessage } from 'node:http';
 import { type HeaderList, stripHopByHop } from '@slime/protocol';
 
 /**
- * Headers for the upstream: hop-by-hop fields and our own Slime-* controls removed (the Go version
- * leaked the app password upstream), X-Forwarded-* appended, X-Request-Id set.
+ * How the hub writes X-Forwarded-For: `append` keeps what the client sent (all its fields, joined
+ * with ", ") and adds the socket peer on the right; `overwrite` drops the client's value and sends
+ * only the socket peer, for upstreams that believe the leftmost entry.
  */
-export function upstreamHeaders(req: IncomingMessage, clientIp: string, requestId: string): HeaderList {
+export type XffMode = 'append' | 'overwrite';
+
+export const XFF_MODES: readonly XffMode[] = ['append', 'overwrite'];
+
+/**
+ * Headers for the upstream: hop-by-hop fields and our own Slime-* controls removed (the Go version
+ * leaked the app password upstream), X-Forwarded-* set, X-Request-Id set.
+ *
+ * X-Forwarded-For always ends with the socket peer, never with the client address resolved through
+ * trusted proxies (policy/client-ip.ts, which runs later and only for access rules and limits): the
+ * header records the hop this hub saw, and `overwrite` makes it the only one.
+ */
+export function upstreamHeaders(
+  req: IncomingMessage,
+  clientIp: string,
+  requestId: string,
+  xff: XffMode = 'append',
+): HeaderList {
   const headers = stripHopByHop(
     req.rawHeaders,
     (name) =>
@@ -16,15 +34,15 @@ export function upstreamHeaders(req: IncomingMessage, clientIp: string, requestI
       name === 'x-forwarded-proto' ||
       name === 'x-forwarded-host',
   );
-  let xff: string | undefined;
+  let given: string | undefined;
   for (let i = 0; i < headers.length; i++) {
     if (headers[i]![0] === 'x-forwarded-for') {
-      xff = xff === undefined ? headers[i]![1] : `${xff}, ${headers[i]![1]}`;
+      given = given === undefined ? headers[i]![1] : `${given}, ${headers[i]![1]}`;
       headers.splice(i--, 1);
     }
   }
   const peer = req.socket.remoteAddress ?? clientIp;
-  headers.push(['x-forwarded-for', xff ? `${xff}, ${peer}` : peer]);
+  headers.push(['x-forwarded-for', given && xff === 'append' ? `${given}, ${peer}` : peer]);
   const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   headers.push(['x-forwarded-proto', proto]);
   if (req.headers.host) headers.push(['x-forwarded-host', req.headers.host]);

@@ -1,7 +1,41 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIPv6 } from 'node:net';
 import { HubError } from '../errors.js';
 
 const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
+// RFC 3986 §3.2.2 reg-name: unreserved / pct-encoded / sub-delims (an IPv4 address is one too)
+const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
+// RFC 3986 §3.2.2 IPvFuture, inside the brackets
+const IP_FUTURE = /^v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/;
+
+/**
+ * RFC 9110 §7.2 `Host = uri-host [ ":" port ]`: a reg-name or IPv4 address, or an IPv6 (or
+ * IPvFuture) literal in brackets, then an optional port of digits up to 65535. No userinfo, path,
+ * query, spaces or second port. An empty value is allowed, as the grammar allows (RFC 9112 §3.2).
+ */
+export function isValidHost(value: string): boolean {
+  let host = value;
+  let port: string | undefined;
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']');
+    if (close === -1) return false;
+    const literal = value.slice(1, close);
+    const rest = value.slice(close + 1);
+    if (rest !== '' && !rest.startsWith(':')) return false;
+    if (rest !== '') port = rest.slice(1);
+    // node's isIPv6 takes a zone id (`%eth0`), which RFC 3986 has no syntax for
+    if (!IP_FUTURE.test(literal) && (literal.includes('%') || !isIPv6(literal))) return false;
+  } else {
+    const colon = value.indexOf(':');
+    if (colon !== -1) {
+      host = value.slice(0, colon);
+      port = value.slice(colon + 1);
+    }
+    if (!REG_NAME.test(host)) return false;
+  }
+  // RFC 3986 allows an empty port ("host:"); a number beyond 16 bits names no port
+  return port === undefined || (/^\d{0,5}$/.test(port) && Number(port) <= 65535);
+}
 
 /**
  * The request's target in the form the upstream will see, checked as RFC 9112 §3 asks of a server:
@@ -10,7 +44,8 @@ const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
  * - asterisk-form (`*`) for OPTIONS only;
  * - absolute-form (`http://host/path?q`, which a server MUST accept, §3.2.2) becomes origin-form,
  *   and its authority replaces Host, which the server MUST then ignore;
- * - an HTTP/1.1 request needs exactly one Host field (§3.2).
+ * - an HTTP/1.1 request needs exactly one Host field (§3.2), and a Host must be `host[:port]`
+ *   ({@link isValidHost}).
  *
  * Mutates `req.headers.host` and `req.rawHeaders` for an absolute-form target, so everything
  * downstream (X-Forwarded-Host, the agent's Host) sees the authority the client addressed.
@@ -37,6 +72,10 @@ export function requestTarget(req: IncomingMessage): string {
   if (hosts === 0 && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) {
     throw malformed('HTTP/1.1 request without a Host field');
   }
+  // The value goes upstream as X-Forwarded-Host and, with --preserve-host, as Host: refuse what
+  // is not a host (userinfo, a path, spaces, a bad port) rather than pass it on (RFC 9112 §3.2).
+  const host = req.headers.host;
+  if (host !== undefined && !isValidHost(host)) throw malformed('the Host field is not a valid host[:port]');
   return target;
 }
 

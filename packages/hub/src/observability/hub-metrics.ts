@@ -38,6 +38,10 @@ export interface HubMetrics {
   agentBytes(direction: AgentBytesDirection, bytes: number): void;
   /** An agent's response broke its framing (stream reset, client connection closed). */
   framingViolation(): void;
+  /** Outlier ejection took an agent out of dispatch. */
+  agentEjected(): void;
+  /** An agent's STATUS changed its upstream's health. */
+  upstreamHealth(agent: unknown, healthy: boolean): void;
   /** A rate limit refused a request; `rule` is the rule's name from the policy file. */
   rateLimited(rule: string): void;
   fallbackAttempt(outcome: string): void;
@@ -181,6 +185,17 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     help: 'Agent responses whose body broke their own framing (Content-Length, HEAD/204/304): stream reset, client connection closed',
     registers,
   });
+  const ejections = new Counter({
+    name: 'slime_agent_ejections_total',
+    help: 'Agents taken out of dispatch by passive outlier ejection (consecutive connect failures or 5xx)',
+    registers,
+  });
+  const upstreamTransitions = new Counter({
+    name: 'slime_agent_upstream_transitions_total',
+    help: "Agents' upstream health changes, as their STATUS frames report them",
+    labelNames: ['to'] as const,
+    registers,
+  });
   const denied = new Counter({
     name: 'slime_policy_denied_total',
     help: 'Requests refused by an access rule (403)',
@@ -210,6 +225,8 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
   for (const direction of ['to_agent', 'from_agent']) agentBytes.inc({ direction }, 0);
   requests.inc({ outcome: 'ok', status_class: '2xx' }, 0);
   framing.inc(0);
+  ejections.inc(0);
+  for (const to of ['healthy', 'unhealthy']) upstreamTransitions.inc({ to }, 0);
 
   let observed = 0;
   const observe: RequestObserver = (e) => {
@@ -243,6 +260,8 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
       if (bytes > 0) agentBytes.inc({ direction }, bytes);
     },
     framingViolation: () => framing.inc(),
+    agentEjected: () => ejections.inc(),
+    upstreamHealth: (_agent, healthy) => upstreamTransitions.inc({ to: healthy ? 'healthy' : 'unhealthy' }),
     rateLimited: (rule) => limited.inc({ rule: ruleLabel(rule) }),
     fallbackAttempt: (outcome) => fallback.inc({ outcome: fallbackLabel(outcome) }),
     shapingSource: (source) => {

@@ -77,6 +77,11 @@ function render(s) {
     cell(tr, a.slots, 'num');
     cell(tr, a.inFlight, 'num');
     cell(tr, a.state);
+    var health = document.createElement('td');
+    health.className = 'health health-' + a.health;
+    health.textContent = a.health === 'ejected' ? 'ejected' : a.health === 'upstream-down' ? 'upstream down' : 'ok';
+    health.title = a.healthReason || (a.ejectedUntil ? 'until ' + a.ejectedUntil : '');
+    tr.appendChild(health);
     var since = document.createElement('td');
     since.textContent = ago(a.connectedSeconds);
     since.title = a.since;
@@ -212,7 +217,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <div class="tile">Requests<b id="total">–</b></div>
 </div>
 <table id="agents">
-<thead><tr><th>Name</th><th>Id</th><th>Scopes</th><th class="num">Slots</th><th class="num">In flight</th><th>State</th><th>Since</th><th>Remote address</th><th>Upstream</th></tr></thead>
+<thead><tr><th>Name</th><th>Id</th><th>Scopes</th><th class="num">Slots</th><th class="num">In flight</th><th>State</th><th>Health</th><th>Since</th><th>Remote address</th><th>Upstream</th></tr></thead>
 <tbody id="agents-body"></tbody>
 </table>
 <p id="empty">No agent is connected.</p>

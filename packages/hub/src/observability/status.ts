@@ -20,6 +20,19 @@ export interface AgentStatus {
   software: string;
   /** What the agent reported with --report-hardware, else null. */
   hardware: unknown;
+  /**
+   * `ok`; `upstream-down` while the agent says its upstream does not answer (it takes no work);
+   * `ejected` while outlier ejection keeps it out of dispatch.
+   */
+  health: 'ok' | 'upstream-down' | 'ejected';
+  /** The agent's reason for `upstream-down`, else empty. */
+  healthReason: string;
+  /** ISO time an ejection ends, else null. */
+  ejectedUntil: string | null;
+  /** How many times outlier ejection took it out of dispatch. */
+  ejections: number;
+  /** Responses whose body broke their own framing (each reset, three close the agent). */
+  framingViolations: number;
 }
 
 export interface HubStatus {
@@ -92,6 +105,11 @@ export function createStatusSource(options: StatusSourceOptions): () => HubStatu
           upstream: a.upstream,
           software: a.software,
           hardware: a.hardware ?? null,
+          health: !a.upstreamHealthy ? 'upstream-down' : a.ejectedUntil ? 'ejected' : 'ok',
+          healthReason: a.upstreamHealthy ? '' : a.upstreamReason,
+          ejectedUntil: a.ejectedUntil ? new Date(a.ejectedUntil).toISOString() : null,
+          ejections: a.ejections ?? 0,
+          framingViolations: a.framingViolations,
         }),
       );
     const total = requestsTotal?.() ?? 0;

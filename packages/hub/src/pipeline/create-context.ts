@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
-import { hasBody, upstreamHeaders } from '../http/forwarded.js';
+import { hasBody, upstreamHeaders, type XffMode } from '../http/forwarded.js';
 import { requestTarget } from '../http/request-target.js';
 import type { RequestContext } from './context.js';
 
@@ -33,6 +33,8 @@ export interface ContextDeps {
   log: Logger;
   now: () => number;
   blockTimeoutMs: number | undefined;
+  /** How X-Forwarded-For is written (the hub's `xff` option); default append. */
+  xff?: XffMode | undefined;
 }
 
 /** Builds the per-request context. Throws HubError(400) for malformed control headers. */
@@ -61,7 +63,7 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
     clientIp,
     route: { kind: 'agents' },
     block: wantsBlock(req.headers['slime-block']),
-    upstreamHeaders: upstreamHeaders(req, clientIp, requestId),
+    upstreamHeaders: upstreamHeaders(req, clientIp, requestId, deps.xff),
     body,
     bodyConsumed: false,
     responseHeaders: {},

@@ -1,5 +1,6 @@
 import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { OutlierDetector } from '../dispatch/outlier-ejection.js';
 import { compose } from './compose.js';
 import type { Policy, RequestContext } from './context.js';
 import { accessLog, type RequestObserver } from './policies/access-log.js';
@@ -14,6 +15,7 @@ export interface PipelineDeps {
   redispatchWaitMs: number;
   /** Default time from hand-over to an agent to the response head; 0 = none. */
   requestTimeoutMs?: number;
+  outliers?: OutlierDetector;
   observe?: RequestObserver;
   bytes?: BodyByteHooks;
   /** Policies from the policy engine, in the slots below (each may be empty). */
@@ -46,6 +48,7 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
       now: deps.now,
       redispatchWaitMs: deps.redispatchWaitMs,
       requestTimeoutMs: deps.requestTimeoutMs ?? 0,
+      outliers: deps.outliers,
       bytes: deps.bytes,
       ...(deps.urlDispatcher ? { urlDispatcher: deps.urlDispatcher } : {}),
     }),

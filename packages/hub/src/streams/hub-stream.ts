@@ -14,7 +14,7 @@ import {
 import { HubError } from '../errors.js';
 import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
 import { RequestSender } from './request-sender.js';
-import { errorForReset, StreamRefusedError } from './reset-errors.js';
+import { errorForReset, StreamRefusedError, UpstreamConnectError } from './reset-errors.js';
 import { ResponseFraming } from './response-framing.js';
 
 /** What a stream needs from the connection it runs on. */
@@ -244,12 +244,19 @@ export class HubStream implements ResponseBody {
     if (this.#state === 'closed') return;
     const wasOpen = this.#state === 'open';
     const refused = frame.code === ResetCode.REFUSED;
-    // A refusal before the agent took anything: the body read so far goes to the next agent.
-    if (wasOpen && refused && !this.#headSeen && (this.#request?.unconfirmed ?? true)) {
+    // A refusal, or a connect failure, before the agent took anything: the upstream saw nothing,
+    // and the body read so far goes to the next agent.
+    const connect = frame.code === ResetCode.UPSTREAM_CONNECT;
+    if (wasOpen && (refused || connect) && !this.#headSeen && (this.#request?.unconfirmed ?? true)) {
       const body = this.#request?.handBack() ?? null;
-      this.#close('refused');
+      this.#close(refused ? 'refused' : 'returned');
       this.#fail(
-        new StreamRefusedError(`agent ${this.#host.id} refused the request: ${frame.message}`, body),
+        refused
+          ? new StreamRefusedError(`agent ${this.#host.id} refused the request: ${frame.message}`, body)
+          : new UpstreamConnectError(
+              `agent ${this.#host.id} could not reach its upstream: ${frame.message}`,
+              body,
+            ),
       );
       return;
     }

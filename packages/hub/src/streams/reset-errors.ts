@@ -16,6 +16,20 @@ export class StreamRefusedError extends HubError {
   }
 }
 
+/**
+ * The agent could not connect to its upstream (RESET UPSTREAM_CONNECT) before it took any of the
+ * request: the upstream saw nothing, so even a POST may run elsewhere, with `body` as the request
+ * body (what was read, then the rest).
+ */
+export class UpstreamConnectError extends HubError {
+  readonly body: Readable | null;
+
+  constructor(message: string, body: Readable | null) {
+    super('ERR_HUB_UPSTREAM_UNREACHABLE', message, { retryable: true });
+    this.body = body;
+  }
+}
+
 /** What an agent's RESET (before the response head) means for the application client. */
 export function errorForReset(code: ResetCodeValue, message: string, agentId: string): HubError {
   const detail = message ? `${message} (agent ${agentId})` : `agent ${agentId} reset the stream`;

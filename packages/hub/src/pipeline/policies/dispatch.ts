@@ -1,10 +1,12 @@
 import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { AgentConnection } from '../../agents/agent-connection.js';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
+import type { OutlierDetector } from '../../dispatch/outlier-ejection.js';
 import { HubError } from '../../errors.js';
 import { writeInterim } from '../../http/write-response.js';
 import { forwardToUrl } from '../../routing/forward-to-url.js';
-import { StreamRefusedError } from '../../streams/reset-errors.js';
+import type { HubStream } from '../../streams/hub-stream.js';
+import { StreamRefusedError, UpstreamConnectError } from '../../streams/reset-errors.js';
 import type { Policy, RequestContext } from '../context.js';
 
 /** Body byte counters (bandwidth rate limits). */
@@ -15,6 +17,13 @@ export interface BodyByteHooks {
 
 // An agent lost before answering: try again this many times before giving up with 502.
 const MAX_REDISPATCH = 5;
+
+// What an agent's upstream answered for it as a gateway (they count toward its outlier score).
+const GATEWAY_ERRORS: ReadonlySet<string> = new Set([
+  'ERR_HUB_UPSTREAM_UNREACHABLE',
+  'ERR_HUB_UPSTREAM_ERROR',
+  'ERR_HUB_UPSTREAM_TIMEOUT',
+]);
 
 /**
  * The terminal policy: hands the request to an agent and waits for the response head. A request
@@ -29,10 +38,12 @@ export function dispatchToAgent(options: {
   redispatchWaitMs: number;
   /** The hub's default request deadline (to the response head, per attempt); 0 = none. */
   requestTimeoutMs?: number;
+  /** Scores each agent's answers for passive outlier ejection. */
+  outliers?: OutlierDetector | undefined;
   bytes?: BodyByteHooks | undefined;
   urlDispatcher?: UndiciDispatcher;
 }): Policy {
-  const { dispatcher, redispatchWaitMs, bytes, urlDispatcher } = options;
+  const { dispatcher, redispatchWaitMs, bytes, urlDispatcher, outliers } = options;
   const now = options.now ?? Date.now;
   // One budget for the whole wait: shaping, refusals and re-dispatches do not restart it.
   const blockLeft = (ctx: RequestContext) =>
@@ -55,31 +66,57 @@ export function dispatchToAgent(options: {
     }
     const scope = ctx.route.scope ?? ctx.scope;
     let refusals = 0;
+    // Agents that could not reach their upstream for this request: it never goes back to them.
+    let unreachable: Set<AgentConnection> | undefined;
+    let lastConnectError: UpstreamConnectError | undefined;
     for (let attempt = 0; ; attempt++) {
       const retry = attempt > 0;
-      const stream = await dispatcher.dispatch({
-        scope,
-        path: ctx.path,
-        // A re-dispatched request was admitted once: it waits for another agent, boundedly.
-        block: ctx.block || retry,
-        timeoutMs: retry && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
-        signal: ctx.signal,
-        front: retry,
-        ...(ctx.agentGate ? { gate: ctx.agentGate } : {}),
-        open: (agent: AgentConnection) =>
-          agent.openStream({
-            method: ctx.method,
-            target: ctx.target,
-            headers: ctx.upstreamHeaders,
-            body: ctx.body,
-            onBodyRead: (n: number) => {
-              ctx.bodyConsumed = true;
-              chargeRequest(ctx, n);
+      // After a connect failure the request waits only as the client asked: with no other healthy
+      // agent, a client without Slime-Block gets 503 at once (not a 502).
+      const redispatchAfterLoss = retry && lastConnectError === undefined;
+      let chosen: AgentConnection | undefined;
+      let stream: HubStream;
+      try {
+        stream = await dispatcher.dispatch({
+          scope,
+          path: ctx.path,
+          // A request re-dispatched after an agent loss was admitted once: it waits, boundedly.
+          block: ctx.block || redispatchAfterLoss,
+          timeoutMs: redispatchAfterLoss && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
+          signal: ctx.signal,
+          front: retry,
+          ...(ctx.agentGate ? { gate: ctx.agentGate } : {}),
+          ...(unreachable ? { exclude: unreachable } : {}),
+          open: (agent: AgentConnection) => {
+            chosen = agent;
+            return agent.openStream({
+              method: ctx.method,
+              target: ctx.target,
+              headers: ctx.upstreamHeaders,
+              body: ctx.body,
+              onBodyRead: (n: number) => {
+                ctx.bodyConsumed = true;
+                chargeRequest(ctx, n);
+              },
+              ...(bytes ? { onResponseBytes: (n: number) => bytes.response(ctx, n) } : {}),
+              onInterim: (status, headers) => writeInterim(ctx.res, status, headers),
+            });
+          },
+        });
+      } catch (err) {
+        if (lastConnectError && err instanceof HubError && err.code === 'ERR_HUB_NO_AGENT') {
+          throw new HubError(
+            'ERR_HUB_NO_AGENT',
+            'no healthy agent: the agents tried could not reach their upstream',
+            {
+              retryAfter: 1,
+              cause: lastConnectError,
             },
-            ...(bytes ? { onResponseBytes: (n: number) => bytes.response(ctx, n) } : {}),
-            onInterim: (status, headers) => writeInterim(ctx.res, status, headers),
-          }),
-      });
+          );
+        }
+        throw err;
+      }
+      const agent = chosen!;
       // A client that leaves before the response head must stop the upstream work too.
       const cancel = () => stream.cancel('client went away');
       if (ctx.signal.aborted) cancel();
@@ -89,6 +126,7 @@ export function dispatchToAgent(options: {
       try {
         ctx.result = await stream.response;
         clearTimeout(timer);
+        outliers?.record(agent.id, ctx.result.status >= 500 ? '5xx' : 'ok');
         ctx.notes.attempts = attempt + 1;
         break;
       } catch (err) {
@@ -100,6 +138,22 @@ export function dispatchToAgent(options: {
           ctx.body = err.body;
           ctx.log.debug({ refusals, err: err.message }, 're-dispatching a request an agent refused');
           continue;
+        }
+        if (err instanceof UpstreamConnectError) {
+          outliers?.record(agent.id, 'connect-error');
+          if (!ctx.bodyConsumed && attempt - refusals < MAX_REDISPATCH) {
+            ctx.body = err.body;
+            lastConnectError = err;
+            unreachable ??= new Set();
+            unreachable.add(agent);
+            ctx.log.warn(
+              { attempt: attempt + 1, err: err.message },
+              'upstream unreachable; trying another agent',
+            );
+            continue;
+          }
+        } else if (err instanceof HubError && GATEWAY_ERRORS.has(err.code)) {
+          outliers?.record(agent.id, '5xx');
         }
         if (
           err instanceof HubError &&
