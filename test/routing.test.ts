@@ -145,6 +145,10 @@ describe('router', () => {
     await using hub = await startRoutingHub({ router: [{ to: url }] });
     const res = await request(`${hub.url}/x`);
     expect(res.statusCode).toBe(502);
-    expect(((await res.body.json()) as { code: string }).code).toBe('ERR_HUB_UPSTREAM_UNREACHABLE');
+    const text = await res.body.text();
+    expect((JSON.parse(text) as { code: string }).code).toBe('ERR_HUB_UPSTREAM_UNREACHABLE');
+    // the endpoint's address stays in the hub's log
+    expect(text).not.toContain(new URL(url).port);
+    expect(text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
   });
 });

@@ -63,5 +63,11 @@ export type {
   WindowFrame,
 } from './frames.js';
 export { assertHeader, headerBytes, isHopByHop, isToken, stripHopByHop } from './headers.js';
+export {
+  errorCodes,
+  type UpstreamFailure,
+  type UpstreamFailureKind,
+  upstreamFailure,
+} from './upstream-failure.js';
 export { negotiateVersion, SUPPORTED_VERSIONS, type VersionRange } from './version.js';
 export { type Resumable, WriteBudget } from './write-budget.js';

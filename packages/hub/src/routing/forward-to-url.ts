@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { HeaderList } from '@slime/protocol';
+import { type HeaderList, upstreamFailure } from '@slime/protocol';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { HubError } from '../errors.js';
 import type { ProxyResponse, RequestContext, ResponseBody } from '../pipeline/context.js';
@@ -25,15 +25,6 @@ const DEFAULT_TIMEOUT_MS = 300_000;
 // `host` is the endpoint's own (undici sets it from the origin); undici refuses `expect`.
 const DROP = new Set(['host', 'expect']);
 
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 /**
  * The path+query to send to an endpoint: the endpoint's base path, then the request's own. Only
  * origin-form targets are forwarded, so the request can never pick the host (absolute-form
@@ -45,25 +36,21 @@ export function endpointPath(base: URL, target: string): string {
   return base.pathname.replace(/\/+$/, '') + target;
 }
 
-function codeOf(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
-  const code = e?.code ?? e?.cause?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function toHubErrorFor(err: unknown, origin: string, signal: AbortSignal): HubError {
+/**
+ * An endpoint failure as the client sees it: the same table as agents' upstream calls, and the
+ * endpoint's address only in the cause (logs), never in the message.
+ */
+function toHubErrorFor(err: unknown, signal: AbortSignal): HubError {
   if (err instanceof HubError) return err;
   if (signal.aborted) return new HubError('ERR_HUB_CLIENT_GONE', 'request abandoned', { cause: err });
-  const code = codeOf(err);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
-    return new HubError('ERR_HUB_UPSTREAM_TIMEOUT', `endpoint ${origin} timed out`, { cause: err });
-  if (code !== undefined && UNREACHABLE.has(code))
-    return new HubError('ERR_HUB_UPSTREAM_UNREACHABLE', `endpoint ${origin} unreachable (${code})`, {
-      cause: err,
-    });
-  return new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint ${origin} failed (${code ?? 'error'})`, {
-    cause: err,
-  });
+  const { kind, phrase } = upstreamFailure(err);
+  const code =
+    kind === 'connect'
+      ? 'ERR_HUB_UPSTREAM_UNREACHABLE'
+      : kind === 'timeout'
+        ? 'ERR_HUB_UPSTREAM_TIMEOUT'
+        : 'ERR_HUB_UPSTREAM_ERROR';
+  return new HubError(code, `endpoint failed: ${phrase.replace(/^upstream /, '')}`, { cause: err });
 }
 
 function responseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
@@ -83,7 +70,7 @@ async function* counted(src: Readable, onRead: (n: number) => void): AsyncGenera
   }
 }
 
-function bodyOf(body: Readable, origin: string, onBytes: ((n: number) => void) | undefined): ResponseBody {
+function bodyOf(body: Readable, onBytes: ((n: number) => void) | undefined): ResponseBody {
   return {
     async pipe(res: ServerResponse) {
       if (onBytes) body.on('data', (c: Uint8Array) => onBytes(c.byteLength));
@@ -93,7 +80,7 @@ function bodyOf(body: Readable, origin: string, onBytes: ((n: number) => void) |
       } catch (err) {
         if (res.destroyed && !res.writableFinished)
           throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away', { cause: err });
-        throw new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint ${origin} failed mid-body`, { cause: err });
+        throw new HubError('ERR_HUB_UPSTREAM_ERROR', "endpoint failed mid-body", { cause: err });
       }
     },
     discard() {
@@ -108,7 +95,7 @@ function bodyOf(body: Readable, origin: string, onBytes: ((n: number) => void) |
         size += (c as Uint8Array).byteLength;
         if (size > limit) {
           body.destroy();
-          throw new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint ${origin} body exceeds ${limit} bytes`);
+          throw new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint body exceeds ${limit} bytes`);
         }
         chunks.push(c as Uint8Array);
       }
@@ -153,9 +140,9 @@ export async function forwardToUrl(
       status: r.statusCode,
       headers: responseHeaders(r.headers),
       servedBy: '',
-      body: bodyOf(r.body, base.origin, options.onResponseBytes),
+      body: bodyOf(r.body, options.onResponseBytes),
     };
   } catch (err) {
-    throw toHubErrorFor(err, base.origin, ctx.signal);
+    throw toHubErrorFor(err, ctx.signal);
   }
 }

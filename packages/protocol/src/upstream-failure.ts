@@ -1,0 +1,71 @@
+/**
+ * What an HTTP client's failure means, the one table both the agent (its upstream calls) and the
+ * hub (URL endpoints) read, so the same failure is the same status whichever way a request went.
+ *
+ * - `connect`: no connection could be made (refused, DNS, unreachable, connect timeout). The
+ *   upstream saw nothing: safe to run the request elsewhere. 502, or a re-dispatch.
+ * - `timeout`: connected, but the head or the body did not come in time. 504.
+ * - `error`: anything else (reset, malformed response, framing). 502.
+ *
+ * Pure: codes are read off the error (and its cause) as strings; no Node types.
+ */
+export type UpstreamFailureKind = 'connect' | 'timeout' | 'error';
+
+export interface UpstreamFailure {
+  kind: UpstreamFailureKind;
+  /**
+   * What happened, in our words: this reaches clients in problem+json bodies, so it never carries
+   * library internals or the upstream's address (those go to logs).
+   */
+  phrase: string;
+}
+
+const TABLE: Readonly<Record<string, UpstreamFailure>> = {
+  ECONNREFUSED: { kind: 'connect', phrase: 'upstream refused the connection' },
+  ENOTFOUND: { kind: 'connect', phrase: 'upstream host name does not resolve' },
+  EAI_AGAIN: { kind: 'connect', phrase: 'upstream host name does not resolve' },
+  EHOSTUNREACH: { kind: 'connect', phrase: 'upstream host unreachable' },
+  ENETUNREACH: { kind: 'connect', phrase: 'upstream network unreachable' },
+  ETIMEDOUT: { kind: 'connect', phrase: 'upstream connection timed out' },
+  UND_ERR_CONNECT_TIMEOUT: { kind: 'connect', phrase: 'upstream connection timed out' },
+  UND_ERR_HEADERS_TIMEOUT: { kind: 'timeout', phrase: 'upstream sent no response head in time' },
+  UND_ERR_BODY_TIMEOUT: { kind: 'timeout', phrase: 'upstream response body stalled' },
+  ECONNRESET: { kind: 'error', phrase: 'upstream reset the connection' },
+  EPIPE: { kind: 'error', phrase: 'upstream closed the connection while the request was sent' },
+  UND_ERR_SOCKET: { kind: 'error', phrase: 'upstream closed the connection or sent a malformed response' },
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: {
+    kind: 'error',
+    phrase: 'upstream response body does not match its Content-Length',
+  },
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: {
+    kind: 'error',
+    phrase: 'request body does not match its Content-Length',
+  },
+  UND_ERR_INFO: { kind: 'error', phrase: 'upstream sent an unexpected informational response' },
+  UND_ERR_INVALID_ARG: {
+    kind: 'error',
+    phrase: 'request cannot be sent upstream: the HTTP client refused it',
+  },
+  UND_ERR_NOT_SUPPORTED: {
+    kind: 'error',
+    phrase: 'request cannot be sent upstream: the HTTP client refused it',
+  },
+};
+
+/** The string codes of an error and of its cause (an abort's cause has a numeric code: skipped). */
+export function errorCodes(err: unknown): string[] {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null | undefined;
+  const out: string[] = [];
+  for (const c of [e?.code, e?.cause?.code]) if (typeof c === 'string') out.push(c);
+  return out;
+}
+
+/** Classifies an HTTP client's failure; unknown failures are `error` with a neutral phrase. */
+export function upstreamFailure(err: unknown): UpstreamFailure {
+  for (const code of errorCodes(err)) {
+    const known = TABLE[code];
+    if (known) return known;
+    if (code.startsWith('HPE_')) return { kind: 'error', phrase: 'upstream sent a malformed response' };
+  }
+  return { kind: 'error', phrase: 'upstream call failed' };
+}
