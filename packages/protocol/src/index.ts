@@ -34,6 +34,7 @@ export {
   type ResetCodeValue,
 } from './constants.js';
 export { DataPump, type PumpSink, type PumpSource } from './data-pump.js';
+export { parseDuration } from './duration.js';
 export { closeCodeFor, closeReason, ProtocolError, type ProtocolErrorCode } from './errors.js';
 export {
   assertNewStreamId,
