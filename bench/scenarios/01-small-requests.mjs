@@ -1,5 +1,5 @@
 // Scenario 1: small requests (12-byte response, keep-alive) at 32 and 256 connections, through
-// direct, a one-hop undici proxy, nginx (if installed), hub+agent (numWorker 64), and hub+agent
+// direct, a one-hop undici proxy, the lean two-hop floor, nginx (if installed), hub+agent (numWorker 64), and hub+agent
 // with Slime-Block: 1 and numWorker 16 (requests beyond 16 wait in the hub's queue).
 import { alternate, cpuUsPerRequest, med, roundRatio } from '../lib/measure.mjs';
 import { startSlime, startUpstream } from '../lib/setup.mjs';
@@ -17,10 +17,15 @@ export async function run({ quick, tools, scope }) {
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 64 });
   const slimeBlock = await startSlime(scope, upstream.info.url, { numWorker: 16 });
   const onehop = await scope.spawn('one-hop', { upstream: upstream.info.url });
+  // The floor: two Node processes and one WebSocket, no policies (bench/lean-two-hop.mjs).
+  const leanFront = await scope.spawn('lean-front');
+  const leanBack = await scope.spawn('lean-back', { ws: leanFront.info.ws, upstream: upstream.info.url });
+  await leanFront.call('connected');
 
   const variants = [
     { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },
     { name: 'one-hop (undici)', url: onehop.info.url, pids: [onehop.pid] },
+    { name: 'lean two-hop', url: leanFront.info.url, pids: [leanFront.pid, leanBack.pid] },
   ];
   if (tools.nginx) {
     const nginx = await startNginx(tools.nginx, upstream.info.port);
@@ -78,7 +83,8 @@ export async function run({ quick, tools, scope }) {
   }
   const notes = [
     'server CPU µs/req: user+sys of the serving processes (direct: upstream; one-hop: proxy; nginx: its worker; ' +
-      'hub+agent: hub + agent) divided by requests served; the upstream is excluded from proxy rows.',
+      'lean two-hop: front + back; hub+agent: hub + agent) divided by requests served; the upstream is excluded from proxy rows.',
+    'lean two-hop: bench/lean-two-hop.mjs, the floor for two Node hops and one WebSocket (no policies, no flow control, whole bodies).',
   ];
   notes.push(
     'hub+agent (64) at 256 connections: more clients than slots and no Slime-Block, so most requests get the ' +
