@@ -1,4 +1,4 @@
-import { Reader, utf8, Writer } from './binary.js';
+import { isAscii, Reader, utf8, Writer } from './binary.js';
 import {
   CONNECTION_FRAMES,
   FRAME_HEADER_BYTES,
@@ -60,24 +60,38 @@ function checkText(what: string, bytes: Uint8Array, max: number): void {
 }
 
 interface EncodedHeaders {
-  parts: Uint8Array[];
+  /** name, value, name, value...: ASCII strings as they are (written char by char), others as UTF-8. */
+  parts: Array<string | Uint8Array>;
   size: number;
+}
+
+/** ASCII text stays a string (its length is its byte count); anything else is encoded once. */
+function wireText(text: string): string | Uint8Array {
+  return isAscii(text) ? text : utf8(text);
+}
+
+function byteLength(part: string | Uint8Array): number {
+  return typeof part === 'string' ? part.length : part.byteLength;
 }
 
 function encodeHeaders(headers: HeaderList): EncodedHeaders {
   assertHeaderCount(headers.length);
-  const parts: Uint8Array[] = [];
+  const parts: Array<string | Uint8Array> = [];
   let size = 2;
   let total = 0;
   for (const [name, value] of headers) {
     assertHeader(name, value);
-    const n = utf8(name);
-    const v = utf8(value);
-    checkText('header name', n, Limits.MAX_HEADER_NAME_BYTES);
-    checkText(`header ${name}`, v, Limits.MAX_HEADER_VALUE_BYTES);
-    total += n.byteLength + v.byteLength;
+    const n = wireText(name);
+    const v = wireText(value);
+    const nl = byteLength(n);
+    const vl = byteLength(v);
+    if (nl > Limits.MAX_HEADER_NAME_BYTES)
+      fail('ERR_PROTOCOL_OVERSIZE', `header name is ${nl} bytes, limit ${Limits.MAX_HEADER_NAME_BYTES}`);
+    if (vl > Limits.MAX_HEADER_VALUE_BYTES)
+      fail('ERR_PROTOCOL_OVERSIZE', `header ${name} is ${vl} bytes, limit ${Limits.MAX_HEADER_VALUE_BYTES}`);
+    total += nl + vl;
     parts.push(n, v);
-    size += 1 + n.byteLength + 2 + v.byteLength;
+    size += 1 + nl + 2 + vl;
   }
   if (total > Limits.MAX_HEADER_BYTES) {
     fail('ERR_PROTOCOL_OVERSIZE', `header block is ${total} bytes, limit ${Limits.MAX_HEADER_BYTES}`);
@@ -85,11 +99,20 @@ function encodeHeaders(headers: HeaderList): EncodedHeaders {
   return { parts, size };
 }
 
+function writePart(w: Writer, part: string | Uint8Array): void {
+  if (typeof part === 'string') w.ascii(part);
+  else w.raw(part);
+}
+
 function writeHeaders(w: Writer, h: EncodedHeaders): void {
   w.u16(h.parts.length / 2);
   for (let i = 0; i < h.parts.length; i += 2) {
-    w.str8(h.parts[i]!);
-    w.str16(h.parts[i + 1]!);
+    const n = h.parts[i]!;
+    const v = h.parts[i + 1]!;
+    w.u8(byteLength(n));
+    writePart(w, n);
+    w.u16(byteLength(v));
+    writePart(w, v);
   }
 }
 
@@ -100,14 +123,16 @@ function readHeaders(r: Reader): HeaderList {
   let total = 0;
   for (let i = 0; i < count; i++) {
     const before = r.remaining;
-    const name = r.str8(Limits.MAX_HEADER_NAME_BYTES, 'header name');
-    const value = r.str16(Limits.MAX_HEADER_VALUE_BYTES, 'header value');
+    // Both are checked byte by byte as they are read (assertHeader's rules, without its regexes).
+    const name = r.tokenStr8(Limits.MAX_HEADER_NAME_BYTES, 'header name');
+    if (name === null) fail('ERR_PROTOCOL_BAD_HEADER', 'header name is not a token');
+    const value = r.fieldStr16(Limits.MAX_HEADER_VALUE_BYTES, 'header value');
+    if (value === null) fail('ERR_PROTOCOL_BAD_HEADER', `header ${name} has a NUL, CR or LF in its value`);
     // UTF-8 bytes on the wire (minus the 1 + 2 length bytes), as the encoder counts them.
     total += before - r.remaining - 3;
     if (total > Limits.MAX_HEADER_BYTES) {
       fail('ERR_PROTOCOL_OVERSIZE', `header block exceeds ${Limits.MAX_HEADER_BYTES} bytes`);
     }
-    assertHeader(name, value);
     out.push([name, value]);
   }
   return out;
