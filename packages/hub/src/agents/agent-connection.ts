@@ -230,7 +230,14 @@ export class AgentConnection implements StreamHost {
     // A refusal keeps the credit spent: the agent re-grants when it has a slot for us.
     if (outcome === 'refused') this.#paused = true;
     if (outcome === 'returned' && this.#state === 'ready') {
-      this.credits = grantCredits(this.credits, 1);
+      try {
+        this.credits = grantCredits(this.credits, 1);
+      } catch (err) {
+        // The agent granted more than the protocol allows; the stream's own close must still
+        // finish (its client answered, its dispatch slot freed) before the connection goes.
+        queueMicrotask(() => this.close(closeCodeFor(err as ProtocolError), (err as Error).message));
+        return;
+      }
       this.#opts.onCapacity(this);
     }
   }

@@ -1,7 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
-import { problemBody, statusTitle } from './problem.js';
+import { problemBody, statusTitle, writeProblem } from './problem.js';
 
 /** How long a refused connection keeps reading before it is dropped (see `lingeringClose`). */
 const LINGER_MS = 2_000;
@@ -51,6 +52,17 @@ export function classifyClientError(err: ParseError): HubError {
 const answered = new WeakSet<Duplex>();
 
 /**
+ * Responses the parser's refusal answered while their pipeline still ran (a body that broke
+ * mid-way): when their connection closes, the request is over even though the response finished.
+ */
+const answeredEarly = new WeakSet<ServerResponse>();
+
+/** Whether the HTTP parser's 400 answered this response before the pipeline could. */
+export function wasAnsweredEarly(res: ServerResponse): boolean {
+  return answeredEarly.has(res);
+}
+
+/**
  * The HTTP server's `clientError` hook: a request the parser refused gets a problem+json answer
  * with a stable code (Node's default is a bare status line) and a lingering close, so a client
  * still sending a 64 KiB target reads the answer instead of a connection reset.
@@ -59,13 +71,41 @@ export function clientErrorHandler(log: Logger, onRefused?: (code: string) => vo
   return (err: ParseError, socket: Duplex): void => {
     if (answered.has(socket)) return;
     answered.add(socket);
-    const inProgress = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || inProgress) {
-      // Gone, or a response is already on its way: no room for another status line.
+    if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
     const problem = classifyClientError(err);
+    const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res) {
+      // A request is being answered on this connection. The parser is done with it either way:
+      // the answer under way finishes, then the connection closes.
+      log.info(
+        { code: problem.code, parserCode: err.code },
+        'malformed bytes after a request; closing after its answer',
+      );
+      onRefused?.(problem.code);
+      if (res.writableFinished) {
+        socket.end();
+        return;
+      }
+      res.once('finish', () => socket.end());
+      res.once('close', () => socket.end());
+      if (!res.headersSent) {
+        if (res.req.complete) {
+          // the request was whole (bytes after it are the problem): its answer goes out, then close
+          res.shouldKeepAlive = false;
+        } else {
+          // Its own body broke mid-way: that request is answered with the 400, then the socket
+          // goes, which ends the request body in an error so its stream is cancelled at the agent.
+          res.setHeader('connection', 'close');
+          answeredEarly.add(res);
+          res.once('finish', () => socket.destroy());
+          writeProblem(res, problem);
+        }
+      }
+      return;
+    }
     log.info({ code: problem.code, parserCode: err.code }, 'malformed request refused');
     onRefused?.(problem.code);
     writeRawProblem(socket, problem);

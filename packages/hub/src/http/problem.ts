@@ -59,6 +59,8 @@ export function writeProblem(
   err: Problem,
   extra: { requestId?: string; headers?: Record<string, string> } = {},
 ): void {
+  // Already answered (the parser's 400 for a body that broke mid-way): nothing more to say.
+  if (res.writableEnded) return;
   if (res.headersSent || res.destroyed) {
     // Too late for a status: the only honest signal left is an aborted connection.
     res.destroy();

@@ -52,6 +52,9 @@ export function isValidHost(value: string): boolean {
  * Throws HubError(400) for anything else.
  */
 export function requestTarget(req: IncomingMessage): string {
+  if (req.httpVersionMajor !== 1) {
+    throw new HubError('ERR_HUB_HTTP_VERSION', 'only HTTP/1.0 and HTTP/1.1 are served on this port');
+  }
   const url = req.url ?? '/';
   let target = url;
   if (url === '*') {

@@ -1,6 +1,19 @@
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, validateHeaderName, validateHeaderValue } from 'node:http';
 import { type HeaderList, isHopByHop } from '@slime/protocol';
+import { HubError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
+
+/** Whether Node's HTTP writer takes this field (no control characters, nothing above U+00FF). */
+function writable(name: string, value: string): boolean {
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+  } catch {
+    return false;
+  }
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0xff) return false;
+  return true;
+}
 
 /**
  * Writes the proxied response head in one writeHead call (raw list form keeps repeated fields such
@@ -11,10 +24,23 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   const { res } = ctx;
   // The body broke before its head left (an agent's framing violation): still time for a 502.
   if (result.body.failure) throw result.body.failure;
+  if (res.writableEnded) {
+    // answered already (the HTTP parser refused the rest of the request's body with a 400)
+    result.body.discard('client was answered already');
+    return;
+  }
   const raw: string[] = [];
   let upstreamRequestId = false;
   for (const [name, value] of result.headers) {
-    if (isHopByHop(name)) continue;
+    // hop-by-hop fields never cross; our own Slime-Agent-Id is ours to set, not the upstream's
+    if (isHopByHop(name) || name === 'slime-agent-id') continue;
+    if (!writable(name, value)) {
+      result.body.discard('response head cannot be written');
+      throw new HubError(
+        'ERR_HUB_UPSTREAM_ERROR',
+        `response header ${name.slice(0, 40)} cannot be sent over HTTP/1.1`,
+      );
+    }
     // The upstream's own request id wins: the client gets one field, and the id its logs know.
     if (name === 'x-request-id') upstreamRequestId = true;
     raw.push(name, value);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
+import { wasAnsweredEarly } from '../http/client-errors.js';
 import { hasBody, upstreamHeaders, type XffMode } from '../http/forwarded.js';
 import { requestTarget } from '../http/request-target.js';
 import type { RequestContext } from './context.js';
@@ -47,7 +48,9 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
   const clientIp = req.socket.remoteAddress ?? '';
   const abort = new AbortController();
   res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
+    // A response the parser's 400 finished early still has a pipeline (and maybe an agent
+    // stream) to stop.
+    if (!res.writableFinished || wasAnsweredEarly(res)) abort.abort();
   });
   const scopeHeader = req.headers['slime-scope'];
   const scope = typeof scopeHeader === 'string' && scopeHeader !== '' ? scopeHeader : undefined;

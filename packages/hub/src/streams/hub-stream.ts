@@ -175,7 +175,14 @@ export class HubStream implements ResponseBody {
       return;
     }
     const framing = ResponseFraming.of(this.#method, frame.status, frame.headers);
-    const problem = typeof framing === 'string' ? framing : frame.endStream ? framing.end() : null;
+    const problem =
+      frame.status === 101
+        ? 'a 101 Switching Protocols for a request that asked for no upgrade'
+        : typeof framing === 'string'
+          ? framing
+          : frame.endStream
+            ? framing.end()
+            : null;
     if (problem !== null) {
       if (frame.endStream) {
         this.#ended = true;
@@ -340,6 +347,8 @@ export class HubStream implements ResponseBody {
   }
 
   #fail(err: HubError): void {
+    // The head may be out already with nobody piping yet: pipe() must then fail, not wait forever.
+    this.#failed ??= err;
     if (this.#head) {
       this.#head.reject(err);
       this.#head = null;
