@@ -19,8 +19,20 @@ export {
   CONFIG_OPTION,
   DEMO_OPTIONS,
   HUB_REGISTER_OPTIONS,
+  HUB_REVOKE_OPTIONS,
   HUB_RUN_OPTIONS,
+  HUB_STATUS_OPTIONS,
+  HUB_UNREVOKE_OPTIONS,
 } from './option-specs.js';
 export { buildProgram, main } from './program.js';
-export { camelKey, foldName, normalizeArgv, type OptionSpec, Settings } from './settings.js';
+export {
+  camelKey,
+  envNames,
+  foldName,
+  GENERIC_ENV_NAMES,
+  normalizeArgv,
+  type OptionSpec,
+  Settings,
+  slimeEnvName,
+} from './settings.js';
 export { ExitCode, UsageError } from './usage-error.js';

@@ -1,7 +1,12 @@
 import { type Logger, pino } from 'pino';
+import { prettyFactory } from 'pino-pretty';
+import type { CliContext } from './context.js';
+import type { Settings } from './settings.js';
 import { UsageError } from './usage-error.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 // Tokens, secrets and app passwords must never reach a log aggregator, whichever object they
 // appear in (options, request headers, agent hello).
@@ -28,7 +33,66 @@ export function checkLogLevel(level: string, source = '--log-level'): string {
   return level;
 }
 
-/** JSON lines on stdout, one logger per process; hub and agent get it through their options. */
-export function createLogger(level: string): Logger {
-  return pino({ level: checkLogLevel(level), redact: { paths: REDACT, censor: '[redacted]' } });
+/** Validates a --log-format value. */
+export function checkLogFormat(format: string, source = '--log-format'): LogFormat {
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`invalid ${source} "${format}": expected json or pretty`);
+  }
+  return format as LogFormat;
+}
+
+export interface LoggerOptions {
+  level: string;
+  /** `json` (one object per line, for machines) or `pretty` (readable lines). Default json. */
+  format?: LogFormat;
+  /** Where each line goes (text with its newline). Default: process stdout through pino. */
+  write?: (line: string) => void;
+  /** Colours in pretty lines. Default false. */
+  colorize?: boolean;
+}
+
+/**
+ * One logger per process; hub and agent get it through their options. JSON lines keep pino's
+ * fields (`time` in ms since the epoch); pretty lines read
+ * `[2026-11-30T13:29:42.097Z] INFO: hub listening {"url":"http://0.0.0.0:8080",...}`, one per
+ * event, with the same redaction.
+ */
+export function createLogger(options: LoggerOptions | string): Logger {
+  const o: LoggerOptions = typeof options === 'string' ? { level: options } : options;
+  const base = { level: checkLogLevel(o.level), redact: { paths: REDACT, censor: '[redacted]' } };
+  const write = o.write;
+  if ((o.format ?? 'json') === 'pretty') {
+    const prettify = prettyFactory({
+      colorize: o.colorize ?? false,
+      singleLine: true,
+      translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'",
+      ignore: 'pid,hostname',
+    });
+    const out = write ?? ((line: string) => process.stdout.write(line));
+    return pino(base, { write: (line: string) => out(prettify(line)) });
+  }
+  return write === undefined ? pino(base) : pino(base, { write });
+}
+
+/**
+ * The logger of a long-running command from its `--log-level` and `--log-format` settings:
+ * pretty lines at a terminal, JSON otherwise, through `ctx.stdout` (which survives a closed pipe).
+ */
+export function loggerFor(settings: Settings, ctx: CliContext, defaultLevel = 'info'): Logger {
+  const level = settings.string('log-level') ?? defaultLevel;
+  checkLogLevel(level, settings.find('log-level')?.source);
+  const formatText = settings.string('log-format');
+  const format =
+    formatText === undefined
+      ? ctx.stdoutIsTTY
+        ? 'pretty'
+        : 'json'
+      : checkLogFormat(formatText, settings.find('log-format')?.source);
+  return createLogger({
+    level,
+    format,
+    write: ctx.stdout,
+    // NO_COLOR (no-color.org) turns colours off, as in most command-line tools
+    colorize: format === 'pretty' && ctx.stdoutIsTTY === true && !ctx.env.NO_COLOR,
+  });
 }

@@ -1,7 +1,8 @@
 import type { OptionSpec } from './settings.js';
 
 // The single table behind flags, env vars, config keys, --help and docs/cli.md. Go spellings and
-// run-together env names (APPPASSWORD) come first where the Go version used them.
+// run-together env names (APPPASSWORD) come first where the Go version used them. Every setting
+// also reads SLIME_<FLAG> (see slimeEnvName), which wins over the names listed in `env`.
 
 const logLevel: OptionSpec = {
   flag: 'log-level',
@@ -12,9 +13,29 @@ const logLevel: OptionSpec = {
   description: 'log level: fatal, error, warn, info, debug, trace or silent',
 };
 
+const logFormat: OptionSpec = {
+  flag: 'log-format',
+  env: ['LOG_FORMAT'],
+  kind: 'string',
+  arg: '<format>',
+  defaultText: 'pretty at a terminal, else json',
+  description: 'log lines: json (one object per line, for machines) or pretty (readable, ISO times)',
+};
+
+const stateDir: OptionSpec = {
+  flag: 'state-dir',
+  env: [],
+  kind: 'string',
+  arg: '<dir>',
+  defaultText: 'none',
+  description:
+    'directory for state the hub keeps: policy.yaml (unless --policy) and revoked.json (unless --revocations-file)',
+};
+
 const redisUrl: OptionSpec = {
   flag: 'redis',
   env: ['REDIS_URL'],
+  slimeEnv: 'SLIME_REDIS_URL',
   kind: 'string',
   arg: '<url>',
   defaultText: 'none (this hub alone)',
@@ -35,7 +56,7 @@ const revocationsFile: OptionSpec = {
   env: ['REVOCATIONS_FILE'],
   kind: 'string',
   arg: '<file>',
-  defaultText: './slime-revoked.json',
+  defaultText: '<state-dir>/revoked.json, else ./slime-revoked.json',
   description: 'deny list of token ids and agent names when there is no --redis (JSON, re-read on change)',
 };
 
@@ -182,9 +203,11 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     env: ['POLICY'],
     kind: 'string',
     arg: '<file>',
-    defaultText: 'none',
-    description: 'policy file (JSON or YAML): access rules, rate limits; PUT /policy persists to it',
+    defaultText: '<state-dir>/policy.yaml, else none',
+    description:
+      'policy file (JSON or YAML): access rules, rate limits; PUT /policy persists to it; SIGHUP re-reads it',
   },
+  stateDir,
   {
     flag: 'admin-host',
     env: ['ADMIN_HOST'],
@@ -217,6 +240,15 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     defaultText: 'false',
     description: 'GET /readyz answers 503 until at least one agent is connected',
   },
+  {
+    flag: 'accept-go-tokens',
+    env: ['ACCEPT_GO_TOKENS'],
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'false',
+    description:
+      'migration from the Go Slime Proxy: accept its agent tokens, and serve its agents (long-poll protocol)',
+  },
   redisUrl,
   {
     flag: 'redis-timeout',
@@ -237,12 +269,14 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
   redisPrefix,
   revocationsFile,
   logLevel,
+  logFormat,
 ];
 
 export const HUB_REVOKE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'jti',
     env: [],
+    slimeEnv: false,
     kind: 'string',
     arg: '<id>',
     description: 'revoke one token by its id (the jti claim)',
@@ -250,12 +284,46 @@ export const HUB_REVOKE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'agent',
     env: [],
+    slimeEnv: false,
     kind: 'string',
     arg: '<name>',
     description: 'revoke every token of this agent name (the sub claim)',
   },
+  {
+    flag: 'list',
+    env: [],
+    slimeEnv: false,
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'false',
+    description: 'print the deny list (one "jti <id>" or "agent <name>" per line) instead of adding to it',
+  },
   redisUrl,
   redisPrefix,
+  stateDir,
+  revocationsFile,
+];
+
+export const HUB_UNREVOKE_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'jti',
+    env: [],
+    slimeEnv: false,
+    kind: 'string',
+    arg: '<id>',
+    description: 'take one token id off the deny list',
+  },
+  {
+    flag: 'agent',
+    env: [],
+    slimeEnv: false,
+    kind: 'string',
+    arg: '<name>',
+    description: 'take an agent name off the deny list',
+  },
+  redisUrl,
+  redisPrefix,
+  stateDir,
   revocationsFile,
 ];
 
@@ -336,7 +404,7 @@ export const AGENT_RUN_OPTIONS: readonly OptionSpec[] = [
     env: ['AGENT_ID', 'AGENTID'],
     kind: 'string',
     arg: '<id>',
-    description: 'agent id shown by the hub',
+    description: 'agent id, shown by the hub in its agents table and logs',
   },
   {
     flag: 'report-hardware',
@@ -404,12 +472,14 @@ export const AGENT_RUN_OPTIONS: readonly OptionSpec[] = [
     description: 'address of the metrics server',
   },
   logLevel,
+  logFormat,
 ];
 
 export const HUB_STATUS_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'admin',
     env: ['ADMIN_URL'],
+    slimeEnv: 'SLIME_ADMIN_URL',
     kind: 'string',
     arg: '<url>',
     defaultText: 'http://127.0.0.1:8081',
@@ -425,6 +495,7 @@ export const HUB_STATUS_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'json',
     env: [],
+    slimeEnv: false,
     kind: 'bool',
     arg: '[bool]',
     defaultText: 'false',
@@ -450,11 +521,13 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
     description: 'address to listen on',
   },
   { ...logLevel, defaultText: 'warn' },
+  logFormat,
 ];
 
 export const CONFIG_OPTION: OptionSpec = {
   flag: 'config',
   env: [],
+  slimeEnv: false,
   kind: 'string',
   arg: '<file>',
   defaultText: '$HOME/.slime.yaml if present',
@@ -467,6 +540,7 @@ export const ALL_OPTIONS: readonly OptionSpec[] = [
   ...HUB_RUN_OPTIONS,
   ...HUB_REGISTER_OPTIONS,
   ...HUB_REVOKE_OPTIONS,
+  ...HUB_UNREVOKE_OPTIONS,
   ...AGENT_RUN_OPTIONS,
   ...HUB_STATUS_OPTIONS,
   ...DEMO_OPTIONS,

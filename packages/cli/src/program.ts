@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { runAgent } from './commands/agent-run.js';
 import { runDemo } from './commands/demo.js';
 import { registerAgent } from './commands/hub-register.js';
-import { revokeToken } from './commands/hub-revoke.js';
+import { revokeToken, unrevokeToken } from './commands/hub-revoke.js';
 import { runHub } from './commands/hub-run.js';
 import { hubStatus } from './commands/hub-status.js';
 import { loadConfigFile } from './config-file.js';
@@ -17,8 +17,9 @@ import {
   HUB_REVOKE_OPTIONS,
   HUB_RUN_OPTIONS,
   HUB_STATUS_OPTIONS,
+  HUB_UNREVOKE_OPTIONS,
 } from './option-specs.js';
-import { normalizeArgv, type OptionSpec, Settings } from './settings.js';
+import { envNames, normalizeArgv, type OptionSpec, Settings } from './settings.js';
 import { ExitCode, UsageError } from './usage-error.js';
 
 type Action = (settings: Settings, ctx: CliContext) => Promise<void>;
@@ -36,7 +37,8 @@ function version(): string {
 
 function helpLine(spec: OptionSpec): string {
   const notes: string[] = [];
-  if (spec.env.length > 0) notes.push(`env ${spec.env.join(', ')}`);
+  const env = envNames(spec);
+  if (env.length > 0) notes.push(`env ${env.join(', ')}`);
   if (spec.defaultText !== undefined) notes.push(`default ${spec.defaultText}`);
   if (spec.goFlag !== undefined) notes.push(`also --${spec.goFlag}`);
   return notes.length > 0 ? `${spec.description} (${notes.join('; ')})` : spec.description;
@@ -54,7 +56,10 @@ function leaf(parent: Command, name: string, specs: readonly OptionSpec[], actio
       ctx.home,
     );
     const sources = { flags: self.opts(), env: ctx.env, ...(config ? { config } : {}) };
-    await action(new Settings(specs, sources), ctx);
+    const settings = new Settings(specs, sources);
+    await action(settings, ctx);
+    // Said once the command has started (a bad value is the one line an error prints).
+    for (const warning of settings.warnings()) ctx.stderr(`slime: warning: ${warning}\n`);
   });
   return cmd;
 }
@@ -94,7 +99,8 @@ export function buildProgram(ctx: CliContext): Command {
       'after',
       examples([
         'slime hub run --secret s3cret',
-        'SECRET=s3cret APP_PASSWORD=pw PORT=9090 slime hub run',
+        'SLIME_SECRET=s3cret SLIME_APP_PASSWORD=pw SLIME_PORT=9090 slime hub run',
+        'slime hub run --secret s3cret --admin-token T --state-dir /var/lib/slime',
         'slime hub run --secret s3cret --concurrent 8 --block-timeout 30s --log-level debug',
       ]),
     );
@@ -115,7 +121,18 @@ export function buildProgram(ctx: CliContext): Command {
       examples([
         'slime hub revoke --jti 3f6c0a9e-...',
         'slime hub revoke --agent gpu-1 --redis redis://redis:6379',
-        'slime hub revoke --agent gpu-1 --revocations-file /etc/slime/revoked.json',
+        'slime hub revoke --agent gpu-1 --state-dir /var/lib/slime',
+        'slime hub revoke --list --state-dir /var/lib/slime',
+      ]),
+    );
+
+  leaf(hub, 'unrevoke', HUB_UNREVOKE_OPTIONS, unrevokeToken, ctx)
+    .description('take a token id or an agent name off the deny list')
+    .addHelpText(
+      'after',
+      examples([
+        'slime hub unrevoke --agent gpu-1 --state-dir /var/lib/slime',
+        'slime hub unrevoke --jti 3f6c0a9e-... --redis redis://redis:6379',
       ]),
     );
 
@@ -136,7 +153,7 @@ export function buildProgram(ctx: CliContext): Command {
       'after',
       examples([
         'slime agent run --token "$TOKEN" --hub http://hub:8080 --upstream 127.0.0.1:9000',
-        'TOKEN=... HUB=wss://hub.example UPSTREAM="a:9000 b:9000" NUM_WORKER=2 slime agent run',
+        'SLIME_TOKEN=... SLIME_HUB=wss://hub.example SLIME_UPSTREAM="a:9000 b:9000" slime agent run',
       ]),
     );
 

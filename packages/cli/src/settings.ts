@@ -10,14 +10,40 @@ export interface OptionSpec {
   readonly flag: string;
   /** The Go Slime Proxy's spelling, shown in help (`appPassword`); any spelling is accepted. */
   readonly goFlag?: string;
-  /** Env vars, first set one wins. Empty values count as unset, as in the Go version (viper). */
+  /**
+   * Env vars besides the SLIME_ one (the Go version's names), first set one wins. Empty values
+   * count as unset, as in the Go version (viper).
+   */
   readonly env: readonly string[];
+  /**
+   * The namespaced env var, read before `env`: `SLIME_` + the flag in upper snake case unless
+   * given here (`SLIME_REDIS_URL`); `false` for per-invocation flags (`--jti`, `--json`).
+   */
+  readonly slimeEnv?: string | false;
   readonly kind: OptionKind;
   /** Value name shown in help, e.g. `<secret>`. */
   readonly arg?: string;
   /** Default shown in help and docs; the command applies the real default. */
   readonly defaultText?: string;
   readonly description: string;
+}
+
+/**
+ * Env names so generic that another program (a shell, a PaaS, a CI system) may have set them for
+ * its own purpose; a value taken from one of them is pointed out on stderr.
+ */
+export const GENERIC_ENV_NAMES: ReadonlySet<string> = new Set(['NAME', 'HOST', 'TOKEN', 'AGE', 'PORT']);
+
+/** The SLIME_ env var of a setting (`--app-password` -> `SLIME_APP_PASSWORD`), or undefined. */
+export function slimeEnvName(spec: OptionSpec): string | undefined {
+  if (spec.slimeEnv === false) return undefined;
+  return spec.slimeEnv ?? `SLIME_${spec.flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Every env var a setting reads, in the order they are tried. */
+export function envNames(spec: OptionSpec): string[] {
+  const slime = slimeEnvName(spec);
+  return slime === undefined ? [...spec.env] : [slime, ...spec.env];
 }
 
 /**
@@ -95,7 +121,7 @@ export class Settings {
     if (spec === undefined) throw new Error(`no option spec for --${flag}`);
     const fromFlag = this.#sources.flags[camelKey(flag)];
     if (fromFlag !== undefined) return { value: fromFlag, source: `--${flag}` };
-    for (const name of spec.env) {
+    for (const name of envNames(spec)) {
       const v = this.#sources.env[name];
       if (v !== undefined && v !== '') return { value: v, source: `env ${name}` };
     }
@@ -153,6 +179,36 @@ export class Settings {
       throw new UsageError(`invalid ${f.source} "${text}": expected a duration such as 30s, 1h2m3s, 30d`);
     }
     return ms;
+  }
+
+  /**
+   * Settings whose value may not be what the user meant, one sentence each: a value taken from a
+   * generic env name ({@link GENERIC_ENV_NAMES}), and an env var shadowed by another of the same
+   * setting with a different value. Values are never shown (some are secrets).
+   */
+  warnings(): string[] {
+    const out: string[] = [];
+    for (const spec of this.#specs.values()) {
+      const found = this.find(spec.flag);
+      if (found === undefined) continue;
+      const fromEnv = found.source.startsWith('env ') ? found.source.slice(4) : undefined;
+      if (fromEnv !== undefined && GENERIC_ENV_NAMES.has(fromEnv)) {
+        const slime = slimeEnvName(spec);
+        out.push(
+          `--${spec.flag} was taken from env ${fromEnv}, a generic name another program may have set; ` +
+            `pass --${spec.flag}${slime ? ` or set ${slime}` : ''} to make it explicit`,
+        );
+      }
+      if (fromEnv === undefined) continue;
+      const used = this.#sources.env[fromEnv];
+      for (const name of envNames(spec)) {
+        const v = this.#sources.env[name];
+        if (name !== fromEnv && v !== undefined && v !== '' && v !== used) {
+          out.push(`env ${name} is ignored for --${spec.flag}: env ${fromEnv} is also set and wins`);
+        }
+      }
+    }
+    return out;
   }
 
   /** Like {@link string} but a missing value is a usage error naming the flag and env vars. */

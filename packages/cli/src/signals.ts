@@ -5,6 +5,14 @@ export interface Closable {
   destroy(): void;
 }
 
+export interface SignalOptions {
+  /**
+   * What SIGHUP does (the hub: re-read the policy file). Errors are logged, never fatal. Without
+   * it SIGHUP is logged and ignored: it never ends the process.
+   */
+  reload?: () => Promise<void>;
+}
+
 const SIGNAL_NUMBER = { SIGINT: 2, SIGTERM: 15 } as const;
 
 /**
@@ -12,12 +20,16 @@ const SIGNAL_NUMBER = { SIGINT: 2, SIGTERM: 15 } as const;
  * closing failed; the second destroys at once and exits 128 + the signal number, the way shells
  * report a signal death, for operators who cannot wait for a long request.
  *
+ * SIGHUP runs `options.reload` (one at a time; a HUP during a reload runs one more after it) and
+ * never exits: without a handler Node would end the process with 129 and no drain.
+ *
  * @returns a function that removes the handlers.
  */
 export function exitOnSignals(
   target: Closable,
   logger: Logger,
   exit: (code: number) => void = (code) => process.exit(code),
+  options: SignalOptions = {},
 ): () => void {
   let draining = false;
   const onSignal = (signal: keyof typeof SIGNAL_NUMBER): void => {
@@ -40,9 +52,38 @@ export function exitOnSignals(
       },
     );
   };
+
+  let reloading: Promise<void> | undefined;
+  let again = false;
+  const reload = async (): Promise<void> => {
+    do {
+      again = false;
+      try {
+        await options.reload?.();
+      } catch (err) {
+        logger.error({ err }, 'SIGHUP: reload failed; everything stays as it was');
+      }
+    } while (again && !draining);
+    reloading = undefined;
+  };
+  const onHup = (): void => {
+    if (draining) return;
+    if (options.reload === undefined) {
+      logger.info({ signal: 'SIGHUP' }, 'SIGHUP: nothing to reload here; still running');
+      return;
+    }
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = reload();
+  };
+
   const names = Object.keys(SIGNAL_NUMBER) as (keyof typeof SIGNAL_NUMBER)[];
   for (const name of names) process.on(name, onSignal);
+  process.on('SIGHUP', onHup);
   return () => {
     for (const name of names) process.off(name, onSignal);
+    process.off('SIGHUP', onHup);
   };
 }

@@ -39,11 +39,16 @@ function parse(line: string): LogLine | undefined {
 }
 
 /** Spawns `node dist/bin.js ...args` with only PATH, HOME and `env` in its environment. */
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string } = {},
+): CliProcess {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npx tsc -b\` before the end-to-end tests`);
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   running.add(child);
   const stdoutLines: string[] = [];
@@ -131,8 +136,12 @@ export async function startHub(args: readonly string[] = [], env: Record<string,
 }
 
 /** Runs a command to completion, e.g. `hub register`. */
-export async function runCli(args: readonly string[], env: Record<string, string> = {}) {
-  const proc = spawnCli(args, env);
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string } = {},
+) {
+  const proc = spawnCli(args, env, options);
   const code = await proc.exited;
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };
 }

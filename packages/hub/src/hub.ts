@@ -10,6 +10,8 @@ import { createTokenVerifier } from './agents/tokens.js';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.js';
 import { createOutlierDetector } from './dispatch/outlier-ejection.js';
 import { HubError } from './errors.js';
+import { createGoCompat, isGoAgentCall } from './go-compat/go-routes.js';
+import { createGoTokenVerifier, withGoTokens } from './go-compat/go-token.js';
 import { clientErrorHandler, writeRawProblem } from './http/client-errors.js';
 import { writeError } from './http/problem.js';
 import { continueOnFirstRead } from './http/request-target.js';
@@ -20,6 +22,9 @@ import { createContext } from './pipeline/create-context.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import type { RequestObserver } from './pipeline/policies/access-log.js';
 import type { BodyByteHooks } from './pipeline/policies/dispatch.js';
+
+// An agent id may travel in Slime-Agent-Id and logs: a short token, nothing that needs quoting.
+const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
 
 export interface HubAddress {
   host: string;
@@ -96,11 +101,18 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5_000;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 10_000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
-  const verifier = createTokenVerifier({
+  const jwtVerifier = createTokenVerifier({
     secret: options.secret,
     now,
     ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}),
   });
+  // --accept-go-tokens: Go Slime Proxy tokens are taken too, from our agents and Go agents alike.
+  const verifier = options.acceptGoTokens
+    ? withGoTokens(
+        jwtVerifier,
+        createGoTokenVerifier({ secret: options.secret, now, isRevoked: options.isRevoked }),
+      )
+    : jwtVerifier;
 
   // Built before the connections exist; `connections` is filled below.
   const outliers = createOutlierDetector(options.outlierDetection ?? {}, {
@@ -116,6 +128,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     },
     onReturn: (agentId) => {
       for (const conn of connections) if (conn.id === agentId) dispatcher.capacity(conn);
+      for (const worker of goCompat.workers()) if (worker.id === agentId) dispatcher.capacity(worker);
     },
   });
   const dispatcher = new Dispatcher({
@@ -147,6 +160,21 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
   /** Application requests whose response has not closed yet; a drain waits for them. */
   let inProgress = 0;
   let onIdle: (() => void) | undefined;
+  // The Go agent's long-poll protocol: with --accept-go-tokens its workers join our dispatcher.
+  const goCompat = createGoCompat({
+    enabled: options.acceptGoTokens === true,
+    verifier,
+    dispatcher,
+    accepting: () => state === 'listening',
+    now,
+    log: log.child({ protocol: 'go' }),
+    streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
+    workerIdleMs: heartbeatTimeoutMs,
+    keepAliveMs: heartbeatIntervalMs,
+    onRefused: internals.onAgentRefused,
+    onWorkerAdded: (worker) => outliers.track(worker.id, [...worker.scopes].sort().join(',')),
+    onWorkerRemoved: (worker) => outliers.forget(worker.id),
+  });
 
   const server: Server = createServer({
     maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
@@ -178,6 +206,11 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     );
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // A Go agent's call (POST with Slime-Agent-Token): served with --accept-go-tokens, else refused.
+    if (isGoAgentCall(req)) {
+      goCompat.handle(req, res);
+      return;
+    }
     if (state !== 'listening') {
       res.setHeader('connection', 'close');
       writeError(res, new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }));
@@ -218,7 +251,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     accepting: () => state === 'listening',
     onRefused: internals.onAgentRefused,
     onAgent: (ws, claims, req) => {
-      const id = `${claims.sub}#${++nextAgent}`;
+      const id = connectionId(req.headers['slime-agent-id'], claims.sub);
       const conn = new AgentConnection(ws, {
         id,
         claims,
@@ -263,9 +296,22 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     } else serveWithoutUpgrade(server, req, socket, head);
   });
 
+  /**
+   * The id a connection is known by (status, logs, Slime-Agent-Id): the agent's own --agentID when
+   * it sent one that is free, else `<name>#<n>`. Ids stay unique among connected agents.
+   */
+  function connectionId(asked: string | string[] | undefined, name: string): string {
+    const n = ++nextAgent;
+    const wanted = typeof asked === 'string' && AGENT_ID.test(asked) ? asked : undefined;
+    if (wanted === undefined) return `${name}#${n}`;
+    const taken = (id: string) => [...connections].some((c) => c.id === id);
+    return taken(wanted) ? `${wanted}#${n}` : wanted;
+  }
+
   function tick(): void {
     const t = now();
     for (const conn of connections) conn.tick(t);
+    goCompat.tick(t);
   }
 
   async function listen(): Promise<HubAddress> {
@@ -286,7 +332,8 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
   async function drain(): Promise<void> {
     state = 'closing';
     log.info({ agents: connections.size, active: dispatcher.active }, 'hub draining');
-    server.close();
+    // A Go agent submits its answer on a new connection: keep listening until none is awaited.
+    goCompat.drain(() => server.close());
     server.closeIdleConnections();
     dispatcher.close();
     for (const conn of connections) conn.goaway('hub shutting down');
@@ -307,6 +354,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
   function finish(): void {
     if (ticker) clearInterval(ticker);
     outliers.close();
+    goCompat.close();
     for (const conn of [...connections]) conn.close(CloseCode.HUB_SHUTDOWN, 'hub shut down');
     for (const ws of wss.clients) ws.terminate();
     wss.close();
@@ -320,14 +368,14 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
       return address;
     },
     agents: () =>
-      [...connections].map((c) => {
+      [...connections, ...goCompat.workers()].map((c) => {
         const o = outliers.snapshot(c.id);
         return { ...c.snapshot(), ejectedUntil: o.ejectedUntil, ejections: o.ejections };
       }),
     closeAgents(match, code, reason) {
       const matched = [...connections].filter((c) => match(c.claims));
       for (const c of matched) c.close(code, reason);
-      return matched.length;
+      return matched.length + goCompat.closeAgents(match, reason);
     },
     get queueLength() {
       return dispatcher.queueLength;

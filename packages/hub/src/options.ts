@@ -55,6 +55,12 @@ export interface HubOptions {
   random?: () => number;
   /** Checks a token id (jti) or agent name against a deny list. */
   isRevoked?: (claims: { jti: string; sub: string }) => boolean;
+  /**
+   * Rolling migration from the Go Slime Proxy: accept its agent tokens (AES-GCM, base32) from our
+   * agents, and serve its agents' long-poll protocol (`POST /v1/agent/join|accept|submit`). Off
+   * by default; turn it off once no Go agent or Go token is left. Default false.
+   */
+  acceptGoTokens?: boolean;
 }
 
 function positiveInt(options: Record<string, unknown>, name: string, min = 1): void {
@@ -94,6 +100,9 @@ export function validateHubOptions(options: HubOptions): void {
   positiveInt(o, 'streamWindow', 16 * 1024);
   if (options.trustedProxies !== undefined && !Array.isArray(options.trustedProxies)) {
     throw new TypeError('trustedProxies must be an array of IPs or CIDRs');
+  }
+  if (options.acceptGoTokens !== undefined && typeof options.acceptGoTokens !== 'boolean') {
+    throw new TypeError('acceptGoTokens must be a boolean');
   }
   if (options.xff !== undefined && !XFF_MODES.includes(options.xff)) {
     throw new TypeError(`xff must be one of ${XFF_MODES.join(', ')}`);

@@ -10,7 +10,7 @@ import {
 } from '@slime/agent';
 import type { Logger } from 'pino';
 import type { CliContext } from '../context.js';
-import { createLogger } from '../logger.js';
+import { loggerFor } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
@@ -104,18 +104,38 @@ function closeAll(agents: readonly Agent[]) {
   };
 }
 
+/** What to do about each reason a hub gives for refusing a token (its 401's `reason`). */
+const REFUSAL_ADVICE: Readonly<Record<string, string>> = {
+  expired: 'the token has expired: mint a new one with `slime hub register`',
+  'bad-signature': "the token was signed with another secret than this hub's --secret",
+  malformed: 'this is not a token from `slime hub register` (a JWT signed HS256)',
+  'bad-claims': "the token's claims are malformed (sub, jti, iat, exp, scopes)",
+  revoked: 'the token, or every token of its agent name, is revoked (`slime hub revoke --list`)',
+  missing: 'the hub received no token: a proxy in front of the hub may strip the Authorization header',
+  'not-yet-valid':
+    "the token's issue time is ahead of the hub's clock: check the clocks of the minting host and the hub",
+};
+
+/** The one line `agent run` prints when it stops for good. Pure, for tests. */
+export function fatalLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const { code, status, reason } = (err ?? {}) as { code?: string; status?: number; reason?: string };
+  if (code === 'ERR_AGENT_UNAUTHORIZED') {
+    const head = `slime: hub refused the agent token (HTTP ${status ?? 401}): check --token`;
+    // hubs older than the reason member only say 401
+    if (reason === undefined) return `${head} (expired, revoked, or minted with another secret)`;
+    return `${head}: ${REFUSAL_ADVICE[reason] ?? `the hub says ${reason}`} (reason ${reason})`;
+  }
+  if (code === 'ERR_AGENT_NOT_A_HUB') return `slime: ${message}: check --hub`;
+  return `slime: agent stopped: ${message}`;
+}
+
 function watch(agent: Agent, logger: Logger, ctx: CliContext, stopAll: () => void): void {
   let fatal = false;
   const onFatal = (err: unknown) => {
     if (fatal) return;
     fatal = true;
-    const message = err instanceof Error ? err.message : String(err);
-    const code = (err as { code?: string } | undefined)?.code;
-    if (code === 'ERR_AGENT_UNAUTHORIZED') {
-      ctx.stderr(`slime: ${message}: check --token (expired, revoked, or minted with another secret)\n`);
-    } else {
-      ctx.stderr(`slime: agent stopped: ${message}\n`);
-    }
+    ctx.stderr(`${fatalLine(err)}\n`);
     stopAll();
     ctx.exit(1);
   };
@@ -132,7 +152,7 @@ function watch(agent: Agent, logger: Logger, ctx: CliContext, stopAll: () => voi
 /** `slime agent run`: dials the hub(s) and serves until SIGTERM/SIGINT, then drains. */
 export async function runAgent(settings: Settings, ctx: CliContext): Promise<void> {
   const all = agentOptionsFrom(settings);
-  const logger = createLogger(settings.string('log-level') ?? 'info');
+  const logger = loggerFor(settings, ctx);
   const metricsPort = settings.int('metrics-port', { min: 0, max: 65535 });
   const metrics = metricsPort === undefined ? undefined : createAgentMetrics();
   const agents: Agent[] = [];

@@ -10,7 +10,7 @@ import {
 } from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { startDemoUpstream } from '../demo-upstream.js';
-import { createLogger } from '../logger.js';
+import { loggerFor } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { listenError } from './hub-run.js';
@@ -61,7 +61,7 @@ export const DEMO_POLICY: PolicyDoc = {
 export async function runDemo(settings: Settings, ctx: CliContext): Promise<void> {
   const host = settings.string('host') ?? '127.0.0.1';
   const port = settings.int('port', { min: 0, max: 65535 }) ?? 8080;
-  const logger = createLogger(settings.string('log-level') ?? 'warn');
+  const logger = loggerFor(settings, ctx, 'warn');
   // a fresh secret per run: the demo's token is never shown and never outlives the process
   const secret = randomBytes(32).toString('base64url');
   const upstream = await startDemoUpstream();

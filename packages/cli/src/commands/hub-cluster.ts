@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   type CounterStore,
   createClusterMetrics,
@@ -23,6 +24,20 @@ import type { Settings } from '../settings.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_REVOCATIONS_FILE = 'slime-revoked.json';
+/** File names inside --state-dir. */
+export const STATE_FILES = { policy: 'policy.yaml', revocations: 'revoked.json' } as const;
+
+/**
+ * The deny-list file `hub run` follows without --redis: --revocations-file, else
+ * `<state-dir>/revoked.json`, else `./slime-revoked.json` (the Go-era default, relative to the
+ * hub's working directory).
+ */
+export function hubRevocationsPath(settings: Settings): string {
+  const explicit = settings.string('revocations-file');
+  if (explicit !== undefined && explicit !== '') return explicit;
+  const dir = settings.string('state-dir');
+  return dir !== undefined && dir !== '' ? join(dir, STATE_FILES.revocations) : DEFAULT_REVOCATIONS_FILE;
+}
 /** How long `hub run` waits for Redis at start before going on with its own policy file. */
 const CONNECT_WAIT_MS = 3000;
 
@@ -80,7 +95,7 @@ export async function startHubCluster(
   let sync: PolicySync | undefined;
 
   if (url === undefined) {
-    const path = settings.string('revocations-file') ?? DEFAULT_REVOCATIONS_FILE;
+    const path = hubRevocationsPath(settings);
     const revocations = createFileRevocations({ path, logger: logger.child({ component: 'revocations' }) });
     await revocations.start();
     return {

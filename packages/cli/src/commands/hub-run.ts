@@ -1,3 +1,6 @@
+import { constants, existsSync } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type CompiledShaping,
   createAdminServer,
@@ -16,11 +19,11 @@ import {
   type PolicyEngine,
 } from '@slime/hub';
 import type { CliContext } from '../context.js';
-import { createLogger } from '../logger.js';
+import { loggerFor } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
-import { startHubCluster } from './hub-cluster.js';
+import { STATE_FILES, startHubCluster } from './hub-cluster.js';
 
 /** Reads `hub run` settings into hub options; pure apart from the logger it is handed. */
 export function hubOptionsFrom(settings: Settings): HubOptions {
@@ -64,6 +67,8 @@ export function hubOptionsFrom(settings: Settings): HubOptions {
   }
   const drainTimeoutMs = settings.durationMs('drain-timeout');
   if (drainTimeoutMs !== undefined) options.drainTimeoutMs = Math.ceil(drainTimeoutMs);
+  // Off unless asked: a Go token or Go agent is then refused as before.
+  if (settings.bool('accept-go-tokens') === true) options.acceptGoTokens = true;
   const trustedProxies = settings.list('trusted-proxies');
   if (trustedProxies !== undefined) options.trustedProxies = trustedProxies;
   const xff = settings.string('xff');
@@ -102,14 +107,41 @@ export function listenError(err: unknown, host: string, port: number): UsageErro
   });
 }
 
-/** `slime hub run`: listens until SIGTERM/SIGINT, then drains. */
+/** `--state-dir`, created when missing; exit 1 when it cannot be written (a volume's owner). */
+async function stateDirFrom(settings: Settings): Promise<string | undefined> {
+  const dir = settings.string('state-dir');
+  if (dir === undefined || dir === '') return undefined;
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+    throw new UsageError(`state dir ${dir} is not writable: ${why}`, { exitCode: 1, cause: err });
+  }
+  return dir;
+}
+
+const isMissingFile = (err: unknown) =>
+  ((err as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code ?? '') === 'ENOENT';
+
+/** `slime hub run`: listens until SIGTERM/SIGINT, then drains; SIGHUP re-reads the policy file. */
 export async function runHub(settings: Settings, ctx: CliContext): Promise<void> {
   const options = hubOptionsFrom(settings);
-  const logger = createLogger(settings.string('log-level') ?? 'info');
+  const logger = loggerFor(settings, ctx);
   options.logger = logger;
-  const policyPath = settings.string('policy');
+  const stateDir = await stateDirFrom(settings);
+  const explicitPolicy = settings.string('policy');
+  // --policy wins; else the state dir's file, which need not exist yet (PUT /policy creates it)
+  const policyPath =
+    explicitPolicy !== undefined && explicitPolicy !== ''
+      ? explicitPolicy
+      : stateDir !== undefined
+        ? join(stateDir, STATE_FILES.policy)
+        : undefined;
+  const policyOptional = policyPath !== undefined && policyPath !== explicitPolicy;
   let policy: PolicyDoc | undefined;
-  if (policyPath !== undefined) {
+  if (policyPath !== undefined && !(policyOptional && !existsSync(policyPath))) {
     try {
       policy = await loadPolicyFile(policyPath);
     } catch (err) {
@@ -189,8 +221,11 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   })(created.close.bind(created));
   const adminToken = settings.string('admin-token');
   if (adminToken !== undefined && adminToken !== '') {
+    // /readyz turns 503 as soon as the drain starts, so load balancers stop sending new work
+    let draining = false;
     const ops = createOpsRoutes({
       hub: created,
+      isListening: () => !draining && created.address !== undefined,
       metrics,
       requireAgent: settings.bool('ready-requires-agent') ?? false,
       shaping: () => shaper()?.stats() ?? [],
@@ -205,7 +240,13 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       logger,
       routes: ops.adminRoutes(),
       ...(policyPath !== undefined ? { policyPath } : {}),
+      ...(cluster.store !== undefined ? { sharedPolicyStore: 'redis' } : {}),
     });
+    if (policyPath === undefined && cluster.store === undefined) {
+      logger.warn(
+        'policy changes through the admin API are kept in memory only: give --policy or --state-dir to persist them',
+      );
+    }
     try {
       const address = await admin.listen();
       logger.info({ admin: address }, 'admin API listening');
@@ -214,10 +255,42 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       throw listenError(err, adminHost, adminPort);
     }
     created.close = ((close) => async () => {
+      draining = true;
       ops.close();
       await close();
       await admin.close();
     })(created.close.bind(created));
   }
-  exitOnSignals(created, logger, ctx.exit);
+  const reload = async (): Promise<void> => {
+    if (policyPath === undefined) {
+      logger.warn('SIGHUP: no policy file to reload (give --policy or --state-dir); still running');
+      return;
+    }
+    let doc: PolicyDoc;
+    try {
+      doc = await loadPolicyFile(policyPath);
+    } catch (err) {
+      if (policyOptional && isMissingFile(err)) {
+        logger.info({ policyPath }, 'SIGHUP: no policy file yet; nothing to reload');
+        return;
+      }
+      logger.error(
+        { policyPath, errors: (err as Error).message },
+        'SIGHUP: policy file rejected; the previous policy stays in force',
+      );
+      return;
+    }
+    try {
+      // through the admin engine: with --redis the reloaded policy reaches every hub
+      adminEngine.update(doc);
+    } catch (err) {
+      logger.error(
+        { policyPath, errors: (err as Error).message },
+        'SIGHUP: policy file rejected; the previous policy stays in force',
+      );
+      return;
+    }
+    logger.info({ policyPath }, 'SIGHUP: policy reloaded');
+  };
+  exitOnSignals(created, logger, ctx.exit, { reload });
 }

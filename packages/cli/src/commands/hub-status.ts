@@ -11,6 +11,8 @@ interface StatusAgent {
   state: string;
   /** Absent from hubs older than the health model. */
   health?: string;
+  /** `slime` or `go` (a Go Slime Proxy agent's worker); absent from hubs before --accept-go-tokens. */
+  protocol?: string;
   connectedSeconds: number;
   remoteAddress: string;
 }
@@ -51,7 +53,11 @@ function table(header: string[], rows: string[][]): string {
 
 /** Renders the agents (and shaped groups, when any) as aligned text tables. Pure, for tests. */
 export function formatStatus(status: Status): string {
+  // During a migration from the Go Slime Proxy, a PROTOCOL column tells the Go agents' workers
+  // apart; it goes away with the last of them.
+  const goAgents = status.agents.filter((a) => a.protocol === 'go').length;
   const header = ['NAME', 'ID', 'SCOPES', 'SLOTS', 'INFLIGHT', 'STATE', 'HEALTH', 'SINCE', 'REMOTE'];
+  if (goAgents > 0) header.push('PROTOCOL');
   const rows = status.agents.map((a) => [
     a.name,
     a.id,
@@ -62,7 +68,9 @@ export function formatStatus(status: Status): string {
     a.health ?? 'ok',
     since(a.connectedSeconds),
     a.remoteAddress,
+    ...(goAgents > 0 ? [a.protocol ?? 'slime'] : []),
   ]);
+  const go = goAgents > 0 ? `  go agents ${goAgents}` : '';
   const rate = status.requests ? `  ${status.requests.perSecond} req/s` : '';
   const groups = status.shaping ?? [];
   const shaping =
@@ -79,7 +87,25 @@ export function formatStatus(status: Status): string {
             String(g.rejections),
           ]),
         )}\n`;
-  return `${table(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}\n${shaping}`;
+  return `${table(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}${go}\n${shaping}`;
+}
+
+/**
+ * Whether `base` is a hub's client port: it answers `GET /_slime/health` with the hub's health
+ * object, where the admin API wants a token. Asked first, without the token, so an admin token
+ * is never sent to the client port (which forwards unknown paths to upstreams).
+ */
+async function isClientPort(base: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${base}/_slime/health`, { signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    if (res.status !== 200) return false;
+    const doc = JSON.parse(text) as { status?: unknown; agents?: unknown } | null;
+    return doc?.status === 'ok' && typeof doc.agents === 'number';
+  } catch {
+    // unreachable or not JSON: the status request below says what is wrong
+    return false;
+  }
 }
 
 /** `slime hub status`: the hub's agents table from its admin API. */
@@ -91,6 +117,12 @@ export async function hubStatus(settings: Settings, ctx: CliContext): Promise<vo
     url = new URL(`${admin}/status`);
   } catch {
     throw new UsageError(`invalid --admin "${admin}": expected an http(s) URL`);
+  }
+  if (await isClientPort(admin)) {
+    throw new UsageError(
+      `${admin} is the hub's client port, not its admin API: give --admin the admin port (the hub's --admin-port, 8081 by default)`,
+      { exitCode: 1 },
+    );
   }
   let res: Response;
   try {

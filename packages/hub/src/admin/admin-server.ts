@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AGENT_PATH } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { PolicyEngine } from '../policy/index.js';
 import { policyRoutes, type RouteHandler } from './policy-routes.js';
@@ -19,6 +20,12 @@ export interface AdminServerOptions {
   engine: PolicyEngine;
   /** Where `PUT /policy` and `POST /update/config` persist the policy; in memory only when absent. */
   policyPath?: string;
+  /**
+   * Where `engine` itself keeps the policy beyond this process, if anywhere (`redis` for the
+   * engine of a policy sync). With neither this nor `policyPath`, change answers say
+   * `"persisted": false` with a warning.
+   */
+  sharedPolicyStore?: string;
   logger?: Logger;
   /** Extra routes by exact path; they answer every method and check it themselves. */
   routes?: Record<string, AdminRoute>;
@@ -71,7 +78,13 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     throw new RangeError('maxBodyBytes must be a positive integer');
 
   const authorized = createBearerCheck(token);
-  const own = policyRoutes({ engine, policyPath, logger, maxBodyBytes });
+  const own = policyRoutes({
+    engine,
+    policyPath,
+    sharedStore: options.sharedPolicyStore,
+    logger,
+    maxBodyBytes,
+  });
   const extra = new Map<string, { handler: RouteHandler; auth: boolean }>();
   const addRoute = (path: string, route: AdminRoute) => {
     if (typeof path !== 'string' || !path.startsWith('/'))
@@ -88,6 +101,15 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
+    if (url.pathname === AGENT_PATH) {
+      // An agent pointed at the admin port: say where it should go instead of a 401 that would
+      // read as a refused token.
+      throw new AdminError(
+        404,
+        'ERR_HUB_NOT_FOUND',
+        "this is the Slime hub's admin API, not its agent endpoint: agents connect to the hub's client port (--port), not --admin-port",
+      );
+    }
     const builtIn = own[url.pathname];
     const route = builtIn ? { handler: builtIn, auth: true } : extra.get(url.pathname);
     if (route?.auth !== false && !authorized(req)) {

@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import { AGENT_PATH, type AgentClaims } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { bearerToken, TokenError, type TokenVerifier } from './tokens.js';
+import { statusTitle } from '../http/problem.js';
+import { bearerToken, TokenError, type TokenRejection, type TokenVerifier } from './tokens.js';
 
 export interface AgentUpgradeDeps {
   verifier: TokenVerifier;
@@ -37,9 +38,13 @@ export function agentUpgradeHandler(deps: AgentUpgradeDeps) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const path = req.url?.split('?', 1)[0];
-    if (path !== AGENT_PATH || !deps.accepting()) {
-      const listening = deps.accepting();
-      rejectUpgrade(socket, listening ? 404 : 503, 'not an agent endpoint or hub closing');
+    if (!deps.accepting()) {
+      // Another hub behind the same address may take the agent: it retries.
+      rejectUpgrade(socket, 503, { code: 'ERR_HUB_SHUTTING_DOWN', detail: 'hub is shutting down' });
+      return;
+    }
+    if (path !== AGENT_PATH) {
+      rejectUpgrade(socket, 404, { code: 'ERR_HUB_NOT_FOUND', detail: 'not the agent endpoint' });
       return;
     }
     verifier.verify(bearerToken(req.headers.authorization)).then(
@@ -54,16 +59,41 @@ export function agentUpgradeHandler(deps: AgentUpgradeDeps) {
         const reason = err instanceof TokenError ? err.reason : 'error';
         log.warn({ reason, remote: req.socket.remoteAddress }, 'agent refused');
         deps.onRefused?.(reason);
-        rejectUpgrade(socket, 401, err instanceof TokenError ? err.message : 'invalid token');
+        // The reason is the agent operator's to know (it is their token); it says nothing about
+        // the secret. The agent prints it instead of guessing.
+        rejectUpgrade(socket, 401, {
+          code: 'ERR_HUB_UNAUTHORIZED',
+          detail: err instanceof TokenError ? err.message : 'invalid token',
+          reason,
+        });
       },
     );
   };
 }
 
-function rejectUpgrade(socket: Duplex, status: number, detail: string): void {
-  const title = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable';
-  const body = JSON.stringify({ title, status, detail });
+/** Why the hub refused an agent upgrade: a {@link TokenRejection}, or `error` when the check failed. */
+export type AgentRefusalReason = TokenRejection | 'error';
+
+interface UpgradeProblem {
+  code: 'ERR_HUB_UNAUTHORIZED' | 'ERR_HUB_NOT_FOUND' | 'ERR_HUB_SHUTTING_DOWN';
+  detail: string;
+  /** For 401 only: why the token was refused. */
+  reason?: AgentRefusalReason;
+}
+
+/** An RFC 9457 problem on the raw socket: the upgrade never became a response object. */
+function rejectUpgrade(socket: Duplex, status: 401 | 404 | 503, problem: UpgradeProblem): void {
+  const title = statusTitle(status);
+  const body = JSON.stringify({
+    type: `https://slime.dev/errors/${problem.code}`,
+    title,
+    status,
+    detail: problem.detail,
+    code: problem.code,
+    ...(problem.reason === undefined ? {} : { reason: problem.reason }),
+  });
+  const retry = status === 503 ? 'Retry-After: 1\r\n' : '';
   socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -1,9 +1,36 @@
 import type { Logger } from 'pino';
-import type { AgentConnection } from '../agents/agent-connection.js';
+import type { OpenStreamRequest } from '../agents/connection-types.js';
 import { HubError } from '../errors.js';
-import type { HubStream } from '../streams/hub-stream.js';
+import type { ProxyResponse } from '../pipeline/context.js';
 import type { AgentGate } from './agent-gate.js';
 import { type QueueNode, WaitQueue } from './wait-queue.js';
+
+/**
+ * What dispatch uses of a request handed to an agent: a native HubStream, or a Go agent's
+ * long-poll hand-over (go-compat). The response resolves with the head; the body streams later.
+ */
+export interface DispatchedStream {
+  readonly response: Promise<ProxyResponse>;
+  /** Stops the request at the agent (the client left): the response rejects. */
+  cancel(reason: string): void;
+  /** The request deadline passed before the response head: cancel, and 504 for the client. */
+  expire(timeoutMs: number): void;
+  /** Runs `fn` once the stream stops counting against the hub. */
+  onSettled(fn: () => void): void;
+}
+
+/** What the dispatcher and the dispatch policy use of an agent: a native AgentConnection or a Go worker. */
+export interface DispatchAgent {
+  readonly id: string;
+  /** Whether a request may be opened on it now. */
+  readonly accepting: boolean;
+  readonly inFlight: number;
+  /** Sequence of the last dispatch to it, for least-recently-used tie breaking. */
+  lastPick: number;
+  /** Whether it may serve a request for `scope` (Slime-Scope) and `path`. */
+  serves(scope: string | undefined, path: string): boolean;
+  openStream(request: OpenStreamRequest): DispatchedStream;
+}
 
 /** What the dispatcher needs to know about a request. */
 export interface DispatchTicket {
@@ -17,16 +44,16 @@ export interface DispatchTicket {
   /** Re-dispatch after an agent loss: goes to the front of the queue. */
   front: boolean;
   /** Opens the stream on the chosen agent; called synchronously when an agent is assigned. */
-  open: (agent: AgentConnection) => HubStream;
+  open: (agent: DispatchAgent) => DispatchedStream;
   /** Per-agent shaping: only agents the gate admits are picked. */
   gate?: AgentGate;
   /** Agents this request already failed on (could not reach their upstream): not picked again. */
-  exclude?: ReadonlySet<AgentConnection>;
+  exclude?: ReadonlySet<DispatchAgent>;
 }
 
 interface Waiter {
   ticket: DispatchTicket;
-  resolve: (s: HubStream) => void;
+  resolve: (s: DispatchedStream) => void;
   reject: (e: HubError) => void;
   timer: NodeJS.Timeout | undefined;
   onAbort: () => void;
@@ -42,7 +69,7 @@ export interface DispatcherOptions {
   now: () => number;
   log: Logger;
   /** Agents taken out of dispatch for a while (outlier ejection). */
-  isEjected?: (agent: AgentConnection) => boolean;
+  isEjected?: (agent: DispatchAgent) => boolean;
   /** Observes queue waits (ms) and their outcome, for metrics. */
   onWait?: (ms: number, outcome: 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown') => void;
 }
@@ -55,7 +82,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   readonly #opts: DispatcherOptions;
-  readonly #ready = new Set<AgentConnection>();
+  readonly #ready = new Set<DispatchAgent>();
   readonly #queue = new WaitQueue<Waiter>();
   #active = 0;
   #picks = 0;
@@ -76,18 +103,18 @@ export class Dispatcher {
   }
 
   /** An agent gained capacity (connected, granted credits, or a stream returned its credit). */
-  capacity(agent: AgentConnection): void {
+  capacity(agent: DispatchAgent): void {
     if (agent.accepting) this.#ready.add(agent);
     this.#drain();
   }
 
   /** An agent is gone or draining. */
-  remove(agent: AgentConnection): void {
+  remove(agent: DispatchAgent): void {
     this.#ready.delete(agent);
   }
 
   /** Finds an agent for the request now, or queues it; resolves with the opened stream. */
-  dispatch(ticket: DispatchTicket): Promise<HubStream> {
+  dispatch(ticket: DispatchTicket): Promise<DispatchedStream> {
     if (this.#closed) return Promise.reject(new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down'));
     if (ticket.signal.aborted) return Promise.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
     const limited = this.#opts.concurrent !== undefined && this.#active >= this.#opts.concurrent;
@@ -102,7 +129,7 @@ export class Dispatcher {
         new HubError('ERR_HUB_QUEUE_FULL', `wait queue is full (${this.#opts.maxQueue})`, { retryAfter: 1 }),
       );
     }
-    return new Promise<HubStream>((resolve, reject) => {
+    return new Promise<DispatchedStream>((resolve, reject) => {
       const waiter: Waiter = {
         ticket,
         resolve,
@@ -153,8 +180,8 @@ export class Dispatcher {
   }
 
   /** The least busy eligible agent; ties go to the one picked least recently. */
-  #pick(ticket: DispatchTicket): AgentConnection | undefined {
-    let best: AgentConnection | undefined;
+  #pick(ticket: DispatchTicket): DispatchAgent | undefined {
+    let best: DispatchAgent | undefined;
     this.#gated = false;
     for (const agent of this.#ready) {
       if (!agent.accepting) {
@@ -178,7 +205,7 @@ export class Dispatcher {
     return best;
   }
 
-  #assign(ticket: DispatchTicket, agent: AgentConnection): HubStream {
+  #assign(ticket: DispatchTicket, agent: DispatchAgent): DispatchedStream {
     agent.lastPick = ++this.#picks;
     ticket.gate?.assigned(agent.id);
     const stream = ticket.open(agent);
@@ -203,7 +230,7 @@ export class Dispatcher {
         this.#queue.remove(node);
         this.#cleanup(w);
         this.#opts.onWait?.(this.#opts.now() - w.enqueuedAt, 'dispatched');
-        let stream: HubStream;
+        let stream: DispatchedStream;
         try {
           stream = this.#assign(w.ticket, agent);
         } catch (err) {

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AgentConnection, AgentSnapshot } from '../agents/agent-connection.js';
+import { isGoClaims } from '../go-compat/go-token.js';
 import type { RequestObserver } from '../pipeline/policies/access-log.js';
 import { ANY_SCOPE, boundedLabel, closeReasonLabel, statusClass } from './labels.js';
 import { registerShapingGauges, type ShapingStatsSource, shapingGroupLabel } from './shaping-metrics.js';
@@ -167,6 +168,23 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     labelNames: ['scope', 'state'] as const,
     registers,
     collect: fillAgentGauges,
+  });
+  new Gauge({
+    name: 'slime_go_agents',
+    help: 'Agents still on the Go Slime Proxy (--accept-go-tokens): via="long-poll" counts Go agent workers on its protocol, via="go-token" our agents connected with a Go token; remove the flag once both are 0',
+    labelNames: ['via'] as const,
+    registers,
+    collect() {
+      let poll = 0;
+      let token = 0;
+      for (const a of hub()?.agents() ?? []) {
+        if (a.state === 'closed') continue;
+        if ((a as { protocol?: string }).protocol === 'go') poll++;
+        else if (typeof a.jti === 'string' && isGoClaims(a)) token++;
+      }
+      this.set({ via: 'long-poll' }, poll);
+      this.set({ via: 'go-token' }, token);
+    },
   });
   const agentBytes = new Counter({
     name: 'slime_agent_bytes_total',

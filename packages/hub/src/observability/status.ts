@@ -33,6 +33,11 @@ export interface AgentStatus {
   ejections: number;
   /** Responses whose body broke their own framing (each reset, three close the agent). */
   framingViolations: number;
+  /**
+   * The wire the agent speaks: `slime` (our WebSocket protocol) or `go` (a Go Slime Proxy agent on
+   * its long-poll protocol, one entry per worker; served with --accept-go-tokens).
+   */
+  protocol: 'slime' | 'go';
 }
 
 export interface HubStatus {
@@ -110,6 +115,7 @@ export function createStatusSource(options: StatusSourceOptions): () => HubStatu
           ejectedUntil: a.ejectedUntil ? new Date(a.ejectedUntil).toISOString() : null,
           ejections: a.ejections ?? 0,
           framingViolations: a.framingViolations,
+          protocol: (a as { protocol?: string }).protocol === 'go' ? 'go' : 'slime',
         }),
       );
     const total = requestsTotal?.() ?? 0;

@@ -80,7 +80,7 @@ function bodyOf(body: Readable, onBytes: ((n: number) => void) | undefined): Res
       } catch (err) {
         if (res.destroyed && !res.writableFinished)
           throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away', { cause: err });
-        throw new HubError('ERR_HUB_UPSTREAM_ERROR', "endpoint failed mid-body", { cause: err });
+        throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'endpoint failed mid-body', { cause: err });
       }
     },
     discard() {

@@ -1,11 +1,9 @@
 import type { Dispatcher as UndiciDispatcher } from 'undici';
-import type { AgentConnection } from '../../agents/agent-connection.js';
-import type { Dispatcher } from '../../dispatch/dispatcher.js';
+import type { DispatchAgent, DispatchedStream, Dispatcher } from '../../dispatch/dispatcher.js';
 import type { OutlierDetector } from '../../dispatch/outlier-ejection.js';
 import { HubError } from '../../errors.js';
 import { writeInterim } from '../../http/write-response.js';
 import { forwardToUrl } from '../../routing/forward-to-url.js';
-import type { HubStream } from '../../streams/hub-stream.js';
 import { StreamRefusedError, UpstreamConnectError } from '../../streams/reset-errors.js';
 import type { Policy, RequestContext } from '../context.js';
 
@@ -67,15 +65,15 @@ export function dispatchToAgent(options: {
     const scope = ctx.route.scope ?? ctx.scope;
     let refusals = 0;
     // Agents that could not reach their upstream for this request: it never goes back to them.
-    let unreachable: Set<AgentConnection> | undefined;
+    let unreachable: Set<DispatchAgent> | undefined;
     let lastConnectError: UpstreamConnectError | undefined;
     for (let attempt = 0; ; attempt++) {
       const retry = attempt > 0;
       // After a connect failure the request waits only as the client asked: with no other healthy
       // agent, a client without Slime-Block gets 503 at once (not a 502).
       const redispatchAfterLoss = retry && lastConnectError === undefined;
-      let chosen: AgentConnection | undefined;
-      let stream: HubStream;
+      let chosen: DispatchAgent | undefined;
+      let stream: DispatchedStream;
       try {
         stream = await dispatcher.dispatch({
           scope,
@@ -87,7 +85,7 @@ export function dispatchToAgent(options: {
           front: retry,
           ...(ctx.agentGate ? { gate: ctx.agentGate } : {}),
           ...(unreachable ? { exclude: unreachable } : {}),
-          open: (agent: AgentConnection) => {
+          open: (agent: DispatchAgent) => {
             chosen = agent;
             return agent.openStream({
               method: ctx.method,

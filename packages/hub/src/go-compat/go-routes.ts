@@ -1,0 +1,354 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type AgentClaims, Limits } from '@slime/protocol';
+import type { Logger } from 'pino';
+import { TokenError, type TokenVerifier } from '../agents/tokens.js';
+import type { DispatchAgent } from '../dispatch/dispatcher.js';
+import { HubError } from '../errors.js';
+import { writeProblem } from '../http/problem.js';
+import { GoAgentWorker } from './go-agent.js';
+import { type GoStream, refuseAndClose } from './go-stream.js';
+
+/** The Go agent protocol's paths (POST, with `Slime-Agent-Token` and `Slime-Agent-Id`). */
+export const GO_AGENT_PATHS = {
+  join: '/v1/agent/join',
+  accept: '/v1/agent/accept',
+  submit: '/v1/agent/submit',
+} as const;
+
+/**
+ * Whether a request is a Go agent's call: a POST carrying `Slime-Agent-Token`, on any path, as the
+ * Go hub took them. Such a request is never an application request (Slime-* headers are ours).
+ */
+export function isGoAgentCall(req: IncomingMessage): boolean {
+  const token = req.headers['slime-agent-token'];
+  return req.method === 'POST' && typeof token === 'string' && token !== '';
+}
+
+export interface GoCompatOptions {
+  /** `--accept-go-tokens`: serve Go agents. When false, their calls are refused with a clear 404. */
+  enabled: boolean;
+  /** Verifies the agent token (Go tokens and JWTs alike), with expiry and revocation. */
+  verifier: TokenVerifier;
+  dispatcher: { capacity(agent: DispatchAgent): void; remove(agent: DispatchAgent): void };
+  /** Whether the hub takes new work (false while it drains). */
+  accepting: () => boolean;
+  now: () => number;
+  log: Logger;
+  /** A handed-over request with no byte from the agent for this long is failed (504), ms. */
+  streamIdleTimeoutMs: number;
+  /** A worker that neither polls nor works for this long is forgotten, ms. */
+  workerIdleMs: number;
+  /** TCP keep-alive on long polls, ms: a vanished agent's poll is noticed without traffic. */
+  keepAliveMs: number;
+  /**
+   * How long a refused poll waits for its answer, ms. The Go agent polls again at once after any
+   * answer, so without this an expired token makes it send thousands of requests a second. Default 1000.
+   */
+  refusalDelayMs?: number;
+  /** A call was refused by the token check; `reason` is the TokenRejection (metrics). */
+  onRefused?: ((reason: string) => void) | undefined;
+  onWorkerAdded?: (worker: GoAgentWorker) => void;
+  onWorkerRemoved?: (worker: GoAgentWorker) => void;
+}
+
+/** The hub's side of the Go agent protocol: routes, workers and their streams. */
+export interface GoCompat {
+  /** Serves one Go agent call (see isGoAgentCall). */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** The Go workers known now. */
+  workers(): GoAgentWorker[];
+  /** Closes the workers whose token claims match (a revoked token); returns how many. */
+  closeAgents(match: (claims: AgentClaims) => boolean, reason: string): number;
+  /** Idle streams and forgotten workers; the hub calls it on its heartbeat tick. */
+  tick(now: number): void;
+  /**
+   * The hub drains: pending polls are answered 503 so the agents look elsewhere. `onSubmitsDone`
+   * runs (at once, or later) when no handed-over request waits for its submit any more: a Go
+   * agent submits on a new connection, so the hub keeps listening until then.
+   */
+  drain(onSubmitsDone: () => void): void;
+  /** Everything ends now. */
+  close(): void;
+}
+
+// Most hardware reports remembered between a join and the worker's first poll.
+const MAX_HARDWARE_ENTRIES = 4096;
+const AGENT_ID = /^[+-]?\d{1,19}$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** `Slime-Agent-Id` as Go's strconv.Atoi reads it, in canonical decimal; null when it does not parse. */
+export function parseAgentId(value: string | string[] | undefined): string | null {
+  if (typeof value !== 'string' || !AGENT_ID.test(value)) return null;
+  const n = BigInt(value);
+  return n < INT64_MIN || n > INT64_MAX ? null : n.toString();
+}
+
+/**
+ * Serves the Go Slime Proxy agent's long-poll protocol: `join` records the worker's hardware,
+ * `accept` is a poll (one credit in our dispatcher), `submit` carries the response back.
+ */
+export function createGoCompat(options: GoCompatOptions): GoCompat {
+  const { verifier, dispatcher, log, now } = options;
+  const refusalDelayMs = options.refusalDelayMs ?? 1000;
+  const workers = new Map<string, GoAgentWorker>();
+  const streams = new Map<string, { stream: GoStream; worker: GoAgentWorker }>();
+  const hardware = new Map<string, unknown>();
+  const delayed = new Map<NodeJS.Timeout, () => void>();
+  let closed = false;
+  let onDrained: (() => void) | null = null;
+  /** Runs the drain callback once no handed-over request waits for its submit. */
+  const checkDrained = () => {
+    if (!onDrained) return;
+    for (const { stream } of streams.values()) if (stream.active && !stream.submitted) return;
+    const done = onDrained;
+    onDrained = null;
+    done();
+  };
+  if (options.enabled) log.info('accepting Go Slime Proxy tokens and agents (--accept-go-tokens)');
+
+  const host = {
+    accepting: () => !closed && options.accepting(),
+    now,
+    log,
+    onCapacity: (w: GoAgentWorker) => dispatcher.capacity(w),
+    onNoCapacity: (w: GoAgentWorker) => dispatcher.remove(w),
+    register: (stream: GoStream, worker: GoAgentWorker) => {
+      streams.set(stream.connectionId, { stream, worker });
+      stream.onSettled(checkDrained);
+    },
+    unregister: (stream: GoStream) => {
+      streams.delete(stream.connectionId);
+      checkDrained();
+    },
+  };
+
+  function remove(worker: GoAgentWorker, reason: string, err?: HubError): void {
+    worker.close(reason, err);
+    if (workers.get(worker.key) === worker) workers.delete(worker.key);
+    dispatcher.remove(worker);
+    log.info({ agent: worker.id, reason }, 'Go agent worker gone');
+    options.onWorkerRemoved?.(worker);
+  }
+
+  /** Answers a refused call; a refused poll only after the delay (see refusalDelayMs). */
+  function refuse(req: IncomingMessage, res: ServerResponse, err: HubError, delay: boolean): void {
+    req.resume();
+    const answer = () => {
+      if (!res.headersSent && !res.destroyed) writeProblem(res, err);
+    };
+    if (!delay || refusalDelayMs <= 0 || closed) {
+      answer();
+      return;
+    }
+    const timer = setTimeout(() => {
+      delayed.delete(timer);
+      answer();
+    }, refusalDelayMs);
+    delayed.set(timer, answer);
+    res.once('close', () => {
+      clearTimeout(timer);
+      delayed.delete(timer);
+    });
+  }
+
+  function join(req: IncomingMessage, res: ServerResponse, key: string): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (data: Buffer) => {
+      size += data.byteLength;
+      if (size > Limits.MAX_HARDWARE_BYTES) {
+        if (!tooLarge) {
+          tooLarge = true;
+          refuseAndClose(
+            req,
+            res,
+            new HubError(
+              'ERR_HUB_BAD_REQUEST',
+              `hardware report larger than ${Limits.MAX_HARDWARE_BYTES} bytes`,
+            ),
+          );
+        }
+        return;
+      }
+      chunks.push(data);
+    });
+    req.once('end', () => {
+      if (tooLarge || res.destroyed) return;
+      let report: unknown = null;
+      if (size > 0) {
+        try {
+          report = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          // The Go hub ignored a report it could not decode; so do we.
+        }
+      }
+      if (hardware.size >= MAX_HARDWARE_ENTRIES && !hardware.has(key)) {
+        hardware.delete(hardware.keys().next().value!);
+      }
+      hardware.set(key, report);
+      const worker = workers.get(key);
+      if (worker) worker.hardware = report;
+      res.writeHead(200, { 'content-length': '0' });
+      res.end();
+    });
+  }
+
+  function accept(
+    req: IncomingMessage,
+    res: ServerResponse,
+    claims: AgentClaims,
+    agentId: string,
+    key: string,
+  ) {
+    req.resume();
+    let worker = workers.get(key);
+    if (!worker || worker.closed) {
+      worker = new GoAgentWorker(host, {
+        key,
+        agentId,
+        claims,
+        remoteAddress: req.socket.remoteAddress ?? '',
+        software: `go-slime-proxy (${String(req.headers['user-agent'] ?? 'unknown client')})`,
+      });
+      if (hardware.has(key)) worker.hardware = hardware.get(key);
+      workers.set(key, worker);
+      log.info(
+        { agent: worker.id, name: worker.name, remote: worker.remoteAddress },
+        'Go agent worker polling',
+      );
+      options.onWorkerAdded?.(worker);
+    }
+    worker.remoteAddress = req.socket.remoteAddress ?? worker.remoteAddress;
+    // A poll can wait for hours in silence: keep-alive probes notice a peer that vanished.
+    req.socket.setKeepAlive(true, options.keepAliveMs);
+    worker.poll({ req, res });
+  }
+
+  function submit(req: IncomingMessage, res: ServerResponse, claims: AgentClaims): void {
+    const id = req.headers['slime-connection-id'];
+    const entry = typeof id === 'string' && /^\d{1,20}$/.test(id) ? streams.get(id) : undefined;
+    if (!entry) {
+      refuseAndClose(req, res, new HubError('ERR_HUB_NOT_FOUND', 'Connection not found'));
+      return;
+    }
+    if (entry.worker.claims.jti !== claims.jti) {
+      refuseAndClose(
+        req,
+        res,
+        new HubError('ERR_HUB_FORBIDDEN', 'the connection belongs to another agent token'),
+      );
+      return;
+    }
+    entry.worker.seen();
+    entry.stream.onSubmit(req, res);
+    checkDrained();
+  }
+
+  function serve(req: IncomingMessage, res: ServerResponse, path: string, claims: AgentClaims): void {
+    if (closed || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const agentId = parseAgentId(req.headers['slime-agent-id']);
+    if (agentId === null) {
+      options.onRefused?.('bad-agent-id');
+      refuse(
+        req,
+        res,
+        new HubError('ERR_HUB_UNAUTHORIZED', 'Slime-Agent-Id must be a decimal integer'),
+        path === GO_AGENT_PATHS.accept,
+      );
+      return;
+    }
+    const key = `${claims.jti}\u0000${agentId}`;
+    if (path === GO_AGENT_PATHS.submit) {
+      // In-flight work finishes during a drain.
+      submit(req, res, claims);
+      return;
+    }
+    if (!host.accepting()) {
+      req.resume();
+      res.setHeader('connection', 'close');
+      writeProblem(res, new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }));
+      return;
+    }
+    if (path === GO_AGENT_PATHS.join) join(req, res, key);
+    else accept(req, res, claims, agentId, key);
+  }
+
+  return {
+    handle(req, res) {
+      const path = req.url?.split('?', 1)[0] ?? '';
+      const isPoll = path === GO_AGENT_PATHS.accept;
+      if (!options.enabled) {
+        refuse(
+          req,
+          res,
+          new HubError(
+            'ERR_HUB_NOT_FOUND',
+            'this hub does not serve Go Slime Proxy agents: start it with --accept-go-tokens, or run `slime agent run`',
+          ),
+          isPoll,
+        );
+        return;
+      }
+      if (!Object.values(GO_AGENT_PATHS).includes(path as never)) {
+        req.resume();
+        writeProblem(res, new HubError('ERR_HUB_NOT_FOUND', `no Go agent call at ${path.slice(0, 100)}`));
+        return;
+      }
+      const token = req.headers['slime-agent-token'] as string;
+      verifier.verify(token).then(
+        (claims) => serve(req, res, path, claims),
+        (err: unknown) => {
+          const reason = err instanceof TokenError ? err.reason : 'error';
+          log.warn({ reason, remote: req.socket.remoteAddress, path }, 'Go agent refused');
+          options.onRefused?.(reason);
+          refuse(
+            req,
+            res,
+            new HubError('ERR_HUB_UNAUTHORIZED', err instanceof TokenError ? err.message : 'invalid token'),
+            isPoll,
+          );
+        },
+      );
+    },
+    workers: () => [...workers.values()],
+    closeAgents(match, reason) {
+      const matched = [...workers.values()].filter((w) => match(w.claims));
+      for (const w of matched) remove(w, reason, new HubError('ERR_HUB_UNAUTHORIZED', reason));
+      return matched.length;
+    },
+    tick(t) {
+      for (const worker of [...workers.values()]) {
+        worker.tick(t, options.streamIdleTimeoutMs);
+        const idle = worker.idleSince();
+        if (idle !== null && t - idle > options.workerIdleMs) remove(worker, 'stopped polling');
+      }
+    },
+    drain(onSubmitsDone) {
+      const err = new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 });
+      for (const worker of workers.values()) {
+        worker.releasePoll(err);
+        dispatcher.remove(worker);
+      }
+      onDrained = onSubmitsDone;
+      checkDrained();
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const [timer, answer] of delayed) {
+        clearTimeout(timer);
+        answer();
+      }
+      delayed.clear();
+      for (const worker of [...workers.values()]) remove(worker, 'hub shut down');
+      streams.clear();
+      hardware.clear();
+      checkDrained();
+    },
+  };
+}

@@ -1,0 +1,522 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { OpenStreamRequest } from '../agents/connection-types.js';
+import type { DispatchedStream } from '../dispatch/dispatcher.js';
+import { HubError } from '../errors.js';
+import { writeProblem } from '../http/problem.js';
+import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
+import { UpstreamConnectError } from '../streams/reset-errors.js';
+import {
+  chunk,
+  LAST_CHUNK,
+  type ParseEvent,
+  type RequestFraming,
+  ResponseParser,
+  WireError,
+} from './http-wire.js';
+
+/** One HTTP exchange on the hub's side: the request and the response it is answering. */
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+/** What a stream needs from the Go worker it was handed to. */
+export interface GoStreamHost {
+  readonly id: string;
+  now(): number;
+  /** The stream stopped counting against the worker (answered, failed or cancelled). */
+  streamSettled(stream: GoStream): void;
+  /** The exchange around the stream is over: no submit can come for it any more. */
+  streamClosed(stream: GoStream): void;
+}
+
+// RFC 9110 §9.2.2: repeating these has the effect of doing them once.
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+type State =
+  /** The request went out in the long-poll answer; no submit yet. */
+  | 'handed'
+  /** The submit is streaming the response in. */
+  | 'submitting'
+  /** The whole response arrived. */
+  | 'done'
+  /** Failed, cancelled or abandoned. */
+  | 'failed';
+
+/**
+ * One application request handed to a Go agent: the request goes out as the answer to the
+ * worker's `POST /v1/agent/accept`, the response comes back as the body of its
+ * `POST /v1/agent/submit`. The long-poll answer stays open until the submit arrives, so a worker
+ * that gives up (its upstream call failed: the Go agent then closes that connection and polls
+ * again) or dies is noticed at once instead of leaving the client waiting.
+ */
+export class GoStream implements DispatchedStream, ResponseBody {
+  readonly connectionId: string;
+  readonly response: Promise<ProxyResponse>;
+  lastActivity: number;
+  readonly #host: GoStreamHost;
+  readonly #method: string;
+  readonly #poll: Exchange;
+  #submit: Exchange | null = null;
+  #state: State = 'handed';
+  #settled: Array<() => void> | null = [];
+
+  // request direction
+  #source: Readable | null;
+  readonly #framing: RequestFraming;
+  readonly #onBodyRead: (bytes: number) => void;
+  #bodyRead = false;
+  #bodySent = false;
+
+  // response direction
+  #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
+  #parser: ResponseParser;
+  #failed: HubError | null = null;
+  #ended = false;
+  #submitEnded = false;
+  #buffered: Uint8Array[] = [];
+  #res: ServerResponse | null = null;
+  #collector: { chunks: Uint8Array[]; size: number; limit: number } | null = null;
+  #pipe: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  #pipePromise: Promise<void> | null = null;
+  #awaitingDrain = false;
+  readonly #onResponseBytes: ((bytes: number) => void) | undefined;
+
+  constructor(
+    host: GoStreamHost,
+    connectionId: string,
+    poll: Exchange,
+    request: OpenStreamRequest,
+    framing: RequestFraming,
+  ) {
+    this.#host = host;
+    this.connectionId = connectionId;
+    this.#poll = poll;
+    this.#method = request.method;
+    this.#source = request.body;
+    this.#framing = framing;
+    this.#onBodyRead = request.onBodyRead;
+    this.#onResponseBytes = request.onResponseBytes;
+    this.#parser = new ResponseParser(request.method);
+    this.lastActivity = host.now();
+    this.response = new Promise((resolve, reject) => {
+      this.#head = { resolve, reject };
+    });
+    // A rejection nobody awaits yet must not crash the process.
+    this.response.catch(() => {});
+  }
+
+  get failure(): HubError | null {
+    return this.#failed;
+  }
+
+  /** Whether the submit for this stream arrived (then the worker is answering it). */
+  get submitted(): boolean {
+    return this.#submit !== null;
+  }
+
+  /** Whether the stream still counts against the worker and the hub. */
+  get active(): boolean {
+    return this.#settled !== null;
+  }
+
+  onSettled(fn: () => void): void {
+    if (this.#settled === null) fn();
+    else this.#settled.push(fn);
+  }
+
+  /** Answers the worker's long poll with the request: status, connection id, then the wire request. */
+  start(head: Buffer): void {
+    const { res } = this.#poll;
+    if (res.destroyed) {
+      // The poll's connection died in the same turn it was chosen: nothing reached the agent.
+      this.abandon('its long poll was closed', true);
+      return;
+    }
+    res.once('close', () => {
+      if (!res.writableFinished) this.abandon('its long poll closed before it answered');
+    });
+    res.writeHead(200, {
+      'content-type': 'message/http',
+      'cache-control': 'no-store',
+      'slime-connection-id': this.connectionId,
+    });
+    res.write(head);
+    const source = this.#source;
+    if (!source) {
+      this.#bodySent = true;
+      return;
+    }
+    source.on('data', this.#onSourceData);
+    source.once('end', this.#onSourceEnd);
+    source.once('error', this.#onSourceError);
+  }
+
+  #onSourceData = (data: Buffer): void => {
+    this.#bodyRead = true;
+    this.lastActivity = this.#host.now();
+    this.#onBodyRead(data.byteLength);
+    const { res } = this.#poll;
+    if (res.destroyed) return;
+    let ok = true;
+    if (this.#framing === 'chunked') {
+      res.cork();
+      for (const part of chunk(data)) ok = res.write(part);
+      res.uncork();
+    } else {
+      ok = res.write(data);
+    }
+    if (!ok) {
+      this.#source?.pause();
+      res.once('drain', () => this.#source?.resume());
+    }
+  };
+
+  #onSourceEnd = (): void => {
+    if (this.#framing === 'chunked' && !this.#poll.res.destroyed) this.#poll.res.write(LAST_CHUNK);
+    this.#bodySent = true;
+    this.#detachSource();
+    this.#endPoll();
+  };
+
+  #onSourceError = (): void => {
+    this.cancel('client request body failed');
+  };
+
+  #detachSource(): Readable | null {
+    const source = this.#source;
+    if (!source) return null;
+    this.#source = null;
+    source.off('data', this.#onSourceData);
+    source.off('end', this.#onSourceEnd);
+    source.off('error', this.#onSourceError);
+    source.pause();
+    return source;
+  }
+
+  /** Once the submit arrived and the request body went out, the long poll's answer is complete. */
+  #endPoll(): void {
+    const { res } = this.#poll;
+    if (this.#bodySent && this.#submit && !res.writableEnded && !res.destroyed) res.end();
+  }
+
+  /**
+   * The worker left the request without a submit: it closed the long poll, or polled again (the
+   * Go agent does both when its upstream call fails). It may have reached the upstream, so only a
+   * request that is safe to repeat and whose body was not read goes to another agent; any other
+   * gets 502. `nothingSent`: the request never left the hub, so any method runs elsewhere.
+   */
+  abandon(why: string, nothingSent = false): void {
+    if (this.#state !== 'handed') return;
+    const message = `Go agent ${this.#host.id} dropped the request: ${why}`;
+    if (!this.#bodyRead && (nothingSent || IDEMPOTENT.has(this.#method))) {
+      // Dispatch treats it as an unreachable upstream: tried elsewhere, never on this worker again.
+      this.#fail(new UpstreamConnectError(message, this.#detachSource()));
+    } else {
+      this.#fail(new HubError('ERR_HUB_AGENT_LOST', message));
+    }
+  }
+
+  /** The worker's `POST /v1/agent/submit` for this stream arrived. */
+  onSubmit(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#submit !== null || this.#state !== 'handed') {
+      // Cancelled meanwhile, or a second submit: the agent must stop sending.
+      refuseSubmit(req, res, 'the request was cancelled or already answered');
+      this.#host.streamClosed(this);
+      return;
+    }
+    this.#submit = { req, res };
+    this.#state = 'submitting';
+    this.lastActivity = this.#host.now();
+    this.#endPoll();
+    req.on('data', this.#onSubmitData);
+    req.once('end', this.#onSubmitEnd);
+    res.once('close', () => {
+      if (this.#submitEnded) return;
+      if (this.#state === 'submitting') this.#lost('its submit connection closed mid-response');
+      else this.#host.streamClosed(this);
+    });
+  }
+
+  #onSubmitData = (data: Buffer): void => {
+    this.lastActivity = this.#host.now();
+    let events: ParseEvent[];
+    try {
+      events = this.#parser.push(data);
+    } catch (err) {
+      this.#malformed(err);
+      return;
+    }
+    this.#handle(events);
+  };
+
+  #onSubmitEnd = (): void => {
+    this.#submitEnded = true;
+    let events: ParseEvent[];
+    try {
+      events = this.#parser.finish();
+    } catch (err) {
+      if (this.#state === 'submitting') this.#malformed(err);
+      return;
+    }
+    this.#handle(events);
+    this.#answerSubmit();
+  };
+
+  #handle(events: ParseEvent[]): void {
+    for (const e of events) {
+      if (this.#state !== 'submitting') return;
+      if (e.type === 'head') {
+        this.#head?.resolve({
+          status: e.head.status,
+          headers: e.head.headers,
+          servedBy: this.#host.id,
+          body: this,
+        });
+        this.#head = null;
+      } else if (e.type === 'data') {
+        if (e.data.byteLength > 0) this.#deliver(e.data);
+      } else {
+        this.#complete();
+      }
+    }
+  }
+
+  #malformed(err: unknown): void {
+    const detail = err instanceof WireError ? err.message : 'unreadable response';
+    this.#fail(
+      new HubError(
+        'ERR_HUB_UPSTREAM_ERROR',
+        `Go agent ${this.#host.id} sent a malformed response: ${detail}`,
+      ),
+    );
+  }
+
+  #lost(why: string): void {
+    if (this.#state !== 'submitting') return;
+    this.#fail(new HubError('ERR_HUB_AGENT_LOST', `Go agent ${this.#host.id} was lost: ${why}`));
+  }
+
+  /** The whole response arrived. */
+  #complete(): void {
+    this.#ended = true;
+    this.#state = 'done';
+    this.#settle();
+    if (this.#res) this.#finishRes();
+    else if (this.#collector) this.#finishCollector();
+    this.#answerSubmit();
+  }
+
+  /**
+   * "200, empty body" once the copy ended, as the Go hub answered; the worker then polls again.
+   * Sent when the response is complete, without waiting for the submit's last chunk.
+   */
+  #answerSubmit(): void {
+    const submit = this.#submit;
+    if (!submit || this.#state !== 'done') return;
+    if (!submit.res.headersSent && !submit.res.destroyed) {
+      submit.res.writeHead(200, { 'content-length': '0' });
+      submit.res.end();
+    }
+    this.#host.streamClosed(this);
+  }
+
+  /** The request deadline passed before the response head: stop it at the agent, 504 for the client. */
+  expire(timeoutMs: number): void {
+    if (this.#head === null) return;
+    this.#fail(
+      new HubError(
+        'ERR_HUB_UPSTREAM_TIMEOUT',
+        `no response head from Go agent ${this.#host.id} within ${timeoutMs} ms`,
+      ),
+    );
+  }
+
+  /** Hub-side abort (client gone, body failed, idle): the agent is told by closing its connection. */
+  cancel(reason: string, error?: HubError): void {
+    if (this.#state === 'done' || this.#state === 'failed') return;
+    this.#fail(error ?? new HubError('ERR_HUB_CLIENT_GONE', reason));
+  }
+
+  /** Nothing came from the agent for too long. */
+  idle(): void {
+    this.cancel(
+      'stream idle',
+      new HubError('ERR_HUB_STREAM_IDLE', `no data from Go agent ${this.#host.id} for too long`),
+    );
+  }
+
+  /** The worker was closed by the hub (revoked token, shutdown). */
+  close(reason: string): void {
+    if (this.#state === 'done' || this.#state === 'failed') {
+      this.#stopAgent();
+      return;
+    }
+    this.#fail(
+      new HubError('ERR_HUB_AGENT_LOST', `Go agent ${this.#host.id} was closed: ${reason}`, {
+        retryable: !this.#bodyRead && this.#submit === null && IDEMPOTENT.has(this.#method),
+      }),
+    );
+  }
+
+  #fail(err: HubError): void {
+    if (this.#state === 'done' || this.#state === 'failed') return;
+    this.#state = 'failed';
+    this.#failed = err;
+    this.#buffered = [];
+    if (this.#source) this.#detachSource();
+    this.#stopAgent();
+    this.#settle();
+    if (this.#head) {
+      this.#head.reject(err);
+      this.#head = null;
+    }
+    if (this.#res && !this.#res.writableEnded) this.#res.destroy(err);
+    this.#pipe?.reject(err);
+    this.#pipe = null;
+    this.#collector = null;
+  }
+
+  /**
+   * Tells the Go agent to stop: its connection closes under it, so its upstream call is cancelled
+   * (at once while it streams the request body or the response; a bodyless request when the head
+   * comes back and the submit is refused). Without a submit yet, one may still come: the stream
+   * stays known (and refuses it) until the worker polls again.
+   */
+  #stopAgent(): void {
+    const submit = this.#submit;
+    if (submit) {
+      if (!this.#submitEnded || !submit.res.writableEnded) submit.req.socket?.destroy();
+      this.#host.streamClosed(this);
+    } else if (!this.#poll.res.writableEnded) {
+      this.#poll.res.destroy();
+    }
+  }
+
+  #settle(): void {
+    const fns = this.#settled;
+    if (fns === null) return;
+    this.#settled = null;
+    this.#host.streamSettled(this);
+    for (const fn of fns) fn();
+  }
+
+  // ---- ResponseBody ----
+
+  #deliver(data: Uint8Array): void {
+    if (this.#res) {
+      this.#write(data);
+    } else if (this.#collector) {
+      const c = this.#collector;
+      c.size += data.byteLength;
+      if (c.size > c.limit) {
+        this.cancel('response body larger than the fallback spool limit');
+        return;
+      }
+      c.chunks.push(data);
+    } else {
+      // Nobody reads yet: hold this chunk and stop reading the submit until someone does.
+      this.#buffered.push(data);
+      this.#submit?.req.pause();
+    }
+  }
+
+  #write(data: Uint8Array): void {
+    const res = this.#res!;
+    if (res.destroyed) return;
+    this.#onResponseBytes?.(data.byteLength);
+    if (!res.write(data) && !this.#awaitingDrain) {
+      // The client reads slowly: so does the Go agent, and through it the upstream.
+      this.#awaitingDrain = true;
+      this.#submit?.req.pause();
+      res.once('drain', this.#resumeSubmit);
+    }
+  }
+
+  #resumeSubmit = (): void => {
+    this.#awaitingDrain = false;
+    this.#submit?.req.resume();
+  };
+
+  #finishRes(): void {
+    const res = this.#res!;
+    const pipe = this.#pipe;
+    this.#pipe = null;
+    if (res.destroyed) {
+      pipe?.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
+      return;
+    }
+    res.end(() => pipe?.resolve());
+  }
+
+  pipe(res: ServerResponse): Promise<void> {
+    if (this.#pipePromise) return this.#pipePromise;
+    if (this.#failed) {
+      res.destroy(this.#failed);
+      this.#pipePromise = Promise.reject(this.#failed);
+      return this.#pipePromise;
+    }
+    this.#res = res;
+    this.#pipePromise = new Promise<void>((resolve, reject) => {
+      this.#pipe = { resolve, reject };
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) this.cancel('client went away');
+    });
+    const buffered = this.#buffered;
+    this.#buffered = [];
+    for (const data of buffered) this.#write(data);
+    if (this.#ended) this.#finishRes();
+    // Even a complete response needs the submit read to its end, to answer the agent.
+    if (!res.writableNeedDrain) this.#submit?.req.resume();
+    return this.#pipePromise;
+  }
+
+  discard(reason: string): void {
+    this.#buffered = [];
+    this.cancel(reason);
+  }
+
+  readAll(limit: number): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      if (this.#failed) {
+        reject(this.#failed);
+        return;
+      }
+      const c = { chunks: [] as Uint8Array[], size: 0, limit };
+      this.#collector = c;
+      this.#pipe = { resolve: () => resolve(Buffer.concat(c.chunks)), reject };
+      const buffered = this.#buffered;
+      this.#buffered = [];
+      for (const data of buffered) this.#deliver(data);
+      if (this.#ended) this.#finishCollector();
+      this.#submit?.req.resume();
+    });
+  }
+
+  #finishCollector(): void {
+    const pipe = this.#pipe;
+    this.#pipe = null;
+    this.#collector = null;
+    pipe?.resolve();
+  }
+}
+
+/**
+ * Answers an agent call the hub will not take with a problem, and closes its connection: the agent
+ * may still be sending (a submit's body), and it must stop.
+ */
+export function refuseAndClose(req: IncomingMessage, res: ServerResponse, err: HubError): void {
+  if (res.headersSent || res.destroyed) {
+    req.socket?.destroy();
+    return;
+  }
+  res.setHeader('connection', 'close');
+  res.once('finish', () => req.socket?.destroy());
+  writeProblem(res, err);
+}
+
+function refuseSubmit(req: IncomingMessage, res: ServerResponse, detail: string): void {
+  refuseAndClose(req, res, new HubError('ERR_HUB_NOT_FOUND', `no request waits for this submit: ${detail}`));
+}
