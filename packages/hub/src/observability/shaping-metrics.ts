@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ShapingGroupStats } from '../shaping/shaper.js';
 import { ANY_SCOPE } from './labels.js';
 
@@ -43,5 +43,40 @@ export function registerShapingGauges(
   );
   gauge('slime_shaping_signal_factor', 'Factor the Prometheus signal applies to the limit (1 = none)', (s) =>
     s.mode === 'none' ? undefined : s.signalFactor,
+  );
+  gauge(
+    'slime_shaping_cliff_limit',
+    'Limit at which upstream errors began; growth waits just below it between probes',
+    (s) => s.cliffLimit,
+  );
+  gauge(
+    'slime_shaping_hold_seconds',
+    'Time left of the pause the upstream asked for (Retry-After on a 429/503)',
+    (s) => (s.heldMs ?? 0) / 1000,
+  );
+  // Read from the shaper at scrape time like the gauges: a replaced shaping section starts at 0.
+  const counter = (name: string, help: string, value: (s: ShapingGroupStats) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['group'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source()?.() ?? []) {
+          const v = value(s);
+          if (v > 0) this.inc({ group: label(shapingGroupLabel(s.group)) }, v);
+        }
+      },
+    });
+  counter(
+    'slime_shaping_retry_after_total',
+    'Upstream 429/503 answers whose Retry-After held the group',
+    (s) => s.retryAfterHolds ?? 0,
+  );
+  counter(
+    'slime_shaping_throttle_retries_total',
+    'Requests re-sent after a fast throttle answer (retryThrottled)',
+    (s) => s.throttleRetries ?? 0,
   );
 }

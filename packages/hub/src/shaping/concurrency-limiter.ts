@@ -16,13 +16,17 @@ export interface ConcurrencyLimiter {
   /** The limit the algorithm learned, before the cap factor. */
   readonly learnedLimit: number;
   readonly inFlight: number;
+  /** The limit at which errors began, while growth is held just below it (aimd, gradient). */
+  readonly cliff: number | undefined;
   /** A slot, or undefined when `inFlight >= floor(limit)`. */
   tryAcquire(): Permit | undefined;
   /**
    * Called (synchronously) whenever a slot may have become free: a permit was released or the
-   * limit grew. Lets a wait queue wake its head at once instead of polling. Returns an unsubscribe.
+   * limit grew. Lets a wait queue wake its head at once instead of polling. Listeners are called
+   * in the order they subscribed, `front` ones first (a request re-queued ahead of the others).
+   * Returns an unsubscribe.
    */
-  onAvailable(listener: () => void): () => void;
+  onAvailable(listener: () => void, options?: { front?: boolean }): () => void;
   /** Scales the limit by an external signal's factor in (0, 1]; the result never goes below `min`. */
   setCapFactor(factor: number): void;
 }
@@ -45,12 +49,13 @@ export function createConcurrencyLimiter(options: LimiterOptions): ConcurrencyLi
   let inFlight = 0;
   let capFactor = 1;
   const listeners = new Set<() => void>();
+  const front = new Set<() => void>();
 
   const effective = (): number => Math.max(min, algorithm.limit * capFactor);
 
   const notify = (): void => {
     // A snapshot: a listener may unsubscribe itself (or others) while being called.
-    for (const listener of [...listeners]) listener();
+    for (const listener of [...front, ...listeners]) listener();
   };
 
   // Wake waiters only when a whole slot is usable: fractional growth admits nobody.
@@ -69,6 +74,9 @@ export function createConcurrencyLimiter(options: LimiterOptions): ConcurrencyLi
     get inFlight() {
       return inFlight;
     },
+    get cliff() {
+      return algorithm.cliff;
+    },
     tryAcquire() {
       if (inFlight >= Math.floor(effective())) return undefined;
       inFlight++;
@@ -86,9 +94,10 @@ export function createConcurrencyLimiter(options: LimiterOptions): ConcurrencyLi
         },
       };
     },
-    onAvailable(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    onAvailable(listener, options = {}) {
+      const set = options.front === true ? front : listeners;
+      set.add(listener);
+      return () => set.delete(listener);
     },
     setCapFactor(factor) {
       checkNumber('factor', factor, { min: 0, max: 1, exclusiveMin: true });

@@ -1,4 +1,5 @@
 import { checkFunction, optNumber } from './check-options.js';
+import { createCliffMemory, DEFAULT_CLIFF_PROBE_MS } from './cliff-memory.js';
 import { limitBounds } from './concurrency-limiter.js';
 import type { GradientOptions, LimitAlgorithm } from './limiter-types.js';
 
@@ -10,14 +11,19 @@ import type { GradientOptions, LimitAlgorithm } from './limiter-types.js';
  *   target = limit * clamp(tolerance * baseline / mean, 0.5, 1) + sqrt(limit)
  *
  * The sqrt(limit) headroom lets the limit grow while latency stays at the baseline and sets how
- * much queueing the upstream is allowed at equilibrium. A window with 5xx or timeouts backs off by
- * `backoffRatio` instead, since an overloaded server's fast 500s would otherwise look like speed.
+ * much queueing the upstream is allowed at equilibrium. A 5xx or timeout closes the window at once
+ * and backs off by `backoffRatio` instead, since an overloaded server's fast 500s would otherwise
+ * look like speed; failures of requests sent before that backoff do not count again (TCP's one cut
+ * per window).
  *
  * The baseline is the lowest window mean seen since the last probe. A baseline learned under load
  * drifts up and lets the limit creep with it; one learned long ago can sit below a latency that
  * has truly changed and pins the limit near the floor. So every `probeIntervalWindows` windows
  * (jittered by +-25% with the injected randomness, so many hubs do not probe in step) the limit
  * drops to `probeRatio` of itself for one window, and that window's mean becomes the baseline.
+ *
+ * A window with errors also remembers the limit it ran at: the limit then grows no further than
+ * one below it, and reaches it again only once per `cliffProbeMs` (see `createCliffMemory`).
  */
 export function createGradientAlgorithm(options: GradientOptions): LimitAlgorithm {
   const { min, max, initial } = limitBounds(options);
@@ -33,11 +39,16 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
   const random =
     options.random === undefined ? Math.random : checkFunction<() => number>('random', options.random);
   if (probeRatio >= 1) throw new RangeError('probeRatio must be < 1');
+  const cliffProbeMs = optNumber('cliffProbeMs', options.cliffProbeMs, DEFAULT_CLIFF_PROBE_MS, { min: 0 });
+  const now = options.now === undefined ? Date.now : checkFunction<() => number>('now', options.now);
+  const cliff = createCliffMemory({ intervalMs: cliffProbeMs, now });
 
   let limit = initial;
   let epoch = 0;
   let baseline: number | undefined;
   let probeSavedLimit: number | undefined;
+  // The epoch of the last backoff: failures of requests sent before it were already answered for.
+  let lastCut = 0;
   let windowsToProbe = nextProbe();
   // The window being filled: latency of answered requests, count of failed ones, peak in-flight.
   let count = 0;
@@ -51,10 +62,13 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
   }
 
   function setLimit(next: number): void {
-    const clamped = Math.min(max, Math.max(min, next));
+    // Growth stops below the level where errors began, except for a probe now and then.
+    const capped = next > limit ? Math.max(limit, Math.min(next, cliff.ceiling())) : next;
+    const clamped = Math.min(max, Math.max(min, capped));
     if (clamped === limit) return;
     limit = clamped;
     epoch++;
+    cliff.changed(limit, epoch);
   }
 
   function closeWindow(): void {
@@ -63,6 +77,7 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
     const appLimited = peakInFlight * 2 < limit;
     count = latencySum = latencyCount = failures = peakInFlight = 0;
 
+    if (failed) cliff.error(limit);
     if (probeSavedLimit !== undefined) {
       // The probe window ran at a reduced limit: its mean is the no-load latency, unless it failed.
       if (mean !== undefined && !failed) baseline = mean;
@@ -70,10 +85,12 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
       probeSavedLimit = undefined;
       windowsToProbe = nextProbe();
       setLimit(restore);
+      if (failed) lastCut = epoch;
       return;
     }
     if (failed) {
       setLimit(limit * backoffRatio);
+      lastCut = epoch;
     } else if (mean !== undefined) {
       baseline = baseline === undefined ? mean : Math.min(baseline, mean);
       const gradient = Math.min(1, Math.max(0.5, (tolerance * baseline) / mean));
@@ -95,18 +112,26 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
     get epoch() {
       return epoch;
     },
+    get cliff() {
+      return cliff.level;
+    },
     onSample(sample) {
       // During a probe only requests sent at the reduced limit measure the no-load latency.
       if (probeSavedLimit !== undefined && sample.epoch !== epoch) return;
+      const failed = sample.outcome !== 'success';
+      if (failed && sample.epoch < lastCut) return;
       count++;
       peakInFlight = Math.max(peakInFlight, sample.inFlight);
       if (sample.outcome === 'success') {
         latencySum += sample.latencyMs;
         latencyCount++;
+        cliff.success(sample.epoch);
       } else {
         failures++;
       }
-      if (count >= Math.max(minWindow, Math.ceil(limit))) closeWindow();
+      // A failure backs off at once: past a cliff every round trip spent at the limit costs failed
+      // requests (an instant 500 frees its slot for the next one to fail).
+      if (failed || count >= Math.max(minWindow, Math.ceil(limit))) closeWindow();
     },
   };
 }

@@ -31,6 +31,7 @@ export type {
   JitterConfig,
   LimiterConfig,
   PacingConfig,
+  RetryThrottledConfig,
   ShapingConfig,
   ShapingGroupConfig,
   SignalConfig,

@@ -23,6 +23,8 @@ export interface LimitAlgorithm {
   readonly limit: number;
   /** Bumped on every change of the limit, so a sample can tell whether it saw the current one. */
   readonly epoch: number;
+  /** The limit at which errors began, while growth is held just below it (undefined otherwise). */
+  readonly cliff?: number | undefined;
   onSample(sample: AlgorithmSample): void;
 }
 
@@ -35,7 +37,18 @@ interface Bounds {
   initial?: number;
 }
 
-export interface AimdOptions extends Bounds {
+interface CliffOptions {
+  /**
+   * After an error drop at limit L, growth stops at L - 1 and steps up to L again only once per
+   * this many ms (a probe that costs at most one round trip at L); 0 probes every round trip.
+   * Default 3000.
+   */
+  cliffProbeMs?: number;
+  /** Clock in ms, for `cliffProbeMs`. Default Date.now. */
+  now?: () => number;
+}
+
+export interface AimdOptions extends Bounds, CliffOptions {
   mode: 'aimd';
   /** Multiplier applied on a drop (5xx, timeout, slow answer); 0.5-0.99. Default 0.9. */
   backoffRatio?: number;
@@ -43,7 +56,7 @@ export interface AimdOptions extends Bounds {
   latencyThresholdMs?: number;
 }
 
-export interface GradientOptions extends Bounds {
+export interface GradientOptions extends Bounds, CliffOptions {
   mode: 'gradient';
   /** Multiplier applied when a window saw 5xx or timeouts; 0.5-0.99. Default 0.9. */
   backoffRatio?: number;

@@ -7,6 +7,8 @@ import type { LimiterOptions, SampleOutcome } from './limiter-types.js';
 import { createPacer, type Pacer } from './pacer.js';
 import { createPromSignal, type PromSignal } from './prom-signal.js';
 import type { ShapingConfig, ShapingGroupConfig } from './shaping-config.js';
+import { createThrottleLatency, type ThrottleLatency } from './throttle-latency.js';
+import { DEFAULT_RETRY_AFTER_MAX_MS } from './validate-shaping-config.js';
 
 /** Which group a request belongs to: its scope and, for `per: 'agent'` groups, the chosen agent. */
 export interface ShapingKey {
@@ -44,6 +46,18 @@ export interface ShapingGroupStats {
   rejections: number;
   signalFactor: number;
   signalErrors: number;
+  // The fields below are always set by `stats()`; optional so that stats built elsewhere (a
+  // fixture, an older hub's /status) need not name them.
+  /** The limit at which errors began, while the limiter holds growth just below it. */
+  cliffLimit?: number | undefined;
+  /** Ms left of the pause the upstream asked for (Retry-After on a 429/503); 0 when none. */
+  heldMs?: number | undefined;
+  /** Upstream Retry-After answers that held the group (group-level instance only). */
+  retryAfterHolds?: number | undefined;
+  /** Requests re-sent after a fast throttle answer (`retryThrottled`; group-level instance only). */
+  throttleRetries?: number | undefined;
+  /** Latency under which a throttle status counts as fast, ms, once learned (`retryThrottled`). */
+  throttleBoundMs?: number | undefined;
 }
 
 export interface ShaperDeps {
@@ -62,6 +76,12 @@ interface Group {
   instances: Map<string, Instance>;
   /** Per-agent groups: woken when any agent's limiter may admit again. */
   available: Set<() => void>;
+  /** No dispatch before this time (the upstream's Retry-After), in `now` ms. */
+  holdUntil: number;
+  holds: number;
+  retries: number;
+  /** What a fast throttle answer is, learned from the group's answers (`retryThrottled` only). */
+  throttle: ThrottleLatency | undefined;
 }
 
 interface Instance {
@@ -77,10 +97,30 @@ interface Instance {
 export interface Shaper {
   /** The group config a key falls in, or undefined when it is not shaped. */
   configFor(key: ShapingKey): ShapingGroupConfig | undefined;
-  /** Call before dispatching to the group; never blocks. */
-  admit(key: ShapingKey, options?: { critical?: boolean }): Admission;
-  /** Called synchronously when the key's group may admit again. Returns an unsubscribe. */
-  onAvailable(key: ShapingKey, listener: () => void): () => void;
+  /**
+   * Call before dispatching to the group; never blocks. The delay covers pacing and a hold the
+   * upstream asked for. `quiet`: a refusal is not counted (a waiter trying again).
+   */
+  admit(key: ShapingKey, options?: { critical?: boolean; quiet?: boolean }): Admission;
+  /**
+   * Called synchronously when the key's group may admit again; `front` listeners before the
+   * others (a re-queued request goes ahead of the queue). Returns an unsubscribe.
+   */
+  onAvailable(key: ShapingKey, listener: () => void, options?: { front?: boolean }): () => void;
+  /** Ms left of the group's hold (the upstream's Retry-After); 0 when none. */
+  holdLeft(key: ShapingKey): number;
+  /**
+   * The upstream answered 429/503 with Retry-After `ms`: nothing more is dispatched to the group
+   * for that long, capped by `upstreamRetryAfter.maxMs` (ignored when it is false). Returns the
+   * hold applied, ms.
+   */
+  hold(key: ShapingKey, ms: number): number;
+  /** The 503 (Retry-After: what is left of the hold) for a request that cannot wait a hold out. */
+  holdRefusal(key: ShapingKey): HubError;
+  /** Whether an answer this quick is a fast throttle, by the latency the group learned. */
+  isFastThrottle(key: ShapingKey, latencyMs: number): boolean;
+  /** Counts a request re-sent after a throttle answer (stats). */
+  retried(key: ShapingKey): void;
   /**
    * For a `per: 'agent'` group with a limiter: the dispatcher's gate for one request, which admits
    * only agents under their own limit and takes the agent's slot when one is assigned
@@ -97,6 +137,10 @@ export interface Shaper {
 }
 
 const NOOP_PERMIT: ShapingPermit = { release() {} };
+// What a quiet admission returns when refused: nobody reads it, so one instance does.
+const QUIET_REFUSAL = new HubError('ERR_HUB_OVERLOADED', 'agent group is at its concurrency limit', {
+  retryable: true,
+});
 
 /**
  * Owns one limiter and pacer per agent group (or per agent, for `per: 'agent'` groups) built from
@@ -117,7 +161,24 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
           ...(deps.logger ? { logger: deps.logger.child({ shapingGroup: label }) } : {}),
         })
       : undefined;
-    const group: Group = { config: g, label, signal, instances: new Map(), available: new Set() };
+    const group: Group = {
+      config: g,
+      label,
+      signal,
+      instances: new Map(),
+      available: new Set(),
+      holdUntil: Number.NEGATIVE_INFINITY,
+      holds: 0,
+      retries: 0,
+      throttle: g.retryThrottled
+        ? createThrottleLatency({
+            ...(g.retryThrottled.fastRatio === undefined ? {} : { fastRatio: g.retryThrottled.fastRatio }),
+            ...(g.retryThrottled.maxLatencyMs === undefined
+              ? {}
+              : { maxLatencyMs: g.retryThrottled.maxLatencyMs }),
+          })
+        : undefined,
+    };
     signal?.onChange((factor) => {
       for (const inst of group.instances.values()) inst.limiter?.setCapFactor(factor);
     });
@@ -143,7 +204,13 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
     // A per-agent group caps each agent, not the group: its group-level instance only paces.
     if (l && (!perAgent || id !== '')) {
       const { mode, ...rest } = l;
-      const options = (mode === 'gradient' ? { ...rest, mode, random } : { ...rest, mode }) as LimiterOptions;
+      const options = (
+        mode === 'gradient'
+          ? { ...rest, mode, random, now }
+          : mode === 'aimd'
+            ? { ...rest, mode, now }
+            : { ...rest, mode }
+      ) as LimiterOptions;
       limiter = createConcurrencyLimiter(options);
       if (group.signal) limiter.setCapFactor(group.signal.factor);
       if (perAgent)
@@ -170,6 +237,8 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
     return inst;
   }
 
+  const holdLeft = (group: Group): number => Math.max(0, group.holdUntil - now());
+
   function overloaded(group: Group, inst: Instance): HubError {
     inst.rejections++;
     deps.onRejected?.(inst.label);
@@ -184,7 +253,7 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
     for (const g of groups) for (const [id, i] of g.instances) if (i === inst) g.instances.delete(id);
   }
 
-  function permitFor(inst: Instance): ShapingPermit {
+  function permitFor(group: Group, inst: Instance): ShapingPermit {
     const slot = inst.limiter?.tryAcquire();
     inst.inFlight++;
     let done = false;
@@ -197,8 +266,10 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
         const outcome: SampleOutcome =
           result?.outcome ??
           (result?.status === undefined ? 'ignore' : result.status >= 500 ? 'error' : 'success');
-        if (result?.status !== undefined) inst.pacer?.record(result.status, now());
-        else if (outcome === 'error' || outcome === 'timeout')
+        if (result?.status !== undefined) {
+          inst.pacer?.record(result.status, now());
+          group.throttle?.record(result.status, result.latencyMs);
+        } else if (outcome === 'error' || outcome === 'timeout')
           inst.pacer?.record(outcome === 'timeout' ? 504 : 502, now());
         slot?.release({ latencyMs: result?.latencyMs ?? 0, outcome });
       },
@@ -212,16 +283,58 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
       if (!group) return { ok: true, permit: NOOP_PERMIT, delayMs: 0 };
       const inst = instanceOf(group, key.agent);
       if (inst.limiter && inst.limiter.inFlight >= Math.floor(inst.limiter.limit)) {
+        if (options.quiet === true) return { ok: false, error: QUIET_REFUSAL };
         return { ok: false, error: overloaded(group, inst) };
       }
       const bypass = options.critical === true && group.config.pacing?.bypassCriticalPlus === true;
-      const permit = permitFor(inst);
-      return { ok: true, permit, delayMs: bypass || !inst.pacer ? 0 : inst.pacer.reserve(now()) };
+      const permit = permitFor(group, inst);
+      const paced = bypass || !inst.pacer ? 0 : inst.pacer.reserve(now());
+      // A hold is the upstream's own request: CRITICAL_PLUS does not skip it.
+      return { ok: true, permit, delayMs: Math.max(paced, holdLeft(group)) };
     },
-    onAvailable(key, listener) {
+    onAvailable(key, listener, options) {
       const group = groupOf(key);
       const limiter = group && instanceOf(group, key.agent).limiter;
-      return limiter ? limiter.onAvailable(listener) : () => {};
+      return limiter ? limiter.onAvailable(listener, options) : () => {};
+    },
+    holdLeft(key) {
+      const group = groupOf(key);
+      return group ? holdLeft(group) : 0;
+    },
+    hold(key, ms) {
+      const group = groupOf(key);
+      const cap = group?.config.upstreamRetryAfter ?? { maxMs: DEFAULT_RETRY_AFTER_MAX_MS };
+      if (!group || cap === false || !(ms > 0)) return 0;
+      const applied = Math.min(ms, cap.maxMs);
+      const until = now() + applied;
+      if (until > group.holdUntil) group.holdUntil = until;
+      group.holds++;
+      deps.logger?.debug(
+        { group: group.label, holdMs: applied, askedMs: ms },
+        'upstream Retry-After: group held',
+      );
+      return applied;
+    },
+    holdRefusal(key) {
+      const group = groupOf(key);
+      const left = group ? holdLeft(group) : 0;
+      if (group) {
+        const inst = instanceOf(group, undefined);
+        inst.rejections++;
+        deps.onRejected?.(inst.label);
+      }
+      return new HubError(
+        'ERR_HUB_OVERLOADED',
+        `agent group "${group?.label ?? '*'}" is held for ${Math.ceil(left)} ms at its upstream's request (Retry-After)`,
+        { retryAfter: left / 1000, retryable: true },
+      );
+    },
+    isFastThrottle(key, latencyMs) {
+      return groupOf(key)?.throttle?.isFast(latencyMs) === true;
+    },
+    retried(key) {
+      const group = groupOf(key);
+      if (group) group.retries++;
     },
     agentGate(key, onPermit) {
       const group = groupOf(key);
@@ -233,7 +346,7 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
       return {
         admits,
         assigned(agent) {
-          onPermit(permitFor(instanceOf(group, agent)), agent);
+          onPermit(permitFor(group, instanceOf(group, agent)), agent);
         },
         onAvailable(listener) {
           group.available.add(listener);
@@ -266,6 +379,11 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
             rejections: inst.rejections,
             signalFactor: g.signal?.factor ?? 1,
             signalErrors: g.signal?.stats().errors ?? 0,
+            cliffLimit: inst.limiter?.cliff,
+            heldMs: holdLeft(g),
+            retryAfterHolds: inst.label === g.label ? g.holds : 0,
+            throttleRetries: inst.label === g.label ? g.retries : 0,
+            throttleBoundMs: g.throttle?.boundMs,
           });
         }
       }

@@ -16,6 +16,26 @@ export interface ShapingGroupConfig {
   pacing?: PacingConfig;
   jitter?: JitterConfig;
   signal?: SignalConfig;
+  /** Re-queue `Slime-Block` requests whose answer was a fast throttle. Default: off. */
+  retryThrottled?: RetryThrottledConfig;
+  /**
+   * An upstream 429/503 with Retry-After holds the group's dispatches for that long, at most
+   * `maxMs`; `false` ignores Retry-After. Default `{ maxMs: 10000 }`.
+   */
+  upstreamRetryAfter?: { maxMs: number } | false;
+}
+
+export interface RetryThrottledConfig {
+  /** Statuses that are throttle answers when they come back fast. Default [429, 500, 503]. */
+  on: number[];
+  /** Re-sends per request at most (integer 1-10). Default 2. */
+  attempts: number;
+  /** Share of the group's typical success latency under which an answer is fast; (0, 1]. Default 0.5. */
+  fastRatio?: number;
+  /** Cap on the learned bound, ms; also the bound before it is learned. Default none. */
+  maxLatencyMs?: number;
+  /** Re-send non-idempotent methods (POST, PATCH) too, if they have no body. Default false. */
+  nonIdempotent: boolean;
 }
 
 export interface LimiterConfig {
@@ -31,6 +51,7 @@ export interface LimiterConfig {
   minWindowSamples?: number;
   probeIntervalWindows?: number;
   probeRatio?: number;
+  cliffProbeMs?: number;
 }
 
 export interface PacingConfig {

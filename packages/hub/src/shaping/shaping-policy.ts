@@ -2,6 +2,7 @@ import { HubError } from '../errors.js';
 import type { Policy, RequestContext } from '../pipeline/context.js';
 import { createJitterPolicy } from './jitter-policy.js';
 import type { SampleOutcome } from './limiter-types.js';
+import { headerValue, parseRetryAfter } from './retry-after.js';
 import type { Shaper, ShapingKey, ShapingPermit } from './shaper.js';
 
 export interface ShapingPolicyDeps {
@@ -12,6 +13,18 @@ export interface ShapingPolicyDeps {
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (handle: never) => void;
 }
+
+type Admitted = ShapingPermit & { delayMs: number };
+
+// RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Requests being re-sent through `ctx.downstream` (shaping + dispatch) after a throttle answer:
+ * the shaping slot passes them straight to dispatch, since the policy that re-sends them already
+ * holds their slot. Module-wide, so a shaping section replaced meanwhile honours it too.
+ */
+const RESENDING = new WeakSet<RequestContext>();
 
 // Failures of the upstream itself teach the limiter; the others (client gone, no agent) do not.
 const OUTCOME_OF: Partial<Record<string, SampleOutcome>> = {
@@ -24,8 +37,13 @@ const OUTCOME_OF: Partial<Record<string, SampleOutcome>> = {
 /**
  * The shaper as a `(ctx, next)` policy, for the simple path: jitter, then a concurrency slot (a
  * refused request waits in FIFO order if it sent Slime-Block, else gets 503 with Retry-After), then
- * the pacing delay, then dispatch. The slot is held until the response ends, since the upstream is
- * busy until then; the latency sample is the time to the response head.
+ * the pacing delay (and any hold the upstream asked for with Retry-After), then dispatch. The slot
+ * is held until the response ends, since the upstream is busy until then; the latency sample is
+ * the time to the response head.
+ *
+ * With `retryThrottled`, a Slime-Block request whose answer is a fast throttle is re-queued at the
+ * head of the line and sent again through `ctx.downstream` (its `next()` runs only once), at most
+ * `attempts` times and within its Slime-Block budget.
  */
 export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Policy {
   const arm = deps.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
@@ -63,25 +81,58 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       signal.addEventListener('abort', onAbort, { once: true });
     });
 
-  /** Waits for a slot, FIFO among this policy's waiters, woken by the limiter (no polling). */
-  const waitForSlot = (ctx: RequestContext, key: ShapingKey, critical: boolean) =>
-    new Promise<ShapingPermit & { delayMs: number }>((resolve, reject) => {
+  /** What is left of the request's Slime-Block budget, ms (undefined: no bound). */
+  const budgetLeft = (ctx: RequestContext) =>
+    ctx.blockTimeoutMs === undefined
+      ? undefined
+      : Math.max(0, ctx.startedAt + ctx.blockTimeoutMs - deps.now());
+
+  /**
+   * Waits for a slot, FIFO among this policy's waiters, woken by the limiter (no polling). A
+   * re-queued request waits at the `front`: it subscribes first, then `before()` frees the slot it
+   * held, so that slot (if the limit still allows it) comes straight back to it.
+   */
+  const waitForSlot = (
+    ctx: RequestContext,
+    key: ShapingKey,
+    critical: boolean,
+    options: { front?: boolean; before?: () => void } = {},
+  ) =>
+    new Promise<Admitted>((resolve, reject) => {
       let timer: unknown;
-      const finish = (err?: HubError, admitted?: ShapingPermit & { delayMs: number }) => {
+      let settled = false;
+      const finish = (err?: HubError, admitted?: Admitted) => {
+        if (settled) return;
+        settled = true;
         off();
         ctx.signal.removeEventListener('abort', onAbort);
         if (timer !== undefined) disarm(timer);
         if (err) reject(err);
         else resolve(admitted!);
       };
-      const off = shaper.onAvailable(key, () => {
-        const a = shaper.admit(key, { critical });
-        if (a.ok) finish(undefined, Object.assign(a.permit, { delayMs: a.delayMs }));
-      });
+      const off = shaper.onAvailable(
+        key,
+        () => {
+          const a = shaper.admit(key, { critical, quiet: true });
+          if (a.ok) finish(undefined, Object.assign(a.permit, { delayMs: a.delayMs }));
+        },
+        options.front ? { front: true } : {},
+      );
       const onAbort = () =>
         finish(new HubError('ERR_HUB_CLIENT_GONE', 'client went away while waiting for a slot'));
+      if (options.before) {
+        options.before();
+        // Nothing notifies when the group has no limiter of its own (per-agent groups): ask once.
+        if (!settled) {
+          const a = shaper.admit(key, { critical, quiet: true });
+          if (a.ok) finish(undefined, Object.assign(a.permit, { delayMs: a.delayMs }));
+        }
+        if (settled) return;
+      }
+      if (ctx.signal.aborted) return onAbort();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
-      if (ctx.blockTimeoutMs !== undefined) {
+      const left = budgetLeft(ctx);
+      if (left !== undefined) {
         timer = arm(
           () =>
             finish(
@@ -90,43 +141,84 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
               }),
             ),
           // the budget counts from the request's arrival (jitter already spent part of it)
-          Math.max(0, ctx.startedAt + ctx.blockTimeoutMs - deps.now()),
+          left,
         );
       }
     });
 
-  async function run(ctx: RequestContext, next: () => Promise<void>, key: ShapingKey, critical: boolean) {
-    let admitted: ShapingPermit & { delayMs: number };
-    const a = shaper.admit(key, { critical });
-    if (a.ok) admitted = Object.assign(a.permit, { delayMs: a.delayMs });
-    else if (!ctx.block) throw a.error;
-    else {
-      // Waiters hold memory and a client socket each: bounded like the dispatcher's queue.
-      if (waiting >= maxWaiting)
-        throw new HubError('ERR_HUB_QUEUE_FULL', `shaping wait queue is full (${maxWaiting})`, {
-          retryAfter: 1,
-        });
-      waiting++;
-      try {
-        admitted = await waitForSlot(ctx, key, critical);
-      } finally {
-        waiting--;
-      }
+  /** A slot for a new request: at once, or (Slime-Block) after waiting in line. */
+  async function admit(ctx: RequestContext, key: ShapingKey, critical: boolean): Promise<Admitted> {
+    // The upstream asked for a pause (Retry-After): a request that cannot wait it out is told so now.
+    const held = shaper.holdLeft(key);
+    if (held > 0) {
+      const left = budgetLeft(ctx);
+      if (!ctx.block || (left !== undefined && held > left)) throw shaper.holdRefusal(key);
     }
-    const permit: ShapingPermit = admitted;
-    if (admitted.delayMs > 0) {
-      ctx.notes.pacedMs = admitted.delayMs;
-      await sleep(admitted.delayMs, ctx.signal);
+    const a = shaper.admit(key, { critical });
+    if (a.ok) return Object.assign(a.permit, { delayMs: a.delayMs });
+    if (!ctx.block) throw a.error;
+    // Waiters hold memory and a client socket each: bounded like the dispatcher's queue.
+    if (waiting >= maxWaiting)
+      throw new HubError('ERR_HUB_QUEUE_FULL', `shaping wait queue is full (${maxWaiting})`, {
+        retryAfter: 1,
+      });
+    waiting++;
+    try {
+      return await waitForSlot(ctx, key, critical);
+    } finally {
+      waiting--;
+    }
+  }
+
+  /** Waits out the pacing delay, and any hold the upstream asked for meanwhile (if it can). */
+  async function settle(ctx: RequestContext, key: ShapingKey, admitted: Admitted): Promise<void> {
+    for (let first = true; !ctx.signal.aborted; first = false) {
+      const hold = shaper.holdLeft(key);
+      const delay = first ? admitted.delayMs : hold;
+      if (delay <= 0) break;
+      const left = budgetLeft(ctx);
+      if (hold > 0 && (!ctx.block || (left !== undefined && hold > left))) {
+        admitted.release({ latencyMs: 0, outcome: 'ignore' });
+        throw shaper.holdRefusal(key);
+      }
+      ctx.notes.pacedMs = Number(ctx.notes.pacedMs ?? 0) + delay;
+      await sleep(delay, ctx.signal);
     }
     if (ctx.signal.aborted) {
-      permit.release({ latencyMs: 0, outcome: 'ignore' });
+      admitted.release({ latencyMs: 0, outcome: 'ignore' });
       throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away before dispatch');
     }
-    const perAgent = shaper.configFor(key)?.per === 'agent';
+  }
+
+  /** Re-sends through the pipeline's downstream; this policy lets the request pass straight on. */
+  async function resend(ctx: RequestContext): Promise<void> {
+    RESENDING.add(ctx);
+    try {
+      await ctx.downstream!(ctx);
+    } finally {
+      RESENDING.delete(ctx);
+    }
+  }
+
+  async function run(ctx: RequestContext, next: () => Promise<void>, key: ShapingKey, critical: boolean) {
+    const config = shaper.configFor(key);
+    const retry = config?.retryThrottled;
+    // Only for clients that chose to wait, and only what can be sent again: an idempotent method
+    // (unless the rule says otherwise) without a body (the hub keeps no copy of one).
+    const mayResend =
+      retry !== undefined &&
+      ctx.block &&
+      ctx.downstream !== undefined &&
+      ctx.body === null &&
+      (retry.nonIdempotent || IDEMPOTENT.has(ctx.method));
+    const honourRetryAfter = config?.upstreamRetryAfter !== false;
+    const perAgent = config?.per === 'agent';
+    let admitted = await admit(ctx, key, critical);
+    let resends = 0;
     // Per-agent groups: the dispatcher takes a slot of the agent it picks, through a gate; the
     // group-level permit above only paced. The sample runs from the assignment, not the queue wait.
     let agentPermit: ShapingPermit | undefined;
-    let started = deps.now();
+    let started = 0;
     const gate = perAgent
       ? shaper.agentGate(key, (p) => {
           agentPermit?.release({ latencyMs: 0, outcome: 'ignore' });
@@ -134,37 +226,80 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
           started = deps.now();
         })
       : undefined;
-    if (gate) {
-      permit.release({ latencyMs: 0, outcome: 'ignore' });
-      ctx.agentGate = gate;
-    }
-    const slot = () => agentPermit ?? (gate ? undefined : permit);
-    try {
-      await next();
-    } catch (err) {
-      const outcome = err instanceof HubError ? (OUTCOME_OF[err.code] ?? 'ignore') : 'ignore';
-      slot()?.release({ latencyMs: deps.now() - started, outcome });
-      throw err;
-    }
-    const latencyMs = deps.now() - started;
-    const result = ctx.result;
-    const held = slot();
-    if (!result || !held) {
-      held?.release({ latencyMs, outcome: 'ignore' });
+    for (;;) {
+      await settle(ctx, key, admitted);
+      const permit: ShapingPermit = admitted;
+      agentPermit = undefined;
+      started = deps.now();
+      if (gate) {
+        permit.release({ latencyMs: 0, outcome: 'ignore' });
+        ctx.agentGate = gate;
+      }
+      const slot = () => agentPermit ?? (gate ? undefined : permit);
+      try {
+        await (resends === 0 ? next() : resend(ctx));
+      } catch (err) {
+        const outcome = err instanceof HubError ? (OUTCOME_OF[err.code] ?? 'ignore') : 'ignore';
+        slot()?.release({ latencyMs: deps.now() - started, outcome });
+        throw err;
+      }
+      const latencyMs = deps.now() - started;
+      const result = ctx.result;
+      const held = slot();
+      if (!result || !held) {
+        held?.release({ latencyMs, outcome: 'ignore' });
+        return;
+      }
+      const status = result.status;
+      let retryAfterMs: number | undefined;
+      if (honourRetryAfter && (status === 429 || status === 503)) {
+        retryAfterMs = parseRetryAfter(headerValue(result.headers, 'retry-after'));
+        if (retryAfterMs !== undefined && retryAfterMs > 0) shaper.hold(key, retryAfterMs);
+      }
+      // A throttle answer (fast, or one that says when to come back) is a signal for a client
+      // that chose to wait, not its result: the request goes back to the head of the line, within
+      // its one Slime-Block budget. A slow one took the upstream real work: it is the answer.
+      const left = budgetLeft(ctx);
+      if (
+        mayResend &&
+        resends < retry.attempts &&
+        !ctx.bodyConsumed &&
+        retry.on.includes(status) &&
+        (retryAfterMs !== undefined || shaper.isFastThrottle(key, latencyMs)) &&
+        (left === undefined || left > shaper.holdLeft(key))
+      ) {
+        resends++;
+        shaper.retried(key);
+        ctx.notes.throttleRetries = resends;
+        ctx.log.debug({ status, latencyMs, resend: resends }, 'throttle answer: request re-queued');
+        result.body.discard('throttle answer: the request is re-queued');
+        delete ctx.result;
+        admitted = await waitForSlot(ctx, key, critical, {
+          front: true,
+          // the answer still teaches the limiter and the pacer
+          before: () => held.release({ latencyMs, status }),
+        });
+        continue;
+      }
+      const done = () => held.release({ latencyMs, status });
+      // The slot frees when the response is over: written (res 'close'), or dropped by fallback.
+      const discard = result.body.discard.bind(result.body);
+      result.body.discard = (reason) => {
+        done();
+        discard(reason);
+      };
+      if (typeof ctx.res?.once === 'function') ctx.res.once('close', done);
+      else done();
       return;
     }
-    const done = () => held.release({ latencyMs, status: result.status });
-    // The slot frees when the response is over: written (res 'close'), or dropped by fallback.
-    const discard = result.body.discard.bind(result.body);
-    result.body.discard = (reason) => {
-      done();
-      discard(reason);
-    };
-    if (typeof ctx.res?.once === 'function') ctx.res.once('close', done);
-    else done();
   }
 
   return async function shaping(ctx, next) {
+    // A re-send of a request this (or an earlier) shaping policy already admitted: straight on.
+    if (RESENDING.has(ctx)) {
+      RESENDING.delete(ctx);
+      return next();
+    }
     if (ctx.route.kind !== 'agents') return next();
     const key: ShapingKey = { scope: ctx.route.scope ?? ctx.scope };
     const config = shaper.configFor(key);

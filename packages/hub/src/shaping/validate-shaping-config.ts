@@ -1,6 +1,9 @@
 import { parseCanWait } from './can-wait.js';
 import type { ShapingConfig, ShapingGroupConfig, ValidationResult } from './shaping-config.js';
 
+/** Longest hold an upstream's Retry-After gets unless `upstreamRetryAfter.maxMs` says otherwise. */
+export const DEFAULT_RETRY_AFTER_MAX_MS = 10_000;
+
 type Kind = 'int' | 'number' | 'duration' | 'bool' | 'string';
 interface Field {
   kind: Kind;
@@ -24,6 +27,7 @@ const LIMITER: Spec = {
   minWindowSamples: { kind: 'int', min: 1 },
   probeIntervalWindows: { kind: 'int', min: 2 },
   probeRatio: { kind: 'number', min: 0, max: 0.99, above: true },
+  cliffProbeMs: { kind: 'duration', min: 0 },
 };
 const PACING: Spec = {
   windowMs: { kind: 'duration', min: 20 },
@@ -47,7 +51,25 @@ const SIGNAL: Spec = {
   timeoutMs: { kind: 'duration', min: 1 },
   minFactor: { kind: 'number', min: 0, max: 1, above: true },
 };
-const GROUP_KEYS = ['match', 'per', 'retryAfterSeconds', 'limiter', 'pacing', 'jitter', 'signal'];
+const RETRY_THROTTLED: Spec = {
+  on: { kind: 'string' }, // checked by hand below
+  attempts: { kind: 'int', min: 1, max: 10 },
+  fastRatio: { kind: 'number', min: 0, max: 1, above: true },
+  maxLatencyMs: { kind: 'duration', min: 0, above: true },
+  nonIdempotent: { kind: 'bool' },
+};
+const UPSTREAM_RETRY_AFTER: Spec = { maxMs: { kind: 'duration', min: 1 } };
+const GROUP_KEYS = [
+  'match',
+  'per',
+  'retryAfterSeconds',
+  'limiter',
+  'pacing',
+  'jitter',
+  'signal',
+  'retryThrottled',
+  'upstreamRetryAfter',
+];
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -191,6 +213,22 @@ export function validateShapingConfig(raw: unknown, path = 'shaping'): Validatio
       if (typeof j.maxDelayMs === 'number') group.jitter = { ...j, maxDelayMs: j.maxDelayMs };
     }
     if (g.signal !== undefined) checkSignal(g.signal, `${at}.signal`, errors, group);
+    if (g.retryThrottled !== undefined) {
+      checkRetryThrottled(g.retryThrottled, `${at}.retryThrottled`, errors, group);
+      if (g.limiter === undefined)
+        errors.push(`${at}.retryThrottled re-queues behind a concurrency limit: the group needs a limiter`);
+    }
+    if (g.upstreamRetryAfter === false) group.upstreamRetryAfter = false;
+    else if (
+      g.upstreamRetryAfter !== undefined &&
+      !isObject(g.upstreamRetryAfter) &&
+      g.upstreamRetryAfter !== true
+    )
+      errors.push(`${at}.upstreamRetryAfter must be false or an object ({ maxMs })`);
+    else if (isObject(g.upstreamRetryAfter)) {
+      const r = section(g.upstreamRetryAfter, `${at}.upstreamRetryAfter`, UPSTREAM_RETRY_AFTER, errors);
+      group.upstreamRetryAfter = { maxMs: (r.maxMs as number | undefined) ?? DEFAULT_RETRY_AFTER_MAX_MS };
+    }
     if (g.limiter === undefined && g.pacing === undefined && g.jitter === undefined) {
       errors.push(`${at} shapes nothing: give it a limiter, pacing or jitter`);
     }
@@ -220,7 +258,7 @@ function checkLimiter(raw: unknown, at: string, errors: string[], group: Shaping
   }
   if (mode === 'fixed') {
     if (l.limit === undefined) errors.push(`${at}.limit is required for mode 'fixed'`);
-    for (const k of ['min', 'max', 'initial', 'backoffRatio'])
+    for (const k of ['min', 'max', 'initial', 'backoffRatio', 'cliffProbeMs'])
       if (raw[k] !== undefined) errors.push(`${at}.${k} does not apply to mode 'fixed'`);
   } else if (raw.limit !== undefined) errors.push(`${at}.limit applies to mode 'fixed' only (use initial)`);
   const min = (l.min as number | undefined) ?? 1;
@@ -257,4 +295,25 @@ function checkSignal(raw: unknown, at: string, errors: string[], group: ShapingG
     });
   }
   if (typeof s.url === 'string') group.signal = { ...s, url: s.url, queries };
+}
+
+function checkRetryThrottled(raw: unknown, at: string, errors: string[], group: ShapingGroupConfig): void {
+  const r = section(raw, at, RETRY_THROTTLED, errors, ['on']);
+  if (!isObject(raw)) return;
+  let on = [429, 500, 503];
+  if (raw.on !== undefined) {
+    const ok =
+      Array.isArray(raw.on) &&
+      raw.on.length > 0 &&
+      raw.on.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 400 && v <= 599);
+    if (ok) on = [...new Set(raw.on as number[])];
+    else errors.push(`${at}.on must be a non-empty list of HTTP statuses in 400-599`);
+  }
+  group.retryThrottled = {
+    on,
+    attempts: (r.attempts as number | undefined) ?? 2,
+    nonIdempotent: r.nonIdempotent === true,
+    ...(r.fastRatio === undefined ? {} : { fastRatio: r.fastRatio as number }),
+    ...(r.maxLatencyMs === undefined ? {} : { maxLatencyMs: r.maxLatencyMs as number }),
+  };
 }

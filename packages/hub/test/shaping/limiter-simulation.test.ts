@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createConcurrencyLimiter, type LimiterOptions } from '../../src/shaping/index.js';
-import { simulate } from './simulate.js';
+import { type SimClock, simulate } from './simulate.js';
 import { seeded } from './synthetic-upstream.js';
 
 // An upstream with 20 workers at 100 ms (+-10%), a queue of 10, then fast 500s; work beyond its
@@ -9,14 +9,21 @@ const C = 20;
 const model = { capacity: C, serviceMs: 100, queue: 10, penalty: 0.25 };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** A limiter on the simulation's clock (the cliff probe interval is in simulated ms). */
+function limiterOn(clock: SimClock, options: LimiterOptions) {
+  return createConcurrencyLimiter(options.mode === 'fixed' ? options : { ...options, now: () => clock.t });
+}
+
 function run(options: LimiterOptions) {
   const [unloaded] = simulate(model, undefined, [{ durationMs: 5_000, load: 0.5 }]);
-  const [, steady, degraded, recovered] = simulate(model, createConcurrencyLimiter(options), [
+  const clock = { t: 0 };
+  const phases = [
     { durationMs: 5_000, load: 3 }, // warm-up from the initial limit
     { durationMs: 20_000, load: 3 },
     { durationMs: 10_000, load: 3, capacity: C / 4 }, // the upstream loses 3/4 of its capacity
     { durationMs: 10_000, load: 3, capacity: C }, // and gets it back
-  ]);
+  ];
+  const [, steady, degraded, recovered] = simulate(model, limiterOn(clock, options), phases, 1, clock);
   return { unloadedP99: unloaded!.p99Ms, steady: steady!, degraded: degraded!, recovered: recovered! };
 }
 
@@ -67,18 +74,25 @@ describe('adaptive concurrency at 3x the upstream capacity (simulated time)', ()
   test('gradient: a slower upstream is re-learned by probing instead of pinning the limit', () => {
     // The no-load latency doubles for good: without probing the old baseline would halve the limit.
     const afterSlowdown = (probeIntervalWindows: number) => {
-      const limiter = createConcurrencyLimiter({
+      const clock = { t: 0 };
+      const limiter = limiterOn(clock, {
         mode: 'gradient',
         min: 1,
         max: 200,
         probeIntervalWindows,
         random: seeded(3),
       });
-      simulate(model, limiter, [{ durationMs: 10_000, load: 3 }]);
-      return simulate({ ...model, serviceMs: 200 }, limiter, [
-        { durationMs: 5_000, load: 3 },
-        { durationMs: 20_000, load: 3 },
-      ])[1]!;
+      simulate(model, limiter, [{ durationMs: 10_000, load: 3 }], 1, clock);
+      return simulate(
+        { ...model, serviceMs: 200 },
+        limiter,
+        [
+          { durationMs: 5_000, load: 3 },
+          { durationMs: 20_000, load: 3 },
+        ],
+        1,
+        clock,
+      )[1]!;
     };
     const probing = afterSlowdown(50);
     expect(mean(probing.limitSamples)).toBeGreaterThanOrEqual(0.9 * C);

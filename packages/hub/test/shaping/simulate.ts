@@ -19,6 +19,11 @@ export interface PhaseResult {
   errors: number;
 }
 
+/** The simulation's clock, for limiters that read time (`now: () => clock.t`). */
+export interface SimClock {
+  t: number;
+}
+
 /**
  * Drives a limiter (or none) in simulated time: arrivals at a steady rate with seeded jitter,
  * completions from the synthetic upstream, one event at a time in time order. Rejected requests
@@ -29,18 +34,19 @@ export function simulate(
   limiter: ConcurrencyLimiter | undefined,
   phases: Phase[],
   seed = 1,
+  clock: SimClock = { t: 0 },
 ): PhaseResult[] {
   const random = seeded(seed);
   const upstream = createSyntheticUpstream({ ...model }, random);
   const pending: { at: number; permit: Permit | undefined; status: number; latencyMs: number }[] = [];
   const results: PhaseResult[] = [];
-  let now = 0;
+  let now = clock.t;
 
   const completeUntil = (t: number, lat: number[], counts: { ok: number; errors: number }) => {
     pending.sort((a, b) => a.at - b.at);
     while (pending.length > 0 && pending[0]!.at <= t) {
       const done = pending.shift()!;
-      now = done.at;
+      now = clock.t = done.at;
       if (done.status < 500) counts.ok++;
       else counts.errors++;
       lat.push(done.latencyMs);
@@ -61,7 +67,7 @@ export function simulate(
     let t = now;
     while (t < end) {
       completeUntil(t, lat, counts);
-      now = t;
+      now = clock.t = t;
       if (t >= nextSample) {
         if (limiter) limitSamples.push(limiter.limit);
         nextSample += 100;
@@ -81,7 +87,7 @@ export function simulate(
       t += meanGap * (0.5 + random());
     }
     completeUntil(end, lat, counts);
-    now = end;
+    now = clock.t = end;
     lat.sort((a, b) => a - b);
     const best = (upstream.bestRate * phase.durationMs) / 1000;
     results.push({

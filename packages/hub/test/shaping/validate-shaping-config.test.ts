@@ -95,6 +95,90 @@ describe('validateShapingConfig', () => {
     expect(r.errors).toHaveLength(18);
   });
 
+  test('retryThrottled, upstreamRetryAfter and cliffProbeMs: defaults, durations and every error', () => {
+    const r = validateShapingConfig({
+      groups: [
+        {
+          match: { scope: 'a' },
+          limiter: { mode: 'aimd', cliffProbeMs: '2s' },
+          retryThrottled: {},
+          upstreamRetryAfter: { maxMs: '30s' },
+        },
+        {
+          limiter: { mode: 'gradient', cliffProbeMs: 0 },
+          retryThrottled: {
+            on: [503, 429, 503],
+            attempts: 3,
+            fastRatio: 0.3,
+            maxLatencyMs: '20ms',
+            nonIdempotent: true,
+          },
+          upstreamRetryAfter: false,
+        },
+      ],
+    });
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        groups: [
+          {
+            match: { scope: 'a' },
+            per: 'group',
+            retryAfterSeconds: 1,
+            limiter: { mode: 'aimd', cliffProbeMs: 2000 },
+            retryThrottled: { on: [429, 500, 503], attempts: 2, nonIdempotent: false },
+            upstreamRetryAfter: { maxMs: 30_000 },
+          },
+          {
+            match: {},
+            per: 'group',
+            retryAfterSeconds: 1,
+            limiter: { mode: 'gradient', cliffProbeMs: 0 },
+            retryThrottled: {
+              on: [503, 429],
+              attempts: 3,
+              fastRatio: 0.3,
+              maxLatencyMs: 20,
+              nonIdempotent: true,
+            },
+            upstreamRetryAfter: false,
+          },
+        ],
+      },
+    });
+    const bad = validateShapingConfig({
+      groups: [
+        {
+          match: { scope: 'a' },
+          pacing: {},
+          retryThrottled: { on: [200], attempts: 0, fastRatio: 2, colour: 1 },
+          upstreamRetryAfter: 5,
+        },
+        {
+          limiter: { mode: 'fixed', limit: 2, cliffProbeMs: 100 },
+          retryThrottled: { on: [], nonIdempotent: 'yes' },
+          upstreamRetryAfter: { maxMs: 0 },
+        },
+      ],
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.errors.sort()).toEqual(
+      [
+        'shaping.groups[0].retryThrottled.on must be a non-empty list of HTTP statuses in 400-599',
+        'shaping.groups[0].retryThrottled.attempts must be >= 1',
+        'shaping.groups[0].retryThrottled.fastRatio must be <= 1',
+        'shaping.groups[0].retryThrottled.colour is not a known option (on, attempts, fastRatio, maxLatencyMs, nonIdempotent)',
+        'shaping.groups[0].retryThrottled re-queues behind a concurrency limit: the group needs a limiter',
+        'shaping.groups[0].upstreamRetryAfter must be false or an object ({ maxMs })',
+        "shaping.groups[1].limiter.cliffProbeMs does not apply to mode 'fixed'",
+        'shaping.groups[1].retryThrottled.on must be a non-empty list of HTTP statuses in 400-599',
+        'shaping.groups[1].retryThrottled.nonIdempotent must be a boolean',
+        'shaping.groups[1].upstreamRetryAfter.maxMs must be >= 1',
+      ].sort(),
+    );
+  });
+
   test('uses the caller’s path and rejects non-objects', () => {
     expect(validateShapingConfig('x', 'policy.shaping')).toEqual({
       ok: false,
