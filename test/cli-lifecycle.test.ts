@@ -38,7 +38,7 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
   const badShaping = join(dir, 'shaping.yaml');
   writeFileSync(
     badShaping,
-    'shaping:\n  groups:\n    - limiter: { mode: aimd, min: 0 }\n      jitter: { maxDelayMs: 0 }\n',
+    'access:\n  - match: { ip: [nope] }\n    action: deny\nshaping:\n  groups:\n    - limiter: { mode: aimd, min: 0 }\n      jitter: { maxDelayMs: 0 }\n',
   );
 
   it.each([
@@ -94,12 +94,6 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
       /^slime: config file .*bad\.yaml does not parse/,
     ],
     [
-      'a policy file with a bad shaping section',
-      ['hub', 'run', '--secret', 's', '--port', '0', '--policy', badShaping],
-      {},
-      /^slime: invalid policy file .*shaping\.yaml: .*shaping\.groups\[0\]\.limiter\.min must be >= 1; .*jitter needs a maxDelayMs > 0/,
-    ],
-    [
       'a bad log level',
       ['hub', 'run', '--secret', 's', '--log-level', 'loud'],
       {},
@@ -124,6 +118,22 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
     const r = await runCli(['hub', 'run', '--secret', 's', '--host', '127.0.0.1', '--port', String(port)]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`slime: port ${port} is already in use (host 127.0.0.1)\n`);
+  });
+
+  it('a bad policy file lists every problem, core rules and sections alike, one per line', async () => {
+    const r = await runCli(['hub', 'run', '--secret', 's', '--port', '0', '--policy', badShaping]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^slime: invalid policy file .*shaping\.yaml:$/);
+    expect(lines.slice(1).every((l) => l.startsWith('  - '))).toBe(true);
+    expect(lines.some((l) => /^ {2}- shaping\.groups\[0\]\.limiter\.min must be >= 1/.test(l))).toBe(true);
+    expect(lines.some((l) => /jitter needs a maxDelayMs > 0/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /^ {2}- access\[0\]\.match\.ip\[0\] must be an IP address or CIDR/.test(l)),
+    ).toBe(true);
+    // the prefix is said once, not repeated on every line
+    expect(r.stderr.match(/invalid policy/g)).toHaveLength(1);
   });
 
   it('a config file supplies values, and flags and env vars win over it', async () => {

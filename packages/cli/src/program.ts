@@ -190,7 +190,8 @@ export async function main(args: readonly string[], ctx: CliContext): Promise<nu
       return ExitCode.USAGE;
     }
     if (err instanceof UsageError) {
-      ctx.stderr(`slime: ${oneLine(err.message)}\n`);
+      const details = err.details.map((d) => `  - ${oneLine(d)}\n`).join('');
+      ctx.stderr(`slime: ${oneLine(err.message)}\n${details}`);
       return err.exitCode;
     }
     const message = err instanceof Error ? err.message : String(err);

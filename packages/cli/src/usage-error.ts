@@ -5,10 +5,16 @@
 export class UsageError extends Error {
   override readonly name = 'UsageError';
   readonly exitCode: number;
+  /** Every problem when there are several (a policy file): printed one per line under the message. */
+  readonly details: readonly string[];
 
-  constructor(message: string, options?: { exitCode?: number; cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { exitCode?: number; cause?: unknown; details?: readonly string[] },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.exitCode = options?.exitCode ?? 2;
+    this.details = options?.details ?? [];
   }
 }
 

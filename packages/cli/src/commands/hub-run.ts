@@ -17,6 +17,9 @@ import {
   loadPolicyFile,
   type PolicyDoc,
   type PolicyEngine,
+  type PolicySections,
+  readPolicyDocument,
+  validateWithSections,
 } from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { loggerFor } from '../logger.js';
@@ -125,6 +128,23 @@ async function stateDirFrom(settings: Settings): Promise<string | undefined> {
 const isMissingFile = (err: unknown) =>
   ((err as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code ?? '') === 'ENOENT';
 
+/**
+ * Reads a policy file and checks it whole (core rules and every section), so the user sees every
+ * problem at once, one per line, as docs/policy.md shows them.
+ */
+async function policyFromFile(path: string, sections: PolicySections): Promise<PolicyDoc> {
+  let doc: unknown;
+  try {
+    doc = await readPolicyDocument(path);
+  } catch (err) {
+    const what = err instanceof HubError ? err.message : `cannot read it: ${(err as Error).message}`;
+    throw new UsageError(`invalid policy file ${path}: ${what.split('\n')[0]}`);
+  }
+  const r = validateWithSections(doc, sections);
+  if (!r.ok) throw new UsageError(`invalid policy file ${path}:`, { details: r.errors });
+  return r.policy;
+}
+
 /** `slime hub run`: listens until SIGTERM/SIGINT, then drains; SIGHUP re-reads the policy file. */
 export async function runHub(settings: Settings, ctx: CliContext): Promise<void> {
   const options = hubOptionsFrom(settings);
@@ -140,18 +160,23 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
         ? join(stateDir, STATE_FILES.policy)
         : undefined;
   const policyOptional = policyPath !== undefined && policyPath !== explicitPolicy;
-  let policy: PolicyDoc | undefined;
-  if (policyPath !== undefined && !(policyOptional && !existsSync(policyPath))) {
-    try {
-      policy = await loadPolicyFile(policyPath);
-    } catch (err) {
-      throw new UsageError(
-        `invalid policy file ${policyPath}: ${(err as Error).message.replace(/\n/g, '; ')}`,
-      );
-    }
-  }
   let hub: Hub | undefined;
   const metrics = createHubMetrics(() => hub);
+  const sections = {
+    shaping: createShapingSection({
+      now: Date.now,
+      random: Math.random,
+      logger,
+      onRejected: metrics.shapingRejected,
+      ...(options.maxQueue === undefined ? {} : { maxWaiting: options.maxQueue }),
+    }),
+    router: createRouterSection({ random: Math.random, logger }),
+    fallback: createFallbackSection({ logger, onAttempt: metrics.fallbackAttempt }),
+  };
+  let policy: PolicyDoc | undefined;
+  if (policyPath !== undefined && !(policyOptional && !existsSync(policyPath))) {
+    policy = await policyFromFile(policyPath, sections);
+  }
   const cluster = await startHubCluster(settings, logger, metrics.registry);
   options.isRevoked = cluster.revocations.isRevoked;
   let engine: PolicyEngine;
@@ -161,22 +186,9 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       ...(cluster.store ? { store: cluster.store } : {}),
       ...(policy ? { policy } : {}),
       ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
-      sections: {
-        shaping: createShapingSection({
-          now: Date.now,
-          random: Math.random,
-          logger,
-          onRejected: metrics.shapingRejected,
-          ...(options.maxQueue === undefined ? {} : { maxWaiting: options.maxQueue }),
-        }),
-        router: createRouterSection({ random: Math.random, logger }),
-        fallback: createFallbackSection({ logger, onAttempt: metrics.fallbackAttempt }),
-      },
+      sections,
     });
   } catch (err) {
-    // The core rules were checked when the file was read; the sections are checked here.
-    if (err instanceof HubError && err.code === 'ERR_HUB_INVALID_POLICY')
-      throw new UsageError(`invalid policy file ${policyPath}: ${err.message.replace(/\n/g, '; ')}`);
     await cluster.close();
     throw err;
   }

@@ -350,7 +350,7 @@ export class AgentConnection implements StreamHost {
       }),
     );
     this.log.info(
-      { agent: this.id, name: this.name, slots: hello.slots, upstream: hello.upstream, version },
+      { name: this.name, slots: hello.slots, upstream: hello.upstream, version },
       'agent connected',
     );
   }

@@ -112,6 +112,22 @@ function retryAfterMs(
 }
 
 /**
+ * Checks a policy document as an engine with these sections would: the core rules and every
+ * section, all problems at once (each prefixed by its path).
+ */
+export function validateWithSections(policy: unknown, modules: PolicySections): ValidationResult {
+  const r = validatePolicy(policy ?? {});
+  const errors = r.ok ? [] : [...r.errors];
+  const raw = (policy ?? {}) as Record<string, unknown>;
+  for (const name of SECTION_NAMES) {
+    const module = modules[name];
+    if (module && typeof raw === 'object' && raw[name] !== undefined)
+      errors.push(...module.validate(raw[name], name));
+  }
+  return r.ok && errors.length === 0 ? r : { ok: false, errors };
+}
+
+/**
  * The access-rule and rate-limit engine. One instance per hub; `update` swaps the rules under
  * running traffic.
  *
@@ -139,17 +155,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
   const invalid = (errors: readonly string[]) =>
     new HubError('ERR_HUB_INVALID_POLICY', `invalid policy:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
 
-  const validate = (policy: unknown): ValidationResult => {
-    const r = validatePolicy(policy ?? {});
-    const errors = r.ok ? [] : [...r.errors];
-    const raw = (policy ?? {}) as Record<string, unknown>;
-    for (const name of SECTION_NAMES) {
-      const module = modules[name];
-      if (module && typeof raw === 'object' && raw[name] !== undefined)
-        errors.push(...module.validate(raw[name], name));
-    }
-    return r.ok && errors.length === 0 ? r : { ok: false, errors };
-  };
+  const validate = (policy: unknown): ValidationResult => validateWithSections(policy, modules);
 
   const compile = (policy: unknown, previous: Compiled | undefined): Compiled => {
     const r = validate(policy);

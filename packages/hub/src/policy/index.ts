@@ -9,7 +9,12 @@ export {
   translateBloomRateLimits,
 } from './bloom.js';
 export { type ClientIpOptions, clientIpPolicy, compileTrustedProxies, resolveClientIp } from './client-ip.js';
-export { createPolicyEngine, type PolicyEngine, type PolicyEngineOptions } from './engine.js';
+export {
+  createPolicyEngine,
+  type PolicyEngine,
+  type PolicyEngineOptions,
+  validateWithSections,
+} from './engine.js';
 export { createIpSet, formatIp, type IpSet, normalizeIp, parseCidr, parseIp } from './ip.js';
 export { compileMatch, type Matcher } from './match.js';
 export { createMemoryStore, DEFAULT_MAX_COUNTERS, type MemoryStoreOptions } from './memory-store.js';
@@ -18,6 +23,7 @@ export {
   formatPolicy,
   loadPolicyFile,
   parsePolicyText,
+  readPolicyDocument,
   readPolicyFile,
   savePolicyFile,
 } from './policy-file.js';

@@ -25,6 +25,23 @@ export function parsePolicyText(text: string, fileName = 'policy.yaml'): Validat
   return validatePolicy(doc ?? {});
 }
 
+/**
+ * Reads and parses a policy file without validating it (for callers that validate with their
+ * sections); a file that does not parse is a HubError naming the format.
+ */
+export async function readPolicyDocument(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8');
+  try {
+    return (extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text)) ?? {};
+  } catch (err) {
+    throw new HubError(
+      'ERR_HUB_INVALID_POLICY',
+      `${basename(path)} is not valid ${isYamlPath(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 /** Reads and validates a policy file; never throws for bad content (read errors still throw). */
 export async function readPolicyFile(path: string): Promise<ValidationResult> {
   return parsePolicyText(await readFile(path, 'utf8'), path);
