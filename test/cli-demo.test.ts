@@ -7,7 +7,7 @@ afterEach(killAll);
 
 describe('slime demo', () => {
   it('serves echo, slow and SSE endpoints through its own hub and agent, then drains on SIGTERM', async () => {
-    const demo = spawnCli(['demo', '--port', '0']);
+    const demo = spawnCli(['demo', '--port', '0', '--admin-port', '0']);
     const banner = await demo.waitForLine(/^Slime demo: hub http:\/\/127\.0\.0\.1:\d+ /);
     const base = /(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
     expect(base).toBeDefined();
@@ -52,15 +52,25 @@ describe('slime demo', () => {
     expect(Object.keys(open).sort()).toEqual(['200', '503']);
     expect(await flood(block)).toEqual({ 200: 40 });
 
+    // the printed status page URL carries a working one-run token for the admin port
+    const page = /open '(http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+)'/.exec(demo.stdout());
+    expect(page).not.toBeNull();
+    const status = await fetch(`${page![1]}/status`, { headers: { authorization: `Bearer ${page![2]}` } });
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { agents: Array<{ id: string }> }).agents.map((a) => a.id)).toEqual([
+      'demo',
+    ]);
+    expect((await fetch(`${page![1]}/status`)).status).toBe(401);
+
     demo.child.kill('SIGTERM');
     expect(await demo.exited).toBe(0);
   });
 
   it('a taken port exits 1 naming it', async () => {
-    const first = spawnCli(['demo', '--port', '0']);
+    const first = spawnCli(['demo', '--port', '0', '--admin-port', '0']);
     const banner = await first.waitForLine(/^Slime demo: hub /);
     const port = /:(\d+) /.exec(banner)?.[1] ?? '';
-    const second = spawnCli(['demo', '--port', port]);
+    const second = spawnCli(['demo', '--port', port, '--admin-port', '0']);
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toBe(`slime: port ${port} is already in use (host 127.0.0.1)\n`);
   });

@@ -520,6 +520,14 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
     defaultText: '127.0.0.1',
     description: 'address to listen on',
   },
+  {
+    flag: 'admin-port',
+    env: ['ADMIN_PORT'],
+    kind: 'int',
+    arg: '<port>',
+    defaultText: '8081',
+    description: 'status page and admin API on 127.0.0.1 (its URL and a one-run token are printed)',
+  },
   { ...logLevel, defaultText: 'warn' },
   logFormat,
 ];

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createAgent } from '@slime/agent';
 import {
+  createAdminServer,
   createHub,
+  createHubMetrics,
+  createOpsRoutes,
   createPolicyEngine,
   createRouterSection,
   createShapingSection,
@@ -15,8 +18,8 @@ import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { listenError } from './hub-run.js';
 
-/** The curl lines `slime demo` prints, for a hub at `base`. */
-export function demoInstructions(base: string): string {
+/** The curl lines `slime demo` prints, for a hub at `base` (and its status page, when given). */
+export function demoInstructions(base: string, statusPage?: string): string {
   return [
     `Slime demo: hub ${base} -> agent (${DEMO_WORKERS} workers) -> built-in upstream. Try:`,
     '',
@@ -33,6 +36,13 @@ export function demoInstructions(base: string): string {
     '  # 40 at once get fast 503s from the hub instead of 500s, and none with Slime-Block',
     `  seq 40 | xargs -P 40 -I{} curl -s -o /dev/null -w '%{http_code}\\n' ${base}/fragile | sort | uniq -c`,
     `  seq 40 | xargs -P 40 -I{} curl -s -o /dev/null -w '%{http_code}\\n' -H 'Slime-Block: 1' ${base}/fragile | sort | uniq -c`,
+    ...(statusPage
+      ? [
+          '',
+          '  # the live status page (agents, queue, shaping) and the admin API; the token is this run only',
+          `  open '${statusPage}'`,
+        ]
+      : []),
     '',
     'Press Ctrl-C to stop (twice to stop at once).',
     '',
@@ -40,6 +50,14 @@ export function demoInstructions(base: string): string {
 }
 
 const DEMO_WORKERS = 32;
+
+/** The shaped groups' figures, from the shaping section in force (for the status page). */
+function shaperStats(engine: ReturnType<typeof createPolicyEngine>) {
+  const section = engine.section('shaping') as { shaper?: { stats(): unknown[] } } | undefined;
+  return (section?.shaper?.stats() ?? []) as ReturnType<
+    NonNullable<Parameters<typeof createOpsRoutes>[0]['shaping']>
+  >;
+}
 
 /**
  * The demo's policy: /fragile goes to the agent group "fragile" (the demo agent carries that
@@ -73,7 +91,13 @@ export async function runDemo(settings: Settings, ctx: CliContext): Promise<void
       shaping: createShapingSection({ now: Date.now, random: Math.random, logger }),
     },
   });
-  const hub = createHub({ secret, host, port, logger }, { policies: engine.slots() });
+  let created: ReturnType<typeof createHub> | undefined;
+  const metrics = createHubMetrics(() => created);
+  const hub = createHub(
+    { secret, host, port, logger },
+    { policies: engine.slots(), observe: metrics.observe, onWait: metrics.onWait },
+  );
+  created = hub;
   let address: Awaited<ReturnType<typeof hub.listen>>;
   try {
     address = await hub.listen();
@@ -95,16 +119,39 @@ export async function runDemo(settings: Settings, ctx: CliContext): Promise<void
   });
   agent.start();
   await agent.ready();
-  ctx.stdout(demoInstructions(hubUrl));
+  // The admin port, so a newcomer sees the status page: a fresh token per run, loopback only.
+  const adminToken = randomBytes(18).toString('base64url');
+  const ops = createOpsRoutes({ hub, metrics, shaping: () => shaperStats(engine) });
+  const admin = createAdminServer({
+    host: '127.0.0.1',
+    port: settings.int('admin-port', { min: 0, max: 65535 }) ?? 8081,
+    token: adminToken,
+    engine,
+    logger,
+    routes: ops.adminRoutes(),
+  });
+  let statusPage: string | undefined;
+  try {
+    const a = await admin.listen();
+    statusPage = `http://127.0.0.1:${a.port}/#token=${adminToken}`;
+  } catch (err) {
+    // the demo still works without it (8081 taken by a real hub, say)
+    logger.warn({ err: (err as Error).message }, 'demo admin port not available; no status page');
+  }
+  ctx.stdout(demoInstructions(hubUrl, statusPage));
   exitOnSignals(
     {
       close: async () => {
+        ops.close();
+        await admin.close();
         await agent.close();
         await hub.close();
         await engine.close();
         await upstream.close();
       },
       destroy: () => {
+        ops.close();
+        void admin.close();
         agent.destroy();
         hub.destroy();
         void upstream.close();
