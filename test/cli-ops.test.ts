@@ -58,9 +58,9 @@ describe('slime CLI operations', () => {
     const [header, row] = status.stdout.split('\n');
     expect(header).toMatch(/^NAME\s+ID\s+SCOPES\s+SLOTS\s+INFLIGHT/);
     expect(row).toMatch(/^gpu-1\s+gpu-1#\d+\s+llm\s+3\s+0\s+ready/);
-    expect(status.stdout).toMatch(/agents 1 {2}queue 0/);
+    expect(status.stdout).toMatch(/agents 1 {2}queue 0 .* 5xx 0\.0%/);
     expect(status.stdout).toMatch(
-      /GROUP\s+MODE\s+LIMIT\s+INFLIGHT\s+PACING\s+REFUSED\n\*\s+fixed\s+5\s+0\s+normal\s+0/,
+      /GROUP\s+MODE\s+LIMIT\s+INFLIGHT\s+PACING\s+REFUSED\s+CLIFF\s+HOLD\s+HOLDS\s+RETRIED\s+FAST<\n\*\s+fixed\s+5\s+0\s+normal\s+0\s+-\s+-\s+0\s+0\s+-\n/,
     );
 
     const refused = await runCli(['hub', 'status', '--admin', admin, '--admin-token', 'wrong']);

@@ -52,7 +52,9 @@ async function openPage(url: string): Promise<Page & AsyncDisposable> {
 
 describe('status page (headless chromium)', () => {
   it('shows an agent row once the agent connects, and drops it when it leaves', async () => {
-    await using up = await startUpstream((_req, res) => void res.writeHead(200).end('ok'));
+    await using up = await startUpstream(
+      (req, res) => void res.writeHead(req.url === '/boom' ? 500 : 200).end('ok'),
+    );
     await using h = await startObservedHub();
     await using s = await startOpsServer({
       hub: h.hub,
@@ -67,7 +69,14 @@ describe('status page (headless chromium)', () => {
     expect(await page.locator('#empty').isVisible()).toBe(true);
     expect(page.url()).not.toContain(TOKEN);
 
-    const a = await startAgent(h, up, { name: 'browser-agent', scopes: ['gpu'], numWorker: 3 });
+    const a = await startAgent(h, up, {
+      name: 'browser-agent',
+      scopes: ['gpu'],
+      numWorker: 3,
+      reportHardware: true,
+      gpuQuery: async () =>
+        'NVIDIA A100 80GB, 81920, GPU-0aa\nNVIDIA A100 80GB, 81920, GPU-1bb\nNVIDIA L4, 23034, GPU-2cc\n',
+    });
     const row = page.locator('tr.agent[data-agent-name="browser-agent"]');
     await row.waitFor();
     // the first snapshot may catch the connection before its HELLO (no slots yet): poll until ready
@@ -75,16 +84,83 @@ describe('status page (headless chromium)', () => {
       .poll(async () => (await row.locator('td').allTextContents()).slice(0, 7))
       .toEqual(['browser-agent', a.agent.hubAgentId, 'gpu', '3', '0', 'ready', 'ok']);
     expect((await row.locator('td').allTextContents())[8]).toBe('127.0.0.1');
+    // hardware, appended last: CPUs, memory and the GPUs grouped by name; the full report on hover
+    const hw = row.locator('td.hardware');
+    expect(await row.locator('td').nth(10).getAttribute('class')).toBe('hardware');
+    expect(await hw.textContent()).toMatch(/^\d+ CPU · \d+ GiB · 2× NVIDIA A100 80GB · NVIDIA L4$/);
+    expect(JSON.parse((await hw.getAttribute('title')) ?? '')).toMatchObject({
+      gpuSource: 'nvidia-smi',
+      gpus: [{ uuid: 'GPU-0aa' }, { uuid: 'GPU-1bb' }, { name: 'NVIDIA L4', memoryMiB: 23034 }],
+    });
     await expect.poll(() => page.locator('#agents-count').textContent()).toBe('1');
     expect(await page.locator('#slots').textContent()).toBe('0 / 3');
     expect(await page.locator('#empty').isVisible()).toBe(false);
 
     await fetch(`${h.url}/hello`).then((r) => r.arrayBuffer());
     await expect.poll(() => page.locator('#total').textContent()).toBe('1');
+    expect(await page.locator('#errors').textContent()).toBe('0.0 %');
+    await fetch(`${h.url}/boom`).then((r) => r.arrayBuffer());
+    // one of the two requests in the rate window was answered 5xx
+    await expect.poll(() => page.locator('#errors').textContent()).toBe('50.0 %');
+    expect(await page.locator('#errors').getAttribute('class')).toBe('bad');
 
     await a.agent.close();
     await row.waitFor({ state: 'detached' });
     expect(await page.locator('#agents-count').textContent()).toBe('0');
+  });
+
+  it('shows the shaped groups with their cliff, hold and throttle-retry figures', async () => {
+    await using h = await startObservedHub();
+    const group = {
+      group: 'gpu',
+      mode: 'aimd' as const,
+      limit: 11.8,
+      learnedLimit: 11.8,
+      inFlight: 11,
+      paced: false,
+      spacingMs: 0,
+      rejections: 3,
+      signalFactor: 1,
+      signalErrors: 0,
+      cliffLimit: 12.6,
+      heldMs: 1500,
+      retryAfterHolds: 4,
+      throttleRetries: 17,
+      throttleBoundMs: 41.7,
+    };
+    const perAgent = {
+      ...group,
+      group: 'gpu/gpu-1',
+      cliffLimit: undefined,
+      heldMs: 0,
+      retryAfterHolds: 0,
+      throttleRetries: 0,
+      throttleBoundMs: undefined,
+    };
+    await using s = await startOpsServer({
+      hub: h.hub,
+      eventIntervalMs: 100,
+      shaping: () => [group, perAgent],
+    });
+    await using page = await openPage(`${s.url}/`);
+    const row = page.locator('tr.group[data-group="gpu"]');
+    await row.waitFor();
+    expect(await row.locator('td').allTextContents()).toEqual([
+      'gpu',
+      'aimd',
+      '11',
+      '11',
+      'normal',
+      '3',
+      '12',
+      '1500 ms',
+      '4',
+      '17',
+      '42 ms',
+    ]);
+    expect(
+      (await page.locator('tr.group[data-group="gpu/gpu-1"]').locator('td').allTextContents()).slice(6),
+    ).toEqual(['–', '–', '0', '0', '–']);
   });
 
   it('asks for the token when it has none, then goes live', async () => {

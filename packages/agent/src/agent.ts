@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
 import { AgentError } from './errors.js';
-import { hardwareInfo } from './hardware.js';
+import { hardwareReport } from './hardware.js';
 import { upstreamProbe } from './health-probe.js';
 import { HubLink } from './hub-link.js';
 import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from './options.js';
@@ -104,7 +104,8 @@ export function createAgent(options: AgentOptions): Agent {
     agentId: options.agentId ?? '',
     upstream: target.label,
     software: `slime-ts/${VERSION}`,
-    hardware: options.reportHardware ? hardwareInfo() : '',
+    // filled in by start(), which runs nvidia-smi before the first connect
+    hardware: '',
   };
 
   const emitter = new EventEmitter();
@@ -237,7 +238,16 @@ export function createAgent(options: AgentOptions): Agent {
         for (const link of links) link.tick(t);
       }, heartbeatMs);
       heartbeat.unref();
-      for (const link of links) link.connect();
+      if (!options.reportHardware) {
+        for (const link of links) link.connect();
+        return;
+      }
+      // Once per agent: every (re)connect sends the same HELLO. hardwareReport never rejects and
+      // gives up on nvidia-smi after 3 s, so the first connect waits at most that long.
+      void hardwareReport(options.gpuQuery ? { gpuQuery: options.gpuQuery } : {}).then((text) => {
+        hello.hardware = text;
+        if (state === 'running') for (const link of links) link.connect();
+      });
     },
     ready: () => readyPromise,
     get connected() {

@@ -17,8 +17,17 @@ export interface AgentOptions {
   agentId?: string;
   /** Display name; defaults to the token's subject on the hub side. */
   name?: string;
-  /** Send CPU/memory information in HELLO. */
+  /**
+   * Send CPU, memory and GPU information in HELLO. The GPUs come from nvidia-smi, run once when the
+   * agent starts (the first connect waits for it, 3 s at most); without it, `gpus: []`.
+   */
   reportHardware?: boolean;
+  /**
+   * Replaces the nvidia-smi call behind `reportHardware`: resolves with output in the format of
+   * `nvidia-smi --query-gpu=name,memory.total,uuid --format=csv,noheader,nounits` (tests, or other
+   * GPU tools). A rejection means no GPUs.
+   */
+  gpuQuery?: () => Promise<string>;
   /** Send the client's Host to the upstream instead of the upstream's own. */
   preserveHost?: boolean;
   /** First reconnect delay ceiling, ms. Default 500. */
@@ -143,6 +152,8 @@ export function validateAgentOptions(o: AgentOptions): void {
     if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`);
     if (v < 1) throw new RangeError(`${name} must be >= 1`);
   }
+  if (o.gpuQuery !== undefined && typeof o.gpuQuery !== 'function')
+    throw new TypeError('gpuQuery must be a function');
   if (o.numWorker !== undefined && o.numWorker > 65_535) throw new RangeError('numWorker must be <= 65535');
   if (o.healthPath !== undefined) {
     // origin-form only: a full URL would let the probe talk to another host than the upstream

@@ -25,13 +25,20 @@ interface StatusGroup {
   paced: boolean;
   spacingMs: number;
   rejections: number;
+  // Absent from hubs before the cliff memory, Retry-After holds and throttle retries (#21).
+  cliffLimit?: number;
+  heldMs?: number;
+  retryAfterHolds?: number;
+  throttleRetries?: number;
+  throttleBoundMs?: number;
 }
 
 interface Status {
   agents: StatusAgent[];
   queueLength: number;
   activeRequests: number;
-  requests?: { total: number; perSecond: number };
+  /** `errorShare` and friends are absent from hubs before the status page's 5xx share. */
+  requests?: { total: number; perSecond: number; errorShare?: number; errorsPerSecond?: number };
   shaping?: StatusGroup[];
 }
 
@@ -39,6 +46,16 @@ function since(seconds: number): string {
   if (seconds < 60) return `${seconds}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
   return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+function num(v: number | undefined | null, f: (n: number) => number = (n) => n): string {
+  return v === undefined || v === null ? '-' : String(f(v));
+}
+
+/** 0.0123 -> "1.2%"; a share too small for one decimal keeps two so it does not read as 0. */
+function percent(share: number): string {
+  const p = share * 100;
+  return `${p.toFixed(p > 0 && p < 0.1 ? 2 : 1)}%`;
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -72,12 +89,24 @@ export function formatStatus(status: Status): string {
   ]);
   const go = goAgents > 0 ? `  go agents ${goAgents}` : '';
   const rate = status.requests ? `  ${status.requests.perSecond} req/s` : '';
+  const share = status.requests?.errorShare;
+  const errors = typeof share === 'number' ? `  5xx ${percent(share)}` : '';
   const groups = status.shaping ?? [];
+  // The cliff, Retry-After hold and throttle-retry figures, when the hub reports them.
+  const extra = groups.some((g) => g.heldMs !== undefined || g.retryAfterHolds !== undefined);
   const shaping =
     groups.length === 0
       ? ''
       : `\n${table(
-          ['GROUP', 'MODE', 'LIMIT', 'INFLIGHT', 'PACING', 'REFUSED'],
+          [
+            'GROUP',
+            'MODE',
+            'LIMIT',
+            'INFLIGHT',
+            'PACING',
+            'REFUSED',
+            ...(extra ? ['CLIFF', 'HOLD', 'HOLDS', 'RETRIED', 'FAST<'] : []),
+          ],
           groups.map((g) => [
             g.group,
             g.mode,
@@ -85,9 +114,20 @@ export function formatStatus(status: Status): string {
             String(g.inFlight),
             g.paced ? `paced ${g.spacingMs}ms` : 'normal',
             String(g.rejections),
+            ...(extra
+              ? [
+                  num(g.cliffLimit, Math.floor),
+                  g.heldMs ? `${Math.ceil(g.heldMs)}ms` : '-',
+                  num(g.retryAfterHolds),
+                  num(g.throttleRetries),
+                  g.throttleBoundMs === undefined || g.throttleBoundMs === null
+                    ? '-'
+                    : `${Math.round(g.throttleBoundMs)}ms`,
+                ]
+              : []),
           ]),
         )}\n`;
-  return `${table(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}${go}\n${shaping}`;
+  return `${table(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}${errors}${go}\n${shaping}`;
 }
 
 /**

@@ -52,6 +52,8 @@ export interface HubMetrics {
   shapingRejected(group: string): void;
   /** Application requests observed so far (for the status page's request rate). */
   requestsTotal(): number;
+  /** Of those, the ones answered 5xx (for the status page's error share). */
+  serverErrorsTotal(): number;
   /** The text exposition format, for GET /metrics. */
   metrics(): Promise<string>;
   readonly contentType: string;
@@ -247,9 +249,11 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
   for (const to of ['healthy', 'unhealthy']) upstreamTransitions.inc({ to }, 0);
 
   let observed = 0;
+  let serverErrors = 0;
   const observe: RequestObserver = (e) => {
     observed++;
     const cls = statusClass(e.status);
+    if (cls === '5xx') serverErrors++;
     requests.inc({ outcome: outcomeLabel(e.outcome), status_class: cls });
     duration.observe({ status_class: cls }, Math.max(0, e.durationMs) / 1000);
     if (e.ttfbMs !== undefined) ttfb.observe(Math.max(0, e.ttfbMs) / 1000);
@@ -287,6 +291,7 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     },
     shapingRejected: (group) => shapingRejected.inc({ group: groupLabel(shapingGroupLabel(group)) }),
     requestsTotal: () => observed,
+    serverErrorsTotal: () => serverErrors,
     metrics: () => registry.metrics(),
     contentType: registry.contentType,
   };

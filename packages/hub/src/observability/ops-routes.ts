@@ -14,7 +14,8 @@ export interface OpsHub extends HubLike {
 export interface OpsRoutesOptions {
   hub: OpsHub;
   /** Serves GET /metrics and the request rate on /status; without it /metrics is 404. */
-  metrics?: Pick<HubMetrics, 'metrics' | 'contentType' | 'requestsTotal'>;
+  metrics?: Pick<HubMetrics, 'metrics' | 'contentType' | 'requestsTotal'> &
+    Partial<Pick<HubMetrics, 'serverErrorsTotal'>>;
   /** /readyz also requires at least one agent in the ready state. Default false. */
   requireAgent?: boolean;
   /** Whether the hub is accepting traffic; default: the hub has an address. Return false while draining. */
@@ -76,6 +77,7 @@ export function createOpsRoutes(options: OpsRoutesOptions): OpsRoutes {
   const status = createStatusSource({
     hub,
     ...(metrics ? { requestsTotal: () => metrics.requestsTotal() } : {}),
+    ...(metrics?.serverErrorsTotal ? { serverErrorsTotal: () => metrics.serverErrorsTotal?.() ?? 0 } : {}),
     ...(policy ? { policy } : {}),
     ...(options.shaping ? { shaping: options.shaping } : {}),
     ...(options.now ? { now: options.now } : {}),

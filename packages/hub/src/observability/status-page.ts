@@ -16,6 +16,8 @@ th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #8883;
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 #conn { font-size: .85rem; opacity: .8; margin-left: .5rem; }
 #conn.error { color: #c33; opacity: 1; }
+.tile b.bad { color: #c33; }
+td.hardware { white-space: nowrap; }
 form { margin: 1rem 0; }
 [hidden] { display: none !important; }
 `;
@@ -57,6 +59,28 @@ function cell(row, text, cls) {
   if (cls) td.className = cls;
   row.appendChild(td);
 }
+function dash(v, unit) {
+  return v === undefined || v === null ? '–' : unit ? v + ' ' + unit : String(v);
+}
+// The agent's --report-hardware JSON (ours, or a Go agent's CPUCores/GPUNames) in a few words.
+function hardwareSummary(h) {
+  if (!h || typeof h !== 'object') return '';
+  var parts = [];
+  var cpus = typeof h.cpus === 'number' ? h.cpus : h.CPUCores;
+  if (typeof cpus === 'number') parts.push(cpus + ' CPU');
+  if (typeof h.memoryBytes === 'number') parts.push(Math.round(h.memoryBytes / 1073741824) + ' GiB');
+  var names = Array.isArray(h.gpus)
+    ? h.gpus.map(function (g) { return g && typeof g.name === 'string' ? g.name : 'GPU'; })
+    : Array.isArray(h.GPUNames) ? h.GPUNames.map(String) : [];
+  var counts = {}, order = [];
+  names.forEach(function (n) {
+    if (!Object.prototype.hasOwnProperty.call(counts, n)) { counts[n] = 0; order.push(n); }
+    counts[n]++;
+  });
+  order.forEach(function (n) { parts.push(counts[n] > 1 ? counts[n] + '× ' + n : n); });
+  if (typeof h.gpusOmitted === 'number' && h.gpusOmitted > 0) parts.push('+' + h.gpusOmitted + ' GPU');
+  return parts.join(' · ');
+}
 function render(s) {
   $('agents-count').textContent = String(s.totals.agents);
   $('slots').textContent = s.totals.inFlight + ' / ' + s.totals.slots;
@@ -64,6 +88,10 @@ function render(s) {
   $('queue').textContent = String(s.queueLength);
   $('rate').textContent = s.requests.perSecond.toFixed(1);
   $('total').textContent = String(s.requests.total);
+  var share = s.requests.errorShare || 0;
+  $('errors').textContent = (share * 100).toFixed(share > 0 && share < 0.001 ? 2 : 1) + ' %';
+  $('errors').title = (s.requests.errorsPerSecond || 0) + ' answers 5xx per second; ' + (s.requests.errors || 0) + ' since start';
+  $('errors').className = share > 0 ? 'bad' : '';
   var body = document.createElement('tbody');
   body.id = 'agents-body';
   s.agents.forEach(function (a) {
@@ -88,6 +116,11 @@ function render(s) {
     tr.appendChild(since);
     cell(tr, a.remoteAddress);
     cell(tr, a.upstream);
+    var hw = document.createElement('td');
+    hw.className = 'hardware';
+    hw.textContent = hardwareSummary(a.hardware) || (a.hardware ? 'reported' : '–');
+    hw.title = a.hardware ? JSON.stringify(a.hardware, null, 1) : 'not reported';
+    tr.appendChild(hw);
     body.appendChild(tr);
   });
   $('agents-body').replaceWith(body);
@@ -105,6 +138,11 @@ function render(s) {
     cell(tr, g.inFlight, 'num');
     cell(tr, g.paced ? 'paced, ' + g.spacingMs + ' ms apart' : 'normal');
     cell(tr, g.rejections, 'num');
+    cell(tr, dash(g.cliffLimit === undefined || g.cliffLimit === null ? g.cliffLimit : Math.floor(g.cliffLimit)), 'num');
+    cell(tr, g.heldMs ? g.heldMs + ' ms' : '–', 'num');
+    cell(tr, dash(g.retryAfterHolds), 'num');
+    cell(tr, dash(g.throttleRetries), 'num');
+    cell(tr, dash(g.throttleBoundMs === undefined || g.throttleBoundMs === null ? g.throttleBoundMs : Math.round(g.throttleBoundMs), 'ms'), 'num');
     shaping.appendChild(tr);
   });
   $('shaping-body').replaceWith(shaping);
@@ -215,14 +253,15 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <div class="tile">Queued<b id="queue">–</b></div>
   <div class="tile">Requests/s<b id="rate">–</b></div>
   <div class="tile">Requests<b id="total">–</b></div>
+  <div class="tile">5xx share<b id="errors">–</b></div>
 </div>
 <table id="agents">
-<thead><tr><th>Name</th><th>Id</th><th>Scopes</th><th class="num">Slots</th><th class="num">In flight</th><th>State</th><th>Health</th><th>Since</th><th>Remote address</th><th>Upstream</th></tr></thead>
+<thead><tr><th>Name</th><th>Id</th><th>Scopes</th><th class="num">Slots</th><th class="num">In flight</th><th>State</th><th>Health</th><th>Since</th><th>Remote address</th><th>Upstream</th><th>Hardware</th></tr></thead>
 <tbody id="agents-body"></tbody>
 </table>
 <p id="empty">No agent is connected.</p>
 <table id="shaping" hidden>
-<thead><tr><th>Shaped group</th><th>Mode</th><th class="num">Limit</th><th class="num">In flight</th><th>Pacing</th><th class="num">Refused</th></tr></thead>
+<thead><tr><th>Shaped group</th><th>Mode</th><th class="num">Limit</th><th class="num">In flight</th><th>Pacing</th><th class="num">Refused</th><th class="num" title="the limit at which errors began; growth is held just below it">Cliff</th><th class="num" title="pause left that the upstream asked for with Retry-After">Held</th><th class="num" title="upstream Retry-After answers that held the group">Retry-After holds</th><th class="num" title="requests re-sent after a fast throttle answer">Throttle retries</th><th class="num" title="latency under which a throttle answer counts as fast">Fast bound</th></tr></thead>
 <tbody id="shaping-body"></tbody>
 </table>
 <p><small>Updated <span id="updated">never</span></small></p>

@@ -47,17 +47,31 @@ export interface HubStatus {
   totals: { agents: number; slots: number; inFlight: number };
   queueLength: number;
   activeRequests: number;
-  /** Application requests finished since start, and their rate over the last few seconds. */
-  requests: { total: number; perSecond: number };
+  /**
+   * Application requests finished since start and their rate over the last few seconds; `errors`
+   * of them were answered 5xx (by an upstream or by the hub), `errorsPerSecond` is their rate and
+   * `errorShare` (0..1) their share of the requests finished in the same window (0 without traffic).
+   */
+  requests: RequestStats;
   /** Shaped agent groups (limit, in flight, paced state, rejections); absent without shaping. */
   shaping?: ShapingGroupStats[];
   policy?: unknown;
+}
+
+export interface RequestStats {
+  total: number;
+  perSecond: number;
+  errors: number;
+  errorsPerSecond: number;
+  errorShare: number;
 }
 
 export interface StatusSourceOptions {
   hub: HubLike;
   /** Requests finished so far (the metrics keep it); the rate is 0 without it. */
   requestsTotal?: () => number;
+  /** Of those, the ones answered 5xx; the error figures are 0 without it. */
+  serverErrorsTotal?: () => number;
   /** A summary of the policy in force, shown as is. */
   policy?: () => unknown;
   /** The shaping groups in force (the engine's shaping section). */
@@ -72,21 +86,31 @@ export interface StatusSourceOptions {
  * whenever a status is built (the SSE stream does that every second), so no timer runs here.
  */
 export function createStatusSource(options: StatusSourceOptions): () => HubStatus {
-  const { hub, requestsTotal, policy } = options;
+  const { hub, requestsTotal, serverErrorsTotal, policy } = options;
   const now = options.now ?? Date.now;
   const windowMs = options.rateWindowMs ?? 10_000;
   if (!Number.isFinite(windowMs) || windowMs <= 0)
     throw new RangeError('rateWindowMs must be a positive number');
   const started = now();
-  const samples: { t: number; total: number }[] = [];
+  const samples: { t: number; total: number; errors: number }[] = [];
+  const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-  const rate = (t: number, total: number): number => {
-    samples.push({ t, total });
+  const rates = (t: number, total: number, errors: number): RequestStats => {
+    samples.push({ t, total, errors });
     // Keep one sample older than the window so that the rate spans the whole window.
     while (samples.length > 2 && t - samples[1]!.t >= windowMs) samples.shift();
     const first = samples[0]!;
     const dt = (t - first.t) / 1000;
-    return dt > 0 ? Math.round(((total - first.total) / dt) * 100) / 100 : 0;
+    const requests = total - first.total;
+    // a counter read before the other can make the 5xx delta exceed the total's for a moment
+    const failed = Math.min(Math.max(0, errors - first.errors), Math.max(0, requests));
+    return {
+      total,
+      perSecond: dt > 0 ? round(requests / dt, 2) : 0,
+      errors,
+      errorsPerSecond: dt > 0 ? round(failed / dt, 2) : 0,
+      errorShare: requests > 0 ? round(failed / requests, 4) : 0,
+    };
   };
 
   return () => {
@@ -119,6 +143,7 @@ export function createStatusSource(options: StatusSourceOptions): () => HubStatu
         }),
       );
     const total = requestsTotal?.() ?? 0;
+    const errors = serverErrorsTotal?.() ?? 0;
     const status: HubStatus = {
       time: new Date(t).toISOString(),
       uptimeSeconds: Math.round((t - started) / 1000),
@@ -130,7 +155,7 @@ export function createStatusSource(options: StatusSourceOptions): () => HubStatu
       },
       queueLength: hub.queueLength,
       activeRequests: hub.activeRequests,
-      requests: { total, perSecond: rate(t, total) },
+      requests: rates(t, total, errors),
     };
     const groups = options.shaping?.() ?? [];
     if (groups.length > 0) status.shaping = [...groups];
