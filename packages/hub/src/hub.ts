@@ -144,6 +144,10 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     appPassword: options.appPassword,
     now,
     redispatchWaitMs: heartbeatTimeoutMs,
+    // An access line holds only fields the hub builds (method, path without its query, status,
+    // sizes, ids, client address): nothing to redact, and redaction was most of its cost (~17 of
+    // ~20 µs per line with the CLI's paths).
+    accessLogger: log.child({}, { redact: { paths: [], censor: '' } }),
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     outliers,
     ...(internals.observe ? { observe: internals.observe } : {}),

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { OutlierDetector } from '../dispatch/outlier-ejection.js';
@@ -12,6 +13,8 @@ export interface PipelineDeps {
   dispatcher: Dispatcher;
   appPassword: string | undefined;
   now: () => number;
+  /** Where access lines go (one per request); default each request's own logger. */
+  accessLogger?: Logger;
   redispatchWaitMs: number;
   /** Default time from hand-over to an agent to the response head; 0 = none. */
   requestTimeoutMs?: number;
@@ -55,7 +58,11 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
   ]);
   return compose([
     errorBoundary(),
-    accessLog(deps.observe ? { now: deps.now, observe: deps.observe } : { now: deps.now }),
+    accessLog({
+      now: deps.now,
+      ...(deps.observe ? { observe: deps.observe } : {}),
+      ...(deps.accessLogger ? { logger: deps.accessLogger } : {}),
+    }),
     appAuth({ appPassword: deps.appPassword }),
     ...(deps.access ?? []),
     ...(deps.rateLimits ?? []),

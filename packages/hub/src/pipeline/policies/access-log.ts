@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Policy } from '../context.js';
 
 /** Called once per application request when its response is over (sent, failed or abandoned). */
@@ -16,8 +17,12 @@ export type RequestObserver = (event: {
  * One access-log line per application request, written when the response is over. The path is
  * logged without its query string: queries often carry keys and personal data.
  */
-export function accessLog(options: { now: () => number; observe?: RequestObserver }): Policy {
-  const { now, observe } = options;
+export function accessLog(options: {
+  now: () => number;
+  observe?: RequestObserver;
+  logger?: Logger;
+}): Policy {
+  const { now, observe, logger } = options;
   return async function accessLog(ctx, next) {
     const { res } = ctx;
     let ttfb: number | undefined;
@@ -35,8 +40,9 @@ export function accessLog(options: { now: () => number; observe?: RequestObserve
       const outcome = String(ctx.notes.outcome ?? (res.writableFinished ? 'ok' : 'aborted'));
       const bytesOut = Math.max(0, (socket?.bytesWritten ?? bytesBefore) - bytesBefore);
       const agent = ctx.result?.servedBy;
-      ctx.log.info(
+      (logger ?? ctx.log).info(
         {
+          ...(logger ? { requestId: ctx.requestId } : {}),
           method: ctx.method,
           path: ctx.path,
           status,
