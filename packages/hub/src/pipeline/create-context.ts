@@ -55,6 +55,8 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
   const scopeHeader = req.headers['slime-scope'];
   const scope = typeof scopeHeader === 'string' && scopeHeader !== '' ? scopeHeader : undefined;
   const body = hasBody(req) ? req : null;
+  // Parsed on first use: most requests meet no rule that reads a query parameter.
+  let query: URLSearchParams | undefined;
   const ctx: RequestContext = {
     req,
     res,
@@ -62,7 +64,10 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
     method: req.method ?? 'GET',
     path,
     target,
-    query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
+    get query() {
+      query ??= new URLSearchParams(q === -1 ? '' : target.slice(q + 1));
+      return query;
+    },
     clientIp,
     route: { kind: 'agents' },
     block: wantsBlock(req.headers['slime-block']),
