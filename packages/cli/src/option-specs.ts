@@ -69,6 +69,14 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     description: 'secret agent tokens are signed with (required)',
   },
   {
+    flag: 'previous-secrets',
+    env: ['PREVIOUS_SECRETS'],
+    kind: 'list',
+    arg: '<list>',
+    defaultText: 'none',
+    description: 'earlier secrets whose tokens are still accepted during a rollover (comma separated)',
+  },
+  {
     flag: 'app-password',
     goFlag: 'appPassword',
     env: ['APP_PASSWORD', 'APPPASSWORD'],

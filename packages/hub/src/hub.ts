@@ -103,6 +103,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   const jwtVerifier = createTokenVerifier({
     secret: options.secret,
+    ...(options.previousSecrets?.length ? { previousSecrets: options.previousSecrets } : {}),
     now,
     ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}),
   });

@@ -5,6 +5,8 @@ import { XFF_MODES, type XffMode } from './http/forwarded.js';
 export interface HubOptions {
   /** HMAC secret agent tokens are signed with. Required. */
   secret: string;
+  /** Earlier secrets whose tokens are still accepted during a rollover (see docs/deploy.md). */
+  previousSecrets?: readonly string[];
   /** When set, applications must send it in Slime-App-Password. */
   appPassword?: string;
   /** Listen address for applications and agents. Default 0.0.0.0. */
@@ -73,6 +75,13 @@ function positiveInt(options: Record<string, unknown>, name: string, min = 1): v
 /** Validates options up front so that a bad value fails at construction, naming the option. */
 export function validateHubOptions(options: HubOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  if (
+    options.previousSecrets !== undefined &&
+    (!Array.isArray(options.previousSecrets) ||
+      options.previousSecrets.some((s) => typeof s !== 'string' || s.length === 0))
+  ) {
+    throw new TypeError('previousSecrets must be an array of non-empty strings');
+  }
   if (typeof options.secret !== 'string' || options.secret.length === 0) {
     throw new TypeError('secret must be a non-empty string');
   }

@@ -72,6 +72,8 @@ export function hubOptionsFrom(settings: Settings): HubOptions {
   if (drainTimeoutMs !== undefined) options.drainTimeoutMs = Math.ceil(drainTimeoutMs);
   // Off unless asked: a Go token or Go agent is then refused as before.
   if (settings.bool('accept-go-tokens') === true) options.acceptGoTokens = true;
+  const previousSecrets = settings.list('previous-secrets');
+  if (previousSecrets && previousSecrets.length > 0) options.previousSecrets = previousSecrets;
   const trustedProxies = settings.list('trusted-proxies');
   if (trustedProxies !== undefined) options.trustedProxies = trustedProxies;
   const xff = settings.string('xff');

@@ -81,6 +81,11 @@ export const DEFAULT_CLOCK_SKEW_MS = 60_000;
 
 export interface TokenVerifierOptions {
   secret: string;
+  /**
+   * Secrets a rollover still accepts: tokens signed with one of them verify too (new tokens are
+   * signed with `secret` only). Drop them once every agent has a token from the new secret.
+   */
+  previousSecrets?: readonly string[];
   isRevoked?: (claims: AgentClaims) => boolean;
   /** Clock, ms since the epoch. */
   now?: () => number;
@@ -107,11 +112,42 @@ export function bearerToken(header: string | string[] | undefined): string | und
 }
 
 /**
+ * jwtVerify with the current secret, then each previous one while the signature is the only
+ * problem (a rollover); any other failure is final.
+ */
+async function verifyWithAny(
+  token: string,
+  keys: readonly Uint8Array[],
+  t: number,
+  skewMs: number,
+): Promise<Record<string, unknown>> {
+  let last: unknown;
+  for (const key of keys) {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        currentDate: new Date(t),
+        // jose applies the tolerance to nbf (wanted) and exp (not: re-checked exactly below)
+        clockTolerance: skewMs / 1000,
+      });
+      return payload;
+    } catch (err) {
+      if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
+/**
  * Verifies agent tokens: HS256 only (so `alg: none` and key-confusion tricks fail), signature,
  * `exp`, `nbf` and `iat` against the clock, then the claim shape, then the revocation check.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const key = keyOf(options.secret);
+  if (options.previousSecrets !== undefined && !Array.isArray(options.previousSecrets))
+    throw new TypeError('previousSecrets must be an array of secrets');
+  const keys = [key, ...(options.previousSecrets ?? []).map(keyOf)];
   const now = options.now ?? Date.now;
   const skewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   if (typeof skewMs !== 'number') throw new TypeError('clockSkewMs must be a number of ms');
@@ -122,12 +158,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const t = now();
       let payload: Record<string, unknown>;
       try {
-        ({ payload } = await jwtVerify(token, key, {
-          algorithms: ['HS256'],
-          currentDate: new Date(t),
-          // jose applies the tolerance to nbf (wanted) and exp (not: re-checked exactly below)
-          clockTolerance: skewMs / 1000,
-        }));
+        payload = await verifyWithAny(token, keys, t, skewMs);
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) throw new TokenError('expired', 'token expired');
         if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
