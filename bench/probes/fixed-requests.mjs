@@ -1,0 +1,38 @@
+// N sequential small requests through hub + agent + upstream in one process, for counting
+// instructions rather than time (this VM's timings vary ±30% between runs; instructions ±5%):
+//
+//   valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/probes/fixed-requests.mjs ROOT 300
+//   valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/probes/fixed-requests.mjs ROOT 1300
+//
+// (Collected(1300) − Collected(300)) / 1000 is the instructions per request, start-up cancelled
+// out; it includes the client's and the upstream's share, the same on both sides of a comparison.
+// ROOT is a built checkout (default this one).
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+
+const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
+const n = Number(process.argv[3] ?? 500);
+const { createHub, signAgentToken } = await import(`${root}/packages/hub/dist/index.js`);
+const { createAgent } = await import(`${root}/packages/agent/dist/index.js`);
+const { request } = await import(`${root}/node_modules/undici/index.js`);
+const up = createServer((_req, res) => res.end('hello world!'));
+up.listen(0, '127.0.0.1');
+await once(up, 'listening');
+const hub = createHub({ secret: 's', host: '127.0.0.1', port: 0 });
+const { url } = await hub.listen();
+const agent = createAgent({
+  hub: url,
+  upstream: `http://127.0.0.1:${up.address().port}`,
+  token: await signAgentToken({ secret: 's', name: 'a' }),
+  numWorker: 4,
+});
+agent.start();
+await agent.ready();
+for (let i = 0; i < n; i++) {
+  const r = await request(`${url}/`);
+  await r.body.text();
+}
+await agent.close();
+await hub.close();
+up.close();
+process.exit(0);
