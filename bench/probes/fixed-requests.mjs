@@ -1,5 +1,6 @@
 // N sequential small requests through hub + agent + upstream in one process, for counting
-// instructions rather than time (this VM's timings vary ±30% between runs; instructions ±5%):
+// instructions rather than time. Timings on this VM vary ±30% between runs; instruction counts vary
+// too (±10%: JIT tiering and GC depend on timing), so compare the median of several runs each:
 //
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/probes/fixed-requests.mjs ROOT 300
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/probes/fixed-requests.mjs ROOT 1300

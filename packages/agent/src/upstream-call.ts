@@ -133,8 +133,8 @@ export class UpstreamCall {
       const client = this.#deps.connections.acquire();
       this.#client = client;
       // A promise whatever happens: a synchronous refusal becomes this request's error only.
-      response = Promise.resolve().then(() =>
-        client.request({
+      try {
+        response = client.request({
           method: request.method as Dispatcher.HttpMethod,
           path: request.path,
           headers: request.headers,
@@ -144,8 +144,10 @@ export class UpstreamCall {
           bodyTimeout: this.#deps.bodyTimeoutMs,
           onInfo: (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) =>
             this.#onInfo(info.statusCode, info.headers),
-        }),
-      );
+        });
+      } catch (err) {
+        response = Promise.reject(err);
+      }
     }
     response.then(
       (res) => this.#onResponse(res),

@@ -32,8 +32,14 @@ const DROPPED: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
-// What undici (and Node's http client) accept in a field value: HTAB, visible ASCII and obs-text.
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** What undici (and Node's http client) accept in a field value: HTAB, visible ASCII, obs-text. */
+function sendable(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
 // What undici accepts in a path: visible Latin-1 only.
 const BAD_PATH = /[^\u0021-\u00ff]/;
 const CONTENT_LENGTH = /^\d{1,15}$/;
@@ -61,7 +67,7 @@ export function upstreamRequest(
   let hasAuth = false;
   for (const [name, value] of frame.headers) {
     if (DROPPED.has(name) || named?.has(name)) continue;
-    if (BAD_VALUE.test(value)) throw new UnsendableRequestError(`header ${name} has a control character`);
+    if (!sendable(value)) throw new UnsendableRequestError(`header ${name} has a control character`);
     if (name === 'host') {
       if (host !== undefined && host !== value) throw new UnsendableRequestError('more than one Host header');
       host = value;
