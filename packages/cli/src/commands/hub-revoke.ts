@@ -48,8 +48,6 @@ function entryFrom(settings: Settings, verb: string): Revocation {
   return entry;
 }
 
-const member = (e: Revocation) => `${e.kind}:${e.value}`;
-
 /** Runs `use` with a connected Redis client; exit 1 when Redis cannot be reached. */
 async function withRedis<T>(url: string, use: (redis: ReturnType<typeof createRedisClient>) => Promise<T>) {
   const redis = createRedisClient(url, { commandTimeoutMs: REDIS_WAIT_MS });
@@ -132,8 +130,7 @@ export async function revokeToken(settings: Settings, ctx: CliContext): Promise<
 
 /**
  * `slime hub unrevoke --jti ID | --agent NAME`: takes an entry off the deny list. Hubs following
- * a file accept the token again within a second; hubs on Redis keep the entry they already
- * loaded until they restart (their copy of the list only grows), which the output says.
+ * a file accept the token again within a second, hubs on Redis at once (they re-read the list).
  */
 export async function unrevokeToken(settings: Settings, ctx: CliContext): Promise<void> {
   const entry = entryFrom(settings, 'unrevoke');
@@ -146,8 +143,10 @@ export async function unrevokeToken(settings: Settings, ctx: CliContext): Promis
       throw fileError(store.path, err);
     }
   } else {
-    const key = `${settings.string('redis-prefix') ?? 'slime:'}revoked`;
-    removed = (await withRedis(store.url, (redis) => redis.srem(key, member(entry)))) > 0;
+    const keyPrefix = settings.string('redis-prefix') ?? 'slime:';
+    removed = await withRedis(store.url, (redis) =>
+      createRedisRevocations({ redis, keyPrefix }).unrevoke(entry),
+    );
   }
   const where = store.kind === 'file' ? store.path : 'redis';
   if (!removed) {
@@ -155,9 +154,4 @@ export async function unrevokeToken(settings: Settings, ctx: CliContext): Promis
     return;
   }
   ctx.stdout(`unrevoked ${entry.kind} ${entry.value} in ${where}\n`);
-  if (store.kind === 'redis') {
-    ctx.stderr(
-      'slime: note: hubs already running keep refusing it until they restart (they only ever add to their copy of the list)\n',
-    );
-  }
 }

@@ -96,12 +96,17 @@ export interface RedisRevocationsOptions {
  * disconnectRevoked(hub, revocations);
  * ```
  */
-export function createRedisRevocations(options: RedisRevocationsOptions): RevocationList {
+export function createRedisRevocations(
+  options: RedisRevocationsOptions,
+): RevocationList & { unrevoke(entry: Revocation): Promise<boolean> } {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const { redis, keyPrefix = 'slime:', logger: log } = options;
   if (!redis || typeof redis.smembers !== 'function') throw new TypeError('redis must be an ioredis client');
   const key = `${keyPrefix}revoked`;
   const channel = `${keyPrefix}revoked:added`;
+  // An entry taken off the list: every hub re-reads it (a removal cannot be applied as a delta to
+  // a mirror that may have missed the add).
+  const removedChannel = `${keyPrefix}revoked:removed`;
   let sub: Redis | undefined = options.subscriber;
   const ownsSub = sub === undefined;
   const mirror = createMirror(log);
@@ -131,8 +136,19 @@ export function createRedisRevocations(options: RedisRevocationsOptions): Revoca
       retry.unref();
     }
   };
+  const resync = async (): Promise<void> => {
+    try {
+      mirror.replace(await redis.smembers(key));
+    } catch (err) {
+      log?.warn(
+        { err: { message: (err as Error).message } },
+        'revocation list: re-read after a removal failed',
+      );
+    }
+  };
   const onMessage = (ch: string, message: string) => {
     if (ch === channel) mirror.add([message]);
+    else if (ch === removedChannel) void resync();
   };
 
   return {
@@ -141,6 +157,13 @@ export function createRedisRevocations(options: RedisRevocationsOptions): Revoca
       const m = member(validateRevocation(entry));
       await redis.multi().sadd(key, m).publish(channel, m).exec();
       mirror.add([m]);
+    },
+    /** Takes an entry off the shared list; hubs following it accept the token again at once. */
+    async unrevoke(entry) {
+      const m = member(validateRevocation(entry));
+      const result = await redis.multi().srem(key, m).publish(removedChannel, m).exec();
+      mirror.set.delete(m);
+      return Number(result?.[0]?.[1] ?? 0) > 0;
     },
     onChange: (listener) => mirror.onChange(listener),
     get size() {
@@ -152,7 +175,7 @@ export function createRedisRevocations(options: RedisRevocationsOptions): Revoca
       sub.on('message', onMessage);
       stopReady = onEitherReady(redis, sub, () => void reload());
       const subscribed = sub
-        .subscribe(channel)
+        .subscribe(channel, removedChannel)
         .then(reload, (err: unknown) => log?.warn({ err }, 'revocation list could not subscribe'));
       await reload();
       if (redis.status === 'ready') await subscribed;

@@ -60,6 +60,34 @@ describe('redis revocations', () => {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
+  it('an unrevoke reaches every hub at once (they re-read the list)', async () => {
+    const keyPrefix = 'rv4:';
+    const a = createRedisRevocations({ redis: await client(), keyPrefix });
+    const b = createRedisRevocations({ redis: await client(), keyPrefix });
+    await a.start();
+    await b.start();
+    await a.revoke({ kind: 'agent', value: 'forgiven' });
+    await a.revoke({ kind: 'jti', value: 'still-bad' });
+    await vi.waitFor(() => expect(b.isRevoked(claims('x', 'forgiven'))).toBe(true), {
+      timeout: 1000,
+      interval: 5,
+    });
+    // the CLI's `slime hub unrevoke` does this from its own short-lived client
+    const cli = createRedisRevocations({ redis: await client(), keyPrefix });
+    expect(await cli.unrevoke({ kind: 'agent', value: 'forgiven' })).toBe(true);
+    expect(await cli.unrevoke({ kind: 'agent', value: 'never-revoked' })).toBe(false);
+    await vi.waitFor(() => expect(b.isRevoked(claims('x', 'forgiven'))).toBe(false), {
+      timeout: 1000,
+      interval: 5,
+    });
+    await vi.waitFor(() => expect(a.isRevoked(claims('x', 'forgiven'))).toBe(false), {
+      timeout: 1000,
+      interval: 5,
+    });
+    expect(b.isRevoked(claims('still-bad'))).toBe(true);
+    await Promise.all([a.close(), b.close(), cli.close()]);
+  });
+
   it('a hub whose subscription dropped reloads the list when it reconnects', async () => {
     const keyPrefix = 'rv3:';
     const a = createRedisRevocations({ redis: await client(), keyPrefix });
