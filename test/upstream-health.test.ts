@@ -90,7 +90,14 @@ describe('an agent whose upstream is down', () => {
     const first = request(`${hub.url}/first`);
     await unhealthy;
     // a few probes fail while it stays down
-    await new Promise((r) => setTimeout(r, intervalMs * 2));
+    await new Promise<void>((resolve) => {
+      const onFail = (failures: number) => {
+        if (failures < 2) return;
+        agent.agent.off('upstreamProbeFailed', onFail);
+        resolve();
+      };
+      agent.agent.on('upstreamProbeFailed', onFail);
+    });
     expect(agent.agent.upstreamHealthy).toBe(false);
 
     const back = createServer((req, res) => res.end(`back ${req.url}`));

@@ -53,7 +53,8 @@ export interface Agent extends EventEmitter {
  * again.
  *
  * Events: `connected` (hubAgentId, hubUrl), `disconnected` (code, reason, hubUrl), `refused`
- * (hubUrl), `callFinished`, `upstreamUnhealthy` (reason), `upstreamHealthy`, `fatal` (error).
+ * (hubUrl), `callFinished`, `upstreamUnhealthy` (reason), `upstreamProbeFailed` (failures so far),
+ * `upstreamHealthy`, `fatal` (error).
  *
  * @example
  * ```ts
@@ -83,8 +84,10 @@ export function createAgent(options: AgentOptions): Agent {
     random,
     now,
     onChange: (healthy, reason) => upstreamChanged(healthy, reason),
-    onProbeFailed: (reason, failures, nextDelayMs) =>
-      log.debug({ reason, failures, nextDelayMs }, 'upstream still down'),
+    onProbeFailed: (reason, failures, nextDelayMs) => {
+      log.debug({ reason, failures, nextDelayMs }, 'upstream still down');
+      emitter.emit('upstreamProbeFailed', failures);
+    },
   });
   const callDeps = {
     connections: upstreamPool,

@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { decodeFrame, encodeFrame, type Frame, ResetCode } from '@slime/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { httpProbe, tcpProbe, upstreamProbe } from '../src/health-probe.js';
 import { createAgent } from '../src/index.js';
@@ -399,7 +399,8 @@ describe('health probes', () => {
     expect(seen[0]?.headers.host).toBe(`127.0.0.1:${port}`);
     const abort = new AbortController();
     const hanging = httpProbe(target, '/hang')(abort.signal);
-    await new Promise((r) => setTimeout(r, 20));
+    // abort once the upstream holds the request
+    await vi.waitFor(() => expect(seen.some((s) => s.url === '/hang')).toBe(true));
     abort.abort();
     await expect(hanging).rejects.toThrow();
     const dead = await closedPort();
@@ -579,8 +580,10 @@ describe('an agent whose upstream is down (against a stand-in hub)', () => {
       upstreamHealthy: false,
       reason: 'upstream refused the connection',
     });
-    // nothing else follows: no CREDIT while the upstream is down
-    await new Promise((r) => setTimeout(r, 50));
+    // nothing else follows: no CREDIT while the upstream is down. A REQUEST's refusal is the
+    // barrier: frames leave in order, so a CREDIT sent before it would arrive first.
+    const probe = hub.request('/after-reconnect');
+    expect(await hub.next()).toMatchObject({ type: 'RESET', streamId: probe, code: ResetCode.REFUSED });
     expect(hub.queued()).toBe(0);
   });
 });
