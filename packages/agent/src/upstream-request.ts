@@ -1,4 +1,4 @@
-import type { RequestFrame } from '@slime/protocol';
+import { isHopByHop, isWritableFieldValue, type RequestFrame } from '@slime/protocol';
 import type { UpstreamTarget } from './options.js';
 
 /** A request as the upstream client will send it. */
@@ -16,30 +16,12 @@ export class UnsendableRequestError extends Error {
 }
 
 /**
- * Fields an HTTP client manages itself or refuses to send (undici throws on each): connection
- * management, framing, and `expect`, which the hub answers itself (the upstream sees a plain body).
- * `host` and `content-length` are handled separately below.
+ * Besides the hop-by-hop fields (protocol's list, which undici manages itself or refuses), two
+ * fields never go upstream: `expect`, which the hub answers itself (the upstream sees a plain
+ * body), and an h2c offer's `http2-settings`. `host` and `content-length` are handled below.
  */
-const DROPPED: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-  'http2-settings',
-]);
+const DROPPED: ReadonlySet<string> = new Set(['expect', 'http2-settings']);
 
-/** What undici (and Node's http client) accept in a field value: HTAB, visible ASCII, obs-text. */
-function sendable(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false;
-  }
-  return true;
-}
 // What undici accepts in a path: visible Latin-1 only.
 const BAD_PATH = /[^\u0021-\u00ff]/;
 const CONTENT_LENGTH = /^\d{1,15}$/;
@@ -66,8 +48,9 @@ export function upstreamRequest(
   let contentLength: string | undefined;
   let hasAuth = false;
   for (const [name, value] of frame.headers) {
-    if (DROPPED.has(name) || named?.has(name)) continue;
-    if (!sendable(value)) throw new UnsendableRequestError(`header ${name} has a control character`);
+    if (isHopByHop(name) || DROPPED.has(name) || named?.has(name)) continue;
+    if (!isWritableFieldValue(value))
+      throw new UnsendableRequestError(`header ${name} has a control character`);
     if (name === 'host') {
       if (host !== undefined && host !== value) throw new UnsendableRequestError('more than one Host header');
       host = value;

@@ -22,6 +22,20 @@ export function assertHeader(name: string, value: string): void {
 }
 
 /**
+ * Whether an HTTP/1.1 writer takes this field value: HTAB, visible ASCII and obs-text only (no
+ * other control character, nothing above U+00FF), as Node's and undici's writers require. The
+ * protocol lets values carry more (anything but NUL, CR and LF), so both ends check before
+ * writing. One pass, no regex: it runs for every field of every request and response.
+ */
+export function isWritableFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
+
+/**
  * Hop-by-hop fields (RFC 9110 §7.6.1) never cross a proxy. `proxy-connection` is the legacy spelling
  * some clients still send.
  */

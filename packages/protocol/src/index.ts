@@ -63,7 +63,14 @@ export type {
   WelcomeFrame,
   WindowFrame,
 } from './frames.js';
-export { assertHeader, headerBytes, isHopByHop, isToken, stripHopByHop } from './headers.js';
+export {
+  assertHeader,
+  headerBytes,
+  isHopByHop,
+  isToken,
+  isWritableFieldValue,
+  stripHopByHop,
+} from './headers.js';
 export {
   errorCodes,
   type UpstreamFailure,

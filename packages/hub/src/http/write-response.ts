@@ -1,20 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { type HeaderList, isHopByHop } from '@slime/protocol';
+import { type HeaderList, isHopByHop, isWritableFieldValue } from '@slime/protocol';
 import { HubError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
-
-/**
- * Whether Node's HTTP writer takes this value: HTAB, visible ASCII and obs-text only (no other
- * control character, nothing above U+00FF). Names need no check: the protocol decoder already
- * refused any that is not a token. One pass, no regex: this runs for every response field.
- */
-function writable(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false;
-  }
-  return true;
-}
 
 /**
  * Writes the proxied response head in one writeHead call (raw list form keeps repeated fields such
@@ -35,7 +22,7 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   for (const [name, value] of result.headers) {
     // hop-by-hop fields never cross; our own Slime-Agent-Id is ours to set, not the upstream's
     if (isHopByHop(name) || name === 'slime-agent-id') continue;
-    if (!writable(value)) {
+    if (!isWritableFieldValue(value)) {
       result.body.discard('response head cannot be written');
       throw new HubError(
         'ERR_HUB_UPSTREAM_ERROR',
