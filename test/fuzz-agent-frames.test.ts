@@ -15,15 +15,8 @@ import {
   opening,
   type Step,
 } from './helpers/fuzz-frames.js';
-import {
-  collector,
-  finalResponse,
-  header,
-  problemDefect,
-  type RawResult,
-  rawHttp,
-  settledHeap,
-} from './helpers/fuzz-http.js';
+import { finalResponse, header, problemDefect, type RawResult, rawHttp } from './helpers/fuzz-http.js';
+import { assertFuzzProperty, heapBaseline } from './helpers/fuzz-run.js';
 import {
   readAll,
   SECRET,
@@ -40,8 +33,6 @@ import {
  * serving real requests. Reproduce a failure with FUZZ_SEED (fast-check prints the seed and path);
  * FUZZ_RUNS runs more.
  */
-const SEED = Number(process.env.FUZZ_SEED ?? 0x5_11_e1);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const HUB_WINDOW = 16_384;
 const GOOD_SLOTS = 4;
 
@@ -422,7 +413,6 @@ async function runScenario(w: World, sc: Scenario): Promise<void> {
 }
 
 describe('fuzzing the agent side of a live hub', () => {
-  const gc = collector();
   let baseline = 0;
 
   beforeAll(async () => {
@@ -430,7 +420,7 @@ describe('fuzzing the agent side of a live hub', () => {
     janitorToken = await signAgentToken({ secret: SECRET, name: 'janitor', scopes: ['fuzz'] });
     const w = await currentWorld();
     expect(await goodRequest(w, 0, 10)).toBeNull();
-    baseline = settledHeap(gc);
+    baseline = heapBaseline();
   });
 
   afterAll(async () => {
@@ -438,32 +428,19 @@ describe('fuzzing the agent side of a live hub', () => {
   });
 
   it('random frames never take the hub down, close only the offender (4xxx) and spare other agents', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async (sc) => {
-        const w = await currentWorld();
-        try {
-          await runScenario(w, sc);
-        } catch (err) {
-          w.dirty = true;
-          throw err;
-        }
-      }),
-      {
-        seed: SEED,
-        numRuns: RUNS,
-        interruptAfterTimeLimit: 15_000,
-        markInterruptAsFailure: false,
-        ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
-      },
-    );
-    const grown = settledHeap(gc) - baseline;
-    expect(grown).toBeLessThan(48 * 1024 * 1024);
+    await assertFuzzProperty({
+      arbitrary: scenario,
+      world: currentWorld,
+      run: runScenario,
+      defaultSeed: 0x5_11_e1,
+      baseline,
+    });
   }, 120_000);
 });
 
 /**
  * Deterministic reductions of what the property found. Each names the hub behaviour it pins; they
- * fail until the hub is fixed (see the report of #18).
+ * failed until #18 fixed the hub.
  */
 describe('regressions the frame fuzzer found', () => {
   const GET = 'GET /r HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n';

@@ -2,16 +2,15 @@ import fc from 'fast-check';
 import { Agent as HttpAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  collector,
   finalResponse,
   header,
   problemDefect,
   type RawResult,
   rawHttp,
-  settledHeap,
   type WireParse,
 } from './helpers/fuzz-http.js';
 import { type Echo, echo, oddCase, type RequestCase, validCase } from './helpers/fuzz-requests.js';
+import { assertFuzzProperty, heapBaseline } from './helpers/fuzz-run.js';
 import {
   startAgent,
   startHub,
@@ -25,8 +24,6 @@ import {
  * Random application requests over raw sockets at a live hub with one well-behaved agent.
  * Reproduce a failure with FUZZ_SEED (fast-check prints the seed and path); FUZZ_RUNS runs more.
  */
-const SEED = Number(process.env.FUZZ_SEED ?? 0x5_11_e2);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SLOTS = 4;
 
 interface World {
@@ -176,13 +173,12 @@ async function runBatch(w: World, cases: RequestCase[]): Promise<void> {
 }
 
 describe('fuzzing the client side of a live hub', () => {
-  const gc = collector();
   let baseline = 0;
 
   beforeAll(async () => {
     const w = await currentWorld();
     expect(await plainRequest(w, 0)).toBeNull();
-    baseline = settledHeap(gc);
+    baseline = heapBaseline();
   });
 
   afterAll(async () => {
@@ -190,34 +186,21 @@ describe('fuzzing the client side of a live hub', () => {
   });
 
   it('odd requests get well-formed answers (problem+json refusals) and never harm the agent', async () => {
-    await fc.assert(
-      fc.asyncProperty(batch, async (cases) => {
-        const w = await currentWorld();
-        try {
-          await runBatch(w, cases);
-        } catch (err) {
-          w.dirty = true;
-          throw err;
-        }
-      }),
-      {
-        seed: SEED,
-        numRuns: RUNS,
-        interruptAfterTimeLimit: 15_000,
-        markInterruptAsFailure: false,
-        ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
-      },
-    );
-    const grown = settledHeap(gc) - baseline;
-    expect(grown).toBeLessThan(48 * 1024 * 1024);
+    await assertFuzzProperty({
+      arbitrary: batch,
+      world: currentWorld,
+      run: runBatch,
+      defaultSeed: 0x5_11_e2,
+      baseline,
+    });
   }, 120_000);
 });
 
 /**
- * Deterministic reductions of what the property found; they fail until the hub is fixed (see the
- * report of #18). The hub's clientError handler destroys the socket whenever a ServerResponse
- * exists for it (`_httpMessage`), even one whose head has not left: a request already handed to an
- * agent loses its answer, and a refusal gets no answer at all.
+ * Deterministic reductions of what the property found, fixed in #18: the hub's clientError handler
+ * used to destroy the socket whenever a ServerResponse existed for it (`_httpMessage`), even one
+ * whose head had not left, so a request already handed to an agent lost its answer and a refusal
+ * got no answer at all.
  */
 describe('regressions the request fuzzer found', () => {
   async function setup() {
