@@ -30,6 +30,7 @@ import type {
   ConnectionState,
   OpenStreamRequest,
 } from './connection-types.js';
+import { heartbeatDue } from './heartbeat.js';
 
 export type {
   AgentSnapshot,
@@ -43,26 +44,6 @@ const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 // One broken response may be a bug; this many on one connection is an agent not to be trusted.
 const MAX_FRAMING_VIOLATIONS = 3;
-
-/**
- * What a heartbeat tick does: drop an agent silent for longer than the timeout, ping once per
- * interval. The hub ticks more often than it pings (see `heartbeatTickMs`), so a frozen agent is
- * dropped within timeout + one tick instead of timeout + one ping interval.
- */
-export function heartbeatDue(
-  now: number,
-  lastSeen: number,
-  lastPing: number,
-  opts: { heartbeatMs: number; heartbeatTimeoutMs: number },
-): 'drop' | 'ping' | 'none' {
-  if (now - lastSeen > opts.heartbeatTimeoutMs) return 'drop';
-  return now - lastPing >= opts.heartbeatMs ? 'ping' : 'none';
-}
-
-/** How often the hub checks its agents: a tenth of the timeout, at most the ping interval. */
-export function heartbeatTickMs(heartbeatMs: number, heartbeatTimeoutMs: number): number {
-  return Math.max(50, Math.min(heartbeatMs, Math.floor(heartbeatTimeoutMs / 10)));
-}
 
 /**
  * The hub's end of one agent WebSocket: the HELLO handshake, credits, the streams multiplexed on

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heartbeatDue, heartbeatTickMs } from '../../src/agents/agent-connection.js';
+import { heartbeatDue, heartbeatTickMs } from '../../src/agents/heartbeat.js';
 
 /** Plays the hub's ticker on a fake clock against an agent that went silent at `frozenAt`. */
 function dropTime(heartbeatMs: number, heartbeatTimeoutMs: number, frozenAt: number): number {
