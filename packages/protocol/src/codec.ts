@@ -200,9 +200,11 @@ export function encodeFrame(frame: Frame): Uint8Array {
       const method = utf8(frame.method);
       const target = utf8(frame.target);
       checkText('target', target, Limits.MAX_TARGET_BYTES);
+      if (frame.upgrade === true && frame.endStream)
+        fail('ERR_PROTOCOL_BAD_VALUE', 'an UPGRADE request cannot end its stream');
       const h = encodeHeaders(frame.headers);
       const w = start('REQUEST', frame.streamId, 1 + 1 + method.byteLength + 2 + target.byteLength + h.size);
-      w.u8(frame.endStream ? FrameFlags.END_STREAM : 0);
+      w.u8((frame.endStream ? FrameFlags.END_STREAM : 0) | (frame.upgrade === true ? FrameFlags.UPGRADE : 0));
       w.str8(method);
       w.str16(target);
       writeHeaders(w, h);
@@ -237,6 +239,12 @@ export function encodeFrame(frame: Frame): Uint8Array {
       const w = start(frame.type, frame.streamId, 2 + 2 + msg.byteLength);
       w.u16(frame.code);
       w.str16(msg);
+      return w.bytes;
+    }
+    case 'TRAILERS': {
+      const h = encodeHeaders(frame.headers);
+      const w = start('TRAILERS', frame.streamId, h.size);
+      writeHeaders(w, h);
       return w.bytes;
     }
     case 'STATUS': {
@@ -332,7 +340,10 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       checkTarget(target);
       const headers = readHeaders(r);
       r.end('REQUEST');
-      return { type, streamId, endStream: (flags & FrameFlags.END_STREAM) !== 0, method, target, headers };
+      const endStream = (flags & FrameFlags.END_STREAM) !== 0;
+      if ((flags & FrameFlags.UPGRADE) === 0) return { type, streamId, endStream, method, target, headers };
+      if (endStream) fail('ERR_PROTOCOL_BAD_VALUE', 'an UPGRADE request cannot end its stream');
+      return { type, streamId, endStream, upgrade: true, method, target, headers };
     }
     case 'RESPONSE': {
       const flags = r.u8('flags');
@@ -369,6 +380,11 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const message = r.str16(Limits.MAX_TEXT_BYTES, 'goaway message');
       r.end('GOAWAY');
       return { type, streamId: 0, code: goawayCode, message };
+    }
+    case 'TRAILERS': {
+      const headers = readHeaders(r);
+      r.end('TRAILERS');
+      return { type, streamId, headers };
     }
     case 'STATUS': {
       const healthy = r.u8('upstreamHealthy');

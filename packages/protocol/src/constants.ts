@@ -2,8 +2,12 @@
  * Wire protocol version spoken by this build. Agents announce a [min, max] range in HELLO.
  * 2 adds interim RESPONSE frames (status 102/103 before the final head) and STATUS (the agent's
  * upstream health); a version-1 peer never receives either.
+ * 3 adds upgraded streams (REQUEST flag UPGRADE, a 101 RESPONSE, then raw bytes both ways) and
+ * TRAILERS frames; a peer that negotiated 1 or 2 never receives either.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/** First version with upgraded streams and TRAILERS. */
+export const UPGRADE_VERSION = 3;
 /** Oldest protocol version this build still accepts. */
 export const MIN_PROTOCOL_VERSION = 1;
 
@@ -64,6 +68,8 @@ export const FrameType = {
   GOAWAY: 0x0a,
   /** Agent -> hub (version 2): the health of the agent's upstream. */
   STATUS: 0x0b,
+  /** Either direction (version 3): trailer fields that end the sender's body, in place of END. */
+  TRAILERS: 0x0c,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 export type FrameTypeCode = (typeof FrameType)[FrameTypeName];
@@ -81,6 +87,11 @@ export const CONNECTION_FRAMES: ReadonlySet<FrameTypeName> = new Set([
 export const FrameFlags = {
   /** No body follows: the sender's side of the stream is already ended. */
   END_STREAM: 0x01,
+  /**
+   * REQUEST only (version 3): the client asked to switch protocols (`Upgrade`). A 101 RESPONSE
+   * turns the stream into a byte tunnel both ways; any other status is an ordinary response.
+   */
+  UPGRADE: 0x02,
 } as const;
 
 /** RESET codes (u16). The hub maps them to the client's status in one place. */

@@ -1,6 +1,7 @@
 import { encodeData, encodeFrame } from './codec.js';
 import { Limits } from './constants.js';
 import { expandWindow } from './flow.js';
+import type { HeaderList } from './frames.js';
 
 /** Where a pump's frames go, and whether that connection can take more now. */
 export interface PumpSink {
@@ -30,6 +31,7 @@ export class DataPump {
   #window: number;
   #pending: Uint8Array[] = [];
   #ended = false;
+  #trailers: HeaderList | null = null;
   #stopped = false;
 
   constructor(
@@ -53,8 +55,12 @@ export class DataPump {
     this.#pump();
   }
 
-  /** The source ended: END goes out once everything pending has been sent. */
-  end(): void {
+  /**
+   * The source ended: END goes out once everything pending has been sent, or TRAILERS in its
+   * place when `trailers` has fields (only on a version-3 connection: the caller checks).
+   */
+  end(trailers?: HeaderList): void {
+    if (trailers !== undefined && trailers.length > 0) this.#trailers = trailers;
     this.#ended = true;
     this.#pump();
   }
@@ -99,7 +105,14 @@ export class DataPump {
       this.#source?.pause();
     } else if (this.#ended) {
       this.#stopped = true;
-      this.#sink.send(encodeFrame({ type: 'END', streamId: this.#streamId }));
+      const trailers = this.#trailers;
+      this.#sink.send(
+        encodeFrame(
+          trailers
+            ? { type: 'TRAILERS', streamId: this.#streamId, headers: trailers }
+            : { type: 'END', streamId: this.#streamId },
+        ),
+      );
       this.#onEnd();
     } else {
       this.#source?.resume();

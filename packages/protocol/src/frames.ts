@@ -49,6 +49,11 @@ export interface RequestFrame {
   streamId: number;
   /** True when no body follows (no DATA, no END). */
   endStream: boolean;
+  /**
+   * Version 3: the client asked to switch protocols; `headers` carries its `upgrade` field. Absent
+   * (never `false`) on an ordinary request, so frames built before version 3 stay valid.
+   */
+  upgrade?: true;
   method: string;
   /** Path and query, as the client sent it. */
   target: string;
@@ -113,6 +118,16 @@ export interface StatusFrame {
   reason: string;
 }
 
+/**
+ * Either direction, version 3 and later: trailer fields that end the sender's body (in place of
+ * END). Generic: HTTP/1.1 chunked trailers, and gRPC's grpc-status/grpc-message.
+ */
+export interface TrailersFrame {
+  type: 'TRAILERS';
+  streamId: number;
+  headers: HeaderList;
+}
+
 export type Frame =
   | HelloFrame
   | WelcomeFrame
@@ -124,6 +139,7 @@ export type Frame =
   | WindowFrame
   | ResetFrame
   | GoawayFrame
-  | StatusFrame;
+  | StatusFrame
+  | TrailersFrame;
 
 export type FrameOf<T extends Frame['type']> = Extract<Frame, { type: T }>;

@@ -32,6 +32,7 @@ export {
   ResetCode,
   type ResetCodeName,
   type ResetCodeValue,
+  UPGRADE_VERSION,
 } from './constants.js';
 export { DataPump, type PumpSink, type PumpSource } from './data-pump.js';
 export { parseDuration } from './duration.js';
@@ -60,6 +61,7 @@ export type {
   ResetFrame,
   ResponseFrame,
   StatusFrame,
+  TrailersFrame,
   WelcomeFrame,
   WindowFrame,
 } from './frames.js';

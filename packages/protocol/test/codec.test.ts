@@ -62,6 +62,17 @@ const samples: Frame[] = [
   { type: 'GOAWAY', streamId: 0, code: 0, message: 'draining' },
   { type: 'STATUS', streamId: 0, upstreamHealthy: false, reason: 'upstream refused the connection' },
   { type: 'STATUS', streamId: 0, upstreamHealthy: true, reason: '' },
+  {
+    type: 'REQUEST',
+    streamId: 3,
+    endStream: false,
+    upgrade: true,
+    method: 'GET',
+    target: '/chat',
+    headers: [['upgrade', 'websocket']],
+  },
+  { type: 'TRAILERS', streamId: 1, headers: [['grpc-status', '0']] },
+  { type: 'TRAILERS', streamId: 2, headers: [] },
 ];
 
 function codeOf(fn: () => unknown): ProtocolErrorCode | 'no error' {
@@ -414,6 +425,16 @@ describe('properties', () => {
       upstreamHealthy: fc.boolean(),
       reason: text,
     }),
+    fc.record({
+      type: fc.constant('REQUEST' as const),
+      streamId,
+      endStream: fc.constant(false),
+      upgrade: fc.constant(true as const),
+      method: fc.constantFrom('GET', 'POST', 'X-CUSTOM'),
+      target: fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
+      headers,
+    }),
+    fc.record({ type: fc.constant('TRAILERS' as const), streamId, headers }),
   );
 
   it('encode then decode returns the same frame for random valid frames', () => {
