@@ -5,7 +5,7 @@ import { AGENT_PATH, CloseCode, DEFAULT_STREAM_WINDOW, Limits } from '@slime/pro
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.js';
-import { agentUpgradeHandler, isAgentUpgrade, offersWebSocket } from './agents/agent-upgrade.js';
+import { agentUpgradeHandler, isAgentUpgrade } from './agents/agent-upgrade.js';
 import { heartbeatTickMs } from './agents/heartbeat.js';
 import { createTokenVerifier } from './agents/tokens.js';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.js';
@@ -23,6 +23,8 @@ import { createContext } from './pipeline/create-context.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import type { RequestObserver } from './pipeline/policies/access-log.js';
 import type { BodyByteHooks } from './pipeline/policies/dispatch.js';
+import { createClientUpgrades } from './upgrade/client-upgrade.js';
+import type { UpgradeObserver } from './upgrade/upgrade-types.js';
 
 // An agent id may travel in Slime-Agent-Id and logs: a short token, nothing that needs quoting.
 const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
@@ -84,6 +86,8 @@ export interface HubInternals {
   onUpstreamHealth?: (agent: AgentConnection, healthy: boolean) => void;
   /** Passive outlier ejection took an agent out of dispatch until `untilMs`. */
   onAgentEjected?: (agentId: string, untilMs: number, reason: string) => void;
+  /** Client upgrades (WebSockets to upstreams): how they were answered, ended, and their bytes. */
+  onUpgrade?: UpgradeObserver;
 }
 
 /**
@@ -286,20 +290,27 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
       internals.onAgentConnected?.(conn);
     },
   });
-  // Node gives every request carrying Upgrade to this listener. Only the agent endpoint upgrades;
-  // any other offer (h2c from the Java HttpClient or curl --http2) is ignored and the request
-  // served over HTTP/1.1 (RFC 9110 §7.8). Client WebSockets are not carried yet: a clear 501.
+  const clientUpgrades = createClientUpgrades({
+    maxUpgrades: options.maxUpgrades ?? 1024,
+    agents: () => connections,
+    context: (req, res) =>
+      createContext(req, res, { log, now, blockTimeoutMs: options.blockTimeoutMs, xff: options.xff }),
+    run,
+    accepting: () => state === 'listening',
+    log,
+    observer: internals.onUpgrade,
+  });
+  // Node gives every request carrying Upgrade to this listener. The agent endpoint is the hub's
+  // own; an h2c offer (the Java HttpClient, curl --http2) is ignored and the request served over
+  // HTTP/1.1 (RFC 9110 §7.8); any other token (a client WebSocket) is carried to an agent.
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (isAgentUpgrade(req)) agentUpgrade(req, socket, head);
-    else if (offersWebSocket(req)) {
-      writeRawProblem(
-        socket,
-        new HubError(
-          'ERR_HUB_UPGRADE_UNSUPPORTED',
-          'WebSocket upgrades are only served on the agent endpoint',
-        ),
-      );
-    } else serveWithoutUpgrade(server, req, socket, head);
+    if (isAgentUpgrade(req)) {
+      agentUpgrade(req, socket, head);
+      return;
+    }
+    const protocols = clientUpgrades.protocols(req);
+    if (protocols !== null) clientUpgrades.handle(req, socket, head, protocols);
+    else serveWithoutUpgrade(server, req, socket, head);
   });
 
   /**

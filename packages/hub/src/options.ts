@@ -63,6 +63,12 @@ export interface HubOptions {
    * by default; turn it off once no Go agent or Go token is left. Default false.
    */
   acceptGoTokens?: boolean;
+  /**
+   * Upgraded streams (client WebSockets...) one agent connection may carry at once. An upgraded
+   * stream holds no worker slot and no `concurrent` slot once its upstream answered 101; it counts
+   * here instead. 0 turns client upgrades off (501). Default 1024.
+   */
+  maxUpgrades?: number;
 }
 
 function positiveInt(options: Record<string, unknown>, name: string, min = 1): void {
@@ -107,6 +113,9 @@ export function validateHubOptions(options: HubOptions): void {
   positiveInt(o, 'drainTimeoutMs', 0);
   positiveInt(o, 'requestTimeoutMs', 0);
   positiveInt(o, 'streamWindow', 16 * 1024);
+  positiveInt(o, 'maxUpgrades', 0);
+  if (options.maxUpgrades !== undefined && options.maxUpgrades > 1_000_000)
+    throw new RangeError('maxUpgrades must be <= 1000000');
   if (options.trustedProxies !== undefined && !Array.isArray(options.trustedProxies)) {
     throw new TypeError('trustedProxies must be an array of IPs or CIDRs');
   }

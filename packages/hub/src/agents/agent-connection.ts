@@ -19,11 +19,15 @@ import {
   ResetCode,
   SUPPORTED_VERSIONS,
   spendCredit,
+  UPGRADE_VERSION,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { HubError } from '../errors.js';
+import type { AgentStream } from '../streams/agent-stream.js';
 import { type CloseOutcome, HubStream, type StreamHost } from '../streams/hub-stream.js';
+import { withTrailerHeaders } from '../streams/trailers.js';
+import { type UpgradeHost, UpgradeStream } from '../streams/upgrade-stream.js';
 import type {
   AgentSnapshot,
   ConnectionOptions,
@@ -49,7 +53,7 @@ const MAX_FRAMING_VIOLATIONS = 3;
  * The hub's end of one agent WebSocket: the HELLO handshake, credits, the streams multiplexed on
  * it, heartbeats and shutdown. Only frames travel here; HTTP belongs to the hub.
  */
-export class AgentConnection implements StreamHost {
+export class AgentConnection implements StreamHost, UpgradeHost {
   readonly id: string;
   readonly claims: AgentClaims;
   readonly scopes: ReadonlySet<string>;
@@ -59,6 +63,8 @@ export class AgentConnection implements StreamHost {
   readonly hubWindow: number;
   agentWindow = 0;
   credits = 0;
+  /** The protocol version agreed in HELLO/WELCOME (0 before); 3 and later carry upgrades and trailers. */
+  version = 0;
   /** Sequence of the last dispatch to this agent, for least-recently-used tie breaking. */
   lastPick = 0;
   /**
@@ -70,19 +76,19 @@ export class AgentConnection implements StreamHost {
   #state: ConnectionState = 'hello';
   #ws: WebSocket;
   #opts: ConnectionOptions;
-  #streams = new Map<number, HubStream>();
+  #streams = new Map<number, AgentStream>();
   #lastStreamId = 0;
   #framingViolations = 0;
   #upstreamHealthy = true;
   #upstreamReason = '';
-  readonly #budget: FrameWriter<HubStream>;
+  readonly #budget: FrameWriter<AgentStream>;
   #lastSeen: number;
   #lastPing = Number.NEGATIVE_INFINITY;
   readonly log: Logger;
 
   constructor(ws: WebSocket, opts: ConnectionOptions) {
     this.#ws = ws;
-    this.#budget = new FrameWriter<HubStream>({
+    this.#budget = new FrameWriter<AgentStream>({
       send: (bytes, done) => ws.send(bytes, { binary: true }, done),
       // ws keeps its net.Socket private; corking it is what batches our frames
       socket: (ws as unknown as { _socket?: Corkable })._socket,
@@ -163,7 +169,7 @@ export class AgentConnection implements StreamHost {
     this.#budget.flush();
   }
 
-  waitForDrain(stream: HubStream): void {
+  waitForDrain(stream: AgentStream): void {
     this.#budget.wait(stream);
   }
 
@@ -180,17 +186,26 @@ export class AgentConnection implements StreamHost {
   }
 
   /** Opens a stream for one request, spending one credit. The caller checked `accepting`. */
-  openStream(request: OpenStreamRequest): HubStream {
+  openStream(request: OpenStreamRequest): HubStream | UpgradeStream {
     const id = nextStreamId(this.#lastStreamId);
+    const v3 = this.version >= UPGRADE_VERSION;
+    if (request.upgrade && !v3) {
+      throw new HubError('ERR_HUB_UPGRADE_UNSUPPORTED', `agent ${this.id} speaks no upgraded streams`);
+    }
     let head: Uint8Array;
     try {
       head = encodeFrame({
         type: 'REQUEST',
         streamId: id,
-        endStream: request.body === null,
+        endStream: request.body === null && !request.upgrade,
+        ...(request.upgrade ? { upgrade: true as const } : {}),
         method: request.method,
         target: request.target,
-        headers: request.headers,
+        headers: !v3
+          ? request.headers
+          : request.upgrade
+            ? [...request.headers, ['upgrade', request.upgrade.protocols]]
+            : withTrailerHeaders(request.headers, request.req),
       });
     } catch (err) {
       // Only our limits can fail here (too many or too large headers): the client's fault.
@@ -198,19 +213,30 @@ export class AgentConnection implements StreamHost {
     }
     this.credits = spendCredit(this.credits);
     this.#lastStreamId = id;
-    const stream = new HubStream(this, id, request);
+    const stream = request.upgrade
+      ? new UpgradeStream(this, id, { ...request, upgrade: request.upgrade })
+      : new HubStream(this, id, request);
     this.#streams.set(id, stream);
     this.send(head);
     stream.start();
     return stream;
   }
 
-  streamClosed(stream: HubStream, outcome: CloseOutcome): void {
+  /** An upgrade's 101 arrived: the agent freed the worker slot, so the credit returns now. */
+  upgraded(_stream: AgentStream): void {
+    this.#creditReturned();
+  }
+
+  streamClosed(stream: AgentStream, outcome: CloseOutcome): void {
     this.#streams.delete(stream.id);
     this.#budget.forget(stream);
     // A refusal keeps the credit spent: the agent re-grants when it has a slot for us.
     if (outcome === 'refused') this.#paused = true;
-    if (outcome === 'returned' && this.#state === 'ready') {
+    if (outcome === 'returned') this.#creditReturned();
+  }
+
+  #creditReturned(): void {
+    if (this.#state === 'ready') {
       try {
         this.credits = grantCredits(this.credits, 1);
       } catch (err) {
@@ -283,6 +309,7 @@ export class AgentConnection implements StreamHost {
       case 'RESPONSE':
       case 'DATA':
       case 'END':
+      case 'TRAILERS':
       case 'WINDOW':
       case 'RESET': {
         const stream = this.#streams.get(frame.streamId);
@@ -299,6 +326,7 @@ export class AgentConnection implements StreamHost {
         if (frame.type === 'RESPONSE') stream.onResponse(frame);
         else if (frame.type === 'DATA') stream.onData(frame);
         else if (frame.type === 'END') stream.onEnd();
+        else if (frame.type === 'TRAILERS') stream.onTrailers(frame);
         else if (frame.type === 'WINDOW') stream.onWindow(frame.increment);
         else stream.onReset(frame);
         return;
@@ -318,6 +346,7 @@ export class AgentConnection implements StreamHost {
       );
     }
     this.#hello = hello;
+    this.version = version;
     this.agentWindow = hello.streamWindow;
     this.#state = 'ready';
     this.send(

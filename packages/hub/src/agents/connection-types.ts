@@ -2,6 +2,7 @@
 import type { AgentClaims, HeaderList } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { StreamInit } from '../streams/hub-stream.js';
+import type { UpgradeInit } from '../streams/upgrade-stream.js';
 import type { AgentConnection } from './agent-connection.js';
 
 export interface ConnectionOptions {
@@ -30,6 +31,8 @@ export interface OpenStreamRequest extends StreamInit {
   method: string;
   target: string;
   headers: HeaderList;
+  /** The client asked to switch protocols (protocol 3: an UPGRADE stream). */
+  upgrade?: UpgradeInit;
 }
 
 export type ConnectionState = 'hello' | 'ready' | 'draining' | 'closed';

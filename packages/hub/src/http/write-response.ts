@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { type HeaderList, isHopByHop, isWritableFieldValue } from '@slime/protocol';
 import { HubError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
+import { switchProtocols } from '../upgrade/switch-protocols.js';
 
 /**
  * Writes the proxied response head in one writeHead call (raw list form keeps repeated fields such
@@ -36,6 +37,8 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   if (result.servedBy) raw.push('slime-agent-id', result.servedBy);
   if (!upstreamRequestId) raw.push('x-request-id', ctx.requestId);
   for (const [name, value] of Object.entries(ctx.responseHeaders)) raw.push(name, value);
+  // An upstream switched protocols for a client upgrade: the socket becomes a tunnel.
+  if (result.status === 101 && ctx.upgrade) return switchProtocols(ctx, raw);
   res.writeHead(result.status, raw);
   const piped = result.body.pipe(res);
   // Node sends a head with the first body byte. A body that is not already here (SSE, an LLM's

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { AgentGate } from '../dispatch/agent-gate.js';
+import type { ClientUpgrade } from '../upgrade/upgrade-types.js';
 
 /**
  * Where a request is to be served: a group of agents (a scope), or an external URL. A URL comes
@@ -55,6 +56,8 @@ export interface RequestContext {
   route: RouteTarget;
   /** Per-agent shaping: which agents may take the request (set by the shaping policy). */
   agentGate?: AgentGate;
+  /** The client asked to switch protocols (a WebSocket...): set only on the hub's upgrade path. */
+  upgrade?: ClientUpgrade;
   /** Whether the request waits for a free agent (Slime-Block) and for how long (ms). */
   block: boolean;
   blockTimeoutMs?: number;

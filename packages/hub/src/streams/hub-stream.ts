@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
   consumeWindow,
@@ -9,13 +9,17 @@ import {
   type ResetCodeValue,
   type ResetFrame,
   type ResponseFrame,
+  type TrailersFrame,
+  UPGRADE_VERSION,
   windowUpdateDue,
 } from '@slime/protocol';
 import { HubError } from '../errors.js';
 import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
+import type { AgentStream } from './agent-stream.js';
 import { RequestSender } from './request-sender.js';
 import { errorForReset, StreamRefusedError, UpstreamConnectError } from './reset-errors.js';
 import { ResponseFraming } from './response-framing.js';
+import { trailerList, writeTrailers } from './trailers.js';
 
 /** What a stream needs from the connection it runs on. */
 export interface StreamHost {
@@ -28,12 +32,15 @@ export interface StreamHost {
   /** True while the WebSocket has more unflushed bytes than its high-water mark. */
   readonly congested: boolean;
   /** Calls `stream.resume()` once the WebSocket has flushed below its low-water mark. */
-  waitForDrain(stream: HubStream): void;
+  waitForDrain(stream: AgentStream): void;
   /**
    * The stream is over: `returned` when the agent's END/RESET gave the credit back, `refused` when
-   * the agent refused it (the credit stays spent), `lost` when the connection died.
+   * the agent refused it (the credit stays spent), `lost` when the connection died, `detached`
+   * when an upgraded stream ended (its credit came back with the 101).
    */
-  streamClosed(stream: HubStream, outcome: CloseOutcome): void;
+  streamClosed(stream: AgentStream, outcome: CloseOutcome): void;
+  /** The protocol version agreed with the agent (TRAILERS from 3 on). */
+  readonly version: number;
   /** The agent broke its response's framing on `stream` (already reset and failed). */
   framingViolation(stream: HubStream, problem: string): void;
   now(): number;
@@ -49,6 +56,8 @@ export interface StreamInit {
   onResponseBytes?: (bytes: number) => void;
   /** An interim response (102, 103) arrived before the final head. */
   onInterim?: (status: number, headers: HeaderList) => void;
+  /** The client's request: its trailers follow the body on a version-3 connection. */
+  req?: IncomingMessage;
 }
 
 type State = 'open' | 'reset-sent' | 'closed';
@@ -57,14 +66,14 @@ type State = 'open' | 'reset-sent' | 'closed';
 function isInterim(status: number): boolean {
   return status < 200 && status !== 101;
 }
-export type CloseOutcome = 'returned' | 'refused' | 'lost';
+export type CloseOutcome = 'returned' | 'refused' | 'lost' | 'detached';
 
 /**
  * The hub's side of one proxied request on an agent connection: pumps the client's body out as
  * DATA within the agent's window, and turns RESPONSE/DATA/END into a ProxyResponse whose body is
  * written to the client at the client's pace (WINDOW goes back only for bytes the client took).
  */
-export class HubStream implements ResponseBody {
+export class HubStream implements ResponseBody, AgentStream {
   readonly id: number;
   readonly #host: StreamHost;
   #state: State = 'open';
@@ -77,6 +86,8 @@ export class HubStream implements ResponseBody {
   readonly #onInterim: ((status: number, headers: HeaderList) => void) | undefined;
   readonly #method: string;
   #framing: ResponseFraming | null = null;
+  /** The agent's TRAILERS (version 3), written to the client after the body when it takes them. */
+  #trailers: HeaderList | null = null;
   /** Why the stream failed after its head was handed out (a later pipe() fails at once). */
   #failed: HubError | null = null;
 
@@ -115,6 +126,9 @@ export class HubStream implements ResponseBody {
           init.body,
           init.onBodyRead,
           () => this.cancel('client request body failed'),
+          host.version >= UPGRADE_VERSION && init.req
+            ? () => trailerList((init.req as IncomingMessage).rawTrailers)
+            : undefined,
         )
       : null;
     this.#recvWindow = host.hubWindow;
@@ -220,6 +234,15 @@ export class HubStream implements ResponseBody {
       return;
     }
     this.#deliver(frame.data);
+  }
+
+  /** Version 3: trailer fields that end the response body, in place of END. */
+  onTrailers(frame: TrailersFrame): void {
+    if (this.#host.version < UPGRADE_VERSION) {
+      throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'TRAILERS on a connection below protocol 3');
+    }
+    if (this.#state === 'open') this.#trailers = frame.headers;
+    this.onEnd();
   }
 
   onEnd(): void {
@@ -432,6 +455,7 @@ export class HubStream implements ResponseBody {
       pipe?.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
       return;
     }
+    if (this.#trailers) writeTrailers(res, this.#trailers);
     res.end(() => pipe?.resolve());
   }
 

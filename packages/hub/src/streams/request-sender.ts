@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { DataPump, type PumpSink } from '@slime/protocol';
+import { DataPump, type HeaderList, type PumpSink } from '@slime/protocol';
 import { replayBody } from './replay-body.js';
 
 /**
@@ -13,6 +13,7 @@ export class RequestSender {
   readonly #pump: DataPump;
   readonly #onBodyRead: (bytes: number) => void;
   readonly #onError: () => void;
+  readonly #trailers: (() => HeaderList) | undefined;
   #unconfirmed: Uint8Array[] | null = [];
   #read = false;
   #ended = false;
@@ -24,7 +25,9 @@ export class RequestSender {
     source: Readable,
     onBodyRead: (bytes: number) => void,
     onError: () => void,
+    trailers?: () => HeaderList,
   ) {
+    this.#trailers = trailers;
     this.#source = source;
     this.#onBodyRead = onBodyRead;
     this.#onError = onError;
@@ -57,7 +60,8 @@ export class RequestSender {
 
   #onEnd = (): void => {
     this.#ended = true;
-    this.#pump.end();
+    // The client's trailer section is complete once its body ended (version 3 only).
+    this.#pump.end(this.#trailers?.());
   };
 
   /** The WebSocket drained. */

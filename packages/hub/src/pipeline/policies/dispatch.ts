@@ -53,6 +53,9 @@ export function dispatchToAgent(options: {
   return async function dispatchToAgent(ctx, next) {
     const deadline = ctx.requestTimeoutMs ?? options.requestTimeoutMs ?? 0;
     if (ctx.route.kind === 'url') {
+      if (ctx.upgrade) {
+        throw new HubError('ERR_HUB_UPGRADE_UNSUPPORTED', 'upgraded streams are carried to agents only');
+      }
       ctx.notes.endpoint = new URL(ctx.route.url).origin;
       ctx.result = await forwardToUrl(ctx, ctx.route.url, {
         dispatcher: urlDispatcher,
@@ -63,6 +66,8 @@ export function dispatchToAgent(options: {
       return next();
     }
     const scope = ctx.route.scope ?? ctx.scope;
+    // An upgrade goes only to agents that carry one (protocol 3) and have room for it.
+    const gate = ctx.upgrade ? ctx.upgrade.gate(ctx.agentGate, scope, ctx.path, ctx.block) : ctx.agentGate;
     let refusals = 0;
     // Agents that could not reach their upstream for this request: it never goes back to them.
     let unreachable: Set<DispatchAgent> | undefined;
@@ -83,7 +88,7 @@ export function dispatchToAgent(options: {
           timeoutMs: redispatchAfterLoss && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
           signal: ctx.signal,
           front: retry,
-          ...(ctx.agentGate ? { gate: ctx.agentGate } : {}),
+          ...(gate ? { gate } : {}),
           ...(unreachable ? { exclude: unreachable } : {}),
           open: (agent: DispatchAgent) => {
             chosen = agent;
@@ -98,6 +103,8 @@ export function dispatchToAgent(options: {
               },
               ...(bytes ? { onResponseBytes: (n: number) => bytes.response(ctx, n) } : {}),
               onInterim: (status, headers) => writeInterim(ctx.res, status, headers),
+              req: ctx.req,
+              ...(ctx.upgrade ? { upgrade: ctx.upgrade } : {}),
             });
           },
         });
