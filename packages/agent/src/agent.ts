@@ -8,6 +8,8 @@ import { HubLink } from './hub-link.js';
 import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from './options.js';
 import type { Session } from './session.js';
 import { SlotPool } from './slot-pool.js';
+import { startUpgrade } from './start-upgrade.js';
+import type { StreamCall } from './stream-call.js';
 import { UpstreamCall } from './upstream-call.js';
 import { UpstreamConnections } from './upstream-connections.js';
 import { UpstreamHealth } from './upstream-health.js';
@@ -154,8 +156,14 @@ export function createAgent(options: AgentOptions): Agent {
     return slotPool.tryAcquire() ? undefined : 'no free slot';
   }
 
-  function callFinished(owner: Session, call: UpstreamCall): void {
-    owner.callEnded(call);
+  // An upgrade frees its slot at the 101 (slotFreed) and leaves its session at the tunnel's end.
+  const upgradeSlots = {
+    slotFreed: (owner: Session, call: StreamCall) => callFinished(owner, call, false),
+    ended: (owner: Session, call: StreamCall) => owner.callEnded(call),
+  };
+
+  function callFinished(owner: Session, call: StreamCall, leaves = true): void {
+    if (leaves) owner.callEnded(call);
     slotPool.release();
     if (slotPool.active === 0) idle?.();
     // The freed slot is offered to every hub (a lost session's slot included).
@@ -183,6 +191,7 @@ export function createAgent(options: AgentOptions): Agent {
           emitter.emit('refused', url.href);
           return refusal;
         }
+        if (frame.upgrade) return startUpgrade(owner, frame, callDeps, upgradeSlots);
         return new UpstreamCall(
           {
             send: (b) => owner.send(b),
@@ -193,6 +202,7 @@ export function createAgent(options: AgentOptions): Agent {
             hubWindow: owner.hubWindow,
             agentWindow: owner.agentWindow,
             interimResponses: owner.interimResponses,
+            trailers: owner.trailers,
             finished: (c) => callFinished(owner, c),
           },
           frame,

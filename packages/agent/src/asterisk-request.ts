@@ -1,12 +1,15 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import type { HeaderList } from '@slime/protocol';
 
 /** The part of a response UpstreamCall reads, from undici or from node:http. */
 export interface UpstreamResponse {
   statusCode: number;
   headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>;
   body: Readable;
+  /** The trailer section, complete once `body` ended ([name, value, ...]). */
+  rawTrailers?: () => string[];
 }
 
 export interface AsteriskRequestOptions {
@@ -16,6 +19,10 @@ export interface AsteriskRequestOptions {
   body: Readable | null;
   signal: AbortSignal;
   headersTimeoutMs: number;
+  /** Origin-form path; default `*` (asterisk-form). */
+  path?: string;
+  /** Request trailers, read once the body ended (chunked uploads that announced `Trailer`). */
+  trailers?: () => HeaderList | undefined;
 }
 
 /**
@@ -36,7 +43,7 @@ export function asteriskRequest(options: AsteriskRequestOptions): Promise<Upstre
       hostname: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port || (url.protocol === 'https:' ? 443 : 80),
       method: options.method,
-      path: '*',
+      path: options.path ?? '*',
       headers,
       agent: false,
       signal: options.signal,
@@ -49,13 +56,33 @@ export function asteriskRequest(options: AsteriskRequestOptions): Promise<Upstre
     }, options.headersTimeoutMs);
     req.once('response', (res) => {
       clearTimeout(timer);
-      resolve({ statusCode: res.statusCode ?? 502, headers: res.headers, body: res });
+      resolve({
+        statusCode: res.statusCode ?? 502,
+        headers: res.headers,
+        body: res,
+        rawTrailers: () => res.rawTrailers,
+      });
     });
     req.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
     });
-    if (options.body) options.body.pipe(req);
-    else req.end();
+    const body = options.body;
+    if (!body) req.end();
+    else if (!options.trailers) body.pipe(req);
+    else {
+      body.pipe(req, { end: false });
+      body.once('end', () => {
+        const trailers = options.trailers?.();
+        if (trailers?.length) {
+          try {
+            req.addTrailers(trailers);
+          } catch {
+            // Node refused a field it cannot write; trailers are advisory, the body is complete.
+          }
+        }
+        req.end();
+      });
+    }
   });
 }

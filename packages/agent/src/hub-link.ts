@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { backoffDelay } from './backoff.js';
 import { AgentError } from './errors.js';
 import { Session, type SessionHello } from './session.js';
-import type { UpstreamCall } from './upstream-call.js';
+import type { StreamCall } from './stream-call.js';
 
 export interface HubLinkDeps {
   url: URL;
@@ -20,7 +20,7 @@ export interface HubLinkDeps {
   heartbeatTimeoutMs: number;
   /** Whether the agent still wants connections (false once it closes). */
   running: () => boolean;
-  startCall: (session: Session, frame: RequestFrame) => UpstreamCall | string;
+  startCall: (session: Session, frame: RequestFrame) => StreamCall | string;
   /** A session said WELCOME: attach it to the slot pool and grant its first credits. */
   onWelcome: (session: Session, agentId: string) => void;
   /** A session ended (before or after WELCOME): detach it from the slot pool. */

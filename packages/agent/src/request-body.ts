@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { windowUpdateDue } from '@slime/protocol';
+import { type HeaderList, windowUpdateDue } from '@slime/protocol';
 
 /**
  * The request body as the upstream client reads it. DATA frames are pushed in; WINDOW credit goes
@@ -10,6 +10,8 @@ export class RequestBody extends Readable {
   readonly #sendWindow: (increment: number) => void;
   #pushed = 0;
   #acked = 0;
+  /** The hub's TRAILERS for this body (protocol 3), set when it ended with them. */
+  trailers: HeaderList | undefined;
 
   constructor(window: number, sendWindow: (increment: number) => void) {
     super({ highWaterMark: 64 * 1024 });
@@ -27,7 +29,8 @@ export class RequestBody extends Readable {
     this.push(chunk);
   }
 
-  finish(): void {
+  finish(trailers?: HeaderList): void {
+    this.trailers = trailers;
     this.push(null);
   }
 

@@ -16,11 +16,13 @@ import {
   type RequestFrame,
   ResetCode,
   SUPPORTED_VERSIONS,
+  UPGRADE_VERSION,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { CreditLink } from './slot-pool.js';
-import type { CallHost, UpstreamCall } from './upstream-call.js';
+import type { StreamCall } from './stream-call.js';
+import type { CallHost } from './upstream-call.js';
 
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
@@ -44,7 +46,7 @@ export interface SessionDeps {
    * Starts an upstream call for a REQUEST, or returns why it cannot (no free slot, upstream
    * down, draining): the REQUEST is then refused.
    */
-  startCall: (session: Session, frame: RequestFrame) => UpstreamCall | string;
+  startCall: (session: Session, frame: RequestFrame) => StreamCall | string;
   /** WELCOME arrived: the agent grants this session its first credits (a CREDIT follows). */
   onWelcome: (session: Session, agentId: string) => void;
   /** The hub asked us to go away (GOAWAY) and our streams are done. */
@@ -57,19 +59,23 @@ type State = 'hello' | 'ready' | 'draining' | 'closed';
  * One connection to a hub: HELLO/WELCOME, the calls multiplexed on it, and an exact mirror of the
  * credits that hub holds (the SlotPool decides when to grant more).
  */
-export class Session implements Omit<CallHost, 'finished'>, CreditLink {
+export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, CreditLink {
   readonly #ws: WebSocket;
   readonly #deps: SessionDeps;
-  readonly calls = new Map<number, UpstreamCall>();
+  readonly calls = new Map<number, StreamCall>();
+  /** Calls whose upstream switched protocols: their credit went back with the 101. */
+  readonly #switched = new Set<number>();
   #state: State = 'hello';
   #lastStreamId = 0;
-  readonly #budget: FrameWriter<UpstreamCall>;
+  readonly #budget: FrameWriter<StreamCall>;
   #lastSeen: number;
   hubWindow = DEFAULT_STREAM_WINDOW;
   /** The hub takes interim (1xx) RESPONSE frames: it agreed on protocol version 2 or later. */
   interimResponses = false;
   /** The hub takes STATUS frames (upstream health): it agreed on protocol version 2 or later. */
   statusFrames = false;
+  /** The hub agreed on protocol 3: TRAILERS both ways and UPGRADE streams. */
+  trailers = false;
   readonly agentWindow: number;
   /** Hub-assigned id (Slime-Agent-Id). */
   hubAgentId = '';
@@ -78,7 +84,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
 
   constructor(ws: WebSocket, deps: SessionDeps) {
     this.#ws = ws;
-    this.#budget = new FrameWriter<UpstreamCall>({
+    this.#budget = new FrameWriter<StreamCall>({
       send: (bytes, done) => ws.send(bytes, { binary: true }, done),
       // ws keeps its net.Socket private; corking it is what batches our frames
       socket: (ws as unknown as { _socket?: Corkable })._socket,
@@ -126,8 +132,9 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
     return this.#paused;
   }
 
+  /** Calls holding a worker slot (an upgraded stream's tunnel holds none). */
   get running(): number {
-    return this.calls.size;
+    return this.calls.size - this.#switched.size;
   }
 
   get congested(): boolean {
@@ -144,7 +151,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
     this.#budget.flush();
   }
 
-  waitForDrain(call: UpstreamCall): void {
+  waitForDrain(call: StreamCall): void {
     this.#budget.wait(call);
   }
 
@@ -170,9 +177,17 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
     this.send(encodeFrame({ type: 'STATUS', streamId: 0, upstreamHealthy: healthy, reason: text }));
   }
 
-  /** A call on this session ended; its END/RESET already returned the credit to the hub. */
-  callEnded(call: UpstreamCall): void {
-    if (this.calls.delete(call.streamId) && this.#state !== 'closed') this.#held++;
+  /** An upgrade's 101 went out: the hub counts the credit back now, the stream stays open. */
+  callUpgraded(call: StreamCall): void {
+    if (!this.calls.has(call.streamId) || this.#switched.has(call.streamId)) return;
+    this.#switched.add(call.streamId);
+    if (this.#state !== 'closed') this.#held++;
+  }
+
+  /** A call on this session ended; its END/RESET (or its 101) already returned the credit to the hub. */
+  callEnded(call: StreamCall): void {
+    const switched = this.#switched.delete(call.streamId);
+    if (this.calls.delete(call.streamId) && this.#state !== 'closed' && !switched) this.#held++;
     this.#budget.forget(call);
     if (this.#state === 'draining' && this.calls.size === 0) this.#deps.onDrained(this);
   }
@@ -197,6 +212,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
       this.hubWindow = frame.streamWindow;
       this.interimResponses = frame.version >= 2;
       this.statusFrames = frame.version >= 2;
+      this.trailers = frame.version >= UPGRADE_VERSION;
       this.hubAgentId = frame.agentId;
       this.#state = 'ready';
       this.#deps.onWelcome(this, frame.agentId);
@@ -205,6 +221,9 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
     switch (frame.type) {
       case 'REQUEST': {
         assertNewStreamId(this.#lastStreamId, frame.streamId);
+        if (frame.upgrade && !this.trailers) {
+          throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', 'UPGRADE request below protocol 3');
+        }
         this.#lastStreamId = frame.streamId;
         // A correct hub never sends more than it holds; clamp rather than trust a miscount.
         if (this.#held > 0) this.#held--;
@@ -230,8 +249,12 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
       }
       case 'DATA':
       case 'END':
+      case 'TRAILERS':
       case 'WINDOW':
       case 'RESET': {
+        if (frame.type === 'TRAILERS' && !this.trailers) {
+          throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', 'TRAILERS below protocol 3');
+        }
         const call = this.calls.get(frame.streamId);
         if (!call) {
           if (frame.streamId > this.#lastStreamId) {
@@ -244,6 +267,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
         }
         if (frame.type === 'DATA') call.onData(frame.data);
         else if (frame.type === 'END') call.onEnd();
+        else if (frame.type === 'TRAILERS') call.onTrailers(frame.headers);
         else if (frame.type === 'WINDOW') call.onWindow(frame.increment);
         else call.onReset();
         return;
@@ -298,6 +322,7 @@ export class Session implements Omit<CallHost, 'finished'>, CreditLink {
     this.#state = 'closed';
     for (const call of [...this.calls.values()]) call.abandon();
     this.calls.clear();
+    this.#switched.clear();
     this.#budget.clear();
   }
 }

@@ -9,6 +9,7 @@ import {
   ResetCode,
   type ResetCodeValue,
   stripHopByHop,
+  trailerFields,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { Client, Dispatcher } from 'undici';
@@ -30,6 +31,8 @@ export interface CallHost {
   readonly agentWindow: number;
   /** The hub takes interim (1xx) RESPONSE frames (protocol version 2). */
   readonly interimResponses: boolean;
+  /** The hub speaks protocol 3: TRAILERS both ways (and upgraded streams). */
+  readonly trailers?: boolean;
   /** The call is over and its upstream work has stopped: the worker slot is free. */
   finished(call: UpstreamCall): void;
 }
@@ -59,6 +62,24 @@ export interface CallDeps {
 const RESET_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(ResetCode).map(([name, code]) => [code, name.toLowerCase()]),
 );
+
+/** A trailer section from undici (an object) or node:http (a raw list), as the protocol carries it. */
+function responseTrailers(res: UpstreamResponse): HeaderList {
+  if (res.rawTrailers) return trailerFields(res.rawTrailers());
+  const fields = (res as { trailers?: Record<string, string | string[] | undefined> }).trailers;
+  if (!fields) return [];
+  const raw: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) raw.push(name, v);
+  }
+  return trailerFields(raw);
+}
+
+function hasField(headers: readonly string[], name: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
+  return false;
+}
 
 function responseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
   const raw: string[] = [];
@@ -107,10 +128,23 @@ export class UpstreamCall {
     this.#startedAt = this.#deps.now?.() ?? 0;
     let request: UpstreamRequest;
     try {
-      request = upstreamRequest(frame, this.#deps.target, this.#deps.preserveHost);
+      request = upstreamRequest(frame, this.#deps.target, this.#deps.preserveHost, this.#host.trailers);
     } catch (err) {
       this.#fail(err);
       return;
+    }
+    // Request trailers need a chunked body written by node:http (undici cannot send them); a
+    // `Trailer` announcement that cannot be honoured is dropped rather than promised upstream.
+    const sendTrailers =
+      !frame.endStream &&
+      hasField(request.headers, 'trailer') &&
+      !hasField(request.headers, 'content-length');
+    if (!sendTrailers && hasField(request.headers, 'trailer')) {
+      const kept: string[] = [];
+      for (let i = 0; i < request.headers.length; i += 2) {
+        if (request.headers[i] !== 'trailer') kept.push(request.headers[i]!, request.headers[i + 1]!);
+      }
+      request.headers = kept;
     }
     if (!frame.endStream) {
       this.#body = new RequestBody(this.#host.agentWindow, (increment) =>
@@ -120,14 +154,17 @@ export class UpstreamCall {
       this.#body.on('error', () => {});
     }
     let response: Promise<UpstreamResponse>;
-    if (request.path === '*') {
+    if (request.path === '*' || sendTrailers) {
+      const body = this.#body;
       response = asteriskRequest({
         origin: this.#deps.target.origin,
         method: request.method,
         headers: request.headers,
-        body: this.#body,
+        body,
         signal: this.#abort.signal,
         headersTimeoutMs: this.#deps.headersTimeoutMs,
+        path: request.path,
+        ...(sendTrailers ? { trailers: () => body?.trailers } : {}),
       });
     } else {
       const client = this.#deps.connections.acquire();
@@ -220,7 +257,8 @@ export class UpstreamCall {
     );
     this.#pump = pump;
     body.on('data', (chunk: Buffer) => pump.push(chunk));
-    body.once('end', () => pump.end());
+    // Protocol 3: the upstream's trailer section goes out as TRAILERS in place of END.
+    body.once('end', () => pump.end(this.#host.trailers ? responseTrailers(res) : undefined));
     body.once('error', (err) => this.#fail(err));
   }
 
@@ -240,6 +278,11 @@ export class UpstreamCall {
 
   onEnd(): void {
     if (!this.#closed) this.#body?.finish();
+  }
+
+  /** Protocol 3: the request body ended with trailer fields. */
+  onTrailers(headers: HeaderList): void {
+    if (!this.#closed) this.#body?.finish(headers);
   }
 
   onWindow(increment: number): void {

@@ -36,6 +36,8 @@ export function upstreamRequest(
   frame: RequestFrame,
   target: UpstreamTarget,
   preserveHost: boolean,
+  /** Protocol 3: `te: trailers` and the `trailer` announcement go through (the caller frames them). */
+  trailers = false,
 ): UpstreamRequest {
   let named: Set<string> | undefined;
   for (const [name, value] of frame.headers) {
@@ -48,7 +50,8 @@ export function upstreamRequest(
   let contentLength: string | undefined;
   let hasAuth = false;
   for (const [name, value] of frame.headers) {
-    if (isHopByHop(name) || DROPPED.has(name) || named?.has(name)) continue;
+    const passed = trailers && ((name === 'te' && value === 'trailers') || name === 'trailer');
+    if (!passed && (isHopByHop(name) || DROPPED.has(name) || named?.has(name))) continue;
     if (!isWritableFieldValue(value))
       throw new UnsendableRequestError(`header ${name} has a control character`);
     if (name === 'host') {

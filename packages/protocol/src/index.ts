@@ -73,6 +73,7 @@ export {
   isWritableFieldValue,
   stripHopByHop,
 } from './headers.js';
+export { trailerFields } from './trailers.js';
 export {
   errorCodes,
   type UpstreamFailure,

@@ -44,7 +44,9 @@ describe('protocol version 3: upgraded streams and TRAILERS', () => {
       target: '/chat',
       headers: [['upgrade', 'websocket']],
     });
-    expect(hex(upgrade)).toBe('04000000010203474554' + '00052f63686174' + '0001077570677261646500097765627' + '36f636b6574');
+    expect(hex(upgrade)).toBe(
+      '04000000010203474554' + '00052f63686174' + '0001077570677261646500097765627' + '36f636b6574',
+    );
     const trailers = encodeFrame({ type: 'TRAILERS', streamId: 1, headers: [['grpc-status', '0']] });
     expect(hex(trailers)).toBe('0c00000001' + '0001' + '0b677270632d737461747573' + '000130');
     const switched = encodeFrame({
@@ -60,7 +62,14 @@ describe('protocol version 3: upgraded streams and TRAILERS', () => {
 
   it('decodes flag 0x02 as upgrade and leaves ordinary requests without the field', () => {
     const plain = decodeFrame(fromHex('04 00000001 00 03474554 00012f 0000'));
-    expect(plain).toEqual({ type: 'REQUEST', streamId: 1, endStream: false, method: 'GET', target: '/', headers: [] });
+    expect(plain).toEqual({
+      type: 'REQUEST',
+      streamId: 1,
+      endStream: false,
+      method: 'GET',
+      target: '/',
+      headers: [],
+    });
     expect('upgrade' in plain).toBe(false);
     const up = decodeFrame(fromHex('04 00000001 02 03474554 00012f 0000'));
     expect(up).toMatchObject({ type: 'REQUEST', upgrade: true, endStream: false });
@@ -94,8 +103,12 @@ describe('protocol version 3: upgraded streams and TRAILERS', () => {
     expect(codeOf(() => decodeFrame(fromHex('0c 00000001 0001 0178')))).toBe('ERR_PROTOCOL_TRUNCATED');
     expect(codeOf(() => decodeFrame(fromHex('0c 00000001 0000 00')))).toBe('ERR_PROTOCOL_TRAILING_BYTES');
     // "a b" is not a token
-    expect(codeOf(() => decodeFrame(fromHex('0c 00000001 0001 03612062 0000')))).toBe('ERR_PROTOCOL_BAD_HEADER');
-    expect(codeOf(() => decodeFrame(fromHex('0c 00000001 0001 0178 00020d0a')))).toBe('ERR_PROTOCOL_BAD_HEADER');
+    expect(codeOf(() => decodeFrame(fromHex('0c 00000001 0001 03612062 0000')))).toBe(
+      'ERR_PROTOCOL_BAD_HEADER',
+    );
+    expect(codeOf(() => decodeFrame(fromHex('0c 00000001 0001 0178 00020d0a')))).toBe(
+      'ERR_PROTOCOL_BAD_HEADER',
+    );
     const many = Array.from({ length: Limits.MAX_HEADERS + 1 }, (_, i) => [`x${i}`, 'v'] as [string, string]);
     expect(codeOf(() => encodeFrame({ type: 'TRAILERS', streamId: 1, headers: many }))).toBe(
       'ERR_PROTOCOL_TOO_MANY_HEADERS',

@@ -10,6 +10,7 @@ import {
   type ResetFrame,
   type ResponseFrame,
   type TrailersFrame,
+  trailerFields,
   UPGRADE_VERSION,
   windowUpdateDue,
 } from '@slime/protocol';
@@ -19,7 +20,7 @@ import type { AgentStream } from './agent-stream.js';
 import { RequestSender } from './request-sender.js';
 import { errorForReset, StreamRefusedError, UpstreamConnectError } from './reset-errors.js';
 import { ResponseFraming } from './response-framing.js';
-import { trailerList, writeTrailers } from './trailers.js';
+import { writeTrailers } from './trailers.js';
 
 /** What a stream needs from the connection it runs on. */
 export interface StreamHost {
@@ -127,7 +128,7 @@ export class HubStream implements ResponseBody, AgentStream {
           init.onBodyRead,
           () => this.cancel('client request body failed'),
           host.version >= UPGRADE_VERSION && init.req
-            ? () => trailerList((init.req as IncomingMessage).rawTrailers)
+            ? () => trailerFields((init.req as IncomingMessage).rawTrailers)
             : undefined,
         )
       : null;

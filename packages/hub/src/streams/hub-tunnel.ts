@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
 import {
   consumeWindow,
-  DataPump,
   type DataFrame,
+  DataPump,
   encodeFrame,
   ResetCode,
   type ResetCodeValue,
@@ -45,6 +45,7 @@ export class HubTunnel {
   #awaitingDrain = 0;
   #sentEnd = false;
   #recvEnd = false;
+  #clientEnded = false;
   #closed = false;
 
   constructor(id: number, host: TunnelHost, socket: Duplex) {
@@ -69,9 +70,16 @@ export class HubTunnel {
       },
     );
     socket.on('data', this.#onClientData);
-    socket.once('end', () => this.#pump.end());
+    socket.once('end', () => {
+      this.#clientEnded = true;
+      this.#pump.end();
+    });
     socket.on('error', () => {});
-    socket.once('close', () => this.#reset(ResetCode.CANCEL, 'client connection closed', 'client-reset'));
+    socket.once('close', () => {
+      // Both FINs crossed and our END is still on its way out (waiting for window): let it finish.
+      if (this.#clientEnded && this.#recvEnd && !this.#closed) return;
+      this.#reset(ResetCode.CANCEL, 'client connection closed', 'client-reset');
+    });
   }
 
   #onClientData = (chunk: Buffer): void => {

@@ -1,52 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type HeaderList, isToken, isWritableFieldValue, Limits } from '@slime/protocol';
-
-/**
- * Fields that never travel as trailers: they frame, route or authenticate the message and a
- * recipient would have to process them before the content (RFC 9110 §6.5.1).
- */
-const FORBIDDEN: ReadonlySet<string> = new Set([
-  'content-length',
-  'content-encoding',
-  'content-type',
-  'content-range',
-  'transfer-encoding',
-  'trailer',
-  'te',
-  'host',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'authorization',
-  'set-cookie',
-  'cookie',
-  'cache-control',
-  'expect',
-  'max-forwards',
-  'pragma',
-  'range',
-]);
-
-/**
- * A trailer section as it may cross the hub: lower-case token names, writable values, no field
- * that belongs in a head, within the protocol's header limits. What does not fit is dropped (a
- * trailer is advisory unless both ends agree otherwise; a broken one must not cost the response).
- */
-export function trailerList(raw: readonly string[]): HeaderList {
-  const out: HeaderList = [];
-  let bytes = 0;
-  for (let i = 0; i + 1 < raw.length && out.length < Limits.MAX_HEADERS; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    if (FORBIDDEN.has(name) || name.startsWith('slime-') || !isToken(name)) continue;
-    if (!isWritableFieldValue(value) || value.length > Limits.MAX_HEADER_VALUE_BYTES) continue;
-    if (name.length > Limits.MAX_HEADER_NAME_BYTES) continue;
-    bytes += name.length + Buffer.byteLength(value);
-    if (bytes > Limits.MAX_HEADER_BYTES) break;
-    out.push([name, value]);
-  }
-  return out;
-}
+import type { HeaderList } from '@slime/protocol';
 
 /** The client said it takes trailers (`TE: trailers`, RFC 9110 §10.1.4) over HTTP/1.1. */
 export function acceptsTrailers(req: IncomingMessage): boolean {
@@ -72,8 +25,18 @@ export function writeTrailers(res: ServerResponse, trailers: HeaderList): void {
   }
 }
 
-/** The hub forwards `te: trailers` (and nothing else of TE) on a version-3 connection. */
+/**
+ * On a version-3 connection the hub forwards `te: trailers` (and nothing else of TE) when the client
+ * takes response trailers, and the client's `Trailer` field when it announced request trailers: the
+ * agent then sends the request in a way that can carry them.
+ */
 export function withTrailerHeaders(headers: HeaderList, req: IncomingMessage | undefined): HeaderList {
-  if (!req || !acceptsTrailers(req)) return headers;
-  return [...headers, ['te', 'trailers']];
+  if (!req) return headers;
+  const declared = req.headers.trailer;
+  const te = acceptsTrailers(req);
+  if (!te && declared === undefined) return headers;
+  const out = [...headers];
+  if (te) out.push(['te', 'trailers']);
+  if (declared !== undefined && declared !== '') out.push(['trailer', declared]);
+  return out;
 }

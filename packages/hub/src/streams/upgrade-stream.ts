@@ -142,14 +142,20 @@ export class UpgradeStream implements AgentStream, ResponseBody {
   }
 
   onData(frame: DataFrame): void {
-    if (!this.#switched) return this.#inner.onData(frame);
+    if (!this.#switched) {
+      this.#inner.onData(frame);
+      return;
+    }
     // The window bounds what can wait here before the client writer takes the socket.
     const copy = new Uint8Array(frame.data);
     this.#toTunnel((t) => t.onData({ ...frame, data: copy }));
   }
 
   onEnd(): void {
-    if (!this.#switched) return this.#inner.onEnd();
+    if (!this.#switched) {
+      this.#inner.onEnd();
+      return;
+    }
     this.#toTunnel((t) => t.onEnd());
   }
 
@@ -159,24 +165,36 @@ export class UpgradeStream implements AgentStream, ResponseBody {
   }
 
   onWindow(increment: number): void {
-    if (!this.#switched) return this.#inner.onWindow(increment);
+    if (!this.#switched) {
+      this.#inner.onWindow(increment);
+      return;
+    }
     this.#toTunnel((t) => t.onWindow(increment));
   }
 
   onReset(frame: ResetFrame): void {
-    if (!this.#switched) return this.#inner.onReset(frame);
+    if (!this.#switched) {
+      this.#inner.onReset(frame);
+      return;
+    }
     if (this.#tunnel) this.#tunnel.onReset();
     else this.#endEarly('agent-reset');
   }
 
   agentLost(reason: string): void {
-    if (!this.#switched) return this.#inner.agentLost(reason);
+    if (!this.#switched) {
+      this.#inner.agentLost(reason);
+      return;
+    }
     if (this.#tunnel) this.#tunnel.agentLost();
     else this.#endEarly('agent-lost');
   }
 
   cancel(reason: string, code: ResetCodeValue = ResetCode.CANCEL, error?: HubError): void {
-    if (!this.#switched) return this.#inner.cancel(reason, code, error);
+    if (!this.#switched) {
+      this.#inner.cancel(reason, code, error);
+      return;
+    }
     if (this.#tunnel) this.#tunnel.reset(code, reason);
     // the client left between the 101 and its writer taking the socket
     else this.#endEarly('client-reset', code, reason);
@@ -226,21 +244,25 @@ export class UpgradeStream implements AgentStream, ResponseBody {
       }
       this.#done = resolve;
       const host = this.#host;
-      const tunnel = new HubTunnel(this.id, {
-        agentWindow: host.agentWindow,
-        hubWindow: host.hubWindow,
-        get congested() {
-          return host.congested;
+      const tunnel = new HubTunnel(
+        this.id,
+        {
+          agentWindow: host.agentWindow,
+          hubWindow: host.hubWindow,
+          get congested() {
+            return host.congested;
+          },
+          send: (b) => host.send(b),
+          waitForDrain: () => host.waitForDrain(this),
+          onBytes: (d, n) => this.#events.bytes(d, n),
+          onClosed: (how) => {
+            this.#tunnelDone = true;
+            this.#tunnel = null;
+            this.#closeTunnel(how);
+          },
         },
-        send: (b) => host.send(b),
-        waitForDrain: () => host.waitForDrain(this),
-        onBytes: (d, n) => this.#events.bytes(d, n),
-        onClosed: (how) => {
-          this.#tunnelDone = true;
-          this.#tunnel = null;
-          this.#closeTunnel(how);
-        },
-      }, socket);
+        socket,
+      );
       this.#tunnel = tunnel;
       const early = this.#early;
       this.#early = [];
@@ -260,6 +282,8 @@ export class UpgradeStream implements AgentStream, ResponseBody {
 
   readAll(): Promise<Uint8Array> {
     this.cancel('an upgraded stream has no body to read');
-    return Promise.reject(new HubError('ERR_HUB_UPGRADE_UNSUPPORTED', 'an upgraded stream cannot be spooled'));
+    return Promise.reject(
+      new HubError('ERR_HUB_UPGRADE_UNSUPPORTED', 'an upgraded stream cannot be spooled'),
+    );
   }
 }

@@ -58,7 +58,10 @@ export function createClientUpgrades(options: ClientUpgradesOptions): ClientUpgr
   function handle(req: IncomingMessage, socket: Socket, head: Buffer, protocols: string): void {
     socket.on('error', () => socket.destroy());
     if (!options.accepting()) {
-      writeRawProblem(socket, new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }));
+      writeRawProblem(
+        socket,
+        new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }),
+      );
       return;
     }
     // Bytes the client sent after its head belong to the tunnel, if there is one.

@@ -69,9 +69,17 @@ export function createUpgradeLimits(options: UpgradeLimitsOptions): UpgradeLimit
     },
   };
 
-  function gate(shaping: AgentGate | undefined, scope: string | undefined, path: string, block: boolean): AgentGate {
+  function gate(
+    shaping: AgentGate | undefined,
+    scope: string | undefined,
+    path: string,
+    block: boolean,
+  ): AgentGate {
     if (maxUpgrades === 0) {
-      throw new HubError('ERR_HUB_UPGRADE_UNSUPPORTED', 'this hub carries no upgraded streams (--max-upgrades 0)');
+      throw new HubError(
+        'ERR_HUB_UPGRADE_UNSUPPORTED',
+        'this hub carries no upgraded streams (--max-upgrades 0)',
+      );
     }
     let any = false;
     let able = false;
