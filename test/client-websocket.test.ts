@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { WebSocket } from 'ws';
 import { describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import { startAgent, startHub } from './helpers/harness.js';
 import { nextMessage, openWs, startWsUpstream } from './helpers/ws-upstream.js';
 
@@ -124,7 +124,11 @@ describe('client WebSockets through hub and agent (protocol 3)', () => {
 });
 
 describe('upgrade refusals are problem+json with a code', () => {
-  function rawUpgrade(port: number, path: string, extra = ''): Promise<{ status: number; body: Record<string, unknown> }> {
+  function rawUpgrade(
+    port: number,
+    path: string,
+    extra = '',
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
       const req = request({
         host: '127.0.0.1',
