@@ -10,6 +10,8 @@ export interface RawAgentOptions {
   autoPong?: boolean;
   slots?: number;
   streamWindow?: number;
+  /** Highest protocol version announced in HELLO (default 1: the oldest agent). */
+  maxVersion?: number;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function rawAgent(hubUrl: string, opts: RawAgentOptions = {}) {
     type: 'HELLO',
     streamId: 0,
     minVersion: 1,
-    maxVersion: 1,
+    maxVersion: opts.maxVersion ?? 1,
     slots: opts.slots ?? 1,
     streamWindow: opts.streamWindow ?? 65536,
     name: 'raw',
@@ -72,6 +74,6 @@ export async function rawAgent(hubUrl: string, opts: RawAgentOptions = {}) {
     software: 'test',
     hardware: '',
   });
-  await next('WELCOME');
-  return { ws, next, send, readBody };
+  const welcome = await next('WELCOME');
+  return { ws, next, send, readBody, welcome };
 }
