@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { createHubMetrics } from '@slime/hub';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { startAgent, startHub } from './helpers/harness.js';
@@ -120,6 +121,45 @@ describe('client WebSockets through hub and agent (protocol 3)', () => {
         expect(((await closed) as [number])[0]).toBe(1000);
       }),
     );
+  });
+});
+
+describe('upgrade metrics', () => {
+  it('count open upgraded streams, bytes each way, outcomes and how streams ended', async () => {
+    await using upstream = await startWsUpstream({ refusePath: '/no' });
+    const metrics = createHubMetrics(() => null, { defaultMetrics: false });
+    await using hub = await startHub({}, { onUpgrade: metrics.upgrades, observe: metrics.observe });
+    await using _agent = await startAgent(hub, upstream);
+    const value = async (name: string) => {
+      const line = (await metrics.metrics()).split('\n').find((l) => l.startsWith(name));
+      return line === undefined ? undefined : Number(line.split(' ').at(-1));
+    };
+    const ws = await openWs(wsUrl(hub.url, '/m'));
+    expect(await value('slime_upgraded_streams_open')).toBe(1);
+    ws.send(Buffer.alloc(1000, 1));
+    await nextMessage(ws);
+    await vi.waitFor(async () => {
+      expect(
+        await value('slime_upgraded_stream_bytes_total{direction="to_upstream"}'),
+      ).toBeGreaterThanOrEqual(1000);
+      expect(await value('slime_upgraded_stream_bytes_total{direction="to_client"}')).toBeGreaterThanOrEqual(
+        1000,
+      );
+    });
+    const closed = once(ws, 'close');
+    ws.close(1000);
+    await closed;
+    await vi.waitFor(async () => {
+      expect(await value('slime_upgraded_streams_open')).toBe(0);
+      expect(await value('slime_upgraded_streams_closed_total{how="normal"}')).toBe(1);
+    });
+    const refused = new WebSocket(wsUrl(hub.url, '/no'));
+    refused.on('error', () => {});
+    await once(refused, 'unexpected-response');
+    await vi.waitFor(async () => {
+      expect(await value('slime_upgrades_total{outcome="switched"}')).toBe(1);
+      expect(await value('slime_upgrades_total{outcome="not_switched"}')).toBe(1);
+    });
   });
 });
 

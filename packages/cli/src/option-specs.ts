@@ -109,6 +109,15 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     description: 'most application requests served at once; the rest wait in FIFO order',
   },
   {
+    flag: 'max-upgrades',
+    env: ['MAX_UPGRADES'],
+    kind: 'int',
+    arg: '<n>',
+    defaultText: '1024',
+    description:
+      'most upgraded streams (client WebSockets) one agent carries at once; they hold no --numWorker or --concurrent slot after the 101 (0 = no client upgrades)',
+  },
+  {
     flag: 'max-queue',
     env: ['MAX_QUEUE'],
     kind: 'int',

@@ -40,6 +40,8 @@ export function hubOptionsFrom(settings: Settings): HubOptions {
   const concurrent = settings.int('concurrent', { min: 0 });
   // Go's --concurrent 0 means unlimited
   if (concurrent !== undefined && concurrent > 0) options.concurrent = concurrent;
+  const maxUpgrades = settings.int('max-upgrades', { min: 0, max: 1_000_000 });
+  if (maxUpgrades !== undefined) options.maxUpgrades = maxUpgrades;
   const maxQueue = settings.int('max-queue', { min: 1 });
   if (maxQueue !== undefined) options.maxQueue = maxQueue;
   const blockTimeoutMs = settings.durationMs('block-timeout');
@@ -213,6 +215,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       onAgentBytes: metrics.agentBytes,
       onFramingViolation: metrics.framingViolation,
       onAgentEjected: metrics.agentEjected,
+      onUpgrade: metrics.upgrades,
       onUpstreamHealth: metrics.upstreamHealth,
     });
   } catch (err) {

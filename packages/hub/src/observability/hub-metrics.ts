@@ -2,6 +2,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AgentConnection, AgentSnapshot } from '../agents/agent-connection.js';
 import { isGoClaims } from '../go-compat/go-token.js';
 import type { RequestObserver } from '../pipeline/policies/access-log.js';
+import { createUpgradeMetrics } from '../upgrade/upgrade-metrics.js';
+import type { UpgradeObserver } from '../upgrade/upgrade-types.js';
 import { ANY_SCOPE, boundedLabel, closeReasonLabel, statusClass } from './labels.js';
 import { registerShapingGauges, type ShapingStatsSource, shapingGroupLabel } from './shaping-metrics.js';
 
@@ -41,6 +43,8 @@ export interface HubMetrics {
   framingViolation(): void;
   /** Outlier ejection took an agent out of dispatch. */
   agentEjected(): void;
+  /** For `internals.onUpgrade`: client upgrades (WebSockets) answered, ended, and their bytes. */
+  readonly upgrades: UpgradeObserver;
   /** An agent's STATUS changed its upstream's health. */
   upstreamHealth(agent: unknown, healthy: boolean): void;
   /** A rate limit refused a request; `rule` is the rule's name from the policy file. */
@@ -270,9 +274,12 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     }
   };
 
+  const upgrades = createUpgradeMetrics(registry);
+
   return {
     registry,
     observe,
+    upgrades,
     onWait: (ms, outcome) => queueWait.observe({ outcome }, Math.max(0, ms) / 1000),
     onAgentConnected: () => connections.inc({ event: 'connected', reason: 'ok' }),
     onAgentClosed: (_agent, code) =>
