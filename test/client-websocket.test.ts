@@ -111,6 +111,8 @@ describe('client WebSockets through hub and agent (protocol 3)', () => {
       }),
     );
     expect(replies).toEqual(sockets.map((_, i) => `n${i}`));
+    // the sockets hold no worker slot: the agent's one slot is free for ordinary requests
+    expect(hub.hub.agents()[0]).toMatchObject({ upgradedStreams: 50, inFlight: 0, credits: 1 });
     const plain = await fetch(`${hub.url}/plain`);
     expect(plain.status).toBe(200);
     expect(await plain.text()).toBe('plain GET /plain');
@@ -121,6 +123,7 @@ describe('client WebSockets through hub and agent (protocol 3)', () => {
         expect(((await closed) as [number])[0]).toBe(1000);
       }),
     );
+    await vi.waitFor(() => expect(hub.hub.agents()[0]).toMatchObject({ upgradedStreams: 0, inFlight: 0 }));
   });
 });
 

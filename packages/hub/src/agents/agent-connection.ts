@@ -79,6 +79,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   #streams = new Map<number, AgentStream>();
   #lastStreamId = 0;
   #framingViolations = 0;
+  #upgraded = 0;
   #upstreamHealthy = true;
   #upstreamReason = '';
   readonly #budget: FrameWriter<AgentStream>;
@@ -120,8 +121,14 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     return this.#state;
   }
 
+  /** Streams holding a worker slot: upgraded streams (tunnels) hold none after their 101. */
   get inFlight(): number {
-    return this.#streams.size;
+    return this.#streams.size - this.#upgraded;
+  }
+
+  /** Upgraded streams (client WebSockets) open on this connection. */
+  get upgradedStreams(): number {
+    return this.#upgraded;
   }
 
   get name(): string {
@@ -224,15 +231,17 @@ export class AgentConnection implements StreamHost, UpgradeHost {
 
   /** An upgrade's 101 arrived: the agent freed the worker slot, so the credit returns now. */
   upgraded(_stream: AgentStream): void {
+    this.#upgraded++;
     this.#creditReturned();
   }
 
   streamClosed(stream: AgentStream, outcome: CloseOutcome): void {
-    this.#streams.delete(stream.id);
+    const had = this.#streams.delete(stream.id);
     this.#budget.forget(stream);
     // A refusal keeps the credit spent: the agent re-grants when it has a slot for us.
     if (outcome === 'refused') this.#paused = true;
     if (outcome === 'returned') this.#creditReturned();
+    if (outcome === 'detached' && had) this.#upgraded--;
   }
 
   #creditReturned(): void {
@@ -421,6 +430,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     this.credits = 0;
     const streams = [...this.#streams.values()];
     this.#streams.clear();
+    this.#upgraded = 0;
     this.#budget.clear();
     for (const s of streams) s.agentLost(reason || `closed with code ${code}`);
     this.log.info({ code, reason, streams: streams.length }, 'agent disconnected');
@@ -445,6 +455,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
       slots: this.#hello?.slots ?? 0,
       credits: this.credits,
       inFlight: this.inFlight,
+      upgradedStreams: this.#upgraded,
       state: this.#state,
       upstream: this.#hello?.upstream ?? '',
       software: this.#hello?.software ?? '',

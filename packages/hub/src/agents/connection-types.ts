@@ -47,6 +47,8 @@ export interface AgentSnapshot {
   slots: number;
   credits: number;
   inFlight: number;
+  /** Upgraded streams (client WebSockets) open; they hold no worker slot (`inFlight` excludes them). */
+  upgradedStreams?: number;
   state: ConnectionState;
   upstream: string;
   software: string;
