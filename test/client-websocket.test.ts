@@ -92,6 +92,32 @@ describe('client WebSockets through hub and agent (protocol 3)', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('a client that drops its socket closes the upstream socket too (RESET to the agent)', async () => {
+    await using upstream = await startWsUpstream();
+    await using hub = await startHub();
+    await using _agent = await startAgent(hub, upstream);
+    const ws = await openWs(wsUrl(hub.url, '/drop'));
+    ws.send('x');
+    await nextMessage(ws);
+    const server = upstream.sockets[0]!;
+    const serverClosed = once(server, 'close');
+    ws.terminate();
+    const [code] = (await serverClosed) as [number];
+    expect(code).toBe(1006);
+    await vi.waitFor(() => expect(hub.hub.agents()[0]).toMatchObject({ upgradedStreams: 0 }));
+  });
+
+  it('hub shutdown ends open sockets and does not hang on them', async () => {
+    await using upstream = await startWsUpstream();
+    const hub = await startHub();
+    await using _agent = await startAgent(hub, upstream);
+    const ws = await openWs(wsUrl(hub.url, '/long'));
+    const closed = once(ws, 'close');
+    await hub.hub.close();
+    const [code] = (await closed) as [number];
+    expect(code).toBe(1006);
+  });
+
   it('holds many concurrent sockets without taking worker slots from ordinary requests', async () => {
     await using upstream = await startWsUpstream();
     await using hub = await startHub();
