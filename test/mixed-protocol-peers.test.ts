@@ -105,7 +105,7 @@ describe('a version-3 agent with a version-2 hub', () => {
   it('speaks version 2: END in place of TRAILERS, no TE upstream, and an UPGRADE request is a protocol error', async () => {
     const seenTe: Array<string | undefined> = [];
     await using upstream = await startUpstream((req, res) => {
-      seenTe.push(req.headers.te);
+      seenTe.push(req.headers.te as string | undefined);
       res.write('abc');
       res.addTrailers({ 'x-sum': '9' });
       res.end();

@@ -44,7 +44,7 @@ describe('trailers through hub and agent (protocol 3)', () => {
   it('response trailers reach a client that sent TE: trailers, and only that client', async () => {
     const seenTe: Array<string | undefined> = [];
     await using upstream = await startUpstream((req, res) => {
-      seenTe.push(req.headers.te);
+      seenTe.push(req.headers.te as string | undefined);
       res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum, grpc-status' });
       res.write('part one, ');
       res.write('part two');
