@@ -80,6 +80,8 @@ export class HubTunnel {
       if (this.#clientEnded && this.#recvEnd && !this.#closed) return;
       this.#reset(ResetCode.CANCEL, 'client connection closed', 'client-reset');
     });
+    // the socket was paused while the request waited for its answer
+    socket.resume();
   }
 
   #onClientData = (chunk: Buffer): void => {

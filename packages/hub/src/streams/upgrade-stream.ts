@@ -114,6 +114,12 @@ export class UpgradeStream implements AgentStream, ResponseBody {
 
   onResponse(frame: ResponseFrame): void {
     if (this.#switched) throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'RESPONSE on an upgraded stream');
+    if (frame.status === 101 && this.#inner.state === 'reset-sent') {
+      // The 101 crossed our RESET: it returned the credit (the agent freed the slot when it sent
+      // it); the agent ends its tunnel on our RESET without an answer.
+      this.#host.streamClosed(this, 'returned');
+      return;
+    }
     if (frame.status !== 101 || this.#inner.state !== 'open') {
       this.#inner.onResponse(frame);
       return;

@@ -64,8 +64,7 @@ export function createClientUpgrades(options: ClientUpgradesOptions): ClientUpgr
       );
       return;
     }
-    // Bytes the client sent after its head belong to the tunnel, if there is one.
-    if (head.byteLength > 0) socket.unshift(head);
+    const release = holdSocket(socket, head);
     const res = new ServerResponse(req);
     // Whatever is answered here but a 101 ends the connection: the parser let go of the socket.
     res.shouldKeepAlive = false;
@@ -84,6 +83,7 @@ export function createClientUpgrades(options: ClientUpgradesOptions): ClientUpgr
     }
     const upgrade: ClientUpgrade = {
       protocols,
+      release,
       events: limits.events,
       gate: (shaping, scope, path, block) => limits.gate(shaping, scope, path, block),
     };
@@ -95,4 +95,36 @@ export function createClientUpgrades(options: ClientUpgradesOptions): ClientUpgr
   }
 
   return { protocols, handle, open: limits.open };
+}
+
+// Bytes a client may send before the 101 (its first WebSocket frames) are kept up to this much;
+// beyond it the socket is paused until the tunnel takes it.
+const EARLY_BYTES = 64 * 1024;
+
+/**
+ * Keeps reading the client's socket while its upgrade waits for an agent and an answer: a socket
+ * nobody reads never reports its peer's close, and a client that gives up must cancel the request
+ * at the agent like any other. Early bytes are kept for the tunnel; a FIN before the answer means
+ * the client gave up (it could not use the switched connection). Returns the hand-over: the socket
+ * paused with the kept bytes back at its front.
+ */
+function holdSocket(socket: Socket, head: Buffer): () => void {
+  const early: Buffer[] = head.byteLength > 0 ? [head] : [];
+  let size = head.byteLength;
+  const onData = (chunk: Buffer) => {
+    early.push(chunk);
+    size += chunk.byteLength;
+    if (size > EARLY_BYTES) socket.pause();
+  };
+  const onEnd = () => socket.destroy();
+  socket.on('data', onData);
+  socket.once('end', onEnd);
+  if (size > EARLY_BYTES) socket.pause();
+  return () => {
+    socket.pause();
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    if (early.length > 0) socket.unshift(Buffer.concat(early));
+    early.length = 0;
+  };
 }

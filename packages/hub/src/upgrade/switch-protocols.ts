@@ -25,5 +25,6 @@ export async function switchProtocols(ctx: RequestContext, raw: string[]): Promi
   let head = `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\n`;
   for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   socket.write(`${head}\r\n`, 'latin1');
+  ctx.upgrade?.release();
   await body.tunnel(socket);
 }

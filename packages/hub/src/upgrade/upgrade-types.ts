@@ -3,6 +3,8 @@ import type { UpgradeInit } from '../streams/upgrade-stream.js';
 
 /** A client's upgrade request as the pipeline carries it (`ctx.upgrade`). */
 export interface ClientUpgrade extends UpgradeInit {
+  /** Stops the hub's watch on the client's socket before the tunnel takes it (kept bytes go back first). */
+  release(): void;
   /**
    * The gate dispatch uses for this request: only agents that speak protocol 3 and are below
    * their --max-upgrades, and `shaping`'s gate when there is one. Throws 501
