@@ -121,11 +121,11 @@ describe('client WebSockets through hub and agent (protocol 3)', () => {
   it('holds many concurrent sockets without taking worker slots from ordinary requests', async () => {
     await using upstream = await startWsUpstream();
     await using hub = await startHub();
-    // One worker slot: 50 open sockets must not keep a plain request waiting. Each handshake takes
+    // One worker slot: 200 open sockets must not keep a plain request waiting. Each handshake takes
     // the slot until its 101, so the clients ask to wait their turn (Slime-Block).
     await using _agent = await startAgent(hub, upstream, { numWorker: 1 });
     const sockets = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
+      Array.from({ length: 200 }, (_, i) =>
         openWs(wsUrl(hub.url, `/s${i}`), undefined, { headers: { 'slime-block': '1' } }),
       ),
     );
@@ -138,7 +138,7 @@ describe('client WebSockets through hub and agent (protocol 3)', () => {
     );
     expect(replies).toEqual(sockets.map((_, i) => `n${i}`));
     // the sockets hold no worker slot: the agent's one slot is free for ordinary requests
-    expect(hub.hub.agents()[0]).toMatchObject({ upgradedStreams: 50, inFlight: 0, credits: 1 });
+    expect(hub.hub.agents()[0]).toMatchObject({ upgradedStreams: 200, inFlight: 0, credits: 1 });
     const plain = await fetch(`${hub.url}/plain`);
     expect(plain.status).toBe(200);
     expect(await plain.text()).toBe('plain GET /plain');
