@@ -2,6 +2,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  appRoutes,
   type CompiledShaping,
   createAdminServer,
   createFallbackSection,
@@ -201,6 +202,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   try {
     hub = createHub(options, {
       policies: engine.slots(),
+      apps: engine.apps,
       bytes: { request: engine.onRequestBytes, response: engine.onResponseBytes },
       observe: metrics.observe,
       onWait: metrics.onWait,
@@ -252,7 +254,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       token: adminToken,
       engine: adminEngine,
       logger,
-      routes: ops.adminRoutes(),
+      // /apps and /apps/rotate change the policy through the same engine (and Redis) as /policy
+      routes: { ...ops.adminRoutes(), ...appRoutes({ engine: adminEngine, policyPath, logger }) },
       ...(policyPath !== undefined ? { policyPath } : {}),
       ...(cluster.store !== undefined ? { sharedPolicyStore: 'redis' } : {}),
     });

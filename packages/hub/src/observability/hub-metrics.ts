@@ -15,7 +15,7 @@ export interface HubLike {
 /** The hub, or a getter for it: metrics are created before the hub they observe (they are its hooks). */
 export type HubSource = HubLike | (() => HubLike | null | undefined);
 
-export type QueueWaitOutcome = 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown';
+export type QueueWaitOutcome = 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown' | 'shed';
 export type AgentBytesDirection = 'to_agent' | 'from_agent';
 
 export interface HubMetricsOptions {

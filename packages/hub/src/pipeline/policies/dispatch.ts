@@ -83,6 +83,8 @@ export function dispatchToAgent(options: {
           timeoutMs: redispatchAfterLoss && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
           signal: ctx.signal,
           front: retry,
+          ...(ctx.app !== undefined ? { app: ctx.app } : {}),
+          ...(ctx.priority !== undefined ? { priority: ctx.priority } : {}),
           ...(ctx.agentGate ? { gate: ctx.agentGate } : {}),
           ...(unreachable ? { exclude: unreachable } : {}),
           open: (agent: DispatchAgent) => {
