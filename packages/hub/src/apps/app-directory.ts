@@ -18,8 +18,13 @@ interface StoredKey {
 
 /** The applications of the policy in force, compiled for lookups. Immutable. */
 export interface AppDirectory {
-  /** Number of declared applications; 0 = app keys are not in use. */
+  /** Number of declared applications. */
   readonly size: number;
+  /**
+   * Whether requests must carry an app key: the policy has an `apps` section, even an empty one,
+   * so removing the last application refuses every key instead of opening the hub.
+   */
+  readonly required: boolean;
   /**
    * The application a key belongs to, if the key is known and not expired now. Every
    * stored key is compared, in constant time, whatever matches: timing tells nothing about keys.
@@ -67,6 +72,7 @@ export function compileApps(
   const fallback = new Map<string, AppSettings>();
   return {
     size: byName.size,
+    required: apps !== undefined,
     byKey(key) {
       const given = createHash('sha256').update(key).digest();
       let found: StoredKey | undefined;

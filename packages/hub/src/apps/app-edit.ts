@@ -72,10 +72,8 @@ export function rotateApp(doc: PolicyDoc, name: string, overlapMs: number, nowMs
 export function removeApp(doc: PolicyDoc, name: string): AppEdit {
   const list = apps(doc);
   if (!list.some((a) => a.name === name)) throw notFound(name);
-  const rest = list.filter((a) => a.name !== name);
-  const next: PolicyDoc = { ...doc, apps: rest };
-  if (rest.length === 0) delete next.apps;
-  return { doc: next };
+  // An empty list stays: keys are still required, and none is valid (see AppDirectory.required).
+  return { doc: { ...doc, apps: list.filter((a) => a.name !== name) } };
 }
 
 export function listApps(doc: PolicyDoc, nowMs: number): AppListing[] {

@@ -51,15 +51,15 @@ export function appAuth(options: AppAuthOptions): Policy {
   return async function appAuth(ctx, next) {
     const apps = directory();
     const headers = ctx.req.headers;
-    if (expected || apps.size > 0) {
+    if (expected || apps.required) {
       let app: string | undefined;
       const key = headers['slime-app-key'];
       const bearer =
         typeof headers.authorization === 'string' ? BEARER.exec(headers.authorization)?.[1] : undefined;
       const password = headers['slime-app-password'];
       const bearerApp =
-        apps.size > 0 && bearer !== undefined && typeof key !== 'string' ? apps.byKey(bearer) : undefined;
-      if (apps.size > 0 && typeof key === 'string') {
+        apps.required && bearer !== undefined && typeof key !== 'string' ? apps.byKey(bearer) : undefined;
+      if (apps.required && typeof key === 'string') {
         app = apps.byKey(key)?.name;
         if (app === undefined) throw unauthorized('unknown, expired or revoked Slime-App-Key');
       } else if (bearerApp) {
@@ -69,11 +69,11 @@ export function appAuth(options: AppAuthOptions): Policy {
         if (!timingSafeEqual(digest(password), expected))
           throw unauthorized('missing or wrong Slime-App-Password');
         app = DEFAULT_APP;
-      } else if (bearer !== undefined && apps.size > 0) {
+      } else if (bearer !== undefined && apps.required) {
         throw unauthorized('unknown, expired or revoked application key');
       } else {
         throw unauthorized(
-          apps.size > 0
+          apps.required
             ? 'send the application key as Authorization: Bearer <key> or Slime-App-Key'
             : 'missing or wrong Slime-App-Password',
         );
