@@ -71,7 +71,11 @@ describe('applications across hubs on one Redis', () => {
     await using upstream = await startUpstream((_req, res) => res.end('ok'));
     const policy: PolicyDoc = {
       apps: [
-        { name: 'metered', keys: [{ hash: hashAppKey(keyOf('metered')) }], quotas: { requests: { minute: 5 } } },
+        {
+          name: 'metered',
+          keys: [{ hash: hashAppKey(keyOf('metered')) }],
+          quotas: { requests: { minute: 5 } },
+        },
         { name: 'free', keys: [{ hash: hashAppKey(keyOf('free')) }] },
       ],
     };
@@ -136,8 +140,16 @@ describe('applications across hubs on one Redis', () => {
     const bad = await admin(`${h1.adminUrl}/apps`, 'POST', { name: 'x y', weight: -1 });
     expect(bad.status).toBe(400);
     expect(bad.json.code).toBe('ERR_HUB_INVALID_POLICY');
-    expect(bad.json.errors).toEqual(expect.arrayContaining([expect.stringMatching(/^apps\[0\]\.name /), expect.stringMatching(/^apps\[0\]\.weight /)]));
-    const smuggled = await admin(`${h1.adminUrl}/apps`, 'POST', { name: 'y', keys: [{ hash: hashAppKey('chosen') }] });
+    expect(bad.json.errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^apps\[0\]\.name /),
+        expect.stringMatching(/^apps\[0\]\.weight /),
+      ]),
+    );
+    const smuggled = await admin(`${h1.adminUrl}/apps`, 'POST', {
+      name: 'y',
+      keys: [{ hash: hashAppKey('chosen') }],
+    });
     expect(smuggled.status).toBe(400);
     expect(smuggled.json.code).toBe('ERR_HUB_BAD_REQUEST');
   });

@@ -78,7 +78,10 @@ describe('fair queueing across applications', () => {
         }
       })();
     // 8 closed-loop clients per app keep both apps' queues full the whole time
-    const clients = [...Array.from({ length: 8 }, () => flood('heavy')), ...Array.from({ length: 8 }, () => flood('light'))];
+    const clients = [
+      ...Array.from({ length: 8 }, () => flood('heavy')),
+      ...Array.from({ length: 8 }, () => flood('light')),
+    ];
     await vi.waitFor(() => expect(h.upstream.count).toBeGreaterThan(60), { timeout: 20_000, interval: 2 });
     const solo = (async () => {
       const p = h.send('solo', 'solo');
@@ -147,7 +150,10 @@ describe('fair queueing across applications', () => {
     h.order.length = 0;
     const busy = h.send('plain', 'busy');
     await vi.waitFor(() => expect(h.upstream.inFlight).toBe(1));
-    const plain = [await queue('plain', 'plain-normal', 'normal', 1), await queue('plain', 'plain-high', 'high', 2)];
+    const plain = [
+      await queue('plain', 'plain-normal', 'normal', 1),
+      await queue('plain', 'plain-high', 'high', 2),
+    ];
     release2();
     await Promise.all([busy, ...plain.map((q) => q.p)]);
     expect(h.order).toEqual(['busy', 'plain-normal', 'plain-high']);
