@@ -245,6 +245,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       metrics,
       requireAgent: settings.bool('ready-requires-agent') ?? false,
       shaping: () => shaper()?.stats() ?? [],
+      appWeight: (app) => engine.apps().settings(app).weight,
     });
     const adminHost = settings.string('admin-host') ?? '127.0.0.1';
     const adminPort = settings.int('admin-port', { min: 0, max: 65535 }) ?? 8081;

@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AgentConnection, AgentSnapshot } from '../agents/agent-connection.js';
 import { isGoClaims } from '../go-compat/go-token.js';
 import type { RequestObserver } from '../pipeline/policies/access-log.js';
+import { registerAppMetrics } from './app-metrics.js';
 import { ANY_SCOPE, boundedLabel, closeReasonLabel, statusClass } from './labels.js';
 import { registerShapingGauges, type ShapingStatsSource, shapingGroupLabel } from './shaping-metrics.js';
 
@@ -10,6 +11,8 @@ export interface HubLike {
   agents(): AgentSnapshot[];
   readonly queueLength: number;
   readonly activeRequests: number;
+  /** Per application: in flight, waiting, served (absent on hubs built before applications). */
+  appStats?(): { app: string; inFlight: number; queued: number; served: number }[];
 }
 
 /** The hub, or a getter for it: metrics are created before the hub they observe (they are its hooks). */
@@ -250,8 +253,10 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
 
   let observed = 0;
   let serverErrors = 0;
+  const observeApp = registerAppMetrics(registry, hub, maxLabelValues);
   const observe: RequestObserver = (e) => {
     observed++;
+    observeApp(e);
     const cls = statusClass(e.status);
     if (cls === '5xx') serverErrors++;
     requests.inc({ outcome: outcomeLabel(e.outcome), status_class: cls });
