@@ -11,7 +11,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function policyWith(apps: PolicyDoc['apps']): PolicyDoc {
+function policyWith(apps: NonNullable<PolicyDoc['apps']>): PolicyDoc {
   return { apps };
 }
 
