@@ -100,5 +100,5 @@ export function compileApps(
   };
 }
 
-export const NO_APPS: AppDirectory = compileApps([]);
+export const NO_APPS: AppDirectory = compileApps(undefined);
 export { DEFAULT_APP };
