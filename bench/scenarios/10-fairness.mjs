@@ -113,7 +113,7 @@ export async function run({ quick, scope, hubModule }) {
       },
     ],
     notes: [
-      "share = the app's part of the 200s the upstream served; p50/p99 are client latencies of its 200s (time in the hub's queue + 20 ms service).",
+      "share = the app's part of the 200s completed in the steady window; p50/p99 are client latencies of those 200s (time in the hub's queue + 20 ms service).",
       `overlaps at the upstream (must be 0): ${Math.max(...[...f, ...g].map((x) => x.overlaps))}; non-200 answers or failures: ${Math.max(...[...f, ...g].map((x) => x.errors))}.`,
     ],
     data: { out },

@@ -156,7 +156,8 @@ export class FairQueue<T> {
           stuck.add(lane);
           break;
         }
-        lane.deficit -= 1;
+        // remove() already reset an emptied lane: charging it would cost it its next turn
+        if (lane.ring) lane.deficit -= 1;
         served = true;
       }
       if (served) stuck.clear();

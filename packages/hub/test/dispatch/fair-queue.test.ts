@@ -71,6 +71,23 @@ describe('FairQueue (deficit round robin over applications)', () => {
     expect(h.q.size).toBe(0);
   });
 
+  it('an app that empties its queue and comes back is served in the next round, not one later', () => {
+    const h = harness({ a: 3, b: 1, s: 1 });
+    for (let i = 0; i < 40; i++) {
+      h.push('a');
+      h.push('b');
+    }
+    h.push('s');
+    const served: string[] = [];
+    // s sends its next request as soon as the previous one was served (a closed-loop client)
+    for (let i = 0; i < 30; i++) {
+      const [x] = h.serve(1);
+      served.push(x!.app);
+      if (x!.app === 's') h.push('s');
+    }
+    expect(served.join('')).toBe('aaabsaaabsaaabsaaabsaaabsaaabs');
+  });
+
   it('serves urgent (re-dispatched) requests before the round', () => {
     const h = harness({});
     h.push('a');
