@@ -171,6 +171,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       random: Math.random,
       logger,
       onRejected: metrics.shapingRejected,
+      // requests waiting for a shaped group take turns by application weight (#22)
+      appShare: (app: string) => engine.apps().settings(app),
       ...(options.maxQueue === undefined ? {} : { maxWaiting: options.maxQueue }),
     }),
     router: createRouterSection({ random: Math.random, logger }),

@@ -1,3 +1,4 @@
+import { DEFAULT_APP } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
 import type { Policy, RequestContext } from '../pipeline/context.js';
 import { createJitterPolicy } from './jitter-policy.js';
@@ -115,8 +116,12 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         () => {
           const a = shaper.admit(key, { critical, quiet: true });
           if (a.ok) finish(undefined, Object.assign(a.permit, { delayMs: a.delayMs }));
+          return a.ok;
         },
-        options.front ? { front: true } : {},
+        // waiters of a group take turns by application, as in the dispatcher's queue
+        options.front
+          ? { front: true }
+          : { app: ctx.app ?? DEFAULT_APP, ...(ctx.priority ? { priority: ctx.priority } : {}) },
       );
       const onAbort = () =>
         finish(new HubError('ERR_HUB_CLIENT_GONE', 'client went away while waiting for a slot'));
