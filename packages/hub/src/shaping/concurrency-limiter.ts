@@ -30,7 +30,7 @@ export interface ConcurrencyLimiter {
    * robin by weight, FIFO within an app and priority) while a slot is free: such a listener
    * returns true when it took the slot. Returns an unsubscribe.
    */
-  onAvailable(listener: () => boolean | void, options?: WaiterOptions): () => void;
+  onAvailable(listener: () => unknown, options?: WaiterOptions): () => void;
   /** Scales the limit by an external signal's factor in (0, 1]; the result never goes below `min`. */
   setCapFactor(factor: number): void;
 }
@@ -49,7 +49,7 @@ export interface LimiterWaiting {
 }
 
 interface Waiter {
-  readonly listener: () => boolean | void;
+  readonly listener: () => unknown;
   node: FairNode<Waiter> | undefined;
 }
 
@@ -75,8 +75,8 @@ export function createConcurrencyLimiter(
   const min = algorithm.min;
   let inFlight = 0;
   let capFactor = 1;
-  const listeners = new Set<() => boolean | void>();
-  const front = new Set<() => boolean | void>();
+  const listeners = new Set<() => unknown>();
+  const front = new Set<() => unknown>();
   // Requests waiting for a slot of this group: fair across applications, like the dispatcher's.
   const fair = new FairQueue<Waiter>(waiting.share ?? (() => EQUAL));
 

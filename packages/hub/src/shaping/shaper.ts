@@ -113,7 +113,7 @@ export interface Shaper {
    * Called synchronously when the key's group may admit again; `front` listeners before the
    * others (a re-queued request goes ahead of the queue). Returns an unsubscribe.
    */
-  onAvailable(key: ShapingKey, listener: () => boolean | void, options?: WaiterOptions): () => void;
+  onAvailable(key: ShapingKey, listener: () => unknown, options?: WaiterOptions): () => void;
   /** Ms left of the group's hold (the upstream's Retry-After); 0 when none. */
   holdLeft(key: ShapingKey): number;
   /**
