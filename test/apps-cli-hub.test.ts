@@ -54,7 +54,7 @@ describe('slime hub run with applications (real processes)', () => {
       const status = await runCli(['hub', 'status', ...at]);
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(/APP\s+WEIGHT\s+INFLIGHT\s+QUEUED\s+SERVED\nchat\s+3\s+0\s+0\s+1\n/);
-    });
+    }, 20_000);
 
     const removed = await runCli(['hub', 'app', 'remove', '--name', 'chat', ...at]);
     expect(removed.code).toBe(0);
@@ -62,6 +62,6 @@ describe('slime hub run with applications (real processes)', () => {
       const r = await fetch(`${hub.url}/hello`, { headers: { authorization: `Bearer ${key}` } });
       await r.arrayBuffer();
       expect(r.status).toBe(401);
-    });
+    }, 10_000);
   }, 60_000);
 });
