@@ -59,6 +59,7 @@ export function createShapingSection(deps: ShapingSectionDeps): PolicySection {
           now: deps.now,
           random: deps.random,
           ...(deps.maxWaiting === undefined ? {} : { maxWaiting: deps.maxWaiting }),
+          ...(deps.appShare ? { appShare: deps.appShare } : {}),
         }),
         dispose: () => shaper.close(),
       };
