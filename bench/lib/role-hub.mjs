@@ -15,6 +15,8 @@ export async function start({ secret, options = {}, policy }) {
         : {};
     engine = hubModule.createPolicyEngine({ policy, sections });
     internals.policies = engine.slots();
+    // applications (#22): keys, weights and queue limits for the fair queue
+    if (typeof engine.apps === 'function') internals.apps = engine.apps;
   }
   const hub = hubModule.createHub({ secret, host: '127.0.0.1', port: 0, ...options }, internals);
   const { url, port } = await hub.listen();

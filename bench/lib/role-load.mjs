@@ -83,10 +83,13 @@ async function sse({ url, streams, ms, everyMs = 10 }) {
  * `clients` loops each sending one request at a time to `path` for `ms`; counts statuses and
  * returns latency quantiles (sub-millisecond, unlike autocannon's whole milliseconds).
  */
-async function loop({ url, path = '/', clients, ms, headers = {} }) {
+async function loop({ url, path = '/', clients, ms, headers = {}, timeline = false }) {
   const statuses = {};
   const latencies = [];
   const okLatencies = [];
+  // with `timeline`: [completion time (performance.now()), latency] of each 200, so a scenario can
+  // count only a steady window (closed-loop clients drain their queued requests after `ms`)
+  const okTimeline = [];
   let errors = 0;
   const end = performance.now() + ms;
   const one = async () => {
@@ -97,6 +100,7 @@ async function loop({ url, path = '/', clients, ms, headers = {} }) {
         await body.dump();
         latencies.push(performance.now() - t);
         if (statusCode === 200) okLatencies.push(latencies.at(-1));
+        if (timeline && statusCode === 200) okTimeline.push([performance.now(), latencies.at(-1)]);
         statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
       } catch {
         errors++;
@@ -115,6 +119,7 @@ async function loop({ url, path = '/', clients, ms, headers = {} }) {
     p99: quantile(latencies, 0.99),
     okP50: quantile(okLatencies, 0.5),
     okP99: quantile(okLatencies, 0.99),
+    ...(timeline ? { t0, okTimeline } : {}),
   };
 }
 

@@ -520,6 +520,72 @@ export const HUB_STATUS_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
+/** `slime hub app add|list|rotate|remove`: through the admin API, or on the policy file. */
+export const HUB_APP_OPTIONS: readonly OptionSpec[] = [
+  ...HUB_STATUS_OPTIONS.filter((s) => s.flag !== 'json'),
+  {
+    flag: 'policy',
+    env: ['POLICY'],
+    kind: 'string',
+    arg: '<file>',
+    description: 'change this policy file instead of a running hub (without --admin-token)',
+  },
+  stateDir,
+  {
+    flag: 'name',
+    env: [],
+    slimeEnv: false,
+    kind: 'string',
+    arg: '<name>',
+    description: 'application name: 1-32 letters, digits, _ . or -',
+  },
+  {
+    flag: 'weight',
+    env: [],
+    slimeEnv: false,
+    kind: 'string',
+    arg: '<number>',
+    defaultText: '1',
+    description: "the application's share of busy agents relative to other applications (add)",
+  },
+  {
+    flag: 'max-priority',
+    env: [],
+    slimeEnv: false,
+    kind: 'string',
+    arg: '<priority>',
+    defaultText: 'normal',
+    description: 'highest Slime-Priority the application may use: high, normal or low (add)',
+  },
+  {
+    flag: 'max-queue',
+    // not the hub's MAX_QUEUE: that is the whole queue's limit, this one application's
+    env: [],
+    slimeEnv: false,
+    kind: 'int',
+    arg: '<n>',
+    description: "most of the application's requests waiting at once (add)",
+  },
+  {
+    flag: 'overlap',
+    env: [],
+    slimeEnv: false,
+    kind: 'duration',
+    arg: '<duration>',
+    defaultText: '24h',
+    description: 'how long the old keys keep working after a rotation; 0 revokes them at once (rotate)',
+  },
+  {
+    flag: 'json',
+    env: [],
+    slimeEnv: false,
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'false',
+    description: 'print the list as JSON (list)',
+  },
+];
+
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'port',
@@ -568,5 +634,6 @@ export const ALL_OPTIONS: readonly OptionSpec[] = [
   ...HUB_UNREVOKE_OPTIONS,
   ...AGENT_RUN_OPTIONS,
   ...HUB_STATUS_OPTIONS,
+  ...HUB_APP_OPTIONS,
   ...DEMO_OPTIONS,
 ];

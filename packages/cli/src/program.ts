@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { runAgent } from './commands/agent-run.js';
 import { runDemo } from './commands/demo.js';
+import { addAppCommand, listAppsCommand, removeAppCommand, rotateAppCommand } from './commands/hub-app.js';
 import { registerAgent } from './commands/hub-register.js';
 import { revokeToken, unrevokeToken } from './commands/hub-revoke.js';
 import { runHub } from './commands/hub-run.js';
@@ -13,6 +14,7 @@ import {
   ALL_OPTIONS,
   CONFIG_OPTION,
   DEMO_OPTIONS,
+  HUB_APP_OPTIONS,
   HUB_REGISTER_OPTIONS,
   HUB_REVOKE_OPTIONS,
   HUB_RUN_OPTIONS,
@@ -145,6 +147,35 @@ export function buildProgram(ctx: CliContext): Command {
         'slime hub status --admin http://10.0.0.5:8081 --admin-token T --json',
       ]),
     );
+
+  const app = hub.command('app').description('manage applications: their keys, weights and priorities');
+  leaf(app, 'add', HUB_APP_OPTIONS, addAppCommand, ctx)
+    .description('declare an application and print its new key (shown once)')
+    .addHelpText(
+      'after',
+      examples([
+        'KEY=$(slime hub app add --name chat --weight 3 --max-priority high --admin-token T)',
+        'slime hub app add --name batch --max-queue 100 --policy policy.yaml',
+      ]),
+    );
+  leaf(app, 'list', HUB_APP_OPTIONS, listAppsCommand, ctx)
+    .description('list applications with their key ids (never the keys)')
+    .addHelpText(
+      'after',
+      examples(['slime hub app list --admin-token T', 'slime hub app list --policy policy.yaml --json']),
+    );
+  leaf(app, 'rotate', HUB_APP_OPTIONS, rotateAppCommand, ctx)
+    .description('give an application a new key; old keys keep working for --overlap')
+    .addHelpText(
+      'after',
+      examples([
+        'slime hub app rotate --name chat --overlap 1h --admin-token T',
+        'slime hub app rotate --name chat --overlap 0 --admin-token T',
+      ]),
+    );
+  leaf(app, 'remove', HUB_APP_OPTIONS, removeAppCommand, ctx)
+    .description('remove an application; its keys are refused on every hub at once')
+    .addHelpText('after', examples(['slime hub app remove --name chat --admin-token T']));
 
   const agent = program.command('agent').description('run an agent next to an upstream');
   leaf(agent, 'run', AGENT_RUN_OPTIONS, runAgent, ctx)

@@ -8,6 +8,8 @@ import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.j
 import { agentUpgradeHandler, isAgentUpgrade } from './agents/agent-upgrade.js';
 import { heartbeatTickMs } from './agents/heartbeat.js';
 import { createTokenVerifier } from './agents/tokens.js';
+import type { AppDirectory } from './apps/app-directory.js';
+import { shareOf } from './dispatch/app-share.js';
 import { Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.js';
 import { createOutlierDetector } from './dispatch/outlier-ejection.js';
 import { HubError } from './errors.js';
@@ -58,6 +60,8 @@ export interface Hub {
   ): number;
   readonly queueLength: number;
   readonly activeRequests: number;
+  /** Per application: requests in flight, waiting and served (for status and metrics). */
+  appStats(): { app: string; inFlight: number; queued: number; served: number }[];
   /** Graceful: stop accepting, GOAWAY to agents, let in-flight requests finish (up to drainTimeoutMs). */
   close(): Promise<void>;
   /** Immediate: drop every connection. */
@@ -88,6 +92,8 @@ export interface HubInternals {
   onAgentEjected?: (agentId: string, untilMs: number, reason: string) => void;
   /** Client upgrades (WebSockets to upstreams): how they were answered, ended, and their bytes. */
   onUpgrade?: UpgradeObserver;
+  /** The applications in force (the policy engine's `apps`): keys, weights, queue limits. */
+  apps?: () => AppDirectory;
 }
 
 /**
@@ -144,10 +150,12 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     now,
     log,
     ...(internals.onWait ? { onWait: internals.onWait } : {}),
+    ...(internals.apps ? { share: shareOf(internals.apps) } : {}),
   });
   const run = buildPipeline({
     dispatcher,
     appPassword: options.appPassword,
+    ...(internals.apps ? { apps: internals.apps } : {}),
     now,
     redispatchWaitMs: heartbeatTimeoutMs,
     // An access line holds only fields the hub builds (method, path without its query, status,
@@ -400,6 +408,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     get activeRequests() {
       return dispatcher.active;
     },
+    appStats: () => dispatcher.appStats(),
     close() {
       if (!closing) {
         closing = state === 'listening' ? drain() : Promise.resolve(finish());

@@ -20,6 +20,7 @@ export {
   type TokenRejection,
   type TokenVerifier,
 } from './agents/tokens.js';
+export * from './apps/index.js';
 export * from './cluster/index.js';
 export { HubError, type HubErrorCode, statusOf, toHubError } from './errors.js';
 export { writeProblem } from './http/problem.js';

@@ -2,6 +2,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  appRoutes,
   type CompiledShaping,
   createAdminServer,
   createFallbackSection,
@@ -172,6 +173,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       random: Math.random,
       logger,
       onRejected: metrics.shapingRejected,
+      // requests waiting for a shaped group take turns by application weight (#22)
+      appShare: (app: string) => engine.apps().settings(app),
       ...(options.maxQueue === undefined ? {} : { maxWaiting: options.maxQueue }),
     }),
     router: createRouterSection({ random: Math.random, logger }),
@@ -203,6 +206,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   try {
     hub = createHub(options, {
       policies: engine.slots(),
+      apps: engine.apps,
       bytes: { request: engine.onRequestBytes, response: engine.onResponseBytes },
       observe: metrics.observe,
       onWait: metrics.onWait,
@@ -246,6 +250,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       metrics,
       requireAgent: settings.bool('ready-requires-agent') ?? false,
       shaping: () => shaper()?.stats() ?? [],
+      appWeight: (app) => engine.apps().settings(app).weight,
     });
     const adminHost = settings.string('admin-host') ?? '127.0.0.1';
     const adminPort = settings.int('admin-port', { min: 0, max: 65535 }) ?? 8081;
@@ -255,7 +260,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       token: adminToken,
       engine: adminEngine,
       logger,
-      routes: ops.adminRoutes(),
+      // /apps and /apps/rotate change the policy through the same engine (and Redis) as /policy
+      routes: { ...ops.adminRoutes(), ...appRoutes({ engine: adminEngine, policyPath, logger }) },
       ...(policyPath !== undefined ? { policyPath } : {}),
       ...(cluster.store !== undefined ? { sharedPolicyStore: 'redis' } : {}),
     });

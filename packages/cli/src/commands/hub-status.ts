@@ -33,6 +33,14 @@ interface StatusGroup {
   throttleBoundMs?: number;
 }
 
+interface StatusApp {
+  app: string;
+  weight?: number;
+  inFlight: number;
+  queued: number;
+  served: number;
+}
+
 interface Status {
   agents: StatusAgent[];
   queueLength: number;
@@ -40,6 +48,8 @@ interface Status {
   /** `errorShare` and friends are absent from hubs before the status page's 5xx share. */
   requests?: { total: number; perSecond: number; errorShare?: number; errorsPerSecond?: number };
   shaping?: StatusGroup[];
+  /** Absent from hubs before applications (#22), and before any request. */
+  apps?: StatusApp[];
 }
 
 function since(seconds: number): string {
@@ -127,7 +137,15 @@ export function formatStatus(status: Status): string {
               : []),
           ]),
         )}\n`;
-  return `${table(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}${errors}${go}\n${shaping}`;
+  const apps = status.apps ?? [];
+  const appTable =
+    apps.length === 0
+      ? ''
+      : `\n${table(
+          ['APP', 'WEIGHT', 'INFLIGHT', 'QUEUED', 'SERVED'],
+          apps.map((a) => [a.app, num(a.weight), String(a.inFlight), String(a.queued), String(a.served)]),
+        )}\n`;
+  return `${table(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}${errors}${go}\n${shaping}${appTable}`;
 }
 
 /**

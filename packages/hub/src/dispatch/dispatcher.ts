@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { OpenStreamRequest } from '../agents/connection-types.js';
+import { DEFAULT_APP, type Priority } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
 import type { ProxyResponse } from '../pipeline/context.js';
 import type { AgentGate } from './agent-gate.js';
-import { type QueueNode, WaitQueue } from './wait-queue.js';
+import { type AppLoad, createAppLoad } from './app-load.js';
+import { type AppShare, type FairNode, FairQueue, type Offer } from './fair-queue.js';
 
 /**
  * What dispatch uses of a request handed to an agent: a native HubStream, or a Go agent's
@@ -49,6 +51,10 @@ export interface DispatchTicket {
   gate?: AgentGate;
   /** Agents this request already failed on (could not reach their upstream): not picked again. */
   exclude?: ReadonlySet<DispatchAgent>;
+  /** The application it is queued and counted under; default `default`. */
+  app?: string;
+  /** Its order within the application's waiters; default `normal`. */
+  priority?: Priority;
 }
 
 interface Waiter {
@@ -60,6 +66,7 @@ interface Waiter {
   /** Unsubscribes from the gate's wake-ups. */
   offGate: (() => void) | undefined;
   enqueuedAt: number;
+  entry: FairNode<Waiter> | undefined;
 }
 
 export interface DispatcherOptions {
@@ -71,19 +78,29 @@ export interface DispatcherOptions {
   /** Agents taken out of dispatch for a while (outlier ejection). */
   isEjected?: (agent: DispatchAgent) => boolean;
   /** Observes queue waits (ms) and their outcome, for metrics. */
-  onWait?: (ms: number, outcome: 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown') => void;
+  onWait?: (
+    ms: number,
+    outcome: 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown' | 'shed',
+  ) => void;
+  /** Each application's weight and queue limit (the policy's `apps`); default weight 1, no limit. */
+  share?: (app: string) => AppShare;
 }
+
+const EQUAL_SHARE: AppShare = { weight: 1, maxQueue: undefined };
 
 /**
  * Matches requests with agents. A request holds a `concurrent` slot only while dispatched, so a
  * request waiting for an absent scope never blocks others. Waiters are woken by events (a credit
- * arrives, a stream ends, an agent connects), never by polling, in FIFO order among those an agent
- * can serve.
+ * arrives, a stream ends, an agent connects), never by polling. Among those an agent can serve,
+ * applications take turns by weight (deficit round robin, see FairQueue); within one application
+ * higher priorities go first, then FIFO.
  */
 export class Dispatcher {
   readonly #opts: DispatcherOptions;
   readonly #ready = new Set<DispatchAgent>();
-  readonly #queue = new WaitQueue<Waiter>();
+  readonly #queue: FairQueue<Waiter>;
+  readonly #share: (app: string) => AppShare;
+  readonly #load: AppLoad = createAppLoad();
   #active = 0;
   #picks = 0;
   #closed = false;
@@ -92,6 +109,13 @@ export class Dispatcher {
 
   constructor(opts: DispatcherOptions) {
     this.#opts = opts;
+    this.#share = opts.share ?? (() => EQUAL_SHARE);
+    this.#queue = new FairQueue<Waiter>(this.#share);
+  }
+
+  /** Per application: requests dispatched now, waiting, and served since start (for status). */
+  appStats(): { app: string; inFlight: number; queued: number; served: number }[] {
+    return this.#load.stats(this.#queue.waiting());
   }
 
   get queueLength(): number {
@@ -124,11 +148,11 @@ export class Dispatcher {
       if (agent) return Promise.resolve(this.#assign(ticket, agent));
       if (!ticket.block) return Promise.reject(this.#gated ? ticket.gate!.refusal() : noAgent(ticket));
     }
-    if (this.#queue.size >= this.#opts.maxQueue && !ticket.front) {
-      return Promise.reject(
-        new HubError('ERR_HUB_QUEUE_FULL', `wait queue is full (${this.#opts.maxQueue})`, { retryAfter: 1 }),
-      );
+    if (!ticket.front) {
+      const full = this.#admit(ticket);
+      if (full) return Promise.reject(full);
     }
+    const app = ticket.app ?? DEFAULT_APP;
     return new Promise<DispatchedStream>((resolve, reject) => {
       const waiter: Waiter = {
         ticket,
@@ -139,15 +163,16 @@ export class Dispatcher {
         // A gated waiter is woken when its gate frees an agent's slot, not only by credits.
         offGate: ticket.gate?.onAvailable(() => this.#drain()),
         enqueuedAt: this.#opts.now(),
+        entry: undefined,
       };
-      const node = ticket.front ? this.#queue.unshift(waiter) : this.#queue.push(waiter);
+      waiter.entry = this.#queue.push(app, ticket.priority ?? 'normal', waiter, ticket.front);
       waiter.onAbort = () =>
-        this.#leave(node, new HubError('ERR_HUB_CLIENT_GONE', 'client went away'), 'client-gone');
+        this.#leave(waiter, new HubError('ERR_HUB_CLIENT_GONE', 'client went away'), 'client-gone');
       ticket.signal.addEventListener('abort', waiter.onAbort, { once: true });
       if (ticket.timeoutMs !== undefined) {
         waiter.timer = setTimeout(() => {
           this.#leave(
-            node,
+            waiter,
             new HubError('ERR_HUB_BLOCK_TIMEOUT', `no agent became free within ${ticket.timeoutMs} ms`, {
               retryAfter: 1,
             }),
@@ -160,14 +185,55 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * Whether a new waiter finds room: in the whole queue (`maxQueue`) and in its application's
+   * (`apps[].maxQueue`). When full, a waiter of lower priority gives up its place (shed with 503)
+   * if there is one; else the newcomer gets the 503. Returns the newcomer's refusal, if any.
+   */
+  #admit(ticket: DispatchTicket): HubError | undefined {
+    const app = ticket.app ?? DEFAULT_APP;
+    const priority = ticket.priority ?? 'normal';
+    const appLimit = this.#share(app).maxQueue;
+    if (appLimit !== undefined && this.#queue.sizeOf(app) >= appLimit) {
+      const victim = this.#queue.sheddable(priority, app);
+      if (!victim) {
+        return new HubError(
+          'ERR_HUB_QUEUE_FULL',
+          `wait queue of application "${app}" is full (${appLimit})`,
+          { retryAfter: 1 },
+        );
+      }
+      this.#shed(victim);
+    }
+    if (this.#queue.size >= this.#opts.maxQueue) {
+      const victim = this.#queue.sheddable(priority);
+      if (!victim) {
+        return new HubError('ERR_HUB_QUEUE_FULL', `wait queue is full (${this.#opts.maxQueue})`, {
+          retryAfter: 1,
+        });
+      }
+      this.#shed(victim);
+    }
+    return undefined;
+  }
+
+  #shed(w: Waiter): void {
+    this.#leave(
+      w,
+      new HubError('ERR_HUB_OVERLOADED', 'shed from a full wait queue for a request of higher priority', {
+        retryAfter: 1,
+      }),
+      'shed',
+    );
+  }
+
   #leave(
-    node: QueueNode<Waiter>,
+    w: Waiter,
     err: HubError,
-    outcome: 'timeout' | 'client-gone' | 'no-agent' | 'shutdown',
+    outcome: 'timeout' | 'client-gone' | 'no-agent' | 'shutdown' | 'shed',
   ): void {
-    if (!node.queued) return;
-    this.#queue.remove(node);
-    const w = node.value;
+    if (!w.entry?.node.queued) return;
+    this.#queue.remove(w.entry);
     this.#cleanup(w);
     this.#opts.onWait?.(this.#opts.now() - w.enqueuedAt, outcome);
     w.reject(err);
@@ -211,51 +277,55 @@ export class Dispatcher {
     const stream = ticket.open(agent);
     if (!agent.accepting) this.#ready.delete(agent);
     this.#active++;
+    const app = ticket.app ?? DEFAULT_APP;
+    this.#load.started(app);
     stream.onSettled(() => {
       this.#active--;
+      this.#load.ended(app);
       this.#drain();
     });
     return stream;
   }
 
-  /** Hands free agents to waiters in FIFO order. */
+  /** Hands free agents to waiters, in the fair queue's order. */
   #drain(): void {
     if (this.#queue.size === 0) return;
-    for (const node of this.#queue) {
-      if (this.#opts.concurrent !== undefined && this.#active >= this.#opts.concurrent) return;
-      if (this.#ready.size === 0 && node.value.ticket.block) return;
-      const w = node.value;
-      const agent = this.#pick(w.ticket);
-      if (agent) {
-        this.#queue.remove(node);
-        this.#cleanup(w);
-        this.#opts.onWait?.(this.#opts.now() - w.enqueuedAt, 'dispatched');
-        let stream: DispatchedStream;
-        try {
-          stream = this.#assign(w.ticket, agent);
-        } catch (err) {
-          w.reject(
-            err instanceof HubError
-              ? err
-              : new HubError('ERR_HUB_INTERNAL', 'dispatch failed', { cause: err }),
-          );
-          continue;
-        }
-        w.resolve(stream);
-      } else if (!w.ticket.block) {
-        // It waited only for a --concurrent slot; with no agent for it, fail fast as it asked.
-        this.#leave(node, this.#gated ? w.ticket.gate!.refusal() : noAgent(w.ticket), 'no-agent');
-      }
+    this.#queue.drain((w) => this.#offer(w));
+  }
+
+  #offer(w: Waiter): Offer {
+    if (this.#opts.concurrent !== undefined && this.#active >= this.#opts.concurrent) return 'stop';
+    if (this.#ready.size === 0 && w.ticket.block) return 'stop';
+    const agent = this.#pick(w.ticket);
+    if (!agent) {
+      // It waited only for a --concurrent slot; with no agent for it, fail fast as it asked.
+      if (!w.ticket.block)
+        this.#leave(w, this.#gated ? w.ticket.gate!.refusal() : noAgent(w.ticket), 'no-agent');
+      return 'skip';
     }
+    this.#queue.remove(w.entry!);
+    this.#cleanup(w);
+    this.#opts.onWait?.(this.#opts.now() - w.enqueuedAt, 'dispatched');
+    let stream: DispatchedStream;
+    try {
+      stream = this.#assign(w.ticket, agent);
+    } catch (err) {
+      w.reject(
+        err instanceof HubError ? err : new HubError('ERR_HUB_INTERNAL', 'dispatch failed', { cause: err }),
+      );
+      return 'skip';
+    }
+    w.resolve(stream);
+    return 'served';
   }
 
   /** Stops taking new requests; waiters get 503 at once. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const node of this.#queue) {
+    for (const w of [...this.#queue.values()]) {
       this.#leave(
-        node,
+        w,
         new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }),
         'shutdown',
       );

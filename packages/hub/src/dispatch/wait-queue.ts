@@ -19,6 +19,16 @@ export class WaitQueue<T> implements Iterable<QueueNode<T>> {
     return this.#size;
   }
 
+  /** The oldest entry (the next to serve in FIFO order). */
+  get first(): QueueNode<T> | null {
+    return this.#head;
+  }
+
+  /** The newest entry. */
+  get last(): QueueNode<T> | null {
+    return this.#tail;
+  }
+
   push(value: T): QueueNode<T> {
     const node: QueueNode<T> = { value, prev: this.#tail, next: null, queued: true };
     if (this.#tail) this.#tail.next = node;

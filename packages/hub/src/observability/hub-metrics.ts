@@ -4,6 +4,7 @@ import { isGoClaims } from '../go-compat/go-token.js';
 import type { RequestObserver } from '../pipeline/policies/access-log.js';
 import { createUpgradeMetrics } from '../upgrade/upgrade-metrics.js';
 import type { UpgradeObserver } from '../upgrade/upgrade-types.js';
+import { registerAppMetrics } from './app-metrics.js';
 import { ANY_SCOPE, boundedLabel, closeReasonLabel, statusClass } from './labels.js';
 import { registerShapingGauges, type ShapingStatsSource, shapingGroupLabel } from './shaping-metrics.js';
 
@@ -12,12 +13,14 @@ export interface HubLike {
   agents(): AgentSnapshot[];
   readonly queueLength: number;
   readonly activeRequests: number;
+  /** Per application: in flight, waiting, served (absent on hubs built before applications). */
+  appStats?(): { app: string; inFlight: number; queued: number; served: number }[];
 }
 
 /** The hub, or a getter for it: metrics are created before the hub they observe (they are its hooks). */
 export type HubSource = HubLike | (() => HubLike | null | undefined);
 
-export type QueueWaitOutcome = 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown';
+export type QueueWaitOutcome = 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown' | 'shed';
 export type AgentBytesDirection = 'to_agent' | 'from_agent';
 
 export interface HubMetricsOptions {
@@ -254,8 +257,10 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
 
   let observed = 0;
   let serverErrors = 0;
+  const observeApp = registerAppMetrics(registry, hub, maxLabelValues);
   const observe: RequestObserver = (e) => {
     observed++;
+    observeApp(e);
     const cls = statusClass(e.status);
     if (cls === '5xx') serverErrors++;
     requests.inc({ outcome: outcomeLabel(e.outcome), status_class: cls });

@@ -24,6 +24,8 @@ export interface OpsRoutesOptions {
   policy?: () => unknown;
   /** The shaping groups in force, for /status and the status page. */
   shaping?: () => readonly ShapingGroupStats[];
+  /** Application weights (the policy's `apps`), for the per-app rows of /status. */
+  appWeight?: (app: string) => number;
   /**
    * When set, /status, /status/events and /metrics require `Authorization: Bearer <token>` here.
    * Leave unset when mounted on the admin server, which checks the token itself.
@@ -80,6 +82,7 @@ export function createOpsRoutes(options: OpsRoutesOptions): OpsRoutes {
     ...(metrics?.serverErrorsTotal ? { serverErrorsTotal: () => metrics.serverErrorsTotal?.() ?? 0 } : {}),
     ...(policy ? { policy } : {}),
     ...(options.shaping ? { shaping: options.shaping } : {}),
+    ...(options.appWeight ? { appWeight: options.appWeight } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const expected = token === undefined ? undefined : digest(token);

@@ -147,6 +147,22 @@ function render(s) {
   });
   $('shaping-body').replaceWith(shaping);
   $('shaping').hidden = groups.length === 0;
+  var apps = s.apps || [];
+  var appsBody = document.createElement('tbody');
+  appsBody.id = 'apps-body';
+  apps.forEach(function (a) {
+    var tr = document.createElement('tr');
+    tr.className = 'app';
+    tr.setAttribute('data-app', a.app);
+    cell(tr, a.app);
+    cell(tr, a.weight, 'num');
+    cell(tr, a.inFlight, 'num');
+    cell(tr, a.queued, 'num');
+    cell(tr, a.served, 'num');
+    appsBody.appendChild(tr);
+  });
+  $('apps-body').replaceWith(appsBody);
+  $('apps').hidden = apps.length === 0;
   $('updated').textContent = new Date(s.time).toLocaleTimeString();
   document.body.setAttribute('data-updated', s.time);
 }
@@ -263,6 +279,10 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <table id="shaping" hidden>
 <thead><tr><th>Shaped group</th><th>Mode</th><th class="num">Limit</th><th class="num">In flight</th><th>Pacing</th><th class="num">Refused</th><th class="num" title="the limit at which errors began; growth is held just below it">Cliff</th><th class="num" title="pause left that the upstream asked for with Retry-After">Held</th><th class="num" title="upstream Retry-After answers that held the group">Retry-After holds</th><th class="num" title="requests re-sent after a fast throttle answer">Throttle retries</th><th class="num" title="latency under which a throttle answer counts as fast">Fast bound</th></tr></thead>
 <tbody id="shaping-body"></tbody>
+</table>
+<table id="apps" hidden>
+<thead><tr><th>Application</th><th class="num" title="share of busy agents while requests wait">Weight</th><th class="num">In flight</th><th class="num">Queued</th><th class="num">Served</th></tr></thead>
+<tbody id="apps-body"></tbody>
 </table>
 <p><small>Updated <span id="updated">never</span></small></p>
 <script>${SCRIPT}</script>

@@ -55,7 +55,17 @@ export interface HubStatus {
   requests: RequestStats;
   /** Shaped agent groups (limit, in flight, paced state, rejections); absent without shaping. */
   shaping?: ShapingGroupStats[];
+  /** Per application: weight, requests in flight, waiting and served; absent before any request. */
+  apps?: AppStatus[];
   policy?: unknown;
+}
+
+export interface AppStatus {
+  app: string;
+  weight: number;
+  inFlight: number;
+  queued: number;
+  served: number;
 }
 
 export interface RequestStats {
@@ -76,6 +86,8 @@ export interface StatusSourceOptions {
   policy?: () => unknown;
   /** The shaping groups in force (the engine's shaping section). */
   shaping?: () => readonly ShapingGroupStats[];
+  /** An application's weight (the policy's `apps`); 1 when absent. */
+  appWeight?: (app: string) => number;
   now?: () => number;
   /** Window the request rate is averaged over, ms. Default 10000. */
   rateWindowMs?: number;
@@ -159,6 +171,8 @@ export function createStatusSource(options: StatusSourceOptions): () => HubStatu
     };
     const groups = options.shaping?.() ?? [];
     if (groups.length > 0) status.shaping = [...groups];
+    const apps = hub.appStats?.() ?? [];
+    if (apps.length > 0) status.apps = apps.map((a) => ({ ...a, weight: options.appWeight?.(a.app) ?? 1 }));
     if (policy) status.policy = policy();
     return status;
   };

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
 import type { Logger } from 'pino';
+import type { Priority } from '../apps/app-types.js';
 import type { AgentGate } from '../dispatch/agent-gate.js';
 import type { ClientUpgrade } from '../upgrade/upgrade-types.js';
 
@@ -50,6 +51,8 @@ export interface RequestContext {
   clientIp: string;
   /** Name of the authenticated application, when app auth is configured. */
   app?: string;
+  /** Slime-Priority capped by the application's ceiling; absent = normal. */
+  priority?: Priority;
   /** Slime-Scope, or the scope a router chose. */
   scope?: string;
   /** Where the request goes; the router may change it. Default: any agent. */

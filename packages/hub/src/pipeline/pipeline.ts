@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Dispatcher as UndiciDispatcher } from 'undici';
+import type { AppDirectory } from '../apps/app-directory.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { OutlierDetector } from '../dispatch/outlier-ejection.js';
 import { compose } from './compose.js';
@@ -12,6 +13,8 @@ import { errorBoundary } from './policies/error-boundary.js';
 export interface PipelineDeps {
   dispatcher: Dispatcher;
   appPassword: string | undefined;
+  /** The applications in force (keys, priority ceilings); default none. */
+  apps?: () => AppDirectory;
   now: () => number;
   /** Where access lines go (one per request); default each request's own logger. */
   accessLogger?: Logger;
@@ -63,7 +66,7 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
       ...(deps.observe ? { observe: deps.observe } : {}),
       ...(deps.accessLogger ? { logger: deps.accessLogger } : {}),
     }),
-    appAuth({ appPassword: deps.appPassword }),
+    appAuth({ appPassword: deps.appPassword, apps: deps.apps }),
     ...(deps.access ?? []),
     ...(deps.rateLimits ?? []),
     ...(deps.router ?? []),

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { type AppDirectory, compileApps } from '../apps/app-directory.js';
+import { quotaRules } from '../apps/app-quotas.js';
 import { HubError } from '../errors.js';
 import type { Policy, RequestContext } from '../pipeline/context.js';
 import { type AccessRules, ambiguousTarget, compileAccess, forbidden } from './access.js';
@@ -57,6 +59,8 @@ export interface PolicyEngine {
     fallback: Policy[];
     shaping: Policy[];
   };
+  /** The applications of the policy in force (keys, weights, queue limits), for app auth and fairness. */
+  apps(): AppDirectory;
   /** The runtime of a section now in force (for metrics and status), if it has a module. */
   section(name: SectionName): CompiledSection | undefined;
   /** The policy in force (a copy). */
@@ -83,6 +87,7 @@ interface Compiled {
   readonly trusted: IpSet | undefined;
   readonly access: AccessRules;
   readonly rates: readonly CompiledRateRule[];
+  readonly apps: AppDirectory;
   readonly sections: Partial<Record<SectionName, CompiledSection>>;
 }
 
@@ -177,7 +182,9 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       doc,
       trusted: doc.trustedProxies ? compileTrustedProxies(doc.trustedProxies) : fallbackTrusted,
       access: compileAccess(doc.access ?? [], doc.paths),
-      rates: compileRateLimits(doc.ratelimits ?? [], doc.paths),
+      // App quotas are rate-limit rules: one store, one 429, one set of RateLimit headers.
+      rates: compileRateLimits([...(doc.ratelimits ?? []), ...quotaRules(doc.apps)], doc.paths),
+      apps: compileApps(doc.apps, now),
       sections,
     };
   };
@@ -298,6 +305,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       fallback: sectionSlot('fallback'),
       shaping: sectionSlot('shaping'),
     }),
+    apps: () => compiled.apps,
     section: (name) => compiled.sections[name],
     current: () => structuredClone(compiled.doc),
     validate,

@@ -1,3 +1,5 @@
+import type { AppSpec } from '../apps/app-types.js';
+
 /**
  * The policy document as written in a policy file or sent to `PUT /policy`. `validatePolicy`
  * turns untrusted input into this shape; everything downstream may rely on it.
@@ -114,6 +116,8 @@ export interface PolicyDoc {
   paths?: PathOptions;
   access?: AccessRule[];
   ratelimits?: RateLimitRule[];
+  /** Applications (tenants): hashed keys, weights, priority ceilings, queue limits, quotas. */
+  apps?: AppSpec[];
   router?: unknown;
   fallback?: unknown;
   shaping?: unknown;

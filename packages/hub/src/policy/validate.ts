@@ -1,3 +1,4 @@
+import { checkApps } from '../apps/validate-apps.js';
 import { parseWindow } from './duration.js';
 import { parseCidr } from './ip.js';
 import { parseKey } from './keys.js';
@@ -11,7 +12,7 @@ import {
 } from './types.js';
 import { checkKeys, checkMatch, isObject, type Report } from './validate-match.js';
 
-const TOP_LEVEL = ['trustedProxies', 'paths', 'access', 'ratelimits', ...RESERVED_SECTIONS] as const;
+const TOP_LEVEL = ['trustedProxies', 'paths', 'access', 'ratelimits', 'apps', ...RESERVED_SECTIONS] as const;
 const PATHS_FIELDS = ['rejectAmbiguous', 'caseInsensitive'] as const;
 const ACCESS_FIELDS = ['name', 'action', 'match'] as const;
 const RATE_FIELDS = [
@@ -139,6 +140,7 @@ export function validatePolicy(doc: unknown): ValidationResult {
   if (doc.paths !== undefined) checkPaths(doc.paths, report);
   if (doc.access !== undefined) checkAccess(doc.access, report);
   if (doc.ratelimits !== undefined) checkRateLimits(doc.ratelimits, report);
+  if (doc.apps !== undefined) checkApps(doc.apps, report);
   if (errors.length > 0) return { ok: false, errors };
   // A deep copy: later mutation of the caller's object must not change the policy in force.
   return { ok: true, policy: structuredClone(doc) as PolicyDoc };

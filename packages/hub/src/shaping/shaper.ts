@@ -1,8 +1,13 @@
 import type { Logger } from 'pino';
 import type { AgentGate } from '../dispatch/agent-gate.js';
+import type { AppShare } from '../dispatch/fair-queue.js';
 import { HubError } from '../errors.js';
 import { checkFunction } from './check-options.js';
-import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
+import {
+  type ConcurrencyLimiter,
+  createConcurrencyLimiter,
+  type WaiterOptions,
+} from './concurrency-limiter.js';
 import type { LimiterOptions, SampleOutcome } from './limiter-types.js';
 import { createPacer, type Pacer } from './pacer.js';
 import { createPromSignal, type PromSignal } from './prom-signal.js';
@@ -67,6 +72,8 @@ export interface ShaperDeps {
   fetch?: typeof globalThis.fetch;
   /** A group (its stats label) refused a request at its limit; for metrics. */
   onRejected?: (group: string) => void;
+  /** Application weights (the policy's `apps`): requests waiting for a group take turns by them. */
+  appShare?: (app: string) => AppShare;
 }
 
 interface Group {
@@ -106,7 +113,7 @@ export interface Shaper {
    * Called synchronously when the key's group may admit again; `front` listeners before the
    * others (a re-queued request goes ahead of the queue). Returns an unsubscribe.
    */
-  onAvailable(key: ShapingKey, listener: () => void, options?: { front?: boolean }): () => void;
+  onAvailable(key: ShapingKey, listener: () => unknown, options?: WaiterOptions): () => void;
   /** Ms left of the group's hold (the upstream's Retry-After); 0 when none. */
   holdLeft(key: ShapingKey): number;
   /**
@@ -211,7 +218,7 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
             ? { ...rest, mode, now }
             : { ...rest, mode }
       ) as LimiterOptions;
-      limiter = createConcurrencyLimiter(options);
+      limiter = createConcurrencyLimiter(options, deps.appShare ? { share: deps.appShare } : {});
       if (group.signal) limiter.setCapFactor(group.signal.factor);
       if (perAgent)
         limiter.onAvailable(() => {

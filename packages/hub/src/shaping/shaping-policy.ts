@@ -1,3 +1,4 @@
+import { DEFAULT_APP } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
 import type { Policy, RequestContext } from '../pipeline/context.js';
 import { createJitterPolicy } from './jitter-policy.js';
@@ -10,6 +11,8 @@ export interface ShapingPolicyDeps {
   random: () => number;
   /** Most requests waiting for a shaping slot at once (the hub's --max-queue). Default 10000. */
   maxWaiting?: number;
+  /** Application queue limits (the policy's `apps[].maxQueue`), applied to shaping waits too. */
+  appShare?: (app: string) => { maxQueue: number | undefined };
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (handle: never) => void;
 }
@@ -52,6 +55,8 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
   if (!Number.isInteger(maxWaiting) || maxWaiting < 1)
     throw new RangeError('maxWaiting must be an integer >= 1');
   let waiting = 0;
+  // Per application, so one app's flood cannot fill the shaping queue past its own maxQueue.
+  const waitingByApp = new Map<string, number>();
   const jitters = new Map<number, Policy>();
   const jitterFor = (maxDelayMs: number, maxCanWaitMs: number | undefined): Policy => {
     let p = jitters.get(maxDelayMs * 1e9 + (maxCanWaitMs ?? 0));
@@ -115,8 +120,12 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         () => {
           const a = shaper.admit(key, { critical, quiet: true });
           if (a.ok) finish(undefined, Object.assign(a.permit, { delayMs: a.delayMs }));
+          return a.ok;
         },
-        options.front ? { front: true } : {},
+        // waiters of a group take turns by application, as in the dispatcher's queue
+        options.front
+          ? { front: true }
+          : { app: ctx.app ?? DEFAULT_APP, ...(ctx.priority ? { priority: ctx.priority } : {}) },
       );
       const onAbort = () =>
         finish(new HubError('ERR_HUB_CLIENT_GONE', 'client went away while waiting for a slot'));
@@ -162,11 +171,22 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       throw new HubError('ERR_HUB_QUEUE_FULL', `shaping wait queue is full (${maxWaiting})`, {
         retryAfter: 1,
       });
+    const app = ctx.app ?? DEFAULT_APP;
+    const appWaiting = waitingByApp.get(app) ?? 0;
+    const appLimit = deps.appShare?.(app).maxQueue;
+    if (appLimit !== undefined && appWaiting >= appLimit)
+      throw new HubError('ERR_HUB_QUEUE_FULL', `wait queue of application "${app}" is full (${appLimit})`, {
+        retryAfter: 1,
+      });
     waiting++;
+    waitingByApp.set(app, appWaiting + 1);
     try {
       return await waitForSlot(ctx, key, critical);
     } finally {
       waiting--;
+      const n = (waitingByApp.get(app) ?? 1) - 1;
+      if (n > 0) waitingByApp.set(app, n);
+      else waitingByApp.delete(app);
     }
   }
 

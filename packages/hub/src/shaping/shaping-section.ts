@@ -48,6 +48,7 @@ export function createShapingSection(deps: ShapingSectionDeps): PolicySection {
         ...(log ? { logger: log } : {}),
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
         ...(deps.onRejected ? { onRejected: deps.onRejected } : {}),
+        ...(deps.appShare ? { appShare: deps.appShare } : {}),
       });
       shaper.start();
       if (prev?.shaper) log?.info('shaping section changed: limits and pacing start afresh');
@@ -58,6 +59,7 @@ export function createShapingSection(deps: ShapingSectionDeps): PolicySection {
           now: deps.now,
           random: deps.random,
           ...(deps.maxWaiting === undefined ? {} : { maxWaiting: deps.maxWaiting }),
+          ...(deps.appShare ? { appShare: deps.appShare } : {}),
         }),
         dispose: () => shaper.close(),
       };

@@ -51,7 +51,7 @@ describe('validatePolicy', () => {
     if (r.ok) return;
     expect(r.errors).toEqual(
       expect.arrayContaining([
-        'extra is not a known section (expected one of trustedProxies, paths, access, ratelimits, router, fallback, shaping)',
+        'extra is not a known section (expected one of trustedProxies, paths, access, ratelimits, apps, router, fallback, shaping)',
         'trustedProxies[0] must be an IP address or CIDR',
         'access[0].action must be one of deny, allow',
         'access[0].match.ip must be an IP address or CIDR',

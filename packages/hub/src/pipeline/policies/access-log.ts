@@ -9,6 +9,8 @@ export type RequestObserver = (event: {
   ttfbMs: number | undefined;
   bytesOut: number;
   agent: string | undefined;
+  /** The authenticated application, when app auth is configured. */
+  app?: string;
   /** Policy annotations (rule names that denied or limited the request). */
   notes?: Readonly<Record<string, string | number | boolean>>;
 }) => void;
@@ -51,10 +53,20 @@ export function accessLog(options: {
           agent,
           outcome,
           client: ctx.clientIp,
+          ...(ctx.app !== undefined ? { app: ctx.app } : {}),
         },
         'request',
       );
-      observe?.({ status, outcome, durationMs, ttfbMs: ttfb, bytesOut, agent, notes: ctx.notes });
+      observe?.({
+        status,
+        outcome,
+        durationMs,
+        ttfbMs: ttfb,
+        bytesOut,
+        agent,
+        ...(ctx.app !== undefined ? { app: ctx.app } : {}),
+        notes: ctx.notes,
+      });
     };
     res.once('close', done);
     await next();

@@ -1,23 +1,87 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { type AppDirectory, NO_APPS } from '../../apps/app-directory.js';
+import { DEFAULT_APP, PRIORITIES, type Priority } from '../../apps/app-types.js';
 import { HubError } from '../../errors.js';
-import type { Policy } from '../context.js';
+import type { Policy, RequestContext } from '../context.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+export interface AppAuthOptions {
+  /** `--appPassword`: Slime-App-Password authenticates the application `default`. */
+  appPassword?: string | undefined;
+  /** The applications in force (the policy's `apps`); read per request, so updates apply at once. */
+  apps?: (() => AppDirectory) | undefined;
+}
+
+const unauthorized = (message: string) =>
+  new HubError('ERR_HUB_UNAUTHORIZED', message, {
+    headers: { 'www-authenticate': 'Bearer realm="slime"' },
+  });
+
+/** Slime-Priority, capped by the application's ceiling; 400 on a value that is not a priority. */
+function priorityOf(ctx: RequestContext, ceiling: Priority): Priority {
+  const raw = ctx.req.headers['slime-priority'];
+  let asked: Priority = 'normal';
+  if (raw !== undefined) {
+    const v = (Array.isArray(raw) ? raw[0] : raw)?.trim().toLowerCase();
+    if (!PRIORITIES.includes(v as never))
+      throw new HubError('ERR_HUB_BAD_REQUEST', 'Slime-Priority must be high, normal or low');
+    asked = v as Priority;
+  }
+  return PRIORITIES.indexOf(asked) < PRIORITIES.indexOf(ceiling) ? ceiling : asked;
+}
+
+/** Drops the Authorization field that carried the app key: it is the hub's credential, not the upstream's. */
+function dropAuthorization(ctx: RequestContext): void {
+  ctx.upstreamHeaders = ctx.upstreamHeaders.filter(([name]) => name.toLowerCase() !== 'authorization');
+}
 
 /**
- * Slime-App-Password check. Hashing both sides first makes the comparison constant-time whatever
- * the lengths, so response timing reveals nothing about the password.
+ * Application authentication. With apps declared in the policy, a request names its application
+ * with `Slime-App-Key: <key>` or `Authorization: Bearer <key>`; with `--appPassword`,
+ * `Slime-App-Password` authenticates the application `default` as before. Neither configured:
+ * every request is `default`'s, unauthenticated. Keys and the password are compared as SHA-256
+ * digests with timingSafeEqual, so timing reveals nothing about them. Sets `ctx.app` and
+ * `ctx.priority`.
  */
-export function appAuth(options: { appPassword?: string | undefined }): Policy {
+export function appAuth(options: AppAuthOptions): Policy {
   const expected = options.appPassword ? digest(options.appPassword) : undefined;
+  const directory = options.apps ?? (() => NO_APPS);
   return async function appAuth(ctx, next) {
-    if (expected) {
-      const given = ctx.req.headers['slime-app-password'];
-      if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
-        throw new HubError('ERR_HUB_UNAUTHORIZED', 'missing or wrong Slime-App-Password');
+    const apps = directory();
+    const headers = ctx.req.headers;
+    if (expected || apps.required) {
+      let app: string | undefined;
+      const key = headers['slime-app-key'];
+      const bearer =
+        typeof headers.authorization === 'string' ? BEARER.exec(headers.authorization)?.[1] : undefined;
+      const password = headers['slime-app-password'];
+      const bearerApp =
+        apps.required && bearer !== undefined && typeof key !== 'string' ? apps.byKey(bearer) : undefined;
+      if (apps.required && typeof key === 'string') {
+        app = apps.byKey(key)?.name;
+        if (app === undefined) throw unauthorized('unknown, expired or revoked Slime-App-Key');
+      } else if (bearerApp) {
+        app = bearerApp.name;
+        dropAuthorization(ctx);
+      } else if (expected && typeof password === 'string') {
+        if (!timingSafeEqual(digest(password), expected))
+          throw unauthorized('missing or wrong Slime-App-Password');
+        app = DEFAULT_APP;
+      } else if (bearer !== undefined && apps.required) {
+        throw unauthorized('unknown, expired or revoked application key');
+      } else {
+        throw unauthorized(
+          apps.required
+            ? 'send the application key as Authorization: Bearer <key> or Slime-App-Key'
+            : 'missing or wrong Slime-App-Password',
+        );
       }
-      ctx.app = 'default';
+      ctx.app = app;
     }
+    const priority = priorityOf(ctx, apps.settings(ctx.app ?? DEFAULT_APP).maxPriority);
+    if (priority !== 'normal') ctx.priority = priority;
     await next();
   };
 }

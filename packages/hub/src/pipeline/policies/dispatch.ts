@@ -89,6 +89,8 @@ export function dispatchToAgent(options: {
           signal: ctx.signal,
           front: retry,
           ...(gate ? { gate } : {}),
+          ...(ctx.app !== undefined ? { app: ctx.app } : {}),
+          ...(ctx.priority !== undefined ? { priority: ctx.priority } : {}),
           ...(unreachable ? { exclude: unreachable } : {}),
           open: (agent: DispatchAgent) => {
             chosen = agent;
