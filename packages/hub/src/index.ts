@@ -21,9 +21,18 @@ export {
   type TokenVerifier,
 } from './agents/tokens.js';
 export * from './cluster/index.js';
+export {
+  type HubAdminConfig,
+  type HubClusterConfig,
+  type HubConfig,
+  type HubHooks,
+  type ResolvedHubConfig,
+  resolveHubConfig,
+} from './config.js';
+export { createHub, type Hub } from './create-hub.js';
 export { HubError, type HubErrorCode, statusOf, toHubError } from './errors.js';
 export { writeProblem } from './http/problem.js';
-export { createHub, type Hub, type HubAddress, type HubInternals, type HubPolicySlots } from './hub.js';
+export type { HubAddress, HubInternals, HubPolicySlots } from './hub.js';
 export * from './observability/index.js';
 export type { HubOptions } from './options.js';
 export { validateHubOptions } from './options.js';

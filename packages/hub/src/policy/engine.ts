@@ -153,7 +153,9 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
 
   const modules = options.sections ?? {};
   const invalid = (errors: readonly string[]) =>
-    new HubError('ERR_HUB_INVALID_POLICY', `invalid policy:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+    new HubError('ERR_HUB_INVALID_POLICY', `invalid policy:\n${errors.map((e) => `  - ${e}`).join('\n')}`, {
+      details: errors,
+    });
 
   const validate = (policy: unknown): ValidationResult => validateWithSections(policy, modules);
 
