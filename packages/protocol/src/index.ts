@@ -73,6 +73,7 @@ export {
 } from './headers.js';
 export {
   errorCodes,
+  isUpstreamDown,
   type UpstreamFailure,
   type UpstreamFailureKind,
   upstreamFailure,
