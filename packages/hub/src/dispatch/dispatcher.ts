@@ -55,7 +55,7 @@ interface Waiter {
   ticket: DispatchTicket;
   resolve: (s: DispatchedStream) => void;
   reject: (e: HubError) => void;
-  timer: NodeJS.Timeout | undefined;
+  timer: unknown;
   onAbort: () => void;
   /** Unsubscribes from the gate's wake-ups. */
   offGate: (() => void) | undefined;
@@ -72,7 +72,19 @@ export interface DispatcherOptions {
   isEjected?: (agent: DispatchAgent) => boolean;
   /** Observes queue waits (ms) and their outcome, for metrics. */
   onWait?: (ms: number, outcome: 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown') => void;
+  /** Timers for Slime-Block-Timeout; default the global ones (unref'd). Injected by tests. */
+  timers?: DispatchTimers;
 }
+
+export interface DispatchTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(timer: unknown): void;
+}
+
+const GLOBAL_TIMERS: DispatchTimers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
 
 /**
  * Matches requests with agents. A request holds a `concurrent` slot only while dispatched, so a
@@ -90,8 +102,11 @@ export class Dispatcher {
   /** Whether the last #pick passed over an agent only because the ticket's gate refused it. */
   #gated = false;
 
+  readonly #timers: DispatchTimers;
+
   constructor(opts: DispatcherOptions) {
     this.#opts = opts;
+    this.#timers = opts.timers ?? GLOBAL_TIMERS;
   }
 
   get queueLength(): number {
@@ -145,7 +160,7 @@ export class Dispatcher {
         this.#leave(node, new HubError('ERR_HUB_CLIENT_GONE', 'client went away'), 'client-gone');
       ticket.signal.addEventListener('abort', waiter.onAbort, { once: true });
       if (ticket.timeoutMs !== undefined) {
-        waiter.timer = setTimeout(() => {
+        waiter.timer = this.#timers.set(() => {
           this.#leave(
             node,
             new HubError('ERR_HUB_BLOCK_TIMEOUT', `no agent became free within ${ticket.timeoutMs} ms`, {
@@ -154,7 +169,6 @@ export class Dispatcher {
             'timeout',
           );
         }, ticket.timeoutMs);
-        waiter.timer.unref?.();
       }
       if (ticket.front) this.#drain();
     });
@@ -174,7 +188,7 @@ export class Dispatcher {
   }
 
   #cleanup(w: Waiter): void {
-    if (w.timer) clearTimeout(w.timer);
+    if (w.timer !== undefined) this.#timers.clear(w.timer);
     w.offGate?.();
     w.ticket.signal.removeEventListener('abort', w.onAbort);
   }
