@@ -18,15 +18,11 @@ export {
   signAgentToken,
   type TokenVerifier,
 } from './agents/tokens.js';
+export { addToRevocationFile } from './cluster/file-revocations.js';
 // What `slime hub revoke` needs to reach the deny list the hubs follow.
 export { createRedisClient, DEFAULT_REDIS_TIMEOUT_MS, waitReady } from './cluster/redis-client.js';
 export { FAIL_MODES, type FailMode } from './cluster/redis-store.js';
-export {
-  addToRevocationFile,
-  createRedisRevocations,
-  type Revocation,
-  type RevocationList,
-} from './cluster/revocations.js';
+export { createRedisRevocations, type Revocation, type RevocationList } from './cluster/revocations.js';
 export type { HubAdminConfig, HubClusterConfig, HubConfig, HubHooks } from './config.js';
 export { createHub, type Hub } from './create-hub.js';
 export { HubError, type HubErrorCode } from './errors.js';

@@ -6,10 +6,11 @@ import { savePolicyFile } from '../policy/policy-file.js';
 import type { CounterStore } from '../policy/store.js';
 import { createClusterMetrics } from './cluster-metrics.js';
 import { disconnectRevoked } from './disconnect-revoked.js';
+import { createFileRevocations } from './file-revocations.js';
 import { createPolicySync, type PolicySync } from './policy-sync.js';
 import { createRedisClient, waitReady } from './redis-client.js';
 import { createRedisStore, type FailMode } from './redis-store.js';
-import { createFileRevocations, createRedisRevocations, type RevocationList } from './revocations.js';
+import { createRedisRevocations, type RevocationList } from './revocations.js';
 
 /** What the hub's config says of the cluster, validated and defaulted (see config.ts). */
 export interface ClusterSettings {
