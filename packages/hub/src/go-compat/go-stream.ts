@@ -4,8 +4,9 @@ import type { OpenStreamRequest } from '../agents/connection-types.js';
 import type { DispatchedStream } from '../dispatch/dispatcher.js';
 import { HubError } from '../errors.js';
 import { writeProblem } from '../http/problem.js';
-import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
+import type { ProxyResponse } from '../pipeline/context.js';
 import { UpstreamConnectError } from '../streams/reset-errors.js';
+import { GoResponseBody } from './go-response-body.js';
 import {
   chunk,
   LAST_CHUNK,
@@ -51,7 +52,7 @@ type State =
  * that gives up (its upstream call failed: the Go agent then closes that connection and polls
  * again) or dies is noticed at once instead of leaving the client waiting.
  */
-export class GoStream implements DispatchedStream, ResponseBody {
+export class GoStream implements DispatchedStream {
   readonly connectionId: string;
   readonly response: Promise<ProxyResponse>;
   lastActivity: number;
@@ -72,16 +73,8 @@ export class GoStream implements DispatchedStream, ResponseBody {
   // response direction
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
   #parser: ResponseParser;
-  #failed: HubError | null = null;
-  #ended = false;
   #submitEnded = false;
-  #buffered: Uint8Array[] = [];
-  #res: ServerResponse | null = null;
-  #collector: { chunks: Uint8Array[]; size: number; limit: number } | null = null;
-  #pipe: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  #pipePromise: Promise<void> | null = null;
-  #awaitingDrain = false;
-  readonly #onResponseBytes: ((bytes: number) => void) | undefined;
+  readonly #body: GoResponseBody;
 
   constructor(
     host: GoStreamHost,
@@ -97,7 +90,15 @@ export class GoStream implements DispatchedStream, ResponseBody {
     this.#source = request.body;
     this.#framing = framing;
     this.#onBodyRead = request.onBodyRead;
-    this.#onResponseBytes = request.onResponseBytes;
+    // The submit is read only as fast as the client (or a fallback's spool) takes the body.
+    this.#body = new GoResponseBody(
+      {
+        pause: () => this.#submit?.req.pause(),
+        resume: () => this.#submit?.req.resume(),
+        cancel: (reason) => this.cancel(reason),
+      },
+      request.onResponseBytes,
+    );
     this.#parser = new ResponseParser(request.method);
     this.lastActivity = host.now();
     this.response = new Promise((resolve, reject) => {
@@ -105,10 +106,6 @@ export class GoStream implements DispatchedStream, ResponseBody {
     });
     // A rejection nobody awaits yet must not crash the process.
     this.response.catch(() => {});
-  }
-
-  get failure(): HubError | null {
-    return this.#failed;
   }
 
   /** Whether the submit for this stream arrived (then the worker is answering it). */
@@ -272,11 +269,11 @@ export class GoStream implements DispatchedStream, ResponseBody {
           status: e.head.status,
           headers: e.head.headers,
           servedBy: this.#host.id,
-          body: this,
+          body: this.#body,
         });
         this.#head = null;
       } else if (e.type === 'data') {
-        if (e.data.byteLength > 0) this.#deliver(e.data);
+        if (e.data.byteLength > 0) this.#body.deliver(e.data);
       } else {
         this.#complete();
       }
@@ -300,11 +297,9 @@ export class GoStream implements DispatchedStream, ResponseBody {
 
   /** The whole response arrived. */
   #complete(): void {
-    this.#ended = true;
     this.#state = 'done';
     this.#settle();
-    if (this.#res) this.#finishRes();
-    else if (this.#collector) this.#finishCollector();
+    this.#body.end();
     this.#answerSubmit();
   }
 
@@ -363,8 +358,6 @@ export class GoStream implements DispatchedStream, ResponseBody {
   #fail(err: HubError): void {
     if (this.#state === 'done' || this.#state === 'failed') return;
     this.#state = 'failed';
-    this.#failed = err;
-    this.#buffered = [];
     if (this.#source) this.#detachSource();
     this.#stopAgent();
     this.#settle();
@@ -372,10 +365,7 @@ export class GoStream implements DispatchedStream, ResponseBody {
       this.#head.reject(err);
       this.#head = null;
     }
-    if (this.#res && !this.#res.writableEnded) this.#res.destroy(err);
-    this.#pipe?.reject(err);
-    this.#pipe = null;
-    this.#collector = null;
+    this.#body.fail(err);
   }
 
   /**
@@ -400,106 +390,6 @@ export class GoStream implements DispatchedStream, ResponseBody {
     this.#settled = null;
     this.#host.streamSettled(this);
     for (const fn of fns) fn();
-  }
-
-  // ---- ResponseBody ----
-
-  #deliver(data: Uint8Array): void {
-    if (this.#res) {
-      this.#write(data);
-    } else if (this.#collector) {
-      const c = this.#collector;
-      c.size += data.byteLength;
-      if (c.size > c.limit) {
-        this.cancel('response body larger than the fallback spool limit');
-        return;
-      }
-      c.chunks.push(data);
-    } else {
-      // Nobody reads yet: hold this chunk and stop reading the submit until someone does.
-      this.#buffered.push(data);
-      this.#submit?.req.pause();
-    }
-  }
-
-  #write(data: Uint8Array): void {
-    const res = this.#res!;
-    if (res.destroyed) return;
-    this.#onResponseBytes?.(data.byteLength);
-    if (!res.write(data) && !this.#awaitingDrain) {
-      // The client reads slowly: so does the Go agent, and through it the upstream.
-      this.#awaitingDrain = true;
-      this.#submit?.req.pause();
-      res.once('drain', this.#resumeSubmit);
-    }
-  }
-
-  #resumeSubmit = (): void => {
-    this.#awaitingDrain = false;
-    this.#submit?.req.resume();
-  };
-
-  #finishRes(): void {
-    const res = this.#res!;
-    const pipe = this.#pipe;
-    this.#pipe = null;
-    if (res.destroyed) {
-      pipe?.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
-      return;
-    }
-    res.end(() => pipe?.resolve());
-  }
-
-  pipe(res: ServerResponse): Promise<void> {
-    if (this.#pipePromise) return this.#pipePromise;
-    if (this.#failed) {
-      res.destroy(this.#failed);
-      this.#pipePromise = Promise.reject(this.#failed);
-      return this.#pipePromise;
-    }
-    this.#res = res;
-    this.#pipePromise = new Promise<void>((resolve, reject) => {
-      this.#pipe = { resolve, reject };
-    });
-    res.once('close', () => {
-      if (!res.writableFinished) this.cancel('client went away');
-    });
-    const buffered = this.#buffered;
-    this.#buffered = [];
-    for (const data of buffered) this.#write(data);
-    if (this.#ended) this.#finishRes();
-    // Even a complete response needs the submit read to its end, to answer the agent.
-    if (!res.writableNeedDrain) this.#submit?.req.resume();
-    return this.#pipePromise;
-  }
-
-  discard(reason: string): void {
-    this.#buffered = [];
-    this.cancel(reason);
-  }
-
-  readAll(limit: number): Promise<Uint8Array> {
-    return new Promise<Uint8Array>((resolve, reject) => {
-      if (this.#failed) {
-        reject(this.#failed);
-        return;
-      }
-      const c = { chunks: [] as Uint8Array[], size: 0, limit };
-      this.#collector = c;
-      this.#pipe = { resolve: () => resolve(Buffer.concat(c.chunks)), reject };
-      const buffered = this.#buffered;
-      this.#buffered = [];
-      for (const data of buffered) this.#deliver(data);
-      if (this.#ended) this.#finishCollector();
-      this.#submit?.req.resume();
-    });
-  }
-
-  #finishCollector(): void {
-    const pipe = this.#pipe;
-    this.#pipe = null;
-    this.#collector = null;
-    pipe?.resolve();
   }
 }
 
