@@ -1,63 +1,31 @@
-import type { OptionSpec } from './settings.js';
-
-// The single table behind flags, env vars, config keys, --help and docs/cli.md. Go spellings and
+// The table (with its parts in *-option-specs.ts) behind flags, env vars, config keys, --help and docs/cli.md. Go spellings and
 // run-together env names (APPPASSWORD) come first where the Go version used them. Every setting
 // also reads SLIME_<FLAG> (see slimeEnvName), which wins over the names listed in `env`.
 
-const logLevel: OptionSpec = {
-  flag: 'log-level',
-  env: ['LOG_LEVEL'],
-  kind: 'string',
-  arg: '<level>',
-  defaultText: 'info',
-  description: 'log level: fatal, error, warn, info, debug, trace or silent',
-};
+import { AGENT_RUN_OPTIONS, DEMO_OPTIONS } from './agent-option-specs.js';
+import {
+  HUB_REGISTER_OPTIONS,
+  HUB_REVOKE_OPTIONS,
+  HUB_STATUS_OPTIONS,
+  HUB_UNREVOKE_OPTIONS,
+} from './hub-tool-option-specs.js';
+import type { OptionSpec } from './settings.js';
+import {
+  logFormat,
+  logLevel,
+  redisPrefix,
+  redisUrl,
+  revocationsFile,
+  stateDir,
+} from './shared-option-specs.js';
 
-const logFormat: OptionSpec = {
-  flag: 'log-format',
-  env: ['LOG_FORMAT'],
-  kind: 'string',
-  arg: '<format>',
-  defaultText: 'pretty at a terminal, else json',
-  description: 'log lines: json (one object per line, for machines) or pretty (readable, ISO times)',
-};
-
-const stateDir: OptionSpec = {
-  flag: 'state-dir',
-  env: [],
-  kind: 'string',
-  arg: '<dir>',
-  defaultText: 'none',
-  description:
-    'directory for state the hub keeps: policy.yaml (unless --policy) and revoked.json (unless --revocations-file)',
-};
-
-const redisUrl: OptionSpec = {
-  flag: 'redis',
-  env: ['REDIS_URL'],
-  slimeEnv: 'SLIME_REDIS_URL',
-  kind: 'string',
-  arg: '<url>',
-  defaultText: 'none (this hub alone)',
-  description: 'redis:// or rediss:// URL: share rate limits, the policy and revocations with other hubs',
-};
-
-const redisPrefix: OptionSpec = {
-  flag: 'redis-prefix',
-  env: ['REDIS_PREFIX'],
-  kind: 'string',
-  arg: '<prefix>',
-  defaultText: 'slime:',
-  description: 'prefix of every Redis key and channel (hubs with the same prefix share state)',
-};
-
-const revocationsFile: OptionSpec = {
-  flag: 'revocations-file',
-  env: ['REVOCATIONS_FILE'],
-  kind: 'string',
-  arg: '<file>',
-  defaultText: '<state-dir>/revoked.json, else ./slime-revoked.json',
-  description: 'deny list of token ids and agent names when there is no --redis (JSON, re-read on change)',
+export {
+  AGENT_RUN_OPTIONS,
+  DEMO_OPTIONS,
+  HUB_REGISTER_OPTIONS,
+  HUB_REVOKE_OPTIONS,
+  HUB_STATUS_OPTIONS,
+  HUB_UNREVOKE_OPTIONS,
 };
 
 export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
@@ -277,266 +245,6 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
   redisPrefix,
   revocationsFile,
   logLevel,
-  logFormat,
-];
-
-export const HUB_REVOKE_OPTIONS: readonly OptionSpec[] = [
-  {
-    flag: 'jti',
-    env: [],
-    slimeEnv: false,
-    kind: 'string',
-    arg: '<id>',
-    description: 'revoke one token by its id (the jti claim)',
-  },
-  {
-    flag: 'agent',
-    env: [],
-    slimeEnv: false,
-    kind: 'string',
-    arg: '<name>',
-    description: 'revoke every token of this agent name (the sub claim)',
-  },
-  {
-    flag: 'list',
-    env: [],
-    slimeEnv: false,
-    kind: 'bool',
-    arg: '[bool]',
-    defaultText: 'false',
-    description: 'print the deny list (one "jti <id>" or "agent <name>" per line) instead of adding to it',
-  },
-  redisUrl,
-  redisPrefix,
-  stateDir,
-  revocationsFile,
-];
-
-export const HUB_UNREVOKE_OPTIONS: readonly OptionSpec[] = [
-  {
-    flag: 'jti',
-    env: [],
-    slimeEnv: false,
-    kind: 'string',
-    arg: '<id>',
-    description: 'take one token id off the deny list',
-  },
-  {
-    flag: 'agent',
-    env: [],
-    slimeEnv: false,
-    kind: 'string',
-    arg: '<name>',
-    description: 'take an agent name off the deny list',
-  },
-  redisUrl,
-  redisPrefix,
-  stateDir,
-  revocationsFile,
-];
-
-export const HUB_REGISTER_OPTIONS: readonly OptionSpec[] = [
-  {
-    flag: 'secret',
-    env: ['SECRET'],
-    kind: 'string',
-    arg: '<secret>',
-    description: 'the hub secret (required)',
-  },
-  {
-    flag: 'name',
-    env: ['NAME'],
-    kind: 'string',
-    arg: '<name>',
-    description: 'agent name, the token subject (required)',
-  },
-  {
-    flag: 'age',
-    env: ['AGE'],
-    kind: 'duration',
-    arg: '<duration>',
-    defaultText: 'no expiry',
-    description: 'token lifetime, e.g. 1h2m3s, 30d, 3600 (seconds)',
-  },
-  {
-    flag: 'scopes',
-    env: ['SCOPES'],
-    kind: 'list',
-    arg: '<list>',
-    description: 'scopes the agent serves (Slime-Scope), e.g. a,b',
-  },
-  {
-    flag: 'scope-paths',
-    goFlag: 'scopePaths',
-    env: ['SCOPEPATHS', 'SCOPE_PATHS'],
-    kind: 'list',
-    arg: '<list>',
-    description: 'the only paths the agent serves, e.g. /x,/y (exact match)',
-  },
-];
-
-export const AGENT_RUN_OPTIONS: readonly OptionSpec[] = [
-  {
-    flag: 'token',
-    env: ['TOKEN'],
-    kind: 'string',
-    arg: '<token>',
-    description: 'token from `slime hub register` (required)',
-  },
-  {
-    flag: 'hub',
-    env: ['HUB'],
-    kind: 'list',
-    arg: '<url>',
-    description: 'hub URL: http://, https://, ws:// or wss:// (required; a list connects to each)',
-  },
-  {
-    flag: 'upstream',
-    env: ['UPSTREAM'],
-    kind: 'list',
-    arg: '<list>',
-    description: 'upstreams, host:port or URLs, comma or space separated; one connection each (required)',
-  },
-  {
-    flag: 'num-worker',
-    goFlag: 'numWorker',
-    env: ['NUM_WORKER', 'NUMWORKER'],
-    kind: 'int',
-    arg: '<n>',
-    defaultText: '1',
-    description: 'requests each upstream serves at once',
-  },
-  {
-    flag: 'agent-id',
-    goFlag: 'agentID',
-    env: ['AGENT_ID', 'AGENTID'],
-    kind: 'string',
-    arg: '<id>',
-    description: 'agent id, shown by the hub in its agents table and logs',
-  },
-  {
-    flag: 'report-hardware',
-    goFlag: 'reportHardware',
-    env: ['REPORTHARDWARE', 'REPORT_HARDWARE'],
-    kind: 'bool',
-    arg: '[bool]',
-    defaultText: 'true',
-    description: 'report CPU, memory and GPU names to the hub',
-  },
-  {
-    flag: 'preserve-host',
-    env: ['PRESERVE_HOST'],
-    kind: 'bool',
-    arg: '[bool]',
-    defaultText: 'false',
-    description: "send the client's Host header upstream instead of the upstream's own",
-  },
-  {
-    flag: 'upstream-header-timeout',
-    env: ['UPSTREAM_HEADER_TIMEOUT'],
-    kind: 'duration',
-    arg: '<duration>',
-    defaultText: '5m',
-    description: 'longest the upstream may take to send its response head (504 past it)',
-  },
-  {
-    flag: 'upstream-body-timeout',
-    env: ['UPSTREAM_BODY_TIMEOUT'],
-    kind: 'duration',
-    arg: '<duration>',
-    defaultText: '5m',
-    description: 'longest pause between two chunks of the upstream response body',
-  },
-  {
-    flag: 'health-path',
-    env: ['HEALTH_PATH'],
-    kind: 'string',
-    arg: '<path>',
-    defaultText: 'none (TCP connect)',
-    description: 'how a down upstream is probed: GET this path (healthy below 500), else a TCP connect',
-  },
-  {
-    flag: 'health-interval',
-    env: ['HEALTH_INTERVAL'],
-    kind: 'duration',
-    arg: '<duration>',
-    defaultText: '2s',
-    description: 'probe interval while the upstream is down, doubling per failure up to 30s',
-  },
-  {
-    flag: 'metrics-port',
-    env: ['METRICS_PORT'],
-    kind: 'int',
-    arg: '<port>',
-    defaultText: 'none (off)',
-    description: 'serve Prometheus metrics on this port at /metrics',
-  },
-  {
-    flag: 'metrics-host',
-    env: ['METRICS_HOST'],
-    kind: 'string',
-    arg: '<host>',
-    defaultText: '127.0.0.1',
-    description: 'address of the metrics server',
-  },
-  logLevel,
-  logFormat,
-];
-
-export const HUB_STATUS_OPTIONS: readonly OptionSpec[] = [
-  {
-    flag: 'admin',
-    env: ['ADMIN_URL'],
-    slimeEnv: 'SLIME_ADMIN_URL',
-    kind: 'string',
-    arg: '<url>',
-    defaultText: 'http://127.0.0.1:8081',
-    description: "the hub's admin API URL",
-  },
-  {
-    flag: 'admin-token',
-    env: ['ADMIN_TOKEN'],
-    kind: 'string',
-    arg: '<token>',
-    description: 'bearer token for the admin API (required)',
-  },
-  {
-    flag: 'json',
-    env: [],
-    slimeEnv: false,
-    kind: 'bool',
-    arg: '[bool]',
-    defaultText: 'false',
-    description: 'print the raw /status JSON instead of a table',
-  },
-];
-
-export const DEMO_OPTIONS: readonly OptionSpec[] = [
-  {
-    flag: 'port',
-    env: ['PORT'],
-    kind: 'int',
-    arg: '<port>',
-    defaultText: '8080',
-    description: 'hub port (0 = any free port)',
-  },
-  {
-    flag: 'host',
-    env: ['HOST'],
-    kind: 'string',
-    arg: '<host>',
-    defaultText: '127.0.0.1',
-    description: 'address to listen on',
-  },
-  {
-    flag: 'admin-port',
-    env: ['ADMIN_PORT'],
-    kind: 'int',
-    arg: '<port>',
-    defaultText: '8081',
-    description: 'status page and admin API on 127.0.0.1 (its URL and a one-run token are printed)',
-  },
-  { ...logLevel, defaultText: 'warn' },
   logFormat,
 ];
 
