@@ -1,6 +1,7 @@
-// The table (with its parts in *-option-specs.ts) behind flags, env vars, config keys, --help and docs/cli.md. Go spellings and
-// run-together env names (APPPASSWORD) come first where the Go version used them. Every setting
-// also reads SLIME_<FLAG> (see slimeEnvName), which wins over the names listed in `env`.
+// The single table (its parts in *-option-specs.ts) behind flags, env vars, config keys, --help
+// and docs/cli.md. Go spellings and run-together env names (APPPASSWORD) come first where the Go
+// version used them. Every setting also reads SLIME_<FLAG> (see slimeEnvName), which wins over
+// the names listed in `env`.
 
 import { AGENT_RUN_OPTIONS, DEMO_OPTIONS } from './agent-option-specs.js';
 import {
