@@ -194,8 +194,14 @@ export function resolveHubConfig(config: HubConfig): ResolvedHubConfig {
   if (config.metrics !== undefined && !isObject(config.metrics))
     throw invalidOption('metrics', 'must be an object');
   intIn(config.metrics?.maxLabelValues, 'metrics.maxLabelValues', 1, 1_000_000);
+  // Frozen copies, so a caller's later edits to its own objects change nothing here.
+  const frozen = <T>(v: T): T => Object.freeze(structuredClone(v));
   return Object.freeze({
     ...config,
+    ...(config.trustedProxies ? { trustedProxies: frozen(config.trustedProxies) } : {}),
+    ...(config.previousSecrets ? { previousSecrets: frozen(config.previousSecrets) } : {}),
+    ...(config.outlierDetection ? { outlierDetection: frozen(config.outlierDetection) } : {}),
+    ...(config.metrics ? { metrics: frozen(config.metrics) } : {}),
     logger: config.logger ?? pino({ level: 'silent' }),
     now: config.now ?? Date.now,
     random: config.random ?? Math.random,

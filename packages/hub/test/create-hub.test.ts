@@ -76,6 +76,12 @@ describe('createHub: one config, checked up front', () => {
     expect(Object.isFrozen(config.admin)).toBe(true);
     expect(config.admin).toEqual({ token: 't', host: '127.0.0.1', port: 8081, requireAgent: false });
     expect(config.cluster).toMatchObject({ redis: undefined, keyPrefix: 'slime:', failMode: 'fail-open' });
+    // copies: the caller's objects stay its own
+    const proxies = ['10.0.0.0/8'];
+    const copied = resolveHubConfig({ ...base, trustedProxies: proxies });
+    proxies.push('0.0.0.0/0');
+    expect(copied.trustedProxies).toEqual(['10.0.0.0/8']);
+    expect(Object.isFrozen(copied.trustedProxies)).toBe(true);
   });
 });
 
