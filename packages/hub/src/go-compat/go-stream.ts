@@ -1,20 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { OpenStreamRequest } from '../agents/connection-types.js';
 import type { DispatchedStream } from '../dispatch/dispatcher.js';
 import { HubError } from '../errors.js';
 import { writeProblem } from '../http/problem.js';
 import type { ProxyResponse } from '../pipeline/context.js';
 import { UpstreamConnectError } from '../streams/reset-errors.js';
+import { GoRequestBody } from './go-request-body.js';
 import { GoResponseBody } from './go-response-body.js';
-import {
-  chunk,
-  LAST_CHUNK,
-  type ParseEvent,
-  type RequestFraming,
-  ResponseParser,
-  WireError,
-} from './http-wire.js';
+import { type ParseEvent, type RequestFraming, ResponseParser, WireError } from './http-wire.js';
 
 /** One HTTP exchange on the hub's side: the request and the response it is answering. */
 export interface Exchange {
@@ -63,12 +56,7 @@ export class GoStream implements DispatchedStream {
   #state: State = 'handed';
   #settled: Array<() => void> | null = [];
 
-  // request direction
-  #source: Readable | null;
-  readonly #framing: RequestFraming;
-  readonly #onBodyRead: (bytes: number) => void;
-  #bodyRead = false;
-  #bodySent = false;
+  readonly #request: GoRequestBody;
 
   // response direction
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
@@ -87,9 +75,14 @@ export class GoStream implements DispatchedStream {
     this.connectionId = connectionId;
     this.#poll = poll;
     this.#method = request.method;
-    this.#source = request.body;
-    this.#framing = framing;
-    this.#onBodyRead = request.onBodyRead;
+    this.#request = new GoRequestBody(poll.res, request.body, framing, {
+      onRead: (bytes) => {
+        this.lastActivity = this.#host.now();
+        request.onBodyRead(bytes);
+      },
+      onSent: () => this.#endPoll(),
+      onError: () => this.cancel('client request body failed'),
+    });
     // The submit is read only as fast as the client (or a fallback's spool) takes the body.
     this.#body = new GoResponseBody(
       {
@@ -140,62 +133,13 @@ export class GoStream implements DispatchedStream {
       'slime-connection-id': this.connectionId,
     });
     res.write(head);
-    const source = this.#source;
-    if (!source) {
-      this.#bodySent = true;
-      return;
-    }
-    source.on('data', this.#onSourceData);
-    source.once('end', this.#onSourceEnd);
-    source.once('error', this.#onSourceError);
-  }
-
-  #onSourceData = (data: Buffer): void => {
-    this.#bodyRead = true;
-    this.lastActivity = this.#host.now();
-    this.#onBodyRead(data.byteLength);
-    const { res } = this.#poll;
-    if (res.destroyed) return;
-    let ok = true;
-    if (this.#framing === 'chunked') {
-      res.cork();
-      for (const part of chunk(data)) ok = res.write(part);
-      res.uncork();
-    } else {
-      ok = res.write(data);
-    }
-    if (!ok) {
-      this.#source?.pause();
-      res.once('drain', () => this.#source?.resume());
-    }
-  };
-
-  #onSourceEnd = (): void => {
-    if (this.#framing === 'chunked' && !this.#poll.res.destroyed) this.#poll.res.write(LAST_CHUNK);
-    this.#bodySent = true;
-    this.#detachSource();
-    this.#endPoll();
-  };
-
-  #onSourceError = (): void => {
-    this.cancel('client request body failed');
-  };
-
-  #detachSource(): Readable | null {
-    const source = this.#source;
-    if (!source) return null;
-    this.#source = null;
-    source.off('data', this.#onSourceData);
-    source.off('end', this.#onSourceEnd);
-    source.off('error', this.#onSourceError);
-    source.pause();
-    return source;
+    this.#request.start();
   }
 
   /** Once the submit arrived and the request body went out, the long poll's answer is complete. */
   #endPoll(): void {
     const { res } = this.#poll;
-    if (this.#bodySent && this.#submit && !res.writableEnded && !res.destroyed) res.end();
+    if (this.#request.sent && this.#submit && !res.writableEnded && !res.destroyed) res.end();
   }
 
   /**
@@ -207,9 +151,9 @@ export class GoStream implements DispatchedStream {
   abandon(why: string, nothingSent = false): void {
     if (this.#state !== 'handed') return;
     const message = `Go agent ${this.#host.id} dropped the request: ${why}`;
-    if (!this.#bodyRead && (nothingSent || IDEMPOTENT.has(this.#method))) {
+    if (!this.#request.read && (nothingSent || IDEMPOTENT.has(this.#method))) {
       // Dispatch treats it as an unreachable upstream: tried elsewhere, never on this worker again.
-      this.#fail(new UpstreamConnectError(message, this.#detachSource()));
+      this.#fail(new UpstreamConnectError(message, this.#request.detach()));
     } else {
       this.#fail(new HubError('ERR_HUB_AGENT_LOST', message));
     }
@@ -350,7 +294,7 @@ export class GoStream implements DispatchedStream {
     }
     this.#fail(
       new HubError('ERR_HUB_AGENT_LOST', `Go agent ${this.#host.id} was closed: ${reason}`, {
-        retryable: !this.#bodyRead && this.#submit === null && IDEMPOTENT.has(this.#method),
+        retryable: !this.#request.read && this.#submit === null && IDEMPOTENT.has(this.#method),
       }),
     );
   }
@@ -358,7 +302,7 @@ export class GoStream implements DispatchedStream {
   #fail(err: HubError): void {
     if (this.#state === 'done' || this.#state === 'failed') return;
     this.#state = 'failed';
-    if (this.#source) this.#detachSource();
+    this.#request.detach();
     this.#stopAgent();
     this.#settle();
     if (this.#head) {
