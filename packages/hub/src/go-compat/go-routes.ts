@@ -11,7 +11,8 @@ import {
   isGoAgentCall,
   parseAgentId,
 } from './go-compat-types.js';
-import { type GoStream, refuseAndClose } from './go-stream.js';
+import { refuseAndClose } from './go-exchange.js';
+import type { GoStream } from './go-stream.js';
 
 export { type GoCompat, type GoCompatOptions, isGoAgentCall };
 

@@ -2,18 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpenStreamRequest } from '../agents/connection-types.js';
 import type { DispatchedStream } from '../dispatch/dispatcher.js';
 import { HubError } from '../errors.js';
-import { writeProblem } from '../http/problem.js';
 import type { ProxyResponse } from '../pipeline/context.js';
 import { UpstreamConnectError } from '../streams/reset-errors.js';
+import { type Exchange, refuseSubmit } from './go-exchange.js';
 import { GoRequestBody } from './go-request-body.js';
 import { GoResponseBody } from './go-response-body.js';
 import { type ParseEvent, type RequestFraming, ResponseParser, WireError } from './http-wire.js';
-
-/** One HTTP exchange on the hub's side: the request and the response it is answering. */
-export interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-}
 
 /** What a stream needs from the Go worker it was handed to. */
 export interface GoStreamHost {
@@ -182,28 +176,26 @@ export class GoStream implements DispatchedStream {
 
   #onSubmitData = (data: Buffer): void => {
     this.lastActivity = this.#host.now();
-    let events: ParseEvent[];
-    try {
-      events = this.#parser.push(data);
-    } catch (err) {
-      this.#malformed(err);
-      return;
-    }
-    this.#handle(events);
+    this.#parse(() => this.#parser.push(data));
   };
 
   #onSubmitEnd = (): void => {
     this.#submitEnded = true;
+    if (this.#parse(() => this.#parser.finish())) this.#answerSubmit();
+  };
+
+  /** Reads what the submit carried; false when it was malformed (the stream then failed). */
+  #parse(read: () => ParseEvent[]): boolean {
     let events: ParseEvent[];
     try {
-      events = this.#parser.finish();
+      events = read();
     } catch (err) {
       if (this.#state === 'submitting') this.#malformed(err);
-      return;
+      return false;
     }
     this.#handle(events);
-    this.#answerSubmit();
-  };
+    return true;
+  }
 
   #handle(events: ParseEvent[]): void {
     for (const e of events) {
@@ -335,22 +327,4 @@ export class GoStream implements DispatchedStream {
     this.#host.streamSettled(this);
     for (const fn of fns) fn();
   }
-}
-
-/**
- * Answers an agent call the hub will not take with a problem, and closes its connection: the agent
- * may still be sending (a submit's body), and it must stop.
- */
-export function refuseAndClose(req: IncomingMessage, res: ServerResponse, err: HubError): void {
-  if (res.headersSent || res.destroyed) {
-    req.socket?.destroy();
-    return;
-  }
-  res.setHeader('connection', 'close');
-  res.once('finish', () => req.socket?.destroy());
-  writeProblem(res, err);
-}
-
-function refuseSubmit(req: IncomingMessage, res: ServerResponse, detail: string): void {
-  refuseAndClose(req, res, new HubError('ERR_HUB_NOT_FOUND', `no request waits for this submit: ${detail}`));
 }
