@@ -1,6 +1,7 @@
-import { createPolicyEngine, hashAppKey, type PolicyDoc, rotateApp } from '@slime/hub';
+import { type PolicyDoc, rotateApp } from '@slime/hub';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hashAppKey } from '../packages/hub/src/apps/app-keys.js';
 import { startAgent, startHub, startUpstream } from './helpers/harness.js';
 
 const KEY_A = 'slime_app_test-key-of-app-a-0123456789';
@@ -15,9 +16,11 @@ function policyWith(apps: NonNullable<PolicyDoc['apps']>): PolicyDoc {
   return { apps };
 }
 
-/** A hub whose policy engine declares apps; the upstream echoes what it was sent. */
-async function appHub(policy: PolicyDoc, opts: { appPassword?: string; now?: () => number } = {}) {
-  const engine = createPolicyEngine({ policy, ...(opts.now ? { now: opts.now } : {}) });
+/** A hub whose policy declares apps; the upstream echoes what it was sent. */
+async function appHub(
+  policy: PolicyDoc,
+  opts: { appPassword?: string; now?: () => number; heartbeatTimeoutMs?: number } = {},
+) {
   const upstream = await startUpstream((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(
@@ -27,18 +30,14 @@ async function appHub(policy: PolicyDoc, opts: { appPassword?: string; now?: () 
       }),
     );
   });
-  const hub = await startHub(
-    { ...(opts.appPassword ? { appPassword: opts.appPassword } : {}) },
-    { policies: engine.slots(), apps: engine.apps },
-  );
+  const hub = await startHub({ policy, ...opts });
   const agent = await startAgent(hub, upstream, { numWorker: 4 });
   cleanups.push(
     () => upstream.close(),
     () => hub.hub.close(),
     () => agent.agent.close(),
-    () => engine.close(),
   );
-  return { engine, hub, upstream };
+  return { engine: hub.hub.engine, hub, upstream };
 }
 
 async function call(url: string, headers: Record<string, string> = {}) {
@@ -104,10 +103,11 @@ describe('application keys', () => {
   });
 
   it('rotation: old and new keys both work during the overlap; after it only the new one', async () => {
-    // the policy engine's clock decides key expiry; the hub's own clock stays real
-    let clock = Date.parse('2026-11-30T12:00:00Z');
+    // the hub's clock decides key expiry. It is the whole hub's clock (agent tokens, heartbeats), so
+    // it starts at real time and the heartbeat timeout outlasts its jumps: the agent stays connected.
+    let clock = Date.now();
     const now = () => clock;
-    const { hub, engine } = await appHub(policyWith(apps), { now });
+    const { hub, engine } = await appHub(policyWith(apps), { now, heartbeatTimeoutMs: 3_600_000 });
     const { doc, key } = rotateApp(engine.current(), 'chat', 60_000, clock);
     engine.update(doc);
     expect(key).toMatch(/^slime_app_[A-Za-z0-9_-]{43}$/);

@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appRoutes, createAdminServer, createPolicyEngine, hashAppKey, loadPolicyFile } from '@slime/hub';
+import { loadPolicyFile } from '@slime/hub';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CliContext } from '../packages/cli/src/context.js';
 import { main } from '../packages/cli/src/program.js';
+import { hashAppKey } from '../packages/hub/src/apps/app-keys.js';
 import { startAgent, startHub, startUpstream } from './helpers/harness.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -35,17 +36,15 @@ function tempPolicy(): string {
 
 /** A hub serving the policy file as `slime hub run --policy` would at start. */
 async function hubFor(path: string) {
-  const engine = createPolicyEngine({ policy: await loadPolicyFile(path) });
   const upstream = await startUpstream((_req, res) => res.end('ok'));
-  const hub = await startHub({}, { policies: engine.slots(), apps: engine.apps });
+  const hub = await startHub({ policy: await loadPolicyFile(path) });
   const agent = await startAgent(hub, upstream);
   cleanups.push(
     () => upstream.close(),
     () => hub.hub.close(),
     () => agent.agent.close(),
-    () => engine.close(),
   );
-  return { hub, engine };
+  return { hub, engine: hub.hub.engine };
 }
 
 const status = async (url: string, key: string) =>
@@ -130,13 +129,10 @@ describe('slime hub app (policy file)', () => {
 
 describe('slime hub app (admin API)', () => {
   it('adds, lists, rotates and removes through a running hub', async () => {
-    const engine = createPolicyEngine({});
-    const admin = createAdminServer({ token: 'T', engine, port: 0, routes: appRoutes({ engine }) });
-    const { port } = await admin.listen();
-    cleanups.push(
-      () => admin.close(),
-      () => engine.close(),
-    );
+    const { hub } = await startHub({ admin: { token: 'T', port: 0 } });
+    cleanups.push(() => hub.close());
+    const { engine } = hub;
+    const port = hub.adminAddress!.port;
     const at = ['--admin', `http://127.0.0.1:${port}`, '--admin-token', 'T'];
     const added = await slime('hub', 'app', 'add', '--name', 'batch', '--max-queue', '5', ...at);
     expect(added.code).toBe(0);

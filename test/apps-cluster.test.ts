@@ -1,16 +1,7 @@
-import {
-  appRoutes,
-  createAdminServer,
-  createPolicyEngine,
-  createPolicySync,
-  createRedisClient,
-  createRedisStore,
-  hashAppKey,
-  type PolicyDoc,
-  waitReady,
-} from '@slime/hub';
+import type { PolicyDoc } from '@slime/hub';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hashAppKey } from '../packages/hub/src/apps/app-keys.js';
 import { startAgent, startHub, startUpstream, type TestHub } from './helpers/harness.js';
 import { startRedis } from './helpers/redis.js';
 
@@ -24,30 +15,18 @@ afterEach(async () => {
 
 /** One hub as `slime hub run --redis --admin-token` wires it: shared counters and policy, /apps routes. */
 async function clusterHub(redisUrl: string, upstreamUrl: string, policy?: PolicyDoc) {
-  const redis = createRedisClient(redisUrl, { commandTimeoutMs: 2000 });
-  cleanups.push(() => redis.disconnect());
-  expect(await waitReady(redis, 5000)).toBe(true);
-  const store = createRedisStore({ redis, timeoutMs: 2000, failMode: 'fail-closed' });
-  const engine = createPolicyEngine({ store, ...(policy ? { policy } : {}) });
-  const sync = createPolicySync({ redis, engine });
-  await sync.start();
-  const hub: TestHub = await startHub({}, { policies: engine.slots(), apps: engine.apps });
-  const admin = createAdminServer({
-    token: ADMIN_TOKEN,
-    engine: sync.engine,
-    port: 0,
-    routes: appRoutes({ engine: sync.engine }),
+  const hub: TestHub = await startHub({
+    ...(policy ? { policy } : {}),
+    cluster: { redis: redisUrl, timeoutMs: 2000, failMode: 'fail-closed', connectWaitMs: 5000 },
+    admin: { token: ADMIN_TOKEN, port: 0 },
   });
-  const { port } = await admin.listen();
   const agent = await startAgent(hub, upstreamUrl, { numWorker: 8 });
   cleanups.push(async () => {
     await agent.agent.close();
-    await admin.close();
     hub.hub.destroy();
-    await sync.close();
-    await engine.close();
+    await hub.hub.close();
   });
-  return { hub, sync, adminUrl: `http://127.0.0.1:${port}` };
+  return { hub, adminUrl: `http://127.0.0.1:${hub.hub.adminAddress!.port}` };
 }
 
 async function call(url: string, key: string) {
@@ -82,7 +61,9 @@ describe('applications across hubs on one Redis', () => {
     const h1 = await clusterHub(redis.url, upstream.url, policy);
     const h2 = await clusterHub(redis.url, upstream.url);
     // hub 2 started without a policy: it takes the one hub 1 stored in Redis
-    await vi.waitFor(() => expect(h2.sync.version).toBeGreaterThan(0));
+    await vi.waitFor(() =>
+      expect(h2.hub.hub.engine.current().apps?.map((a) => a.name)).toEqual(['metered', 'free']),
+    );
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) statuses.push((await call(`${h1.hub.url}/q`, keyOf('metered'))).status);
     const onTwo = await call(`${h2.hub.url}/q`, keyOf('metered'));

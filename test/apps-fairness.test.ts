@@ -1,6 +1,7 @@
-import { createPolicyEngine, hashAppKey, type PolicyDoc } from '@slime/hub';
+import type { PolicyDoc } from '@slime/hub';
 import { request, Agent as UndiciAgent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hashAppKey } from '../packages/hub/src/apps/app-keys.js';
 import { deferred, startAgent, startHub, startUpstream } from './helpers/harness.js';
 
 const keyOf = (app: string) => `slime_app_test-key-${app}-0123456789abcdef`;
@@ -21,7 +22,6 @@ afterEach(async () => {
  * when the test holds the slot.
  */
 async function oneSlotHub(policy: PolicyDoc, hubOptions: { maxQueue?: number } = {}) {
-  const engine = createPolicyEngine({ policy });
   const order: string[] = [];
   let hold: Promise<void> | undefined;
   const upstream = await startUpstream(async (req, res) => {
@@ -29,7 +29,7 @@ async function oneSlotHub(policy: PolicyDoc, hubOptions: { maxQueue?: number } =
     if (hold) await hold;
     res.end('ok');
   });
-  const hub = await startHub(hubOptions, { policies: engine.slots(), apps: engine.apps });
+  const hub = await startHub({ policy, ...hubOptions });
   const agent = await startAgent(hub, upstream, { numWorker: 1 });
   const client = new UndiciAgent({ connections: 256 });
   cleanups.push(
@@ -37,7 +37,6 @@ async function oneSlotHub(policy: PolicyDoc, hubOptions: { maxQueue?: number } =
     () => upstream.close(),
     () => hub.hub.close(),
     () => agent.agent.close(),
-    () => engine.close(),
   );
   const send = (name: string, tag: string, headers: Record<string, string> = {}) =>
     request(`${hub.url}/`, {

@@ -1,13 +1,7 @@
-import {
-  createPolicyEngine,
-  createShapingSection,
-  hashAppKey,
-  type PolicyDoc,
-  type PolicyEngine,
-  type Shaper,
-} from '@slime/hub';
+import type { PolicyDoc } from '@slime/hub';
 import { request, Agent as UndiciAgent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hashAppKey } from '../packages/hub/src/apps/app-keys.js';
 import { startAgent, startHub, startUpstream } from './helpers/harness.js';
 
 const keyOf = (app: string) => `slime_app_shaping-test-${app}-0123456789abcdef`;
@@ -26,23 +20,12 @@ describe('fair queueing behind a shaped group', () => {
       // the group, not the agent, is the bottleneck: requests wait in shaping's queue
       shaping: { groups: [{ limiter: { mode: 'fixed', limit: 1 } }] },
     };
-    let engine: PolicyEngine | undefined;
-    engine = createPolicyEngine({
-      policy,
-      sections: {
-        shaping: createShapingSection({
-          now: Date.now,
-          random: Math.random,
-          appShare: (app) => engine!.apps().settings(app),
-        }),
-      },
-    });
     const order: string[] = [];
     const upstream = await startUpstream(async (req, res) => {
       order.push(String(req.headers['x-tag']));
       res.end('ok');
     });
-    const hub = await startHub({}, { policies: engine.slots(), apps: engine.apps });
+    const hub = await startHub({ policy });
     const agent = await startAgent(hub, upstream, { numWorker: 16 });
     const client = new UndiciAgent({ connections: 64 });
     cleanups.push(
@@ -50,7 +33,6 @@ describe('fair queueing behind a shaped group', () => {
       () => upstream.close(),
       () => hub.hub.close(),
       () => agent.agent.close(),
-      () => engine!.close(),
     );
     let sent = 0;
     const flood = async (name: string) => {
@@ -85,17 +67,6 @@ describe('fair queueing behind a shaped group', () => {
       ],
       shaping: { groups: [{ limiter: { mode: 'fixed', limit: 1 } }] },
     };
-    let engine: PolicyEngine | undefined;
-    engine = createPolicyEngine({
-      policy,
-      sections: {
-        shaping: createShapingSection({
-          now: Date.now,
-          random: Math.random,
-          appShare: (app) => engine!.apps().settings(app),
-        }),
-      },
-    });
     let release!: () => void;
     const held = new Promise<void>((r) => {
       release = r;
@@ -104,13 +75,12 @@ describe('fair queueing behind a shaped group', () => {
       if (req.headers['x-tag'] === 'hold') await held;
       res.end('ok');
     });
-    const hub = await startHub({}, { policies: engine.slots(), apps: engine.apps });
+    const hub = await startHub({ policy });
     const agent = await startAgent(hub, upstream, { numWorker: 8 });
     cleanups.push(
       () => upstream.close(),
       () => hub.hub.close(),
       () => agent.agent.close(),
-      () => engine!.close(),
     );
     const send = (name: string, tag: string) =>
       request(`${hub.url}/`, {
@@ -119,8 +89,7 @@ describe('fair queueing behind a shaped group', () => {
     const busy = send('other', 'hold');
     await vi.waitFor(() => expect(upstream.inFlight).toBe(1));
     // the group's one slot is taken: the next ones wait in shaping, not in the dispatcher
-    const refusals = () =>
-      (engine!.section('shaping') as unknown as { shaper: Shaper }).shaper.stats()[0]!.rejections;
+    const refusals = () => hub.hub.shaping()[0]!.rejections;
     const waiting = send('capped', 'c1');
     // a request refused its first try at the group's limit waits from that moment on
     await vi.waitFor(() => expect(refusals()).toBe(1));

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { createHubMetrics, createPolicyEngine, type Hub, hashAppKey } from '@slime/hub';
 import { type Browser, chromium } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOpsServer } from '../packages/hub/test/observability/ops-server.js';
+import { hashAppKey } from '../packages/hub/src/apps/app-keys.js';
 import { startAgent, startHub, startUpstream } from './helpers/harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -32,31 +31,20 @@ afterAll(async () => {
 
 describe('status page: applications (headless chromium)', () => {
   it('shows a row per application with weight and served count; the table stays hidden before any', async () => {
-    const engine = createPolicyEngine({
-      policy: { apps: [{ name: 'chat', weight: 3, keys: [{ hash: hashAppKey(KEY) }] }] },
-    });
-    let hub: Hub | undefined;
-    const metrics = createHubMetrics(() => hub, { defaultMetrics: false });
     await using upstream = await startUpstream((_req, res) => res.end('ok'));
-    await using test = await startHub(
-      {},
-      { policies: engine.slots(), apps: engine.apps, observe: metrics.observe },
-    );
-    hub = test.hub;
-    await using _agent = await startAgent(test, upstream);
-    await using s = await startOpsServer({
-      hub: test.hub,
-      metrics,
-      token: TOKEN,
-      eventIntervalMs: 100,
-      appWeight: (app) => engine.apps().settings(app).weight,
+    // the page as the hub serves it on its admin port (status events once a second)
+    await using test = await startHub({
+      policy: { apps: [{ name: 'chat', weight: 3, keys: [{ hash: hashAppKey(KEY) }] }] },
+      admin: { token: TOKEN, port: 0 },
     });
+    await using _agent = await startAgent(test, upstream);
+    const admin = test.hub.adminAddress!.url;
     const context = await browser.newContext();
     const errors: string[] = [];
     try {
       const page = await context.newPage();
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${s.url}/#token=${TOKEN}`);
+      await page.goto(`${admin}/#token=${TOKEN}`);
       await page.waitForSelector('#conn:text("live")');
       expect(await page.locator('#apps').isVisible()).toBe(false);
       for (let i = 0; i < 2; i++) {
@@ -72,7 +60,6 @@ describe('status page: applications (headless chromium)', () => {
       expect(await page.locator('#apps').isVisible()).toBe(true);
     } finally {
       await context.close();
-      await engine.close();
     }
     expect(errors).toEqual([]);
   });

@@ -1,10 +1,9 @@
 import { Writable } from 'node:stream';
-import { createHubMetrics, createPolicyEngine, type Hub, hashAppKey } from '@slime/hub';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatStatus } from '../packages/cli/src/commands/hub-status.js';
-import { startOpsServer } from '../packages/hub/test/observability/ops-server.js';
+import { hashAppKey } from '../packages/hub/src/apps/app-keys.js';
 import { deferred, startAgent, startHub, startUpstream } from './helpers/harness.js';
 
 const TOKEN = 'apps-status-token';
@@ -26,38 +25,27 @@ describe('applications in status, metrics and the access log', () => {
         },
       }),
     );
-    const engine = createPolicyEngine({
+    const gate = deferred();
+    const upstream = await startUpstream(async (req, res) => {
+      if (req.url === '/hold') await gate.promise;
+      res.end('ok');
+    });
+    const test = await startHub({
+      logger,
       policy: {
         apps: [
           { name: 'chat', weight: 3, keys: [{ hash: hashAppKey(keyOf('chat')) }] },
           { name: 'batch', keys: [{ hash: hashAppKey(keyOf('batch')) }] },
         ],
       },
+      admin: { token: TOKEN, port: 0 },
     });
-    let hub: Hub | undefined;
-    const metrics = createHubMetrics(() => hub, { defaultMetrics: false });
-    const gate = deferred();
-    const upstream = await startUpstream(async (req, res) => {
-      if (req.url === '/hold') await gate.promise;
-      res.end('ok');
-    });
-    const test = await startHub(
-      { logger },
-      { policies: engine.slots(), apps: engine.apps, observe: metrics.observe },
-    );
-    hub = test.hub;
+    const { metrics } = test.hub;
     const agent = await startAgent(test, upstream, { numWorker: 1 });
-    const ops = await startOpsServer({
-      hub: test.hub,
-      metrics,
-      token: TOKEN,
-      appWeight: (app) => engine.apps().settings(app).weight,
-    });
     cleanups.push(
       () => upstream.close(),
       () => test.hub.close(),
       () => agent.agent.close(),
-      () => ops[Symbol.asyncDispose](),
     );
 
     const send = (app: string, path: string) =>
@@ -74,7 +62,9 @@ describe('applications in status, metrics and the access log', () => {
     const waiting = send('chat', '/c');
     await vi.waitFor(() => expect(test.hub.queueLength).toBe(1));
 
-    const res = await fetch(`${ops.url}/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`${test.hub.adminAddress!.url}/status`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     const status = (await res.json()) as { apps: unknown[] };
     expect(status.apps).toEqual([
       { app: 'batch', weight: 1, inFlight: 1, queued: 0, served: 0 },

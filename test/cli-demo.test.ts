@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, spawnCli } from '../packages/cli/test/spawn-cli.js';
@@ -73,6 +76,27 @@ describe('slime demo', () => {
     const second = spawnCli(['demo', '--port', port, '--admin-port', '0']);
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toBe(`slime: port ${port} is already in use (host 127.0.0.1)\n`);
+  });
+
+  it('a taken admin port: the demo runs without its status page, and says so', async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    try {
+      const adminPort = String((taken.address() as AddressInfo).port);
+      const demo = spawnCli(['demo', '--port', '0', '--admin-port', adminPort]);
+      const banner = await demo.waitForLine(/^Slime demo: hub /);
+      const base = /(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
+      await demo.waitForLine(/Press Ctrl-C/);
+      expect(demo.stdout()).not.toContain('#token=');
+      expect(demo.stdout() + demo.stderr()).toContain('demo admin port not available; no status page');
+      const r = await fetch(`${base}/slow?ms=1`, { headers: { 'slime-block': '1' } });
+      expect(await r.json()).toEqual({ sleptMs: 1 });
+      demo.child.kill('SIGTERM');
+      expect(await demo.exited).toBe(0);
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { createHubMetrics } from '@slime/hub';
+import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { startAgent, startHub } from './helpers/harness.js';
@@ -156,8 +156,8 @@ describe('client WebSockets through hub and agent (protocol 3)', () => {
 describe('upgrade metrics', () => {
   it('count open upgraded streams, bytes each way, outcomes and how streams ended', async () => {
     await using upstream = await startWsUpstream({ refusePath: '/no' });
-    const metrics = createHubMetrics(() => null, { defaultMetrics: false });
-    await using hub = await startHub({}, { onUpgrade: metrics.upgrades, observe: metrics.observe });
+    await using hub = await startHub();
+    const { metrics } = hub.hub;
     await using _agent = await startAgent(hub, upstream);
     const value = async (name: string) => {
       const line = (await metrics.metrics()).split('\n').find((l) => l.startsWith(name));
@@ -237,11 +237,18 @@ describe('upgrade refusals are problem+json with a code', () => {
 
   it('503 ERR_HUB_UPGRADE_LIMIT once an agent holds --max-upgrades sockets; a freed one admits again', async () => {
     await using upstream = await startWsUpstream();
+    // what the access log says of each request: its status and outcome
     const seen: string[] = [];
-    await using hub = await startHub(
-      { maxUpgrades: 2 },
-      { observe: (e) => seen.push(`${e.status} ${e.outcome}`) },
+    const logger = pino(
+      { level: 'info' },
+      {
+        write(line: string) {
+          const entry = JSON.parse(line) as { msg: string; status: number; outcome: string };
+          if (entry.msg === 'request') seen.push(`${entry.status} ${entry.outcome}`);
+        },
+      },
     );
+    await using hub = await startHub({ maxUpgrades: 2, logger });
     await using _agent = await startAgent(hub, upstream);
     const a = await openWs(wsUrl(hub.url, '/a'));
     const b = await openWs(wsUrl(hub.url, '/b'));

@@ -46,7 +46,7 @@ describe('agent endpoint: the Bearer scheme in any case (RFC 7235 §2.1)', () =>
 
   it('another scheme or a bare token is refused as missing, with 401', async () => {
     const reasons: string[] = [];
-    await using hub = await startHub({}, { onAgentRefused: (r) => reasons.push(r) });
+    await using hub = await startHub({ hooks: { onAgentRefused: (r) => reasons.push(r) } });
     const token = await signAgentToken({ secret: SECRET, name: 'gpu' });
     for (const auth of [`Basic ${token}`, token, `Bearer${token}`]) {
       expect((await dial(hub.url, auth)).status).toBe(401);
@@ -58,7 +58,7 @@ describe('agent endpoint: the Bearer scheme in any case (RFC 7235 §2.1)', () =>
 describe('agent endpoint: tokens issued in the future', () => {
   it('iat 10 minutes ahead is refused with 401 (not-yet-valid); 30 s ahead is accepted', async () => {
     const reasons: string[] = [];
-    await using hub = await startHub({}, { onAgentRefused: (r) => reasons.push(r) });
+    await using hub = await startHub({ hooks: { onAgentRefused: (r) => reasons.push(r) } });
     const ahead = (ms: number) => signAgentToken({ secret: SECRET, name: 'gpu', now: () => Date.now() + ms });
 
     const refused = await dial(hub.url, `Bearer ${await ahead(10 * 60_000)}`);

@@ -1,19 +1,13 @@
 import { once } from 'node:events';
 import {
-  type ClusterMetrics,
-  createAdminServer,
-  createPolicyEngine,
-  createPolicySync,
   createRedisClient,
   createRedisRevocations,
-  createRedisStore,
-  disconnectRevoked,
   type FailMode,
   type PolicyDoc,
+  type PolicyEngine,
   signAgentToken,
   waitReady,
 } from '@slime/hub';
-import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   SECRET,
@@ -33,53 +27,49 @@ afterEach(async () => {
 
 interface ClusterHub {
   test: TestHub;
-  redis: Redis;
   closes: number[];
-  failures: string[];
+  /** The store's failures so far, as `op:failure:mode` (from the hub's metrics). */
+  failures(): Promise<string[]>;
   adminUrl: string;
-  engine: ReturnType<typeof createPolicyEngine>;
+  engine: PolicyEngine;
 }
 
-/** One hub wired as `slime hub run --redis` wires it: shared counters, policy and deny list. */
+/** One hub with `cluster`: shared counters, policy and deny list, as `slime hub run --redis`. */
 async function startClusterHub(
   redisUrl: string,
   opts: { policy?: PolicyDoc; timeoutMs?: number; failMode?: FailMode } = {},
 ): Promise<ClusterHub> {
-  const redis = createRedisClient(redisUrl, { commandTimeoutMs: opts.timeoutMs ?? 50 });
-  cleanups.push(() => redis.disconnect());
-  expect(await waitReady(redis, 5000)).toBe(true);
-  const failures: string[] = [];
-  const metrics: Pick<ClusterMetrics, 'storeFailure'> = {
-    storeFailure: (op, failure, mode) => failures.push(`${op}:${failure}:${mode}`),
-  };
-  const store = createRedisStore({
-    redis,
-    timeoutMs: opts.timeoutMs ?? 50,
-    failMode: opts.failMode ?? 'fail-open',
-    onFailure: metrics.storeFailure,
-  });
-  const engine = createPolicyEngine({ store, ...(opts.policy ? { policy: opts.policy } : {}) });
-  const sync = createPolicySync({ redis, engine });
-  await sync.start();
-  const revocations = createRedisRevocations({ redis });
-  await revocations.start();
   const closes: number[] = [];
-  const test = await startHub(
-    { isRevoked: revocations.isRevoked },
-    { policies: engine.slots(), onAgentClosed: (_a, code) => closes.push(code) },
-  );
-  const stop = disconnectRevoked(test.hub, revocations);
-  const admin = createAdminServer({ token: ADMIN_TOKEN, engine: sync.engine, port: 0 });
-  const { port } = await admin.listen();
-  cleanups.push(async () => {
-    stop();
-    await admin.close();
-    test.hub.destroy();
-    await sync.close();
-    await revocations.close();
-    await engine.close();
+  const test = await startHub({
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    cluster: {
+      redis: redisUrl,
+      timeoutMs: opts.timeoutMs ?? 50,
+      failMode: opts.failMode ?? 'fail-open',
+      connectWaitMs: 5000,
+    },
+    admin: { token: ADMIN_TOKEN, port: 0 },
+    hooks: { onAgentClosed: (_a, code) => closes.push(code) },
   });
-  return { test, redis, closes, failures, adminUrl: `http://127.0.0.1:${port}`, engine };
+  cleanups.push(async () => {
+    test.hub.destroy();
+    await test.hub.close();
+  });
+  const failures = async () => {
+    const metric = await test.hub.metrics.registry
+      .getSingleMetric('slime_ratelimit_store_failures_total')
+      ?.get();
+    return (metric?.values ?? []).flatMap((v) =>
+      Array.from({ length: v.value }, () => `${v.labels.op}:${v.labels.failure}:${v.labels.mode}`),
+    );
+  };
+  return {
+    test,
+    closes,
+    failures,
+    adminUrl: `http://127.0.0.1:${test.hub.adminAddress!.port}`,
+    engine: test.hub.engine,
+  };
 }
 
 async function startRedisForTest(): Promise<TestRedis> {
@@ -125,7 +115,7 @@ describe('three hubs, one Redis', () => {
     expect(ok).toBeLessThanOrEqual(300 + 3);
     // No fail-open admissions happened, so the only slack is the sliding window's interpolation.
     expect(ok).toBeGreaterThanOrEqual(295);
-    expect(hubs.flatMap((h) => h.failures)).toEqual([]);
+    expect((await Promise.all(hubs.map((h) => h.failures()))).flat()).toEqual([]);
     expect(upstream.count).toBe(ok);
   });
 
@@ -190,9 +180,9 @@ describe('three hubs, one Redis', () => {
       expect((await get(`${closed.test.url}/`)).status).toBe(503);
     }
     expect(performance.now() - t).toBeLessThan(2000);
-    expect(open.failures).toContain('check:timeout:fail-open');
-    expect(open.failures).toContain('check:error:fail-open');
-    expect(closed.failures).toContain('check:error:fail-closed');
+    expect(await open.failures()).toContain('check:timeout:fail-open');
+    expect(await open.failures()).toContain('check:error:fail-open');
+    expect(await closed.failures()).toContain('check:error:fail-closed');
 
     // And back: the limits apply again.
     await redis.restart();

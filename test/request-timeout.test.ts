@@ -1,8 +1,8 @@
-import { createPolicyEngine, createRouterSection, type PolicyDoc } from '@slime/hub';
+import { createHub, type PolicyDoc } from '@slime/hub';
 import { ResetCode } from '@slime/protocol';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
-import { startAgent, startHub, startUpstream } from './helpers/harness.js';
+import { SECRET, startAgent, startHub, startUpstream } from './helpers/harness.js';
 import { rawAgent } from './helpers/raw-agent.js';
 
 async function silentAgent(hubUrl: string) {
@@ -60,9 +60,8 @@ describe('the request deadline (--request-timeout)', () => {
         { match: { pathPrefix: '/long/' }, to: '*', requestTimeout: 0 },
       ],
     } as PolicyDoc;
-    const engine = createPolicyEngine({ policy, sections: { router: createRouterSection() } });
-    await using hub = await startHub({ requestTimeoutMs: 60_000 }, { policies: engine.slots() });
-    try {
+    await using hub = await startHub({ requestTimeoutMs: 60_000, policy });
+    {
       const quiet = await rawAgent(hub.url, { slots: 2 });
       quiet.send({ type: 'CREDIT', streamId: 0, count: 2 });
       await vi.waitFor(() => expect(hub.hub.agents()[0]?.credits).toBe(2));
@@ -76,16 +75,14 @@ describe('the request deadline (--request-timeout)', () => {
       quiet.send({ type: 'RESPONSE', streamId: fastReq.streamId, endStream: true, status: 200, headers: [] });
       expect((await long).statusCode).toBe(200);
       quiet.ws.terminate();
-    } finally {
-      await engine.close();
     }
   });
 
   it('the policy file refuses a malformed requestTimeout', () => {
-    const engine = createPolicyEngine({ sections: { router: createRouterSection() } });
-    const result = engine.validate({ router: [{ to: '*', requestTimeout: 'soon' }] });
+    const hub = createHub({ secret: SECRET });
+    const result = hub.engine.validate({ router: [{ to: '*', requestTimeout: 'soon' }] });
     expect(result.ok).toBe(false);
     expect(JSON.stringify(result)).toMatch(/router\[0\]\.requestTimeout/);
-    void engine.close();
+    hub.destroy();
   });
 });

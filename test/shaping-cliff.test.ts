@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startDemoUpstream } from '@slime/cli';
-import { createHubMetrics, createPolicyEngine, createShapingSection, type Shaper } from '@slime/hub';
+import type { Shaper } from '@slime/hub';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import { deferred, startAgent, startHub, startUpstream, type TestUpstream } from './helpers/harness.js';
@@ -19,20 +19,9 @@ async function cliffUpstream() {
 
 /** A hub with `shaping` (a policy section), one agent in front of `upstream`, and metrics. */
 async function hubFor(shaping: unknown, upstream: { url: string }) {
-  const metrics = createHubMetrics(() => undefined, { defaultMetrics: false });
-  const engine = createPolicyEngine({
-    policy: shaping === undefined ? {} : { shaping },
-    sections: {
-      shaping: createShapingSection({
-        now: Date.now,
-        random: Math.random,
-        onRejected: metrics.shapingRejected,
-      }),
-    },
-  });
+  const hub = await startHub({ policy: shaping === undefined ? {} : { shaping } });
+  const { engine, metrics } = hub.hub;
   const shaper = () => (engine.section('shaping') as { shaper?: Shaper }).shaper!;
-  metrics.shapingSource(() => (engine.section('shaping') as { shaper?: Shaper }).shaper?.stats() ?? []);
-  const hub = await startHub({}, { policies: engine.slots() });
   // more workers than clients: only shaping stands between the clients and the upstream
   const agent = await startAgent(hub, upstream, { numWorker: 64 });
   return {
@@ -43,7 +32,6 @@ async function hubFor(shaping: unknown, upstream: { url: string }) {
     async [Symbol.asyncDispose]() {
       await agent.agent.close();
       await hub.hub.close();
-      await engine.close();
     },
   };
 }

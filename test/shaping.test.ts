@@ -1,5 +1,4 @@
 import { startDemoUpstream } from '@slime/cli';
-import { createAdminServer, createHubMetrics, createPolicyEngine, createShapingSection } from '@slime/hub';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import { startAgent, startHub, startUpstream } from './helpers/harness.js';
@@ -15,24 +14,15 @@ async function setup(shaping: unknown, numWorker = 64) {
   const upstream = await startDemoUpstream({
     fragile: { capacity: C, serviceMs: SERVICE_MS, queue: QUEUE, penalty: 0.5 },
   });
-  const metrics = createHubMetrics(() => undefined, { defaultMetrics: false });
-  const engine = createPolicyEngine({
+  const hub = await startHub({
     policy: shaping === undefined ? {} : { shaping },
-    sections: {
-      shaping: createShapingSection({
-        now: Date.now,
-        random: Math.random,
-        onRejected: metrics.shapingRejected,
-      }),
-    },
+    admin: { host: '127.0.0.1', port: 0, token: ADMIN },
   });
+  const { engine, metrics } = hub.hub;
   const shaper = () => (engine.section('shaping') as { shaper?: import('@slime/hub').Shaper }).shaper;
-  metrics.shapingSource(() => shaper()?.stats() ?? []);
-  const hub = await startHub({}, { policies: engine.slots() });
   // more workers than the load, so only shaping stands between the clients and the upstream
   const agent = await startAgent(hub, upstream, { numWorker });
-  const adminServer = createAdminServer({ host: '127.0.0.1', port: 0, token: ADMIN, engine });
-  const admin = `http://127.0.0.1:${(await adminServer.listen()).port}`;
+  const admin = `http://127.0.0.1:${hub.hub.adminAddress!.port}`;
   return {
     upstream,
     engine,
@@ -41,10 +31,8 @@ async function setup(shaping: unknown, numWorker = 64) {
     hub,
     shaper,
     async [Symbol.asyncDispose]() {
-      await adminServer.close();
       await agent.agent.close();
       await hub.hub.close();
-      await engine.close();
       await upstream.close();
     },
   };
@@ -218,10 +206,6 @@ describe('shaping through a real hub and agent', () => {
 
 describe('per-agent shaping', () => {
   it('caps each agent separately: the dispatcher passes over an agent at its own limit', async () => {
-    const engine = createPolicyEngine({
-      policy: { shaping: { groups: [{ per: 'agent', limiter: { mode: 'fixed', limit: 1 } }] } },
-      sections: { shaping: createShapingSection({ now: Date.now, random: Math.random }) },
-    });
     let running = 0;
     let peak = 0;
     const seen = new Map<string, number>();
@@ -234,7 +218,9 @@ describe('per-agent shaping', () => {
         res.end(req.headers['x-n'] as string);
       });
     });
-    await using hub = await startHub({}, { policies: engine.slots() });
+    await using hub = await startHub({
+      policy: { shaping: { groups: [{ per: 'agent', limiter: { mode: 'fixed', limit: 1 } }] } },
+    });
     await using _a = await startAgent(hub, upstream, { numWorker: 8, name: 'a' });
     await using _b = await startAgent(hub, upstream, { numWorker: 8, name: 'b' });
     const block = { 'slime-block': '1' };
@@ -257,33 +243,28 @@ describe('per-agent shaping', () => {
     expect((await Promise.all(answers)).sort()).toEqual(['0', '1', '2', '3']);
     expect(peak).toBe(2);
     expect([...seen.values()].sort()).toEqual([2, 2]);
-    await engine.close();
   });
 });
 
 describe('paced mode through a real hub', () => {
   it('engages on a 5xx burst, spaces dispatches, and leaves after the quiet period', async () => {
-    const engine = createPolicyEngine({
-      policy: {
-        shaping: {
-          groups: [
-            {
-              pacing: {
-                windowMs: '1s',
-                errorThreshold: 0.5,
-                minSamples: 5,
-                minSpacingMs: '40ms',
-                maxSpacingMs: '40ms',
-                stepMs: '50ms',
-                quietPeriodMs: '300ms',
-              },
+    const policy = {
+      shaping: {
+        groups: [
+          {
+            pacing: {
+              windowMs: '1s',
+              errorThreshold: 0.5,
+              minSamples: 5,
+              minSpacingMs: '40ms',
+              maxSpacingMs: '40ms',
+              stepMs: '50ms',
+              quietPeriodMs: '300ms',
             },
-          ],
-        },
+          },
+        ],
       },
-      sections: { shaping: createShapingSection({ now: Date.now, random: Math.random }) },
-    });
-    const shaper = () => (engine.section('shaping') as { shaper?: import('@slime/hub').Shaper }).shaper!;
+    };
     let failing = true;
     const arrivals: number[] = [];
     await using upstream = await startUpstream((_req, res) => {
@@ -291,7 +272,9 @@ describe('paced mode through a real hub', () => {
       res.statusCode = failing ? 500 : 200;
       res.end();
     });
-    await using hub = await startHub({}, { policies: engine.slots() });
+    await using hub = await startHub({ policy });
+    const shaper = () =>
+      (hub.hub.engine.section('shaping') as { shaper?: import('@slime/hub').Shaper }).shaper!;
     await using _agent = await startAgent(hub, upstream, { numWorker: 8 });
     const get = () => request(`${hub.url}/x`).then((r) => r.body.dump().then(() => r.statusCode));
     for (let i = 0; i < 6; i++) expect(await get()).toBe(500);
@@ -310,17 +293,15 @@ describe('paced mode through a real hub', () => {
       },
       { timeout: 5000, interval: 50 },
     );
-    await engine.close();
   });
 });
 
 describe('Slime-Block-Timeout with shaping', () => {
   it('counts from arrival: a jitter delay is not followed by a full new wait for an agent', async () => {
-    const engine = createPolicyEngine({
+    await using hub = await startHub({
       policy: { shaping: { groups: [{ jitter: { maxDelayMs: '400ms' } }] } },
-      sections: { shaping: createShapingSection({ now: Date.now, random: () => 0.99 }) },
+      random: () => 0.99,
     });
-    await using hub = await startHub({}, { policies: engine.slots() });
     // No agent at all: the request waits out its budget.
     const t0 = performance.now();
     const r = await request(`${hub.url}/x`, {
@@ -332,6 +313,5 @@ describe('Slime-Block-Timeout with shaping', () => {
     // jitter 396 ms, then what is left of 300 ms (nothing): not 396 + 300
     expect(elapsed).toBeGreaterThanOrEqual(390);
     expect(elapsed).toBeLessThan(600);
-    await engine.close();
   });
 });

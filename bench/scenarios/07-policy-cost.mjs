@@ -1,6 +1,6 @@
 // Scenario 7: what the policy engine costs. Scenario 1's hub+agent path (32 connections) with ten
 // rules that every request evaluates but none trips, vs the same hub build with no rules,
-// alternating. Runs once the hub package exports createPolicyEngine.
+// alternating. Runs once the hub package exports createHub.
 import { alternate, cpuUsPerRequest, med, roundRatio } from '../lib/measure.mjs';
 import { startSlime, startUpstream } from '../lib/setup.mjs';
 import { fmt, fmtRatio } from '../lib/stats.mjs';
@@ -11,9 +11,7 @@ export const limitS = 300;
 export const quickLimitS = 30;
 
 export function available({ hubModule }) {
-  return typeof hubModule.createPolicyEngine === 'function'
-    ? true
-    : '@slime/hub does not export createPolicyEngine';
+  return typeof hubModule.createHub === 'function' ? true : '@slime/hub does not export createHub';
 }
 
 // Four deny rules on headers nobody sends, six generous rate limits keyed several ways.

@@ -20,9 +20,7 @@ const SHAPING = {
 };
 
 export function available({ hubModule }) {
-  return typeof hubModule.createShapingSection === 'function'
-    ? true
-    : '@slime/hub does not export createShapingSection';
+  return typeof hubModule.createHub === 'function' ? true : '@slime/hub does not export createHub';
 }
 
 export async function run({ quick, scope }) {

@@ -31,10 +31,19 @@ const VARIANTS = [
 ];
 
 export function available({ hubModule }) {
-  if (typeof hubModule.createShapingSection !== 'function')
-    return '@slime/hub does not export createShapingSection';
-  const probe = hubModule.validateShapingConfig?.({ groups: [{ limiter: AIMD, retryThrottled: {} }] });
-  return probe?.ok ? true : '@slime/hub has no retryThrottled (issue #21)';
+  if (typeof hubModule.createHub !== 'function') return '@slime/hub does not export createHub';
+  try {
+    // a hub that accepts the policy knows retryThrottled; nothing listens, so nothing to close
+    hubModule
+      .createHub({
+        secret: 'probe',
+        policy: { shaping: { groups: [{ limiter: AIMD, retryThrottled: {} }] } },
+      })
+      .destroy();
+    return true;
+  } catch {
+    return '@slime/hub has no retryThrottled (issue #21)';
+  }
 }
 
 export async function run({ quick, scope }) {

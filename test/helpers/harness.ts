@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Agent, type AgentOptions, createAgent } from '@slime/agent';
-import { createHub, type Hub, type HubInternals, type HubOptions, signAgentToken } from '@slime/hub';
+import { createHub, type Hub, type HubConfig, signAgentToken } from '@slime/hub';
 
 export const SECRET = 'test-secret-do-not-use';
 
@@ -67,14 +67,16 @@ export interface TestHub extends AsyncDisposable {
   port: number;
 }
 
-export async function startHub(
-  options: Partial<HubOptions> = {},
-  internals: HubInternals = {},
-): Promise<TestHub> {
-  const hub = createHub(
-    { secret: SECRET, host: '127.0.0.1', port: 0, drainTimeoutMs: 2000, ...options },
-    internals,
-  );
+/** A hub as `slime hub run` assembles it (policy engine, metrics...), on 127.0.0.1:0. */
+export async function startHub(config: Partial<HubConfig> = {}): Promise<TestHub> {
+  const hub = createHub({
+    secret: SECRET,
+    host: '127.0.0.1',
+    port: 0,
+    drainTimeoutMs: 2000,
+    metrics: { defaultMetrics: false },
+    ...config,
+  });
   const { url, port } = await hub.listen();
   return { hub, url, port, [Symbol.asyncDispose]: () => hub.close() };
 }

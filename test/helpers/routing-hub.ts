@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  type AttemptOutcome,
-  createFallbackSection,
-  createPolicyEngine,
-  createRouterSection,
-  type PolicyDoc,
-  type PolicyEngine,
-} from '@slime/hub';
+import type { AttemptOutcome, PolicyDoc, PolicyEngine } from '@slime/hub';
 import { readAll, startHub, type TestHub } from './harness.js';
 
 export interface RoutingHub extends TestHub {
@@ -15,26 +8,15 @@ export interface RoutingHub extends TestHub {
   attempts: AttemptOutcome[];
 }
 
-/** A hub whose policy engine has the router and fallback sections, as `slime hub run` wires it. */
+/** A hub with `policy` in force, its fallback attempts recorded. */
 export async function startRoutingHub(policy: PolicyDoc, random?: () => number): Promise<RoutingHub> {
   const attempts: AttemptOutcome[] = [];
-  const engine = createPolicyEngine({
+  const h = await startHub({
     policy,
-    sections: {
-      router: createRouterSection(random ? { random } : {}),
-      fallback: createFallbackSection({ onAttempt: (o) => attempts.push(o) }),
-    },
+    ...(random ? { random } : {}),
+    hooks: { onFallbackAttempt: (o) => attempts.push(o) },
   });
-  const h = await startHub({}, { policies: engine.slots() });
-  return {
-    ...h,
-    engine,
-    attempts,
-    async [Symbol.asyncDispose]() {
-      await h.hub.close();
-      await engine.close();
-    },
-  };
+  return { ...h, engine: h.hub.engine, attempts };
 }
 
 export interface Echo {

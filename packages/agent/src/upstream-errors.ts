@@ -1,4 +1,4 @@
-import { errorCodes, ResetCode, type ResetCodeValue, upstreamFailure } from '@slime/protocol';
+import { isUpstreamDown, ResetCode, type ResetCodeValue, upstreamFailure } from '@slime/protocol';
 import { UnsendableRequestError } from './upstream-request.js';
 
 /** Maps undici/socket failures to RESET codes the hub turns into 502/504 (one table: protocol's). */
@@ -17,22 +17,7 @@ export function resetCodeFor(err: unknown): ResetCodeValue {
  * The caller counts a reset only when no response head had arrived: a reset mid-body is one
  * broken response, not a dead upstream.
  */
-export function isConnectFailure(err: unknown): boolean {
-  for (const code of errorCodes(err)) {
-    switch (code) {
-      case 'ECONNREFUSED':
-      case 'ECONNRESET':
-      case 'ENOTFOUND':
-      case 'EHOSTUNREACH':
-      case 'ENETUNREACH':
-      case 'EAI_AGAIN':
-      case 'ETIMEDOUT':
-      case 'UND_ERR_CONNECT_TIMEOUT':
-        return true;
-    }
-  }
-  return false;
-}
+export const isConnectFailure: (err: unknown) => boolean = isUpstreamDown;
 
 /**
  * The reason an upstream call failed, in words of our own: this text reaches the application's

@@ -69,6 +69,10 @@ export interface HubErrorOptions {
   retryAfter?: number;
   /** The request never reached an upstream and may be dispatched again. */
   retryable?: boolean;
+  /** ERR_HUB_INVALID_OPTION: the option at fault, as a path in the config (`maxQueue`, `admin.port`). */
+  option?: string;
+  /** ERR_HUB_INVALID_POLICY: every problem found, one line each. */
+  details?: readonly string[];
 }
 
 /** The hub's one error type. Becomes an application/problem+json response in one place. */
@@ -78,6 +82,10 @@ export class HubError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly retryable: boolean;
+  /** The option at fault (ERR_HUB_INVALID_OPTION), so callers name it in their own terms (a CLI flag). */
+  readonly option: string | undefined;
+  /** Every problem found (ERR_HUB_INVALID_POLICY), one line each. */
+  readonly details: readonly string[];
 
   constructor(code: HubErrorCode, message: string, options: HubErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -85,6 +93,8 @@ export class HubError extends Error {
     this.status = STATUS[code];
     this.headers = { ...options.headers };
     this.retryable = options.retryable ?? false;
+    this.option = options.option;
+    this.details = options.details ?? [];
     if (options.retryAfter !== undefined)
       this.headers['retry-after'] = String(Math.max(1, Math.ceil(options.retryAfter)));
   }
@@ -98,4 +108,12 @@ export function statusOf(code: HubErrorCode): number {
 export function toHubError(err: unknown): HubError {
   if (err instanceof HubError) return err;
   return new HubError('ERR_HUB_INTERNAL', 'internal error', { cause: err });
+}
+
+/**
+ * The error every option check throws: `message` starts with the option's name (as TypeError and
+ * RangeError messages did), `option` carries it for callers that map names to their own terms.
+ */
+export function invalidOption(option: string, message: string): HubError {
+  return new HubError('ERR_HUB_INVALID_OPTION', `${option} ${message}`, { option });
 }

@@ -97,15 +97,11 @@ export interface HubInternals {
 }
 
 /**
- * Creates a hub. Applications send HTTP to it; agents dial `GET /_slime/agent` with a bearer token.
- *
- * @example
- * ```ts
- * const hub = createHub({ secret: process.env.SECRET!, port: 8080 });
- * const { url } = await hub.listen();
- * ```
+ * The hub's server: applications send HTTP to it; agents dial `GET /_slime/agent` with a bearer
+ * token. `createHub` (create-hub.ts) assembles it with the policy engine, metrics, cluster and
+ * admin port; this is the part that serves.
  */
-export function createHub(options: HubOptions, internals: HubInternals = {}): Hub {
+export function createHubServer(options: HubOptions, internals: HubInternals = {}): Hub {
   validateHubOptions(options);
   const now = options.now ?? Date.now;
   const log = options.logger ?? pino({ level: 'silent' });

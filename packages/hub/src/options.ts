@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { OutlierOptions } from './dispatch/outlier-ejection.js';
+import { invalidOption } from './errors.js';
 import { XFF_MODES, type XffMode } from './http/forwarded.js';
 
 export interface HubOptions {
@@ -42,8 +43,11 @@ export interface HubOptions {
   streamWindow?: number;
   /** Max request header bytes from applications (node's maxHeaderSize). Default 16 KiB. */
   maxHeaderSize?: number;
-  /** Peers whose X-Forwarded-For is believed (IPs or CIDRs). Default none. */
-  trustedProxies?: string[];
+  /**
+   * Peers whose X-Forwarded-For is believed for the client address that access rules and rate
+   * limits see (IPs or CIDRs), unless the policy names its own. Default none.
+   */
+  trustedProxies?: readonly string[];
   /**
    * X-Forwarded-For sent upstream: `append` (default) keeps the client's value and adds the socket
    * peer; `overwrite` sends only the socket peer, for upstreams that read the leftmost entry.
@@ -53,7 +57,7 @@ export interface HubOptions {
   logger?: Logger;
   /** Clock in ms; injectable for tests. */
   now?: () => number;
-  /** Randomness in [0, 1); injectable for tests. */
+  /** Randomness in [0, 1) for weighted routes and shaping; injectable for tests. Default Math.random. */
   random?: () => number;
   /** Checks a token id (jti) or agent name against a deny list. */
   isRevoked?: (claims: { jti: string; sub: string }) => boolean;
@@ -74,31 +78,34 @@ export interface HubOptions {
 function positiveInt(options: Record<string, unknown>, name: string, min = 1): void {
   const v = options[name];
   if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`);
-  if (v < min) throw new RangeError(`${name} must be >= ${min}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidOption(name, 'must be an integer');
+  if (v < min) throw invalidOption(name, `must be >= ${min}`);
 }
 
-/** Validates options up front so that a bad value fails at construction, naming the option. */
+/**
+ * Validates options up front so that a bad value fails at construction: a HubError
+ * ERR_HUB_INVALID_OPTION whose `option` names it.
+ */
 export function validateHubOptions(options: HubOptions): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object');
   if (
     options.previousSecrets !== undefined &&
     (!Array.isArray(options.previousSecrets) ||
       options.previousSecrets.some((s) => typeof s !== 'string' || s.length === 0))
   ) {
-    throw new TypeError('previousSecrets must be an array of non-empty strings');
+    throw invalidOption('previousSecrets', 'must be an array of non-empty strings');
   }
   if (typeof options.secret !== 'string' || options.secret.length === 0) {
-    throw new TypeError('secret must be a non-empty string');
+    throw invalidOption('secret', 'must be a non-empty string');
   }
   if (options.appPassword !== undefined && typeof options.appPassword !== 'string') {
-    throw new TypeError('appPassword must be a string');
+    throw invalidOption('appPassword', 'must be a string');
   }
   if (options.host !== undefined && typeof options.host !== 'string')
-    throw new TypeError('host must be a string');
+    throw invalidOption('host', 'must be a string');
   const o = options as unknown as Record<string, unknown>;
   positiveInt(o, 'port', 0);
-  if (options.port !== undefined && options.port > 65535) throw new RangeError('port must be <= 65535');
+  if (options.port !== undefined && options.port > 65535) throw invalidOption('port', 'must be <= 65535');
   for (const name of [
     'concurrent',
     'maxQueue',
@@ -117,12 +124,17 @@ export function validateHubOptions(options: HubOptions): void {
   if (options.maxUpgrades !== undefined && options.maxUpgrades > 1_000_000)
     throw new RangeError('maxUpgrades must be <= 1000000');
   if (options.trustedProxies !== undefined && !Array.isArray(options.trustedProxies)) {
-    throw new TypeError('trustedProxies must be an array of IPs or CIDRs');
+    throw invalidOption('trustedProxies', 'must be an array of IPs or CIDRs');
+  }
+  for (const name of ['now', 'random', 'isRevoked'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw invalidOption(name, 'must be a function');
+    }
   }
   if (options.acceptGoTokens !== undefined && typeof options.acceptGoTokens !== 'boolean') {
-    throw new TypeError('acceptGoTokens must be a boolean');
+    throw invalidOption('acceptGoTokens', 'must be a boolean');
   }
   if (options.xff !== undefined && !XFF_MODES.includes(options.xff)) {
-    throw new TypeError(`xff must be one of ${XFF_MODES.join(', ')}`);
+    throw invalidOption('xff', `must be one of ${XFF_MODES.join(', ')}`);
   }
 }

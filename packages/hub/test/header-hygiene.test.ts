@@ -90,8 +90,10 @@ describe('upstreamHeaders: X-Forwarded-For', () => {
 });
 
 describe('hub option xff', () => {
-  it('is validated up front with a TypeError naming it', () => {
-    expect(() => createHub({ secret: 's', xff: 'bogus' as 'append' })).toThrow(TypeError);
+  it('is validated up front with an option error naming it', () => {
+    expect(() => createHub({ secret: 's', xff: 'bogus' as 'append' })).toThrow(
+      expect.objectContaining({ code: 'ERR_HUB_INVALID_OPTION', option: 'xff' }),
+    );
     expect(() => createHub({ secret: 's', xff: 'bogus' as 'append' })).toThrow(
       /^xff must be one of append, overwrite$/,
     );

@@ -76,6 +76,7 @@ export {
 export { trailerFields } from './trailers.js';
 export {
   errorCodes,
+  isUpstreamDown,
   type UpstreamFailure,
   type UpstreamFailureKind,
   upstreamFailure,

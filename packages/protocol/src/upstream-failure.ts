@@ -60,6 +60,15 @@ export function errorCodes(err: unknown): string[] {
   return out;
 }
 
+/**
+ * Whether a failure says the upstream is down rather than that one request went wrong: no
+ * connection could be made (the `connect` rows), or it was reset. Callers count a reset only when
+ * no response head had arrived: a reset mid-body is one broken response, not a dead upstream.
+ */
+export function isUpstreamDown(err: unknown): boolean {
+  return errorCodes(err).some((code) => TABLE[code]?.kind === 'connect' || code === 'ECONNRESET');
+}
+
 /** Classifies an HTTP client's failure; unknown failures are `error` with a neutral phrase. */
 export function upstreamFailure(err: unknown): UpstreamFailure {
   for (const code of errorCodes(err)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorCodes, upstreamFailure } from '../src/upstream-failure.js';
+import { errorCodes, isUpstreamDown, upstreamFailure } from '../src/upstream-failure.js';
 
 const err = (code: unknown, cause?: unknown) =>
   Object.assign(new Error('x'), { code }, cause ? { cause } : {});
@@ -35,4 +35,15 @@ describe('upstreamFailure: one table for agents and URL endpoints', () => {
     expect(phrase).toBe('upstream refused the connection');
     expect(phrase).not.toMatch(/10\.1\.2\.3|9000|ECONN/);
   });
+});
+
+describe('isUpstreamDown: the connect rows of the same table, and a reset', () => {
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ECONNRESET'])(
+    '%s says the upstream is down',
+    (code) => expect(isUpstreamDown(err(code))).toBe(true),
+  );
+  it.each(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_SOCKET', 'HPE_INVALID_CHUNK_SIZE', 'SOMETHING_NEW'])(
+    '%s does not',
+    (code) => expect(isUpstreamDown(err(code))).toBe(false),
+  );
 });

@@ -1,16 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createAgent } from '@slime/agent';
-import {
-  createAdminServer,
-  createHub,
-  createHubMetrics,
-  createOpsRoutes,
-  createPolicyEngine,
-  createRouterSection,
-  createShapingSection,
-  type PolicyDoc,
-  signAgentToken,
-} from '@slime/hub';
+import { createHub, type PolicyDoc, signAgentToken } from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { startDemoUpstream } from '../demo-upstream.js';
 import { loggerFor } from '../logger.js';
@@ -51,14 +41,6 @@ export function demoInstructions(base: string, statusPage?: string): string {
 
 const DEMO_WORKERS = 32;
 
-/** The shaped groups' figures, from the shaping section in force (for the status page). */
-function shaperStats(engine: ReturnType<typeof createPolicyEngine>) {
-  const section = engine.section('shaping') as { shaper?: { stats(): unknown[] } } | undefined;
-  return (section?.shaper?.stats() ?? []) as ReturnType<
-    NonNullable<Parameters<typeof createOpsRoutes>[0]['shaping']>
-  >;
-}
-
 /**
  * The demo's policy: /fragile goes to the agent group "fragile" (the demo agent carries that
  * scope and serves every other request too), which an AIMD limiter shapes.
@@ -83,29 +65,33 @@ export async function runDemo(settings: Settings, ctx: CliContext): Promise<void
   // a fresh secret per run: the demo's token is never shown and never outlives the process
   const secret = randomBytes(32).toString('base64url');
   const upstream = await startDemoUpstream();
-  const engine = createPolicyEngine({
-    policy: DEMO_POLICY,
-    logger,
-    sections: {
-      router: createRouterSection(),
-      shaping: createShapingSection({ now: Date.now, random: Math.random, logger }),
-    },
-  });
-  let created: ReturnType<typeof createHub> | undefined;
-  const metrics = createHubMetrics(() => created);
-  const hub = createHub(
-    { secret, host, port, logger },
-    { policies: engine.slots(), observe: metrics.observe, onWait: metrics.onWait },
-  );
-  created = hub;
-  let address: Awaited<ReturnType<typeof hub.listen>>;
+  // The admin port, so a newcomer sees the status page: a fresh token per run, loopback only.
+  const adminToken = randomBytes(18).toString('base64url');
+  const adminPort = settings.int('admin-port', { min: 0, max: 65535 }) ?? 8081;
+  const withAdmin = { admin: { token: adminToken, host: '127.0.0.1', port: adminPort } };
+  const config = { secret, host, port, logger, policy: DEMO_POLICY };
+  let hub = createHub({ ...config, ...withAdmin });
   try {
-    address = await hub.listen();
+    await hub.listen();
   } catch (err) {
-    hub.destroy();
-    await upstream.close();
-    throw listenError(err, host, port);
+    if (hub.address === null) {
+      await upstream.close();
+      throw listenError(err, host, port);
+    }
+    // the demo still works without the status page (8081 taken by a real hub, say)
+    logger.warn({ err: (err as Error).message }, 'demo admin port not available; no status page');
+    hub = createHub(config);
+    try {
+      await hub.listen();
+    } catch (e) {
+      await upstream.close();
+      throw listenError(e, host, port);
+    }
   }
+  const address = hub.address!;
+  const statusPage = hub.adminAddress
+    ? `http://127.0.0.1:${hub.adminAddress.port}/#token=${adminToken}`
+    : undefined;
   const dialHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : address.host;
   const hubUrl = `http://${dialHost.includes(':') ? `[${dialHost}]` : dialHost}:${address.port}`;
   const token = await signAgentToken({ secret, name: 'demo', scopes: ['fragile'] });
@@ -119,39 +105,15 @@ export async function runDemo(settings: Settings, ctx: CliContext): Promise<void
   });
   agent.start();
   await agent.ready();
-  // The admin port, so a newcomer sees the status page: a fresh token per run, loopback only.
-  const adminToken = randomBytes(18).toString('base64url');
-  const ops = createOpsRoutes({ hub, metrics, shaping: () => shaperStats(engine) });
-  const admin = createAdminServer({
-    host: '127.0.0.1',
-    port: settings.int('admin-port', { min: 0, max: 65535 }) ?? 8081,
-    token: adminToken,
-    engine,
-    logger,
-    routes: ops.adminRoutes(),
-  });
-  let statusPage: string | undefined;
-  try {
-    const a = await admin.listen();
-    statusPage = `http://127.0.0.1:${a.port}/#token=${adminToken}`;
-  } catch (err) {
-    // the demo still works without it (8081 taken by a real hub, say)
-    logger.warn({ err: (err as Error).message }, 'demo admin port not available; no status page');
-  }
   ctx.stdout(demoInstructions(hubUrl, statusPage));
   exitOnSignals(
     {
       close: async () => {
-        ops.close();
-        await admin.close();
         await agent.close();
         await hub.close();
-        await engine.close();
         await upstream.close();
       },
       destroy: () => {
-        ops.close();
-        void admin.close();
         agent.destroy();
         hub.destroy();
         void upstream.close();

@@ -1,25 +1,5 @@
 import { join } from 'node:path';
-import {
-  type CounterStore,
-  createClusterMetrics,
-  createFileRevocations,
-  createPolicySync,
-  createRedisClient,
-  createRedisRevocations,
-  createRedisStore,
-  DEFAULT_REDIS_TIMEOUT_MS,
-  disconnectRevoked,
-  FAIL_MODES,
-  type FailMode,
-  type Hub,
-  type HubMetrics,
-  type PolicyEngine,
-  type PolicySync,
-  type RevocationList,
-  savePolicyFile,
-  waitReady,
-} from '@slime/hub';
-import type { Logger } from 'pino';
+import { DEFAULT_REDIS_TIMEOUT_MS, FAIL_MODES, type FailMode, type HubConfig } from '@slime/hub';
 import type { Settings } from '../settings.js';
 import { UsageError } from '../usage-error.js';
 
@@ -57,25 +37,12 @@ export function redisUrlFrom(settings: Settings): string | undefined {
   return url;
 }
 
-export interface HubCluster {
-  /** The Redis counter store, or undefined without --redis (the engine keeps its memory store). */
-  readonly store: CounterStore | undefined;
-  readonly revocations: RevocationList;
-  /** Follows the shared policy: loads it from Redis (or seeds Redis); returns the engine for the admin API. */
-  syncPolicy(engine: PolicyEngine, policyPath: string | undefined): Promise<PolicyEngine>;
-  /** Disconnects agents whose token gets revoked. */
-  attach(hub: Hub): void;
-  close(): Promise<void>;
-}
-
-/** The several-hubs wiring of `hub run`: all of it inert without --redis but the local deny list. */
-export async function startHubCluster(
-  settings: Settings,
-  logger: Logger,
-  registry: HubMetrics['registry'],
-): Promise<HubCluster> {
+/**
+ * The several-hubs part of `hub run`'s config: Redis when --redis is given, else the deny-list
+ * file. The ranges are checked here too so a mistake names the flag or env var that set it.
+ */
+export function clusterConfigFrom(settings: Settings): Pick<HubConfig, 'cluster' | 'revocationsFile'> {
   const url = redisUrlFrom(settings);
-  const keyPrefix = settings.string('redis-prefix') ?? 'slime:';
   const timeoutMs = settings.durationMs('redis-timeout') ?? DEFAULT_REDIS_TIMEOUT_MS;
   // A bare number is seconds for every duration flag; `--redis-timeout 50` meaning 50 s would hold
   // every request that long when Redis hangs, so the range is checked.
@@ -90,79 +57,14 @@ export async function startHubCluster(
       `invalid ${settings.find('redis-fail-mode')?.source} "${failMode}": expected fail-open or fail-closed`,
     );
   }
-  const metrics = createClusterMetrics(registry);
-  const stops: (() => unknown)[] = [];
-  let sync: PolicySync | undefined;
-
-  if (url === undefined) {
-    const path = hubRevocationsPath(settings);
-    const revocations = createFileRevocations({ path, logger: logger.child({ component: 'revocations' }) });
-    await revocations.start();
-    return {
-      store: undefined,
-      revocations,
-      syncPolicy: async (engine) => engine,
-      attach: (hub) => void stops.push(disconnectRevoked(hub, revocations, metrics.revokedDisconnected)),
-      async close() {
-        for (const s of stops) s();
-        await revocations.close();
-      },
-    };
-  }
-
-  const log = logger.child({ component: 'redis' });
-  const redis = createRedisClient(url, {
-    commandTimeoutMs: Math.ceil(timeoutMs),
-    logger: log,
-    name: 'slime-hub',
-  });
-  if (!(await waitReady(redis, CONNECT_WAIT_MS))) {
-    log.warn(
-      { waitedMs: CONNECT_WAIT_MS },
-      'redis not reachable yet; starting with the local policy and fail mode',
-    );
-  }
-  const store = createRedisStore({
-    redis,
-    keyPrefix,
-    timeoutMs: Math.ceil(timeoutMs),
-    failMode,
-    logger: log,
-    onFailure: metrics.storeFailure,
-  });
-  const revocations = createRedisRevocations({ redis, keyPrefix, logger: log });
-  await revocations.start();
-  log.info({ failMode, timeoutMs, keyPrefix }, 'sharing rate limits, policy and revocations through redis');
+  if (url === undefined) return { revocationsFile: hubRevocationsPath(settings) };
   return {
-    store,
-    revocations,
-    async syncPolicy(engine, policyPath) {
-      sync = createPolicySync({
-        redis,
-        engine,
-        keyPrefix,
-        logger: log,
-        onEvent: metrics.policySync,
-        // Keep the file in step so a restart without Redis starts from the policy last in force.
-        ...(policyPath !== undefined
-          ? {
-              onRemoteUpdate: (doc) =>
-                savePolicyFile(policyPath, doc).catch((err: unknown) =>
-                  log.warn({ err }, 'could not write the policy file'),
-                ),
-            }
-          : {}),
-      });
-      await sync.start();
-      return sync.engine;
-    },
-    attach: (hub) => void stops.push(disconnectRevoked(hub, revocations, metrics.revokedDisconnected)),
-    async close() {
-      for (const s of stops) s();
-      await sync?.close();
-      await revocations.close();
-      await store.close();
-      redis.disconnect();
+    cluster: {
+      redis: url,
+      keyPrefix: settings.string('redis-prefix') ?? 'slime:',
+      timeoutMs: Math.ceil(timeoutMs),
+      failMode,
+      connectWaitMs: CONNECT_WAIT_MS,
     },
   };
 }

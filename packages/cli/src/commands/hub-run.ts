@@ -1,33 +1,13 @@
-import { constants, existsSync } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import {
-  appRoutes,
-  type CompiledShaping,
-  createAdminServer,
-  createFallbackSection,
-  createHub,
-  createHubMetrics,
-  createOpsRoutes,
-  createPolicyEngine,
-  createRouterSection,
-  createShapingSection,
-  type Hub,
-  HubError,
-  type HubOptions,
-  loadPolicyFile,
-  type PolicyDoc,
-  type PolicyEngine,
-  type PolicySections,
-  readPolicyDocument,
-  validateWithSections,
-} from '@slime/hub';
+import { createHub, type Hub, type HubOptions } from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { loggerFor } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
-import { STATE_FILES, startHubCluster } from './hub-cluster.js';
+import { assemblyConfigFrom, optionError } from './hub-config.js';
+import { policyReloader } from './policy-reload.js';
+
+export { optionError };
 
 /** Reads `hub run` settings into hub options; pure apart from the logger it is handed. */
 export function hubOptionsFrom(settings: Settings): HubOptions {
@@ -89,16 +69,6 @@ export function hubOptionsFrom(settings: Settings): HubOptions {
   return options;
 }
 
-/** The hub's own option checks name the option; say it in flag terms. */
-export function optionError(err: unknown): UsageError | undefined {
-  if (!(err instanceof TypeError || err instanceof RangeError)) return undefined;
-  const flag = err.message.replace(
-    /^[a-zA-Z]+/,
-    (name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
-  );
-  return new UsageError(`invalid option: ${flag}`, { cause: err });
-}
-
 /** A listen failure as one line: a taken port is a runtime failure (1), a bad host a usage error (2). */
 export function listenError(err: unknown, host: string, port: number): UsageError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -115,205 +85,26 @@ export function listenError(err: unknown, host: string, port: number): UsageErro
   });
 }
 
-/** `--state-dir`, created when missing; exit 1 when it cannot be written (a volume's owner). */
-async function stateDirFrom(settings: Settings): Promise<string | undefined> {
-  const dir = settings.string('state-dir');
-  if (dir === undefined || dir === '') return undefined;
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
-    throw new UsageError(`state dir ${dir} is not writable: ${why}`, { exitCode: 1, cause: err });
-  }
-  return dir;
-}
-
-const isMissingFile = (err: unknown) =>
-  ((err as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code ?? '') === 'ENOENT';
-
-/**
- * Reads a policy file and checks it whole (core rules and every section), so the user sees every
- * problem at once, one per line, as docs/policy.md shows them.
- */
-async function policyFromFile(path: string, sections: PolicySections): Promise<PolicyDoc> {
-  let doc: unknown;
-  try {
-    doc = await readPolicyDocument(path);
-  } catch (err) {
-    const what = err instanceof HubError ? err.message : `cannot read it: ${(err as Error).message}`;
-    throw new UsageError(`invalid policy file ${path}: ${what.split('\n')[0]}`);
-  }
-  const r = validateWithSections(doc, sections);
-  if (!r.ok) throw new UsageError(`invalid policy file ${path}:`, { details: r.errors });
-  return r.policy;
-}
-
 /** `slime hub run`: listens until SIGTERM/SIGINT, then drains; SIGHUP re-reads the policy file. */
 export async function runHub(settings: Settings, ctx: CliContext): Promise<void> {
   const options = hubOptionsFrom(settings);
   const logger = loggerFor(settings, ctx);
-  options.logger = logger;
-  const stateDir = await stateDirFrom(settings);
-  const explicitPolicy = settings.string('policy');
-  // --policy wins; else the state dir's file, which need not exist yet (PUT /policy creates it)
-  const policyPath =
-    explicitPolicy !== undefined && explicitPolicy !== ''
-      ? explicitPolicy
-      : stateDir !== undefined
-        ? join(stateDir, STATE_FILES.policy)
-        : undefined;
-  const policyOptional = policyPath !== undefined && policyPath !== explicitPolicy;
-  let hub: Hub | undefined;
-  const metrics = createHubMetrics(() => hub);
-  const sections = {
-    shaping: createShapingSection({
-      now: Date.now,
-      random: Math.random,
-      logger,
-      onRejected: metrics.shapingRejected,
-      // requests waiting for a shaped group take turns by application weight (#22)
-      appShare: (app: string) => engine.apps().settings(app),
-      ...(options.maxQueue === undefined ? {} : { maxWaiting: options.maxQueue }),
-    }),
-    router: createRouterSection({ random: Math.random, logger }),
-    fallback: createFallbackSection({ logger, onAttempt: metrics.fallbackAttempt }),
-  };
-  let policy: PolicyDoc | undefined;
-  if (policyPath !== undefined && !(policyOptional && !existsSync(policyPath))) {
-    policy = await policyFromFile(policyPath, sections);
-  }
-  const cluster = await startHubCluster(settings, logger, metrics.registry);
-  options.isRevoked = cluster.revocations.isRevoked;
-  let engine: PolicyEngine;
+  const { config, policy } = await assemblyConfigFrom(settings);
+  let hub: Hub;
   try {
-    engine = createPolicyEngine({
-      logger,
-      ...(cluster.store ? { store: cluster.store } : {}),
-      ...(policy ? { policy } : {}),
-      ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
-      sections,
-    });
+    hub = createHub({ ...options, ...config, logger });
   } catch (err) {
-    await cluster.close();
-    throw err;
+    throw optionError(err, settings, policy.path) ?? err;
   }
-  // With --redis the policy in Redis wins over the file; the admin API then writes through to it.
-  const adminEngine = await cluster.syncPolicy(engine, policyPath);
-  const shaper = () => (engine.section('shaping') as CompiledShaping | undefined)?.shaper;
-  metrics.shapingSource(() => shaper()?.stats() ?? []);
-  try {
-    hub = createHub(options, {
-      policies: engine.slots(),
-      apps: engine.apps,
-      bytes: { request: engine.onRequestBytes, response: engine.onResponseBytes },
-      observe: metrics.observe,
-      onWait: metrics.onWait,
-      onAgentConnected: metrics.onAgentConnected,
-      onAgentClosed: (agent, code, reason) => {
-        metrics.onAgentClosed(agent, code, reason);
-        shaper()?.forgetAgent(agent.id);
-      },
-      onAgentRefused: metrics.agentRefused,
-      onAgentBytes: metrics.agentBytes,
-      onFramingViolation: metrics.framingViolation,
-      onAgentEjected: metrics.agentEjected,
-      onUpgrade: metrics.upgrades,
-      onUpstreamHealth: metrics.upstreamHealth,
-    });
-  } catch (err) {
-    await cluster.close();
-    throw optionError(err) ?? err;
-  }
-  const created = hub;
   try {
     // the hub logs `hub listening` with its url; tests and scripts read the port from it
-    await created.listen();
+    await hub.listen();
   } catch (err) {
-    created.destroy();
-    await cluster.close();
-    throw listenError(err, options.host ?? '0.0.0.0', options.port ?? 8080);
+    // listen() released everything; an address means the server listened and the admin port failed
+    const admin = hub.address !== null && config.admin !== undefined;
+    throw admin
+      ? listenError(err, config.admin?.host ?? '127.0.0.1', config.admin?.port ?? 8081)
+      : listenError(err, options.host ?? '0.0.0.0', options.port ?? 8080);
   }
-  cluster.attach(created);
-  created.close = ((close) => async () => {
-    await close();
-    await cluster.close();
-  })(created.close.bind(created));
-  const adminToken = settings.string('admin-token');
-  if (adminToken !== undefined && adminToken !== '') {
-    // /readyz turns 503 as soon as the drain starts, so load balancers stop sending new work
-    let draining = false;
-    const ops = createOpsRoutes({
-      hub: created,
-      isListening: () => !draining && created.address !== undefined,
-      metrics,
-      requireAgent: settings.bool('ready-requires-agent') ?? false,
-      shaping: () => shaper()?.stats() ?? [],
-      appWeight: (app) => engine.apps().settings(app).weight,
-    });
-    const adminHost = settings.string('admin-host') ?? '127.0.0.1';
-    const adminPort = settings.int('admin-port', { min: 0, max: 65535 }) ?? 8081;
-    const admin = createAdminServer({
-      host: adminHost,
-      port: adminPort,
-      token: adminToken,
-      engine: adminEngine,
-      logger,
-      // /apps and /apps/rotate change the policy through the same engine (and Redis) as /policy
-      routes: { ...ops.adminRoutes(), ...appRoutes({ engine: adminEngine, policyPath, logger }) },
-      ...(policyPath !== undefined ? { policyPath } : {}),
-      ...(cluster.store !== undefined ? { sharedPolicyStore: 'redis' } : {}),
-    });
-    if (policyPath === undefined && cluster.store === undefined) {
-      logger.warn(
-        'policy changes through the admin API are kept in memory only: give --policy or --state-dir to persist them',
-      );
-    }
-    try {
-      const address = await admin.listen();
-      logger.info({ admin: address }, 'admin API listening');
-    } catch (err) {
-      created.destroy();
-      throw listenError(err, adminHost, adminPort);
-    }
-    created.close = ((close) => async () => {
-      draining = true;
-      ops.close();
-      await close();
-      await admin.close();
-    })(created.close.bind(created));
-  }
-  const reload = async (): Promise<void> => {
-    if (policyPath === undefined) {
-      logger.warn('SIGHUP: no policy file to reload (give --policy or --state-dir); still running');
-      return;
-    }
-    let doc: PolicyDoc;
-    try {
-      doc = await loadPolicyFile(policyPath);
-    } catch (err) {
-      if (policyOptional && isMissingFile(err)) {
-        logger.info({ policyPath }, 'SIGHUP: no policy file yet; nothing to reload');
-        return;
-      }
-      logger.error(
-        { policyPath, errors: (err as Error).message },
-        'SIGHUP: policy file rejected; the previous policy stays in force',
-      );
-      return;
-    }
-    try {
-      // through the admin engine: with --redis the reloaded policy reaches every hub
-      adminEngine.update(doc);
-    } catch (err) {
-      logger.error(
-        { policyPath, errors: (err as Error).message },
-        'SIGHUP: policy file rejected; the previous policy stays in force',
-      );
-      return;
-    }
-    logger.info({ policyPath }, 'SIGHUP: policy reloaded');
-  };
-  exitOnSignals(created, logger, ctx.exit, { reload });
+  exitOnSignals(hub, logger, ctx.exit, { reload: policyReloader(hub, policy, logger) });
 }

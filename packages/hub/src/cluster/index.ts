@@ -1,6 +1,11 @@
 export { type ClusterMetrics, createClusterMetrics } from './cluster-metrics.js';
 export { disconnectRevoked } from './disconnect-revoked.js';
 export {
+  addToRevocationFile,
+  createFileRevocations,
+  type FileRevocationsOptions,
+} from './file-revocations.js';
+export {
   createPolicySync,
   type PolicySync,
   type PolicySyncEvent,
@@ -20,10 +25,7 @@ export {
   type StoreFailure,
 } from './redis-store.js';
 export {
-  addToRevocationFile,
-  createFileRevocations,
   createRedisRevocations,
-  type FileRevocationsOptions,
   type RedisRevocationsOptions,
   type Revocation,
   type RevocationList,

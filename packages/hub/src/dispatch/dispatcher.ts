@@ -61,7 +61,7 @@ interface Waiter {
   ticket: DispatchTicket;
   resolve: (s: DispatchedStream) => void;
   reject: (e: HubError) => void;
-  timer: NodeJS.Timeout | undefined;
+  timer: unknown;
   onAbort: () => void;
   /** Unsubscribes from the gate's wake-ups. */
   offGate: (() => void) | undefined;
@@ -84,7 +84,19 @@ export interface DispatcherOptions {
   ) => void;
   /** Each application's weight and queue limit (the policy's `apps`); default weight 1, no limit. */
   share?: (app: string) => AppShare;
+  /** Timers for Slime-Block-Timeout; default the global ones (unref'd). Injected by tests. */
+  timers?: DispatchTimers;
 }
+
+export interface DispatchTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(timer: unknown): void;
+}
+
+const GLOBAL_TIMERS: DispatchTimers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
 
 const EQUAL_SHARE: AppShare = { weight: 1, maxQueue: undefined };
 
@@ -107,10 +119,13 @@ export class Dispatcher {
   /** Whether the last #pick passed over an agent only because the ticket's gate refused it. */
   #gated = false;
 
+  readonly #timers: DispatchTimers;
+
   constructor(opts: DispatcherOptions) {
     this.#opts = opts;
     this.#share = opts.share ?? (() => EQUAL_SHARE);
     this.#queue = new FairQueue<Waiter>(this.#share);
+    this.#timers = opts.timers ?? GLOBAL_TIMERS;
   }
 
   /** Per application: requests dispatched now, waiting, and served since start (for status). */
@@ -170,7 +185,7 @@ export class Dispatcher {
         this.#leave(waiter, new HubError('ERR_HUB_CLIENT_GONE', 'client went away'), 'client-gone');
       ticket.signal.addEventListener('abort', waiter.onAbort, { once: true });
       if (ticket.timeoutMs !== undefined) {
-        waiter.timer = setTimeout(() => {
+        waiter.timer = this.#timers.set(() => {
           this.#leave(
             waiter,
             new HubError('ERR_HUB_BLOCK_TIMEOUT', `no agent became free within ${ticket.timeoutMs} ms`, {
@@ -179,7 +194,6 @@ export class Dispatcher {
             'timeout',
           );
         }, ticket.timeoutMs);
-        waiter.timer.unref?.();
       }
       if (ticket.front) this.#drain();
     });
@@ -240,7 +254,7 @@ export class Dispatcher {
   }
 
   #cleanup(w: Waiter): void {
-    if (w.timer) clearTimeout(w.timer);
+    if (w.timer !== undefined) this.#timers.clear(w.timer);
     w.offGate?.();
     w.ticket.signal.removeEventListener('abort', w.onAbort);
   }

@@ -5,7 +5,8 @@ import type { AgentSnapshot, OpenStreamRequest } from '../agents/connection-type
 import type { DispatchAgent } from '../dispatch/dispatcher.js';
 import { HubError } from '../errors.js';
 import { writeProblem } from '../http/problem.js';
-import { type Exchange, GoStream, type GoStreamHost } from './go-stream.js';
+import type { Exchange } from './go-exchange.js';
+import { GoStream, type GoStreamHost } from './go-stream.js';
 import { checkRequestLimits, type RequestFraming, requestHead } from './http-wire.js';
 
 /** The wire a connected agent speaks, as /status shows it. */

@@ -1,25 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { OpenStreamRequest } from '../agents/connection-types.js';
 import type { DispatchedStream } from '../dispatch/dispatcher.js';
 import { HubError } from '../errors.js';
-import { writeProblem } from '../http/problem.js';
-import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
+import type { ProxyResponse } from '../pipeline/context.js';
 import { UpstreamConnectError } from '../streams/reset-errors.js';
-import {
-  chunk,
-  LAST_CHUNK,
-  type ParseEvent,
-  type RequestFraming,
-  ResponseParser,
-  WireError,
-} from './http-wire.js';
-
-/** One HTTP exchange on the hub's side: the request and the response it is answering. */
-export interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-}
+import { type Exchange, refuseSubmit } from './go-exchange.js';
+import { GoRequestBody } from './go-request-body.js';
+import { GoResponseBody } from './go-response-body.js';
+import { type ParseEvent, type RequestFraming, ResponseParser, WireError } from './http-wire.js';
 
 /** What a stream needs from the Go worker it was handed to. */
 export interface GoStreamHost {
@@ -51,7 +39,7 @@ type State =
  * that gives up (its upstream call failed: the Go agent then closes that connection and polls
  * again) or dies is noticed at once instead of leaving the client waiting.
  */
-export class GoStream implements DispatchedStream, ResponseBody {
+export class GoStream implements DispatchedStream {
   readonly connectionId: string;
   readonly response: Promise<ProxyResponse>;
   lastActivity: number;
@@ -62,26 +50,13 @@ export class GoStream implements DispatchedStream, ResponseBody {
   #state: State = 'handed';
   #settled: Array<() => void> | null = [];
 
-  // request direction
-  #source: Readable | null;
-  readonly #framing: RequestFraming;
-  readonly #onBodyRead: (bytes: number) => void;
-  #bodyRead = false;
-  #bodySent = false;
+  readonly #request: GoRequestBody;
 
   // response direction
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
   #parser: ResponseParser;
-  #failed: HubError | null = null;
-  #ended = false;
   #submitEnded = false;
-  #buffered: Uint8Array[] = [];
-  #res: ServerResponse | null = null;
-  #collector: { chunks: Uint8Array[]; size: number; limit: number } | null = null;
-  #pipe: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  #pipePromise: Promise<void> | null = null;
-  #awaitingDrain = false;
-  readonly #onResponseBytes: ((bytes: number) => void) | undefined;
+  readonly #body: GoResponseBody;
 
   constructor(
     host: GoStreamHost,
@@ -94,10 +69,23 @@ export class GoStream implements DispatchedStream, ResponseBody {
     this.connectionId = connectionId;
     this.#poll = poll;
     this.#method = request.method;
-    this.#source = request.body;
-    this.#framing = framing;
-    this.#onBodyRead = request.onBodyRead;
-    this.#onResponseBytes = request.onResponseBytes;
+    this.#request = new GoRequestBody(poll.res, request.body, framing, {
+      onRead: (bytes) => {
+        this.lastActivity = this.#host.now();
+        request.onBodyRead(bytes);
+      },
+      onSent: () => this.#endPoll(),
+      onError: () => this.cancel('client request body failed'),
+    });
+    // The submit is read only as fast as the client (or a fallback's spool) takes the body.
+    this.#body = new GoResponseBody(
+      {
+        pause: () => this.#submit?.req.pause(),
+        resume: () => this.#submit?.req.resume(),
+        cancel: (reason) => this.cancel(reason),
+      },
+      request.onResponseBytes,
+    );
     this.#parser = new ResponseParser(request.method);
     this.lastActivity = host.now();
     this.response = new Promise((resolve, reject) => {
@@ -105,10 +93,6 @@ export class GoStream implements DispatchedStream, ResponseBody {
     });
     // A rejection nobody awaits yet must not crash the process.
     this.response.catch(() => {});
-  }
-
-  get failure(): HubError | null {
-    return this.#failed;
   }
 
   /** Whether the submit for this stream arrived (then the worker is answering it). */
@@ -143,62 +127,13 @@ export class GoStream implements DispatchedStream, ResponseBody {
       'slime-connection-id': this.connectionId,
     });
     res.write(head);
-    const source = this.#source;
-    if (!source) {
-      this.#bodySent = true;
-      return;
-    }
-    source.on('data', this.#onSourceData);
-    source.once('end', this.#onSourceEnd);
-    source.once('error', this.#onSourceError);
-  }
-
-  #onSourceData = (data: Buffer): void => {
-    this.#bodyRead = true;
-    this.lastActivity = this.#host.now();
-    this.#onBodyRead(data.byteLength);
-    const { res } = this.#poll;
-    if (res.destroyed) return;
-    let ok = true;
-    if (this.#framing === 'chunked') {
-      res.cork();
-      for (const part of chunk(data)) ok = res.write(part);
-      res.uncork();
-    } else {
-      ok = res.write(data);
-    }
-    if (!ok) {
-      this.#source?.pause();
-      res.once('drain', () => this.#source?.resume());
-    }
-  };
-
-  #onSourceEnd = (): void => {
-    if (this.#framing === 'chunked' && !this.#poll.res.destroyed) this.#poll.res.write(LAST_CHUNK);
-    this.#bodySent = true;
-    this.#detachSource();
-    this.#endPoll();
-  };
-
-  #onSourceError = (): void => {
-    this.cancel('client request body failed');
-  };
-
-  #detachSource(): Readable | null {
-    const source = this.#source;
-    if (!source) return null;
-    this.#source = null;
-    source.off('data', this.#onSourceData);
-    source.off('end', this.#onSourceEnd);
-    source.off('error', this.#onSourceError);
-    source.pause();
-    return source;
+    this.#request.start();
   }
 
   /** Once the submit arrived and the request body went out, the long poll's answer is complete. */
   #endPoll(): void {
     const { res } = this.#poll;
-    if (this.#bodySent && this.#submit && !res.writableEnded && !res.destroyed) res.end();
+    if (this.#request.sent && this.#submit && !res.writableEnded && !res.destroyed) res.end();
   }
 
   /**
@@ -210,9 +145,9 @@ export class GoStream implements DispatchedStream, ResponseBody {
   abandon(why: string, nothingSent = false): void {
     if (this.#state !== 'handed') return;
     const message = `Go agent ${this.#host.id} dropped the request: ${why}`;
-    if (!this.#bodyRead && (nothingSent || IDEMPOTENT.has(this.#method))) {
+    if (!this.#request.read && (nothingSent || IDEMPOTENT.has(this.#method))) {
       // Dispatch treats it as an unreachable upstream: tried elsewhere, never on this worker again.
-      this.#fail(new UpstreamConnectError(message, this.#detachSource()));
+      this.#fail(new UpstreamConnectError(message, this.#request.detach()));
     } else {
       this.#fail(new HubError('ERR_HUB_AGENT_LOST', message));
     }
@@ -241,28 +176,26 @@ export class GoStream implements DispatchedStream, ResponseBody {
 
   #onSubmitData = (data: Buffer): void => {
     this.lastActivity = this.#host.now();
-    let events: ParseEvent[];
-    try {
-      events = this.#parser.push(data);
-    } catch (err) {
-      this.#malformed(err);
-      return;
-    }
-    this.#handle(events);
+    this.#parse(() => this.#parser.push(data));
   };
 
   #onSubmitEnd = (): void => {
     this.#submitEnded = true;
+    if (this.#parse(() => this.#parser.finish())) this.#answerSubmit();
+  };
+
+  /** Reads what the submit carried; false when it was malformed (the stream then failed). */
+  #parse(read: () => ParseEvent[]): boolean {
     let events: ParseEvent[];
     try {
-      events = this.#parser.finish();
+      events = read();
     } catch (err) {
       if (this.#state === 'submitting') this.#malformed(err);
-      return;
+      return false;
     }
     this.#handle(events);
-    this.#answerSubmit();
-  };
+    return true;
+  }
 
   #handle(events: ParseEvent[]): void {
     for (const e of events) {
@@ -272,11 +205,11 @@ export class GoStream implements DispatchedStream, ResponseBody {
           status: e.head.status,
           headers: e.head.headers,
           servedBy: this.#host.id,
-          body: this,
+          body: this.#body,
         });
         this.#head = null;
       } else if (e.type === 'data') {
-        if (e.data.byteLength > 0) this.#deliver(e.data);
+        if (e.data.byteLength > 0) this.#body.deliver(e.data);
       } else {
         this.#complete();
       }
@@ -300,11 +233,9 @@ export class GoStream implements DispatchedStream, ResponseBody {
 
   /** The whole response arrived. */
   #complete(): void {
-    this.#ended = true;
     this.#state = 'done';
     this.#settle();
-    if (this.#res) this.#finishRes();
-    else if (this.#collector) this.#finishCollector();
+    this.#body.end();
     this.#answerSubmit();
   }
 
@@ -355,7 +286,7 @@ export class GoStream implements DispatchedStream, ResponseBody {
     }
     this.#fail(
       new HubError('ERR_HUB_AGENT_LOST', `Go agent ${this.#host.id} was closed: ${reason}`, {
-        retryable: !this.#bodyRead && this.#submit === null && IDEMPOTENT.has(this.#method),
+        retryable: !this.#request.read && this.#submit === null && IDEMPOTENT.has(this.#method),
       }),
     );
   }
@@ -363,19 +294,14 @@ export class GoStream implements DispatchedStream, ResponseBody {
   #fail(err: HubError): void {
     if (this.#state === 'done' || this.#state === 'failed') return;
     this.#state = 'failed';
-    this.#failed = err;
-    this.#buffered = [];
-    if (this.#source) this.#detachSource();
+    this.#request.detach();
     this.#stopAgent();
     this.#settle();
     if (this.#head) {
       this.#head.reject(err);
       this.#head = null;
     }
-    if (this.#res && !this.#res.writableEnded) this.#res.destroy(err);
-    this.#pipe?.reject(err);
-    this.#pipe = null;
-    this.#collector = null;
+    this.#body.fail(err);
   }
 
   /**
@@ -401,122 +327,4 @@ export class GoStream implements DispatchedStream, ResponseBody {
     this.#host.streamSettled(this);
     for (const fn of fns) fn();
   }
-
-  // ---- ResponseBody ----
-
-  #deliver(data: Uint8Array): void {
-    if (this.#res) {
-      this.#write(data);
-    } else if (this.#collector) {
-      const c = this.#collector;
-      c.size += data.byteLength;
-      if (c.size > c.limit) {
-        this.cancel('response body larger than the fallback spool limit');
-        return;
-      }
-      c.chunks.push(data);
-    } else {
-      // Nobody reads yet: hold this chunk and stop reading the submit until someone does.
-      this.#buffered.push(data);
-      this.#submit?.req.pause();
-    }
-  }
-
-  #write(data: Uint8Array): void {
-    const res = this.#res!;
-    if (res.destroyed) return;
-    this.#onResponseBytes?.(data.byteLength);
-    if (!res.write(data) && !this.#awaitingDrain) {
-      // The client reads slowly: so does the Go agent, and through it the upstream.
-      this.#awaitingDrain = true;
-      this.#submit?.req.pause();
-      res.once('drain', this.#resumeSubmit);
-    }
-  }
-
-  #resumeSubmit = (): void => {
-    this.#awaitingDrain = false;
-    this.#submit?.req.resume();
-  };
-
-  #finishRes(): void {
-    const res = this.#res!;
-    const pipe = this.#pipe;
-    this.#pipe = null;
-    if (res.destroyed) {
-      pipe?.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
-      return;
-    }
-    res.end(() => pipe?.resolve());
-  }
-
-  pipe(res: ServerResponse): Promise<void> {
-    if (this.#pipePromise) return this.#pipePromise;
-    if (this.#failed) {
-      res.destroy(this.#failed);
-      this.#pipePromise = Promise.reject(this.#failed);
-      return this.#pipePromise;
-    }
-    this.#res = res;
-    this.#pipePromise = new Promise<void>((resolve, reject) => {
-      this.#pipe = { resolve, reject };
-    });
-    res.once('close', () => {
-      if (!res.writableFinished) this.cancel('client went away');
-    });
-    const buffered = this.#buffered;
-    this.#buffered = [];
-    for (const data of buffered) this.#write(data);
-    if (this.#ended) this.#finishRes();
-    // Even a complete response needs the submit read to its end, to answer the agent.
-    if (!res.writableNeedDrain) this.#submit?.req.resume();
-    return this.#pipePromise;
-  }
-
-  discard(reason: string): void {
-    this.#buffered = [];
-    this.cancel(reason);
-  }
-
-  readAll(limit: number): Promise<Uint8Array> {
-    return new Promise<Uint8Array>((resolve, reject) => {
-      if (this.#failed) {
-        reject(this.#failed);
-        return;
-      }
-      const c = { chunks: [] as Uint8Array[], size: 0, limit };
-      this.#collector = c;
-      this.#pipe = { resolve: () => resolve(Buffer.concat(c.chunks)), reject };
-      const buffered = this.#buffered;
-      this.#buffered = [];
-      for (const data of buffered) this.#deliver(data);
-      if (this.#ended) this.#finishCollector();
-      this.#submit?.req.resume();
-    });
-  }
-
-  #finishCollector(): void {
-    const pipe = this.#pipe;
-    this.#pipe = null;
-    this.#collector = null;
-    pipe?.resolve();
-  }
-}
-
-/**
- * Answers an agent call the hub will not take with a problem, and closes its connection: the agent
- * may still be sending (a submit's body), and it must stop.
- */
-export function refuseAndClose(req: IncomingMessage, res: ServerResponse, err: HubError): void {
-  if (res.headersSent || res.destroyed) {
-    req.socket?.destroy();
-    return;
-  }
-  res.setHeader('connection', 'close');
-  res.once('finish', () => req.socket?.destroy());
-  writeProblem(res, err);
-}
-
-function refuseSubmit(req: IncomingMessage, res: ServerResponse, detail: string): void {
-  refuseAndClose(req, res, new HubError('ERR_HUB_NOT_FOUND', `no request waits for this submit: ${detail}`));
 }

@@ -73,12 +73,13 @@ const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300]
  * Prometheus metrics for one hub, in a registry of its own (prom-client throws on a duplicate
  * name, and two hubs in one process must not share counters).
  *
+ * `createHub` makes one per hub and wires it as the server's hooks (`hub.metrics`).
+ *
  * @example
  * ```ts
- * let hub: Hub | undefined;
- * const metrics = createHubMetrics(() => hub);
- * hub = createHub(options, { observe: metrics.observe, onAgentConnected: metrics.onAgentConnected,
- *   onAgentClosed: metrics.onAgentClosed });
+ * let server: Hub | undefined;
+ * const metrics = createHubMetrics(() => server);
+ * server = createHubServer(options, { observe: metrics.observe, onWait: metrics.onWait });
  * ```
  */
 export function createHubMetrics(source: HubSource, options: HubMetricsOptions = {}): HubMetrics {

@@ -9,18 +9,21 @@ import { createInFlight } from './concurrency.js';
 import type { IpSet } from './ip.js';
 import { createMemoryStore } from './memory-store.js';
 import {
-  type Applied,
   applicable,
   type CompiledRateRule,
   compileRateLimits,
+  contentLength,
   limitSpec,
+  retryAfterMs,
 } from './rate-limit.js';
 import { rateLimitHeaders } from './ratelimit-headers.js';
 import { viewOf } from './request-view.js';
 import { type CompiledSection, type PolicySections, SECTION_NAMES, type SectionName } from './section.js';
 import type { CounterStore, LimitSpec } from './store.js';
 import type { PolicyDoc, ValidationResult } from './types.js';
-import { validatePolicy } from './validate.js';
+import { validateWithSections } from './validate-sections.js';
+
+export { validateWithSections };
 
 export interface PolicyEngineOptions {
   /** The policy in force at start; validated here. Default: no rules. */
@@ -97,41 +100,6 @@ interface Tracked {
   readonly release: () => void;
 }
 
-function contentLength(ctx: RequestContext): number | undefined {
-  const v = ctx.req.headers['content-length'];
-  if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) return undefined;
-  return Number(v);
-}
-
-function retryAfterMs(
-  applied: readonly Applied[],
-  states: readonly { allowed: boolean; retryAfterMs: number }[],
-) {
-  let ms = 0;
-  for (const [i, s] of states.entries()) {
-    if (s.allowed) continue;
-    // A request bigger than the whole quota never passes; a window is the honest "not soon".
-    ms = Math.max(ms, Number.isFinite(s.retryAfterMs) ? s.retryAfterMs : applied[i]!.rule.windowMs);
-  }
-  return ms;
-}
-
-/**
- * Checks a policy document as an engine with these sections would: the core rules and every
- * section, all problems at once (each prefixed by its path).
- */
-export function validateWithSections(policy: unknown, modules: PolicySections): ValidationResult {
-  const r = validatePolicy(policy ?? {});
-  const errors = r.ok ? [] : [...r.errors];
-  const raw = (policy ?? {}) as Record<string, unknown>;
-  for (const name of SECTION_NAMES) {
-    const module = modules[name];
-    if (module && typeof raw === 'object' && raw[name] !== undefined)
-      errors.push(...module.validate(raw[name], name));
-  }
-  return r.ok && errors.length === 0 ? r : { ok: false, errors };
-}
-
 /**
  * The access-rule and rate-limit engine. One instance per hub; `update` swaps the rules under
  * running traffic.
@@ -158,7 +126,9 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
 
   const modules = options.sections ?? {};
   const invalid = (errors: readonly string[]) =>
-    new HubError('ERR_HUB_INVALID_POLICY', `invalid policy:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+    new HubError('ERR_HUB_INVALID_POLICY', `invalid policy:\n${errors.map((e) => `  - ${e}`).join('\n')}`, {
+      details: errors,
+    });
 
   const validate = (policy: unknown): ValidationResult => validateWithSections(policy, modules);
 

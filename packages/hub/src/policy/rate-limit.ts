@@ -1,3 +1,4 @@
+import type { RequestContext } from '../pipeline/context.js';
 import { canonicalJson, definitionHash } from './canonical.js';
 import { parseWindow } from './duration.js';
 import { keyValues, parseKey, shortenValue } from './keys.js';
@@ -102,4 +103,25 @@ export function limitSpec(a: Applied, requestBytes: number): LimitSpec {
     burst: r.burst,
     cost: r.bytes ? requestBytes : 1,
   };
+}
+
+/** A request's Content-Length when it is a plain decimal; rate limits charge it up front. */
+export function contentLength(ctx: RequestContext): number | undefined {
+  const v = ctx.req.headers['content-length'];
+  if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) return undefined;
+  return Number(v);
+}
+
+/** How long until every refusing limit would admit again, ms. */
+export function retryAfterMs(
+  applied: readonly Applied[],
+  states: readonly { allowed: boolean; retryAfterMs: number }[],
+) {
+  let ms = 0;
+  for (const [i, s] of states.entries()) {
+    if (s.allowed) continue;
+    // A request bigger than the whole quota never passes; a window is the honest "not soon".
+    ms = Math.max(ms, Number.isFinite(s.retryAfterMs) ? s.retryAfterMs : applied[i]!.rule.windowMs);
+  }
+  return ms;
 }

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createFallbackSection,
-  createRouterSection,
-  translateBloomFallback,
-  translateBloomRouter,
-} from '../../src/index.js';
+import { translateBloomFallback, translateBloomRouter } from '../../src/routing/bloom-routing.js';
+import { createFallbackSection } from '../../src/routing/fallback-section.js';
+import { createRouterSection } from '../../src/routing/router-section.js';
 import { fakeContext } from '../policy/fake-context.js';
 import { answer, startTestAdmin } from './start-admin.js';
 

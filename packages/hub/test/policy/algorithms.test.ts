@@ -1,5 +1,5 @@
-import { compose } from '@slime/hub';
 import { describe, expect, it } from 'vitest';
+import { compose } from '../../src/pipeline/compose.js';
 import { createPolicyEngine, type RateLimitRule } from '../../src/policy/index.js';
 import { fakeClock, fakeContext } from './fake-context.js';
 import { admittedOf, send, statusOf } from './run-policies.js';

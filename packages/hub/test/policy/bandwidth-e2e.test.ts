@@ -1,24 +1,14 @@
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import { startAgent, startHub, startUpstream } from '../../../../test/helpers/harness.js';
-import { createHubMetrics } from '../../src/observability/index.js';
-import { createPolicyEngine } from '../../src/policy/index.js';
 
 describe('bandwidth limits through a real hub', () => {
   it('charges streamed response bytes, so the limit trips once the bytes are used', async () => {
-    const engine = createPolicyEngine({
+    await using upstream = await startUpstream((_req, res) => res.end('x'.repeat(600)));
+    await using hub = await startHub({
       policy: { ratelimits: [{ name: 'egress', unit: 'bytes', limit: 1000, window: '1m' }] },
     });
-    await using upstream = await startUpstream((_req, res) => res.end('x'.repeat(600)));
-    const metrics = createHubMetrics(() => undefined, { defaultMetrics: false });
-    await using hub = await startHub(
-      {},
-      {
-        policies: engine.slots(),
-        bytes: { request: engine.onRequestBytes, response: engine.onResponseBytes },
-        observe: metrics.observe,
-      },
-    );
+    const { metrics } = hub.hub;
     await using _agent = await startAgent(hub, upstream);
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from '@slime/hub';
 import { pino } from 'pino';
+import type { RequestContext } from '../../src/pipeline/context.js';
 
 export interface FakeRequest {
   method?: string;

@@ -2,12 +2,12 @@ import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { deferred, startAgent, startHub, startUpstream } from '../../../../test/helpers/harness.js';
 import { createAdminServer } from '../../src/admin/index.js';
-import { createPolicyEngine, type PolicyDoc } from '../../src/policy/index.js';
+import type { PolicyDoc } from '../../src/policy/index.js';
 
 async function setup(policy: PolicyDoc, handler?: Parameters<typeof startUpstream>[0]) {
   const upstream = await startUpstream(handler ?? ((_req, res) => void res.end('ok')));
-  const engine = createPolicyEngine({ policy });
-  const hub = await startHub({}, { policies: engine.slots() });
+  const hub = await startHub({ policy });
+  const { engine } = hub.hub;
   const agent = await startAgent(hub, upstream, { numWorker: 4 });
   return {
     upstream,

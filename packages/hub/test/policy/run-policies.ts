@@ -1,4 +1,5 @@
-import { compose, HubError } from '@slime/hub';
+import { HubError } from '../../src/errors.js';
+import { compose } from '../../src/pipeline/compose.js';
 import type { PolicyEngine } from '../../src/policy/index.js';
 import { type FakeContext, type FakeRequest, fakeContext } from './fake-context.js';
 

@@ -1,5 +1,5 @@
-import { compose } from '@slime/hub';
 import { describe, expect, it } from 'vitest';
+import { compose } from '../../src/pipeline/compose.js';
 import { type CompiledSection, createPolicyEngine, type PolicySection } from '../../src/policy/index.js';
 import { fakeContext } from './fake-context.js';
 

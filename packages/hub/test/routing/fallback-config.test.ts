@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { createFallbackSection, createPolicyEngine } from '@slime/hub';
 import { describe, expect, it } from 'vitest';
 import { readAll } from '../../../../test/helpers/harness.js';
+import { createPolicyEngine } from '../../src/policy/engine.js';
 import { createBodySpool, createSpoolBudget } from '../../src/routing/body-spool.js';
+import { createFallbackSection } from '../../src/routing/fallback-section.js';
 
 describe('fallback section validation', () => {
   it('reports every problem with its path and keeps the old rules', () => {

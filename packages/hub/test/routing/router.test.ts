@@ -1,5 +1,8 @@
-import { compileRouter, compose, createPolicyEngine, createRouterSection, type RouterRule } from '@slime/hub';
 import { describe, expect, it } from 'vitest';
+import { compose } from '../../src/pipeline/compose.js';
+import { createPolicyEngine } from '../../src/policy/engine.js';
+import type { RouterRule } from '../../src/routing/router-config.js';
+import { compileRouter, createRouterSection } from '../../src/routing/router-section.js';
 import { fakeContext } from '../policy/fake-context.js';
 
 async function routeOf(rules: RouterRule[], req: Parameters<typeof fakeContext>[0], random = () => 0.5) {

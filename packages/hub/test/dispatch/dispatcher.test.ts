@@ -1,0 +1,251 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { AgentGate } from '../../src/dispatch/agent-gate.js';
+import {
+  type DispatchAgent,
+  type DispatchedStream,
+  Dispatcher,
+  type DispatcherOptions,
+  type DispatchTicket,
+  type DispatchTimers,
+} from '../../src/dispatch/dispatcher.js';
+import type { HubError } from '../../src/errors.js';
+import { fakeClock } from '../policy/fake-context.js';
+
+/** Timers that fire only when the test says so. */
+function manualTimers(clock: ReturnType<typeof fakeClock>) {
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  let next = 0;
+  const timers: DispatchTimers = {
+    set(fn, ms) {
+      const id = ++next;
+      pending.set(id, { at: clock.now() + ms, fn });
+      return id;
+    },
+    clear: (id) => void pending.delete(id as number),
+  };
+  return {
+    timers,
+    get pending() {
+      return pending.size;
+    },
+    advance(ms: number) {
+      clock.advance(ms);
+      for (const [id, t] of [...pending]) {
+        if (t.at <= clock.now()) {
+          pending.delete(id);
+          t.fn();
+        }
+      }
+    },
+  };
+}
+
+/** An agent as the dispatcher sees it; its streams settle when the test says so. */
+function agent(id: string, opts: { scopes?: string[]; slots?: number } = {}) {
+  const settles: (() => void)[] = [];
+  const a = {
+    id,
+    slots: opts.slots ?? 1,
+    inFlight: 0,
+    lastPick: 0,
+    get accepting() {
+      return a.inFlight < a.slots;
+    },
+    serves: (scope: string | undefined) => scope === undefined || (opts.scopes ?? []).includes(scope),
+    openStream(): DispatchedStream {
+      a.inFlight++;
+      let settled = false;
+      const listeners: (() => void)[] = [];
+      settles.push(() => {
+        if (settled) return;
+        settled = true;
+        a.inFlight--;
+        for (const fn of listeners) fn();
+      });
+      return {
+        response: new Promise(() => {}),
+        cancel: () => {},
+        expire: () => {},
+        onSettled: (fn) => void listeners.push(fn),
+      };
+    },
+    /** Ends the oldest open stream. */
+    settle: () => settles.shift()?.(),
+  };
+  return a;
+}
+
+function setup(opts: Partial<DispatcherOptions> = {}) {
+  const clock = fakeClock(0);
+  const timers = manualTimers(clock);
+  const waits: [number, string][] = [];
+  const dispatcher = new Dispatcher({
+    concurrent: undefined,
+    maxQueue: 100,
+    now: clock.now,
+    log: pino({ level: 'silent' }),
+    timers: timers.timers,
+    onWait: (ms, outcome) => waits.push([ms, outcome]),
+    ...opts,
+  });
+  return { dispatcher, clock, timers, waits };
+}
+
+function ticket(t: Partial<DispatchTicket> = {}): DispatchTicket & { opened: string[] } {
+  const opened: string[] = [];
+  return {
+    scope: undefined,
+    path: '/',
+    block: false,
+    timeoutMs: undefined,
+    signal: new AbortController().signal,
+    front: false,
+    open: (a: DispatchAgent) => {
+      opened.push(a.id);
+      return a.openStream({} as never);
+    },
+    ...t,
+    opened,
+  };
+}
+
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: HubError) => e.code,
+  );
+
+describe('Dispatcher (no sockets: the test owns the agents and timers)', () => {
+  it('picks the least busy agent, the least recently picked on a tie', async () => {
+    const { dispatcher } = setup();
+    const a = agent('a', { slots: 4 });
+    const b = agent('b', { slots: 4 });
+    dispatcher.capacity(a);
+    dispatcher.capacity(b);
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const t = ticket();
+      await dispatcher.dispatch(t);
+      order.push(...t.opened);
+    }
+    expect(order).toEqual(['a', 'b', 'a', 'b']);
+    expect(dispatcher.active).toBe(4);
+    a.settle();
+    expect(dispatcher.active).toBe(3);
+  });
+
+  it('without an agent: 503 ERR_HUB_NO_AGENT at once, or a Slime-Block wait woken by capacity in FIFO order', async () => {
+    const { dispatcher, waits, clock } = setup();
+    expect(await codeOf(dispatcher.dispatch(ticket()))).toBe('ERR_HUB_NO_AGENT');
+    const first = ticket({ block: true });
+    const second = ticket({ block: true });
+    const p1 = dispatcher.dispatch(first);
+    const p2 = dispatcher.dispatch(second);
+    expect(dispatcher.queueLength).toBe(2);
+    clock.advance(250);
+    const a = agent('a');
+    dispatcher.capacity(a);
+    await p1;
+    expect(first.opened).toEqual(['a']);
+    expect(second.opened).toEqual([]);
+    // the stream ends and its credit returns: the connection reports capacity
+    a.settle();
+    expect(dispatcher.queueLength).toBe(1);
+    dispatcher.capacity(a);
+    await p2;
+    expect(second.opened).toEqual(['a']);
+    expect(waits).toEqual([
+      [250, 'dispatched'],
+      [250, 'dispatched'],
+    ]);
+  });
+
+  it('Slime-Block-Timeout runs on the injected timers: 503 ERR_HUB_BLOCK_TIMEOUT and the wait measured by the injected clock', async () => {
+    const { dispatcher, timers, waits } = setup();
+    const p = codeOf(dispatcher.dispatch(ticket({ block: true, timeoutMs: 1000 })));
+    expect(timers.pending).toBe(1);
+    timers.advance(999);
+    expect(dispatcher.queueLength).toBe(1);
+    timers.advance(1);
+    expect(await p).toBe('ERR_HUB_BLOCK_TIMEOUT');
+    expect(dispatcher.queueLength).toBe(0);
+    expect(waits).toEqual([[1000, 'timeout']]);
+  });
+
+  it('a dispatched waiter clears its timer', async () => {
+    const { dispatcher, timers } = setup();
+    const p = dispatcher.dispatch(ticket({ block: true, timeoutMs: 1000 }));
+    dispatcher.capacity(agent('a'));
+    await p;
+    expect(timers.pending).toBe(0);
+  });
+
+  it('--concurrent holds a slot per dispatched request; the next waits until one settles', async () => {
+    const { dispatcher } = setup({ concurrent: 1 });
+    const a = agent('a', { slots: 8 });
+    dispatcher.capacity(a);
+    await dispatcher.dispatch(ticket());
+    const waiting = ticket({ block: true });
+    const p = dispatcher.dispatch(waiting);
+    expect(dispatcher.queueLength).toBe(1);
+    a.settle();
+    await p;
+    expect(waiting.opened).toEqual(['a']);
+  });
+
+  it('refuses past maxQueue with ERR_HUB_QUEUE_FULL; a re-dispatch (front) still gets in, first', async () => {
+    const { dispatcher } = setup({ maxQueue: 1 });
+    const queued = ticket({ block: true });
+    void dispatcher.dispatch(queued).catch(() => {});
+    expect(await codeOf(dispatcher.dispatch(ticket({ block: true })))).toBe('ERR_HUB_QUEUE_FULL');
+    const again = ticket({ block: true, front: true });
+    const p = dispatcher.dispatch(again);
+    dispatcher.capacity(agent('a'));
+    await p;
+    expect(again.opened).toEqual(['a']);
+    expect(queued.opened).toEqual([]);
+  });
+
+  it('a client that leaves is taken out of the queue; close() refuses waiters and new requests', async () => {
+    const { dispatcher, waits } = setup();
+    const controller = new AbortController();
+    const gone = codeOf(dispatcher.dispatch(ticket({ block: true, signal: controller.signal })));
+    const other = codeOf(dispatcher.dispatch(ticket({ block: true })));
+    controller.abort();
+    expect(await gone).toBe('ERR_HUB_CLIENT_GONE');
+    dispatcher.close();
+    expect(await other).toBe('ERR_HUB_SHUTTING_DOWN');
+    expect(await codeOf(dispatcher.dispatch(ticket()))).toBe('ERR_HUB_SHUTTING_DOWN');
+    expect(waits.map(([, o]) => o)).toEqual(['client-gone', 'shutdown']);
+  });
+
+  it('passes over agents of another scope, ejected agents and agents the request already failed on', async () => {
+    const ejected = new Set<string>();
+    const { dispatcher } = setup({ isEjected: (a) => ejected.has(a.id) });
+    const gpu = agent('gpu', { scopes: ['gpu'], slots: 4 });
+    const cpu = agent('cpu', { scopes: ['cpu'], slots: 4 });
+    dispatcher.capacity(gpu);
+    dispatcher.capacity(cpu);
+    const t = ticket({ scope: 'cpu' });
+    await dispatcher.dispatch(t);
+    expect(t.opened).toEqual(['cpu']);
+    expect(await codeOf(dispatcher.dispatch(ticket({ scope: 'cpu', exclude: new Set([cpu]) })))).toBe(
+      'ERR_HUB_NO_AGENT',
+    );
+    ejected.add('gpu');
+    expect(await codeOf(dispatcher.dispatch(ticket({ scope: 'gpu' })))).toBe('ERR_HUB_NO_AGENT');
+  });
+
+  it("a gate that refuses every agent answers with the gate's own refusal", async () => {
+    const { dispatcher } = setup();
+    dispatcher.capacity(agent('a'));
+    const gate = {
+      admits: () => false,
+      assigned: () => {},
+      onAvailable: () => () => {},
+      refusal: () => ({ code: 'ERR_HUB_OVERLOADED' }) as HubError,
+    } as unknown as AgentGate;
+    expect(await codeOf(dispatcher.dispatch(ticket({ gate })))).toBe('ERR_HUB_OVERLOADED');
+  });
+});
