@@ -175,6 +175,7 @@ export function createAgent(options: AgentOptions): Agent {
       baseMs: options.reconnectBaseMs ?? 500,
       maxMs: options.reconnectMaxMs ?? 30_000,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
+      tls: options.hubTls,
       running: () => state === 'running',
       startCall: (owner, frame) => {
         // The slot is taken before anything touches the upstream or reads the body.

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { backoffDelay } from './backoff.js';
 import { AgentError } from './errors.js';
+import { describeTlsFailure, type HubTlsOptions, hubTlsClientOptions } from './hub-tls.js';
 import { Session, type SessionHello } from './session.js';
 import type { UpstreamCall } from './upstream-call.js';
 
@@ -28,6 +29,8 @@ export interface HubLinkDeps {
   /** The hub refused the token: the whole agent stops. */
   onFatal: (err: AgentError) => void;
   onDisconnected: (code: number, reason: string) => void;
+  /** How a wss:// hub is verified (CA, key pins). */
+  tls?: HubTlsOptions | undefined;
 }
 
 /**
@@ -69,6 +72,7 @@ export class HubLink {
       perMessageDeflate: false,
       maxPayload: Limits.MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
+      ...hubTlsClientOptions(this.#deps.tls),
     });
     this.#ws = socket;
     // What went wrong with this attempt, said once in the line the 'close' handler logs.
@@ -92,7 +96,7 @@ export class HubLink {
       });
     });
     socket.on('error', (err) => {
-      failure ??= err.message;
+      failure ??= describeTlsFailure(err) ?? err.message;
     });
     socket.on('open', () => {
       opened = true;

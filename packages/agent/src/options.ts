@@ -1,5 +1,6 @@
 import { AGENT_PATH } from '@slime/protocol';
 import type { Logger } from 'pino';
+import { type HubTlsOptions, validateHubTls } from './hub-tls.js';
 
 export interface AgentOptions {
   /** Agent token minted by `slime hub register`. */
@@ -9,6 +10,8 @@ export interface AgentOptions {
    * connection to each while sharing the `numWorker` slots between them.
    */
   hub: string | readonly string[];
+  /** How `https://`/`wss://` hubs are verified: a private CA, public-key pins. */
+  hubTls?: HubTlsOptions;
   /** Upstream: host:port or a full URL (a path prefix and userinfo are honoured). */
   upstream: string;
   /** Requests served at once. Default 1 (GPU servers usually take one). */
@@ -135,6 +138,7 @@ export function validateAgentOptions(o: AgentOptions): void {
   if (typeof o.upstream !== 'string') throw new TypeError('upstream must be a string');
   hubList(o.hub);
   upstreamTarget(o.upstream);
+  validateHubTls(o.hubTls);
   for (const name of [
     'numWorker',
     'reconnectBaseMs',

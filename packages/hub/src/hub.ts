@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AGENT_PATH, CloseCode, DEFAULT_STREAM_WINDOW, Limits } from '@slime/protocol';
 import { pino } from 'pino';
@@ -16,6 +16,7 @@ import { createGoTokenVerifier, withGoTokens } from './go-compat/go-token.js';
 import { clientErrorHandler, writeRawProblem } from './http/client-errors.js';
 import { writeError } from './http/problem.js';
 import { continueOnFirstRead } from './http/request-target.js';
+import { createClientServer } from './http/server-factory.js';
 import { serveWithoutUpgrade } from './http/upgrade-offers.js';
 import { type HubOptions, validateHubOptions } from './options.js';
 import type { Policy, RequestContext } from './pipeline/context.js';
@@ -23,6 +24,7 @@ import { createContext } from './pipeline/create-context.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import type { RequestObserver } from './pipeline/policies/access-log.js';
 import type { BodyByteHooks } from './pipeline/policies/dispatch.js';
+import type { TlsPair } from './tls/tls-options.js';
 
 // An agent id may travel in Slime-Agent-Id and logs: a short token, nothing that needs quoting.
 const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
@@ -30,7 +32,7 @@ const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
 export interface HubAddress {
   host: string;
   port: number;
-  /** http://host:port, for applications; agents dial the same with ws://. */
+  /** http(s)://host:port, for applications; agents dial the same with ws(s)://. */
   url: string;
 }
 
@@ -56,6 +58,8 @@ export interface Hub {
   ): number;
   readonly queueLength: number;
   readonly activeRequests: number;
+  /** Serves a renewed certificate and key to new connections (TLS hubs); throws on a bad pair. */
+  reloadTls(pair: TlsPair): void;
   /** Graceful: stop accepting, GOAWAY to agents, let in-flight requests finish (up to drainTimeoutMs). */
   close(): Promise<void>;
   /** Immediate: drop every connection. */
@@ -182,14 +186,21 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     onWorkerRemoved: (worker) => outliers.forget(worker.id),
   });
 
-  const server: Server = createServer({
-    maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
-    requestTimeout: 0,
-    headersTimeout: 60_000,
-    // Checked by requestTarget, so the refusal is problem+json like every other.
-    requireHostHeader: false,
-    keepAliveTimeout: 65_000,
+  // HTTP/1.1 and HTTP/2 on one port, optionally over TLS (http/server-factory.ts).
+  const listener = createClientServer({
+    http: {
+      maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      // Checked by requestTarget, so the refusal is problem+json like every other.
+      requireHostHeader: false,
+      keepAliveTimeout: 65_000,
+    },
+    tls: options.tls,
+    http2: options.http2,
+    log,
   });
+  const server: Server = listener.server;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: Limits.MAX_FRAME_BYTES,
@@ -327,7 +338,8 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     await once(server, 'listening');
     const a = server.address() as AddressInfo;
     const shownHost = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    address = { host: a.address, port: a.port, url: `http://${shownHost}:${a.port}` };
+    const scheme = listener.secure ? 'https' : 'http';
+    address = { host: a.address, port: a.port, url: `${scheme}://${shownHost}:${a.port}` };
     state = 'listening';
     ticker = setInterval(tick, heartbeatTickMs(heartbeatIntervalMs, heartbeatTimeoutMs));
     ticker.unref();
@@ -382,6 +394,10 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
       const matched = [...connections].filter((c) => match(c.claims));
       for (const c of matched) c.close(code, reason);
       return matched.length + goCompat.closeAgents(match, reason);
+    },
+    reloadTls(pair) {
+      listener.reloadTls(pair);
+      log.info('TLS certificate reloaded');
     },
     get queueLength() {
       return dispatcher.queueLength;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { OutlierOptions } from './dispatch/outlier-ejection.js';
 import { XFF_MODES, type XffMode } from './http/forwarded.js';
+import { assertTlsPair, type TlsPair } from './tls/tls-options.js';
 
 export interface HubOptions {
   /** HMAC secret agent tokens are signed with. Required. */
@@ -49,6 +50,13 @@ export interface HubOptions {
    * peer; `overwrite` sends only the socket peer, for upstreams that read the leftmost entry.
    */
   xff?: XffMode;
+  /**
+   * Serve applications and agents over TLS (1.2 and later, AEAD suites only) with this PEM
+   * certificate chain and key; `Hub.reloadTls` swaps them without dropping connections.
+   */
+  tls?: TlsPair;
+  /** Serve HTTP/2 too: by ALPN over TLS, by prior knowledge in cleartext. Default true. */
+  http2?: boolean;
   /** pino logger; silent when absent. */
   logger?: Logger;
   /** Clock in ms; injectable for tests. */
@@ -112,6 +120,10 @@ export function validateHubOptions(options: HubOptions): void {
   }
   if (options.acceptGoTokens !== undefined && typeof options.acceptGoTokens !== 'boolean') {
     throw new TypeError('acceptGoTokens must be a boolean');
+  }
+  if (options.tls !== undefined) assertTlsPair(options.tls);
+  if (options.http2 !== undefined && typeof options.http2 !== 'boolean') {
+    throw new TypeError('http2 must be a boolean');
   }
   if (options.xff !== undefined && !XFF_MODES.includes(options.xff)) {
     throw new TypeError(`xff must be one of ${XFF_MODES.join(', ')}`);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { toHubError } from '../errors.js';
+import { isGrpcRequest, writeGrpcProblem } from './grpc-status.js';
 
 /** What a problem response is made of; HubError and the admin API's AdminError both fit. */
 export interface Problem {
@@ -66,6 +67,8 @@ export function writeProblem(
     res.destroy();
     return;
   }
+  // gRPC clients read grpc-status, not an HTTP status and a JSON body
+  if (res.req !== undefined && isGrpcRequest(res.req.headers)) return writeGrpcProblem(res, err, extra);
   const body = problemBody(err, extra.requestId);
   res.statusCode = err.status;
   for (const [k, v] of Object.entries(extra.headers ?? {})) res.setHeader(k, v);
