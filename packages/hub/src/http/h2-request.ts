@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 /**
  * Makes an HTTP/2 request (Node's compatibility API) read like the HTTP/1.1 requests the pipeline
@@ -51,4 +51,22 @@ export function h2HasBody(req: IncomingMessage): boolean | undefined {
   const stream = (req as unknown as Http2ServerRequest).stream;
   if (stream === undefined) return undefined;
   return !stream.endAfterHeaders && req.headers['content-length'] !== '0';
+}
+
+/**
+ * Node's compatibility response reports `writableFinished` true for a stream the client reset
+ * (RST_STREAM) before the response ended; the pipeline reads "finished" as "delivered", so an
+ * HTTP/2 reset would not abort the request. Finished here means ended by us and flushed, as on
+ * HTTP/1.1.
+ */
+export function adaptH2Response(res: Http2ServerResponse): ServerResponse {
+  const proto = Object.getPrototypeOf(res) as object;
+  const finished = Object.getOwnPropertyDescriptor(proto, 'writableFinished')?.get;
+  Object.defineProperty(res, 'writableFinished', {
+    configurable: true,
+    get(this: Http2ServerResponse) {
+      return this.writableEnded && (finished === undefined || finished.call(this) === true);
+    },
+  });
+  return res as unknown as ServerResponse;
 }

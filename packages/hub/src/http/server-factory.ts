@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { assertTlsPair, secureContextOptions, type TlsPair, tlsServerOptions } from '../tls/tls-options.js';
-import { adaptH2Request } from './h2-request.js';
+import { adaptH2Request, adaptH2Response } from './h2-request.js';
 
 /** The client connection preface of HTTP/2 (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -88,10 +88,11 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
   });
   h2.on('sessionError', (err: Error) => log.debug({ err: err.message }, 'HTTP/2 session error'));
   h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-    server.emit('request', adaptH2Request(req), res);
+    server.emit('request', adaptH2Request(req), adaptH2Response(res));
   });
   h2.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) => {
     const adapted = adaptH2Request(req);
+    adaptH2Response(res);
     // the hub answers 100 on the first body read; without a listener it would answer at once
     if (server.listenerCount('checkContinue') > 0) server.emit('checkContinue', adapted, res);
     else {
