@@ -60,6 +60,82 @@ const revocationsFile: OptionSpec = {
   description: 'deny list of token ids and agent names when there is no --redis (JSON, re-read on change)',
 };
 
+const otelEndpoint: OptionSpec = {
+  flag: 'otel-endpoint',
+  env: ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+  kind: 'string',
+  arg: '<url>',
+  defaultText: 'none (tracing off)',
+  description:
+    'OTLP/HTTP collector: spans are exported there (a base URL gets /v1/traces; OTEL_EXPORTER_OTLP_HEADERS are sent)',
+};
+
+// TLS and HTTP/2 of `hub run` (docs/tls-http2-tracing.md).
+const hubTlsOptions: readonly OptionSpec[] = [
+  {
+    flag: 'tls-cert',
+    env: ['TLS_CERT'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none (plain HTTP)',
+    description: 'PEM certificate chain: serve applications and agents over TLS (reloaded on SIGHUP and on change)',
+  },
+  {
+    flag: 'tls-key',
+    env: ['TLS_KEY'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none',
+    description: 'PEM private key of --tls-cert (refused at start when it does not match)',
+  },
+  {
+    flag: 'admin-tls-cert',
+    env: ['ADMIN_TLS_CERT'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none (plain HTTP)',
+    description: 'PEM certificate chain of the admin port (give --tls-cert again to reuse it)',
+  },
+  {
+    flag: 'admin-tls-key',
+    env: ['ADMIN_TLS_KEY'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none',
+    description: 'PEM private key of --admin-tls-cert',
+  },
+  {
+    flag: 'http2',
+    env: ['HTTP2'],
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'true',
+    description: 'serve HTTP/2 too: by ALPN over TLS, by prior knowledge (h2c) in cleartext',
+  },
+  otelEndpoint,
+];
+
+// How `agent run` checks a TLS hub.
+const agentTlsOptions: readonly OptionSpec[] = [
+  {
+    flag: 'ca',
+    env: ['HUB_CA'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'the system store',
+    description: 'PEM CA certificate(s) that https/wss hubs must chain to (a private CA)',
+  },
+  {
+    flag: 'hub-pin',
+    env: ['HUB_PIN'],
+    kind: 'list',
+    arg: '<list>',
+    defaultText: 'none',
+    description: "sha256/<base64> pins of the hub's public key (SPKI); any one must match",
+  },
+  otelEndpoint,
+];
+
 export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'secret',
@@ -257,6 +333,7 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     description:
       'migration from the Go Slime Proxy: accept its agent tokens, and serve its agents (long-poll protocol)',
   },
+  ...hubTlsOptions,
   redisUrl,
   {
     flag: 'redis-timeout',
@@ -481,6 +558,7 @@ export const AGENT_RUN_OPTIONS: readonly OptionSpec[] = [
   },
   logLevel,
   logFormat,
+  ...agentTlsOptions,
 ];
 
 export const HUB_STATUS_OPTIONS: readonly OptionSpec[] = [

@@ -33,3 +33,4 @@ export type { ValidationResult } from './policy/index.js';
 export * from './policy/index.js';
 export * from './routing/index.js';
 export * from './shaping/index.js';
+export { assertTlsPair, TLS_CIPHERS, type TlsPair, tlsPairProblem } from './tls/tls-options.js';

@@ -13,6 +13,7 @@ import type { CliContext } from '../context.js';
 import { loggerFor } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
+import { hubTlsFrom } from '../hub-tls-flags.js';
 import { UsageError } from '../usage-error.js';
 
 /** A positive duration in whole ms, or undefined when unset; 0 or less is a usage error. */
@@ -79,6 +80,7 @@ export function agentOptionsFrom(settings: Settings): AgentOptions[] {
       `invalid ${settings.find('health-path')?.source} "${healthPath}": expected a path such as /health`,
     );
   }
+  const hubTls = hubTlsFrom(settings);
   const many = upstreams.items.length > 1;
   const hub = hubs.items.length === 1 ? hubs.items[0]! : hubs.items;
   return upstreams.items.map((upstream, i) => {
@@ -86,6 +88,7 @@ export function agentOptionsFrom(settings: Settings): AgentOptions[] {
     if (upstreamHeadersTimeoutMs !== undefined) options.upstreamHeadersTimeoutMs = upstreamHeadersTimeoutMs;
     if (upstreamBodyTimeoutMs !== undefined) options.upstreamBodyTimeoutMs = upstreamBodyTimeoutMs;
     if (healthIntervalMs !== undefined) options.healthIntervalMs = healthIntervalMs;
+    if (hubTls !== undefined) options.hubTls = hubTls;
     if (healthPath !== undefined && healthPath !== '') options.healthPath = healthPath;
     // one id per upstream, so the hubs' status pages can tell them apart
     if (agentId !== undefined && agentId !== '') options.agentId = many ? `${agentId}-${i + 1}` : agentId;

@@ -25,6 +25,7 @@ import type { CliContext } from '../context.js';
 import { loggerFor } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
+import { createTlsReloads, tlsFilesFrom } from '../tls-files.js';
 import { UsageError } from '../usage-error.js';
 import { STATE_FILES, startHubCluster } from './hub-cluster.js';
 
@@ -152,6 +153,13 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   const options = hubOptionsFrom(settings);
   const logger = loggerFor(settings, ctx);
   options.logger = logger;
+  // TLS files are read (and a mismatched key refused) before anything listens
+  const tlsFiles = await tlsFilesFrom(settings, 'tls-cert', 'tls-key');
+  const adminTlsFiles = await tlsFilesFrom(settings, 'admin-tls-cert', 'admin-tls-key');
+  if (tlsFiles) options.tls = tlsFiles.pair;
+  const http2 = settings.bool('http2');
+  if (http2 !== undefined) options.http2 = http2;
+  const tlsReloads = createTlsReloads(logger);
   const stateDir = await stateDirFrom(settings);
   const explicitPolicy = settings.string('policy');
   // --policy wins; else the state dir's file, which need not exist yet (PUT /policy creates it)
@@ -229,6 +237,7 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
     throw listenError(err, options.host ?? '0.0.0.0', options.port ?? 8080);
   }
   cluster.attach(created);
+  tlsReloads.add(tlsFiles, (pair) => created.reloadTls(pair));
   created.close = ((close) => async () => {
     await close();
     await cluster.close();
@@ -255,7 +264,9 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       routes: ops.adminRoutes(),
       ...(policyPath !== undefined ? { policyPath } : {}),
       ...(cluster.store !== undefined ? { sharedPolicyStore: 'redis' } : {}),
+      ...(adminTlsFiles ? { tls: adminTlsFiles.pair } : {}),
     });
+    tlsReloads.add(adminTlsFiles, (pair) => admin.reloadTls(pair));
     if (policyPath === undefined && cluster.store === undefined) {
       logger.warn(
         'policy changes through the admin API are kept in memory only: give --policy or --state-dir to persist them',
@@ -306,5 +317,14 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
     }
     logger.info({ policyPath }, 'SIGHUP: policy reloaded');
   };
-  exitOnSignals(created, logger, ctx.exit, { reload });
+  created.close = ((close) => async () => {
+    tlsReloads.close();
+    await close();
+  })(created.close.bind(created));
+  exitOnSignals(created, logger, ctx.exit, {
+    reload: async () => {
+      await tlsReloads.reload('SIGHUP');
+      await reload();
+    },
+  });
 }

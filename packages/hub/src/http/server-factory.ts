@@ -1,4 +1,10 @@
-import { createServer as createHttpServer, type Server, type ServerOptions } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import {
   createServer as createH2Server,
   type Http2Server,
@@ -172,4 +178,20 @@ function reload(server: Server, pair: TlsPair): void {
   if (!('setSecureContext' in server)) throw new TypeError('tls: this listener serves no TLS to reload');
   assertTlsPair(pair);
   (server as unknown as { setSecureContext(o: object): void }).setSecureContext(secureContextOptions(pair));
+}
+
+/**
+ * An HTTP/1.1 listener, over TLS when a pair is given (the admin port: HTTP/2 buys operators'
+ * curl and Prometheus nothing there). `reloadTls` as on the client listener.
+ */
+export function createPlainListener(
+  tls: TlsPair | undefined,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): { server: Server; reloadTls(pair: TlsPair): void } {
+  if (tls !== undefined) assertTlsPair(tls, 'tls');
+  const server: Server =
+    tls === undefined
+      ? createHttpServer(handler)
+      : createHttpsServer(tlsServerOptions(tls, ['http/1.1']), handler);
+  return { server, reloadTls: (pair) => reload(server, pair) };
 }
