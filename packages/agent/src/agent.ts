@@ -8,6 +8,7 @@ import { HubLink } from './hub-link.js';
 import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from './options.js';
 import type { Session } from './session.js';
 import { SlotPool } from './slot-pool.js';
+import { tracedCallDeps } from './upstream-tracing.js';
 import { UpstreamCall } from './upstream-call.js';
 import { UpstreamConnections } from './upstream-connections.js';
 import { UpstreamHealth } from './upstream-health.js';
@@ -197,7 +198,7 @@ export function createAgent(options: AgentOptions): Agent {
             finished: (c) => callFinished(owner, c),
           },
           frame,
-          callDeps,
+          options.tracer ? tracedCallDeps(options.tracer, frame, callDeps, target.label) : callDeps,
         );
       },
       onWelcome: (session, agentId) => {

@@ -1,4 +1,5 @@
 import { AGENT_PATH } from '@slime/protocol';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { type HubTlsOptions, validateHubTls } from './hub-tls.js';
 
@@ -59,6 +60,11 @@ export interface AgentOptions {
   /** Per-stream window granted to the hub for request bodies, bytes. Default 256 KiB. */
   streamWindow?: number;
   logger?: Logger;
+  /**
+   * OpenTelemetry tracer: each upstream call gets an `upstream <METHOD>` CLIENT span, child of
+   * the hub's `traceparent`, and the upstream receives it as its parent. Absent: no spans.
+   */
+  tracer?: Tracer;
   /** Called when each upstream call ends (metrics). */
   onCallResult?: (result: {
     outcome: string;

@@ -25,6 +25,7 @@ import { buildPipeline } from './pipeline/pipeline.js';
 import type { RequestObserver } from './pipeline/policies/access-log.js';
 import type { BodyByteHooks } from './pipeline/policies/dispatch.js';
 import type { TlsPair } from './tls/tls-options.js';
+import { createHubTracing } from './tracing/hub-tracing.js';
 
 // An agent id may travel in Slime-Agent-Id and logs: a short token, nothing that needs quoting.
 const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
@@ -145,6 +146,8 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     log,
     ...(internals.onWait ? { onWait: internals.onWait } : {}),
   });
+  // OpenTelemetry spans only with a tracer: without one no span object is ever made.
+  const tracing = options.tracer ? createHubTracing(options.tracer, now) : undefined;
   const run = buildPipeline({
     dispatcher,
     appPassword: options.appPassword,
@@ -159,6 +162,9 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     ...(internals.observe ? { observe: internals.observe } : {}),
     ...(internals.bytes ? { bytes: internals.bytes } : {}),
     ...internals.policies,
+    ...(tracing
+      ? { shaping: [tracing.shapingStart, ...(internals.policies?.shaping ?? []), tracing.dispatchStart] }
+      : {}),
   });
 
   const connections = new Set<AgentConnection>();
@@ -250,6 +256,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
       writeError(res, err);
       return;
     }
+    tracing?.startRequest(ctx);
     inProgress++;
     res.once('close', () => {
       if (--inProgress === 0) onIdle?.();

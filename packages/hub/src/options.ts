@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { OutlierOptions } from './dispatch/outlier-ejection.js';
 import { XFF_MODES, type XffMode } from './http/forwarded.js';
@@ -57,6 +58,12 @@ export interface HubOptions {
   tls?: TlsPair;
   /** Serve HTTP/2 too: by ALPN over TLS, by prior knowledge in cleartext. Default true. */
   http2?: boolean;
+  /**
+   * OpenTelemetry tracer (from an SDK's provider): each request gets a SERVER span and a
+   * `slime.dispatch` span per try, and the upstream receives the latter as its `traceparent`
+   * parent. Absent: no spans, and `traceparent` passes through untouched.
+   */
+  tracer?: Tracer;
   /** pino logger; silent when absent. */
   logger?: Logger;
   /** Clock in ms; injectable for tests. */
@@ -122,6 +129,9 @@ export function validateHubOptions(options: HubOptions): void {
     throw new TypeError('acceptGoTokens must be a boolean');
   }
   if (options.tls !== undefined) assertTlsPair(options.tls);
+  if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function') {
+    throw new TypeError('tracer must be an OpenTelemetry Tracer');
+  }
   if (options.http2 !== undefined && typeof options.http2 !== 'boolean') {
     throw new TypeError('http2 must be a boolean');
   }

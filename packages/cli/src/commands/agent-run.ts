@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { CliContext } from '../context.js';
 import { loggerFor } from '../logger.js';
 import type { Settings } from '../settings.js';
+import { tracingFrom } from '../otel.js';
 import { exitOnSignals } from '../signals.js';
 import { hubTlsFrom } from '../hub-tls-flags.js';
 import { UsageError } from '../usage-error.js';
@@ -158,12 +159,15 @@ export async function runAgent(settings: Settings, ctx: CliContext): Promise<voi
   const logger = loggerFor(settings, ctx);
   const metricsPort = settings.int('metrics-port', { min: 0, max: 65535 });
   const metrics = metricsPort === undefined ? undefined : createAgentMetrics();
+  const tracing = await tracingFrom(settings, 'slime-agent', ctx.env);
+  if (tracing) logger.info({ url: tracing.url }, 'exporting traces (OTLP/HTTP)');
   const agents: Agent[] = [];
   for (const options of all) {
     try {
       const agent = createAgent({
         ...options,
         logger,
+        ...(tracing ? { tracer: tracing.tracer } : {}),
         ...(metrics ? { onCallResult: (r) => metrics.callFinished(r) } : {}),
       });
       metrics?.bind(agent);
@@ -194,6 +198,13 @@ export async function runAgent(settings: Settings, ctx: CliContext): Promise<voi
     group.close = async () => {
       await close();
       await server.close();
+    };
+  }
+  if (tracing) {
+    const close = group.close;
+    group.close = async () => {
+      await close();
+      await tracing.shutdown();
     };
   }
   for (const agent of agents) watch(agent, logger, ctx, group.destroy);

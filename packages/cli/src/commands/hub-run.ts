@@ -24,6 +24,7 @@ import {
 import type { CliContext } from '../context.js';
 import { loggerFor } from '../logger.js';
 import type { Settings } from '../settings.js';
+import { tracingFrom } from '../otel.js';
 import { exitOnSignals } from '../signals.js';
 import { createTlsReloads, tlsFilesFrom } from '../tls-files.js';
 import { UsageError } from '../usage-error.js';
@@ -160,6 +161,11 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   const http2 = settings.bool('http2');
   if (http2 !== undefined) options.http2 = http2;
   const tlsReloads = createTlsReloads(logger);
+  const tracing = await tracingFrom(settings, 'slime-hub', ctx.env);
+  if (tracing) {
+    options.tracer = tracing.tracer;
+    logger.info({ url: tracing.url }, 'exporting traces (OTLP/HTTP)');
+  }
   const stateDir = await stateDirFrom(settings);
   const explicitPolicy = settings.string('policy');
   // --policy wins; else the state dir's file, which need not exist yet (PUT /policy creates it)
@@ -320,6 +326,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   created.close = ((close) => async () => {
     tlsReloads.close();
     await close();
+    // the last spans (this drain's requests) leave before the process does
+    await tracing?.shutdown();
   })(created.close.bind(created));
   exitOnSignals(created, logger, ctx.exit, {
     reload: async () => {

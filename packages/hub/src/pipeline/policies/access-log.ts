@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { traceIdOf } from '../../tracing/traceparent.js';
 import type { Policy } from '../context.js';
 
 /** Called once per application request when its response is over (sent, failed or abandoned). */
@@ -40,6 +41,8 @@ export function accessLog(options: {
       const outcome = String(ctx.notes.outcome ?? (res.writableFinished ? 'ok' : 'aborted'));
       const bytesOut = Math.max(0, (socket?.bytesWritten ?? bytesBefore) - bytesBefore);
       const agent = ctx.result?.servedBy;
+      // the hub's own trace when tracing is on, else the client's (traceparent passes through)
+      const traceId = ctx.notes.traceId ?? traceIdOf(ctx.req.headers.traceparent);
       (logger ?? ctx.log).info(
         {
           ...(logger ? { requestId: ctx.requestId } : {}),
@@ -51,6 +54,7 @@ export function accessLog(options: {
           agent,
           outcome,
           client: ctx.clientIp,
+          ...(traceId === undefined ? {} : { traceId }),
         },
         'request',
       );
