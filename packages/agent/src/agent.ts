@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
 import { AgentError } from './errors.js';
+import { connectH2c } from './h2c-upstream.js';
 import { hardwareReport } from './hardware.js';
 import { upstreamProbe } from './health-probe.js';
 import { HubLink } from './hub-link.js';
@@ -75,7 +76,11 @@ export function createAgent(options: AgentOptions): Agent {
     upstream: target.label,
     ...(options.agentId ? { agentId: options.agentId } : {}),
   });
-  const upstreamPool = new UpstreamConnections({ origin: target.origin, size: slots });
+  const upstreamPool = new UpstreamConnections({
+    origin: target.origin,
+    size: slots,
+    ...(target.h2c ? { connect: connectH2c } : {}),
+  });
   const random = options.random ?? Math.random;
   const healthIntervalMs = options.healthIntervalMs ?? 2_000;
   const health = new UpstreamHealth({
