@@ -25,10 +25,23 @@ async function servedSerial(port: number, ca: string): Promise<string> {
 describe('slime hub run with TLS', () => {
   it('refuses a key that does not match the certificate with one line, exit 2', async () => {
     const ca = await createTestCa();
-    closers.push(() => ca[Symbol.asyncDispose]());
+    closers.push(async () => {
+      await ca[Symbol.asyncDispose]();
+    });
     const a = await ca.issue('a');
     const b = await ca.issue('b');
-    const r = await runCli(['hub', 'run', '--secret', 's', '--port', '0', '--tls-cert', a.certPath, '--tls-key', b.keyPath]);
+    const r = await runCli([
+      'hub',
+      'run',
+      '--secret',
+      's',
+      '--port',
+      '0',
+      '--tls-cert',
+      a.certPath,
+      '--tls-key',
+      b.keyPath,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `slime: --tls-key ${b.keyPath} does not match the certificate in --tls-cert ${a.certPath}\n`,
@@ -40,7 +53,9 @@ describe('slime hub run with TLS', () => {
 
   it('serves https and wss; an agent with --ca and --hub-pin connects; SIGHUP and a file change reload the certificate', async () => {
     const ca = await createTestCa();
-    closers.push(() => ca[Symbol.asyncDispose]());
+    closers.push(async () => {
+      await ca[Symbol.asyncDispose]();
+    });
     const first = await ca.issue('first');
     const second = await ca.issue('second');
     const third = await ca.issue('third');
@@ -57,8 +72,16 @@ describe('slime hub run with TLS', () => {
     const token = await register(['--secret', 's', '--name', 'n']);
     const caFile = join(ca.dir, 'ca.pem');
     const agent = await startAgent([
-      '--token', token, '--hub', hub.url, '--upstream', up.hostPort, '--ca', caFile,
-      '--hub-pin', publicKeyPin(first.cert),
+      '--token',
+      token,
+      '--hub',
+      hub.url,
+      '--upstream',
+      up.hostPort,
+      '--ca',
+      caFile,
+      '--hub-pin',
+      publicKeyPin(first.cert),
     ]);
     expect(agent.child.exitCode).toBeNull();
 
@@ -80,7 +103,18 @@ describe('slime hub run with TLS', () => {
   });
 
   it('an agent refuses a malformed --hub-pin with one line', async () => {
-    const r = await runCli(['agent', 'run', '--token', 't', '--hub', 'https://127.0.0.1:1', '--upstream', '127.0.0.1:2', '--hub-pin', 'md5/abc']);
+    const r = await runCli([
+      'agent',
+      'run',
+      '--token',
+      't',
+      '--hub',
+      'https://127.0.0.1:1',
+      '--upstream',
+      '127.0.0.1:2',
+      '--hub-pin',
+      'md5/abc',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('slime: invalid --hub-pin: "md5/abc" is not sha256/<44 base64 characters>\n');
   });

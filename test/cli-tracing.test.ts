@@ -12,7 +12,9 @@ afterEach(async () => {
 describe('slime hub run / agent run --otel-endpoint', () => {
   it('export spans to an OTLP collector, flushed when the processes drain', async () => {
     const receiver = await startOtlpReceiver();
-    closers.push(() => receiver[Symbol.asyncDispose]());
+    closers.push(async () => {
+      await receiver[Symbol.asyncDispose]();
+    });
     const up = await startTestUpstream();
     closers.push(up.close);
     const hub = await startHub(['--secret', 's', '--otel-endpoint', receiver.url]);
@@ -33,14 +35,31 @@ describe('slime hub run / agent run --otel-endpoint', () => {
     expect(await hub.proc.exited).toBe(0);
     await vi.waitFor(() => {
       const traceId = String(traceparent).split('-')[1];
-      const services = receiver.spans.filter((s) => s.traceId === traceId).map((s) => `${s.service} ${s.name}`);
-      expect(services.sort()).toEqual(['gpu-box-1 upstream GET', 'slime-hub GET', 'slime-hub slime.dispatch']);
+      const services = receiver.spans
+        .filter((s) => s.traceId === traceId)
+        .map((s) => `${s.service} ${s.name}`);
+      expect(services.sort()).toEqual([
+        'gpu-box-1 upstream GET',
+        'slime-hub GET',
+        'slime-hub slime.dispatch',
+      ]);
     });
   });
 
   it('refuses an endpoint that is not an http(s) URL with one line', async () => {
-    const r = await runCli(['hub', 'run', '--secret', 's', '--port', '0', '--otel-endpoint', 'collector:4318']);
+    const r = await runCli([
+      'hub',
+      'run',
+      '--secret',
+      's',
+      '--port',
+      '0',
+      '--otel-endpoint',
+      'collector:4318',
+    ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('slime: invalid --otel-endpoint "collector:4318": expected an http:// or https:// URL\n');
+    expect(r.stderr).toBe(
+      'slime: invalid --otel-endpoint "collector:4318": expected an http:// or https:// URL\n',
+    );
   });
 });

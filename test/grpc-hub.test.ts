@@ -106,7 +106,11 @@ describe('gRPC clients meet the hub', () => {
   it('a Slime-Block wait bounded by grpc-timeout ends DEADLINE_EXCEEDED; a malformed grpc-timeout is INVALID_ARGUMENT', async () => {
     await using hub = await startHub();
     await using session = await h2Connect(hub.url);
-    const grpcHead = { ':method': 'POST', ':path': '/slime.test.Echo/Say', 'content-type': 'application/grpc' };
+    const grpcHead = {
+      ':method': 'POST',
+      ':path': '/slime.test.Echo/Say',
+      'content-type': 'application/grpc',
+    };
     const waited = await h2Request(session, { ...grpcHead, 'slime-block': '1', 'grpc-timeout': '200m' });
     expect(waited.headers['grpc-status']).toBe('4');
     expect(waited.headers['slime-error-code']).toBe('ERR_HUB_BLOCK_TIMEOUT');

@@ -33,11 +33,18 @@ async function startH2cUpstream(handler: (req: Http2ServerRequest, res: Http2Ser
 
 describe('an h2c:// upstream', () => {
   it('is spoken to in HTTP/2: requests with bodies, streamed responses, HTTP/1.1 and HTTP/2 clients', async () => {
-    const seen: { version: string; method: string; path: string; body: string; host: string | undefined }[] = [];
+    const seen: { version: string; method: string; path: string; body: string; host: string | undefined }[] =
+      [];
     const release = deferred();
     await using upstream = await startH2cUpstream(async (req, res) => {
       const body = (await readAll(req)).toString();
-      seen.push({ version: req.httpVersion, method: req.method, path: req.url, body, host: req.headers[':authority'] as string });
+      seen.push({
+        version: req.httpVersion,
+        method: req.method,
+        path: req.url,
+        body,
+        host: req.headers[':authority'] as string,
+      });
       if (req.url === '/stream') {
         res.writeHead(200, { 'content-type': 'text/plain', 'x-from': 'h2c' });
         res.write('first;');
@@ -99,7 +106,12 @@ describe('an h2c:// upstream', () => {
 
   it('health probes by path are refused for h2c upstreams, naming the option', () => {
     expect(() =>
-      createAgent({ token: 't', hub: 'http://127.0.0.1:1', upstream: 'h2c://127.0.0.1:2', healthPath: '/health' }),
+      createAgent({
+        token: 't',
+        hub: 'http://127.0.0.1:1',
+        upstream: 'h2c://127.0.0.1:2',
+        healthPath: '/health',
+      }),
     ).toThrow(/^healthPath cannot be used with an h2c:\/\/ upstream/);
   });
 });

@@ -70,7 +70,9 @@ describe.each(['tls', 'h2c'] as const)('HTTP/2 clients (%s)', (mode) => {
   it('app auth and rate limits answer with the same problem+json', async () => {
     await using upstream = await startUpstream((_req, res) => res.end('ok'));
     const { options, ca } = await hubOptions(mode);
-    const engine = createPolicyEngine({ policy: { ratelimits: [{ name: 'node', limit: 1, algorithm: 'fixed-window' }] } });
+    const engine = createPolicyEngine({
+      policy: { ratelimits: [{ name: 'node', limit: 1, algorithm: 'fixed-window' }] },
+    });
     await using hub = await startHub({ ...options, appPassword: 'pw' }, { policies: engine.slots() });
     await using _agent = await startAgent(hub, upstream, ca === undefined ? {} : { hubTls: { ca } });
     await using session = await h2Connect(hub.url, ca);
@@ -106,7 +108,10 @@ describe.each(['tls', 'h2c'] as const)('HTTP/2 clients (%s)', (mode) => {
     });
     const { options, ca } = await hubOptions(mode);
     await using hub = await startHub(options);
-    await using _agent = await startAgent(hub, upstream, { numWorker: 1, ...(ca === undefined ? {} : { hubTls: { ca } }) });
+    await using _agent = await startAgent(hub, upstream, {
+      numWorker: 1,
+      ...(ca === undefined ? {} : { hubTls: { ca } }),
+    });
     await using session = await h2Connect(hub.url, ca);
 
     // streaming: the first event arrives while the upstream still holds the second

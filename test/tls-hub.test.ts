@@ -109,7 +109,10 @@ describe('TLS on the hub', () => {
       expect(log.lines.filter((l) => l.msg === 'cannot reach the hub').length).toBeGreaterThanOrEqual(2);
     });
     const failures = log.lines.filter((l) => l.msg === 'cannot reach the hub');
-    expect(failures[0]).toMatchObject({ level: 40, err: expect.stringMatching(/^the hub's public key sha256\/\S+ matches no --hub-pin: check --hub-pin$/) });
+    expect(failures[0]).toMatchObject({
+      level: 40,
+      err: expect.stringMatching(/^the hub's public key sha256\/\S+ matches no --hub-pin: check --hub-pin$/),
+    });
     expect(failures[1]!.attempt).toBe(1);
     // no stack traces: the line is a string, not a serialized error
     expect(log.lines.some((l) => typeof l.err === 'object')).toBe(false);

@@ -40,7 +40,9 @@ describe('OpenTelemetry tracing', () => {
     await agentTracing.shutdown();
     await hubTracing.shutdown();
 
-    expect(receiver.posts.every((p) => p.path === '/v1/traces' && p.contentType.startsWith('application/json'))).toBe(true);
+    expect(
+      receiver.posts.every((p) => p.path === '/v1/traces' && p.contentType.startsWith('application/json')),
+    ).toBe(true);
     const inTrace = receiver.spans.filter((s) => s.traceId === CLIENT_TRACE);
     const server = inTrace.find((s) => s.service === 'hub' && s.name === 'GET');
     const dispatch = inTrace.find((s) => s.service === 'hub' && s.name === 'slime.dispatch');
@@ -48,7 +50,12 @@ describe('OpenTelemetry tracing', () => {
     expect(server).toMatchObject({
       kind: 2, // SERVER
       parentSpanId: CLIENT_SPAN,
-      attributes: { 'http.request.method': 'GET', 'url.path': '/traced', 'http.response.status_code': 200, 'slime.outcome': 'ok' },
+      attributes: {
+        'http.request.method': 'GET',
+        'url.path': '/traced',
+        'http.response.status_code': 200,
+        'slime.outcome': 'ok',
+      },
     });
     expect(server!.attributes['slime.agent.id']).toBe('agent#1');
     expect(server!.attributes['slime.dispatch_ms']).toBeGreaterThanOrEqual(0);
@@ -59,7 +66,10 @@ describe('OpenTelemetry tracing', () => {
       attributes: { 'http.response.status_code': 200, 'slime.outcome': 'ok', 'url.path': '/traced' },
     });
     // the upstream's parent is the agent's span; tracestate travels as the client sent it
-    expect(seen[0]).toEqual({ traceparent: `00-${CLIENT_TRACE}-${call!.spanId}-01`, tracestate: 'vendor=abc' });
+    expect(seen[0]).toEqual({
+      traceparent: `00-${CLIENT_TRACE}-${call!.spanId}-01`,
+      tracestate: 'vendor=abc',
+    });
 
     const started = seen[1]!.traceparent!.split('-');
     expect(started[1]).not.toBe(CLIENT_TRACE);

@@ -29,8 +29,21 @@ export async function createTestCa(): Promise<TestCa> {
   const caCert = join(dir, 'ca.pem');
   await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', caKey]);
   await run('openssl', [
-    'req', '-x509', '-new', '-key', caKey, '-out', caCert, '-days', '2', '-subj', '/CN=Slime Test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    caKey,
+    '-out',
+    caCert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Slime Test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   let n = 0;
   const ca: TestCa = {
@@ -46,11 +59,34 @@ export async function createTestCa(): Promise<TestCa> {
         'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n',
       );
       await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyPath]);
-      await run('openssl', ['req', '-new', '-key', keyPath, '-out', csr, '-subj', `/CN=${options.cn ?? name}`]);
+      await run('openssl', [
+        'req',
+        '-new',
+        '-key',
+        keyPath,
+        '-out',
+        csr,
+        '-subj',
+        `/CN=${options.cn ?? name}`,
+      ]);
       const serial = (++n + 0x1000).toString(16);
       await run('openssl', [
-        'x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-set_serial', `0x${serial}`,
-        '-out', certPath, '-extfile', ext, '-days', String(options.days ?? 1),
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        caCert,
+        '-CAkey',
+        caKey,
+        '-set_serial',
+        `0x${serial}`,
+        '-out',
+        certPath,
+        '-extfile',
+        ext,
+        '-days',
+        String(options.days ?? 1),
       ]);
       return {
         cert: await readFile(certPath, 'utf8'),

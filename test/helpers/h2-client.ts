@@ -15,10 +15,7 @@ export interface H2Answer {
 }
 
 /** An HTTP/2 session to `url` (https: by ALPN, http: by prior knowledge), async-disposable. */
-export async function h2Connect(
-  url: string,
-  ca?: string,
-): Promise<ClientHttp2Session & AsyncDisposable> {
+export async function h2Connect(url: string, ca?: string): Promise<ClientHttp2Session & AsyncDisposable> {
   const session = connect(url, ca === undefined ? {} : { ca, servername: 'localhost' });
   session.on('error', () => {});
   await once(session, 'connect');
@@ -55,7 +52,12 @@ export function readAnswer(stream: ClientHttp2Stream): Promise<H2Answer> {
     });
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () =>
-      resolve({ status: Number(head?.[':status'] ?? 0), headers: head ?? {}, body: Buffer.concat(chunks), trailers }),
+      resolve({
+        status: Number(head?.[':status'] ?? 0),
+        headers: head ?? {},
+        body: Buffer.concat(chunks),
+        trailers,
+      }),
     );
     stream.on('error', reject);
   });

@@ -23,10 +23,20 @@ export interface OtlpReceiver extends AsyncDisposable {
 
 // OTLP/JSON writes ids as hex; accept base64 too (the protobuf JSON mapping's default).
 const hex = (id: unknown) =>
-  typeof id !== 'string' || id === '' ? '' : /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex');
+  typeof id !== 'string' || id === ''
+    ? ''
+    : /^[0-9a-f]+$/.test(id)
+      ? id
+      : Buffer.from(id, 'base64').toString('hex');
 
-type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
-const value = (v: AnyValue) => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue));
+type AnyValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+};
+const value = (v: AnyValue) =>
+  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue));
 
 /** A plain HTTP server on 127.0.0.1:0 that accepts OTLP/HTTP JSON trace exports and keeps the spans. */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
@@ -44,11 +54,14 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         }[];
       };
       for (const rs of doc.resourceSpans) {
-        const service = String(value(rs.resource.attributes.find((a) => a.key === 'service.name')?.value ?? {}));
+        const service = String(
+          value(rs.resource.attributes.find((a) => a.key === 'service.name')?.value ?? {}),
+        );
         for (const ss of rs.scopeSpans) {
           for (const s of ss.spans) {
             const attributes: Record<string, unknown> = {};
-            for (const a of (s.attributes ?? []) as { key: string; value: AnyValue }[]) attributes[a.key] = value(a.value);
+            for (const a of (s.attributes ?? []) as { key: string; value: AnyValue }[])
+              attributes[a.key] = value(a.value);
             spans.push({
               service,
               name: String(s.name),

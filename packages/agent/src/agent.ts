@@ -9,10 +9,10 @@ import { HubLink } from './hub-link.js';
 import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from './options.js';
 import type { Session } from './session.js';
 import { SlotPool } from './slot-pool.js';
-import { tracedCallDeps } from './upstream-tracing.js';
 import { UpstreamCall } from './upstream-call.js';
 import { UpstreamConnections } from './upstream-connections.js';
 import { UpstreamHealth } from './upstream-health.js';
+import { tracedCallDeps } from './upstream-tracing.js';
 
 const VERSION = '0.1.0';
 

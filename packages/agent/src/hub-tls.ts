@@ -31,7 +31,9 @@ export function validateHubTls(o: HubTlsOptions | undefined, option = 'hubTls'):
       throw new TypeError(`${option}.pins must be a non-empty list`);
     for (const pin of o.pins) {
       if (typeof pin !== 'string' || !PIN.test(pin)) {
-        throw new TypeError(`${option}.pins: "${String(pin).slice(0, 60)}" is not sha256/<44 base64 characters>`);
+        throw new TypeError(
+          `${option}.pins: "${String(pin).slice(0, 60)}" is not sha256/<44 base64 characters>`,
+        );
       }
     }
   }
@@ -64,10 +66,9 @@ export function hubTlsClientOptions(o: HubTlsOptions | undefined): {
             if (wrongName) return wrongName;
             const got = publicKeyPin(cert.raw);
             if (pins.has(got)) return undefined;
-            return Object.assign(
-              new Error(`the hub's public key ${got} matches no --hub-pin`),
-              { code: 'ERR_AGENT_HUB_PIN_MISMATCH' },
-            );
+            return Object.assign(new Error(`the hub's public key ${got} matches no --hub-pin`), {
+              code: 'ERR_AGENT_HUB_PIN_MISMATCH',
+            });
           },
         }),
   };
@@ -95,7 +96,9 @@ export function describeTlsFailure(err: Error & { code?: string }): string | und
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
     return `the hub's certificate is not valid now (${code}): renew it on the hub (it reloads on SIGHUP)`;
   }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the hub's certificate does not name this host: ${err.message}`;
-  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return `TLS with the hub failed (${code}): ${err.message}`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the hub's certificate does not name this host: ${err.message}`;
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))
+    return `TLS with the hub failed (${code}): ${err.message}`;
   return undefined;
 }

@@ -1,5 +1,5 @@
-import { AGENT_PATH } from '@slime/protocol';
 import type { Tracer } from '@opentelemetry/api';
+import { AGENT_PATH } from '@slime/protocol';
 import type { Logger } from 'pino';
 import { type HubTlsOptions, validateHubTls } from './hub-tls.js';
 
@@ -124,7 +124,9 @@ export function upstreamTarget(upstream: string): UpstreamTarget {
   // h2c://host:port: HTTP/2 in cleartext by prior knowledge (gRPC servers, h2-only upstreams)
   const h2c = /^h2c:\/\//i.test(upstream);
   try {
-    url = new URL(h2c ? `http://${upstream.slice(6)}` : upstream.includes('://') ? upstream : `http://${upstream}`);
+    url = new URL(
+      h2c ? `http://${upstream.slice(6)}` : upstream.includes('://') ? upstream : `http://${upstream}`,
+    );
   } catch {
     throw new TypeError(`upstream is not a URL or host:port: ${upstream}`);
   }

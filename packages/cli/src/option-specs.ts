@@ -78,7 +78,8 @@ const hubTlsOptions: readonly OptionSpec[] = [
     kind: 'string',
     arg: '<file>',
     defaultText: 'none (plain HTTP)',
-    description: 'PEM certificate chain: serve applications and agents over TLS (reloaded on SIGHUP and on change)',
+    description:
+      'PEM certificate chain: serve applications and agents over TLS (reloaded on SIGHUP and on change)',
   },
   {
     flag: 'tls-key',

@@ -72,7 +72,8 @@ export function otlpTracesUrl(settings: Settings): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`invalid ${source} "${value}": expected an http:// or https:// URL`);
   }
-  if (source.includes('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') || url.pathname.endsWith('/v1/traces')) return url.href;
+  if (source.includes('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') || url.pathname.endsWith('/v1/traces'))
+    return url.href;
   return `${url.href.replace(/\/+$/, '')}/v1/traces`;
 }
 

@@ -25,12 +25,17 @@ async function readPair(files: Omit<TlsFiles, 'pair'>): Promise<TlsPair> {
       throw new UsageError(`cannot read --${flag} ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
-  const pair = { cert: await read(files.certPath, files.certFlag), key: await read(files.keyPath, files.keyFlag) };
+  const pair = {
+    cert: await read(files.certPath, files.certFlag),
+    key: await read(files.keyPath, files.keyFlag),
+  };
   const problem = tlsPairProblem(pair);
   if (problem !== undefined) {
     const what = problem.includes('does not match')
       ? `--${files.keyFlag} ${files.keyPath} does not match the certificate in --${files.certFlag} ${files.certPath}`
-      : problem.replace(/^tls\.cert/, `--${files.certFlag} ${files.certPath}`).replace(/^tls\.key/, `--${files.keyFlag} ${files.keyPath}`);
+      : problem
+          .replace(/^tls\.cert/, `--${files.certFlag} ${files.certPath}`)
+          .replace(/^tls\.key/, `--${files.keyFlag} ${files.keyPath}`);
     throw new UsageError(what);
   }
   return pair;
@@ -49,7 +54,8 @@ export async function tlsFilesFrom(
   const keyPath = settings.string(keyFlag);
   const has = (v: string | undefined) => v !== undefined && v !== '';
   if (!has(certPath) && !has(keyPath)) return undefined;
-  if (!has(certPath) || !has(keyPath)) throw new UsageError(`--${certFlag} and --${keyFlag} go together: give both`);
+  if (!has(certPath) || !has(keyPath))
+    throw new UsageError(`--${certFlag} and --${keyFlag} go together: give both`);
   const files = { certPath: certPath!, keyPath: keyPath!, certFlag, keyFlag };
   return { ...files, pair: await readPair(files) };
 }

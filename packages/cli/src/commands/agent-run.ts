@@ -10,11 +10,11 @@ import {
 } from '@slime/agent';
 import type { Logger } from 'pino';
 import type { CliContext } from '../context.js';
-import { loggerFor } from '../logger.js';
-import type { Settings } from '../settings.js';
-import { tracingFrom } from '../otel.js';
-import { exitOnSignals } from '../signals.js';
 import { hubTlsFrom } from '../hub-tls-flags.js';
+import { loggerFor } from '../logger.js';
+import { tracingFrom } from '../otel.js';
+import type { Settings } from '../settings.js';
+import { exitOnSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
 
 /** A positive duration in whole ms, or undefined when unset; 0 or less is a usage error. */

@@ -23,8 +23,8 @@ import {
 } from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { loggerFor } from '../logger.js';
-import type { Settings } from '../settings.js';
 import { tracingFrom } from '../otel.js';
+import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { createTlsReloads, tlsFilesFrom } from '../tls-files.js';
 import { UsageError } from '../usage-error.js';

@@ -55,7 +55,8 @@ export function grpcStatusOf(problem: Problem, hasDeadline: boolean): number {
   if (problem.status === 401) return GrpcStatus.UNAUTHENTICATED;
   if (problem.status === 403) return GrpcStatus.PERMISSION_DENIED;
   if (problem.status === 404) return GrpcStatus.UNIMPLEMENTED;
-  if (problem.status === 429 || problem.status === 502 || problem.status === 503) return GrpcStatus.UNAVAILABLE;
+  if (problem.status === 429 || problem.status === 502 || problem.status === 503)
+    return GrpcStatus.UNAVAILABLE;
   if (problem.status === 504) return GrpcStatus.DEADLINE_EXCEEDED;
   if (problem.status >= 400 && problem.status < 500) return GrpcStatus.INTERNAL;
   return GrpcStatus.UNKNOWN;
@@ -65,7 +66,10 @@ export function grpcStatusOf(problem: Problem, hasDeadline: boolean): number {
 export function encodeGrpcMessage(message: string): string {
   let out = '';
   for (const byte of Buffer.from(message, 'utf8')) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }

@@ -18,6 +18,10 @@ export function grpcTimeoutMs(value: string | string[] | undefined): number | un
   if (value === undefined) return undefined;
   const v = Array.isArray(value) ? value[0] : value;
   const m = v === undefined ? null : /^(\d{1,8})([HMSmun])$/.exec(v);
-  if (!m) throw new HubError('ERR_HUB_BAD_REQUEST', 'grpc-timeout must be 1 to 8 digits and a unit (H, M, S, m, u, n)');
+  if (!m)
+    throw new HubError(
+      'ERR_HUB_BAD_REQUEST',
+      'grpc-timeout must be 1 to 8 digits and a unit (H, M, S, m, u, n)',
+    );
   return Math.max(1, Math.ceil(Number(m[1]) * UNIT_MS[m[2]!]!));
 }

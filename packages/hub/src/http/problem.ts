@@ -68,7 +68,10 @@ export function writeProblem(
     return;
   }
   // gRPC clients read grpc-status, not an HTTP status and a JSON body
-  if (res.req !== undefined && isGrpcRequest(res.req.headers)) return writeGrpcProblem(res, err, extra);
+  if (res.req !== undefined && isGrpcRequest(res.req.headers)) {
+    writeGrpcProblem(res, err, extra);
+    return;
+  }
   const body = problemBody(err, extra.requestId);
   res.statusCode = err.status;
   for (const [k, v] of Object.entries(extra.headers ?? {})) res.setHeader(k, v);

@@ -48,7 +48,8 @@ export function tlsPairProblem(pair: TlsPair, option = 'tls'): string | undefine
   } catch (err) {
     return `${option}.key is not a usable PEM private key (${(err as Error).message})`;
   }
-  if (!matches) return `${option}.key does not match the public key of ${option}.cert (${cert.subject.replace(/\n/g, ', ')})`;
+  if (!matches)
+    return `${option}.key does not match the public key of ${option}.cert (${cert.subject.replace(/\n/g, ', ')})`;
   return undefined;
 }
 

@@ -69,7 +69,8 @@ export function createHubTracing(tracer: Tracer, now: () => number): HubTracing 
           ...(typeof ctx.notes.attempts === 'number' ? { 'slime.attempts': ctx.notes.attempts } : {}),
           ...(ctx.scope ? { 'slime.scope': ctx.scope } : {}),
         });
-        if (status >= 500 || outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+        if (status >= 500 || outcome !== 'ok')
+          span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
         span.end(now());
       });
     },
