@@ -83,9 +83,14 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
 
   const maxHeaderSize = options.http.maxHeaderSize ?? 16 * 1024;
   const h2: Http2Server = createH2Server({
-    settings: { maxHeaderListSize: maxHeaderSize, enablePush: false },
+    // Node's default allows 2^32-1 concurrent streams per connection: one client could queue
+    // without bound; 256 is well above what browsers and gRPC channels open.
+    settings: { maxHeaderListSize: maxHeaderSize, enablePush: false, maxConcurrentStreams: 256 },
     maxSendHeaderBlockLength: 64 * 1024,
   });
+  // A session silent this long gets GOAWAY (streams under way still finish), as HTTP/1.1
+  // keep-alive connections are closed after keepAliveTimeout.
+  h2.setTimeout(options.http.keepAliveTimeout ?? 65_000);
   const sessions = new Set<ServerHttp2Session>();
   h2.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
