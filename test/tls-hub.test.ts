@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { publicKeyPin } from '@slime/agent';
+import { createAdminServer, createPolicyEngine } from '@slime/hub';
 import { describe, expect, it, vi } from 'vitest';
 import { createTestCa } from './helpers/certs.js';
 import { deferred, startAgent, startHub, startUpstream } from './helpers/harness.js';
@@ -181,5 +182,35 @@ describe('TLS on the hub', () => {
     expect(await servedSerial(hub.port, ca.cert)).toBe(renewed.serial);
     release.resolve();
     expect(await download).toBe(128 * 1024);
+  });
+
+  it('the admin port serves HTTPS with its own pair and reloads it', async () => {
+    await using ca = await createTestCa();
+    const first = await ca.issue('admin-1');
+    const second = await ca.issue('admin-2');
+    await using admin = createAdminServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: 'adm',
+      engine: createPolicyEngine({}),
+      tls: { cert: first.cert, key: first.key },
+    });
+    const { port } = await admin.listen();
+    const policy = await new Promise<number>((resolve, reject) => {
+      httpsRequest(
+        `https://127.0.0.1:${port}/policy`,
+        { ca: ca.cert, agent: false, headers: { authorization: 'Bearer adm' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on('error', reject)
+        .end();
+    });
+    expect(policy).toBe(200);
+    expect(await servedSerial(port, ca.cert)).toBe(first.serial);
+    admin.reloadTls({ cert: second.cert, key: second.key });
+    expect(await servedSerial(port, ca.cert)).toBe(second.serial);
   });
 });

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { CloseCode, Limits, type RequestFrame } from '@slime/protocol';
 import type { Logger } from 'pino';
@@ -160,7 +159,8 @@ export class HubLink {
     // Already CLOSING when a drain finished: wait for the handshake too (bounded by the
     // session's terminate timer), so the last END and the close frame reach the hub.
     if (socket.readyState === WebSocket.OPEN) this.#session?.close(CloseCode.NORMAL, 'agent shut down');
-    await once(socket, 'close');
+    // not events.once: a dial failing meanwhile (a TLS refusal) emits 'error', which would reject
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
   }
 
   /** Immediate: no reconnect, socket terminated, its calls abandoned. */

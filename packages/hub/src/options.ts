@@ -60,8 +60,8 @@ export interface HubOptions {
   http2?: boolean;
   /**
    * OpenTelemetry tracer (from an SDK's provider): each request gets a SERVER span and a
-   * `slime.dispatch` span per try, and the upstream receives the latter as its `traceparent`
-   * parent. Absent: no spans, and `traceparent` passes through untouched.
+   * `slime.dispatch` span per try, which the agent (and through it the upstream) receives as the
+   * `traceparent` parent. Absent: no spans, and `traceparent` passes through untouched.
    */
   tracer?: Tracer;
   /** pino logger; silent when absent. */
