@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 
 const EMPTY = Buffer.alloc(0);
-// A field value outside ASCII (obs-text, RFC 9110 §5.5): Latin-1 bytes on the wire.
-const NON_ASCII = /[^\x00-\x7f]/;
+// A field value with a byte beyond visible ASCII (obs-text, RFC 9110 §5.5): Latin-1 on the wire.
+const NON_ASCII = /[^\u0020-\u007e\t]/;
 
 /**
  * Sends a response head that `writeHead` stored, before any body byte. Node's `flushHeaders()`
