@@ -182,3 +182,16 @@ describe('HTTP/2 during shutdown', () => {
     await closing;
   });
 });
+
+describe('HTTP/2 turned off', () => {
+  it('a cleartext hub with http2: false answers the HTTP/2 preface as a malformed HTTP/1 request', async () => {
+    await using hub = await startHub({ http2: false });
+    const { connect } = await import('node:net');
+    const socket = connect(hub.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    const answer = (await readAll(socket)).toString();
+    expect(answer).toMatch(/^HTTP\/1\.1 (400|505) /);
+    expect(answer).toContain('application/problem+json');
+  });
+});

@@ -53,6 +53,14 @@ export function h2HasBody(req: IncomingMessage): boolean | undefined {
   return !stream.endAfterHeaders && req.headers['content-length'] !== '0';
 }
 
+const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+]);
+
 /**
  * Node's compatibility response reports `writableFinished` true for a stream the client reset
  * (RST_STREAM) before the response ended; the pipeline reads "finished" as "delivered", so an
@@ -60,6 +68,11 @@ export function h2HasBody(req: IncomingMessage): boolean | undefined {
  * HTTP/1.1.
  */
 export function adaptH2Response(res: Http2ServerResponse): ServerResponse {
+  // HTTP/1.1 connection management (`Connection: close` while draining) means nothing in HTTP/2
+  // (RFC 9113 §8.2.2); Node would drop it with a process warning per response.
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name: string, value: number | string | readonly string[]) =>
+    CONNECTION_SPECIFIC.has(name.toLowerCase()) ? res : setHeader(name, value);
   const proto = Object.getPrototypeOf(res) as object;
   const finished = Object.getOwnPropertyDescriptor(proto, 'writableFinished')?.get;
   Object.defineProperty(res, 'writableFinished', {
