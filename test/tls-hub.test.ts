@@ -213,4 +213,39 @@ describe('TLS on the hub', () => {
     admin.reloadTls({ cert: second.cert, key: second.key });
     expect(await servedSerial(port, ca.cert)).toBe(second.serial);
   });
+
+  it('an upgrade offer over TLS (Upgrade: h2c) is ignored and served over HTTP/1.1 like in cleartext', async () => {
+    await using ca = await createTestCa();
+    const leaf = await ca.issue('hub');
+    await using upstream = await startUpstream((req, res) =>
+      res.end(`upgrade=${req.headers.upgrade ?? 'none'}`),
+    );
+    await using hub = await startHub({ tls: { cert: leaf.cert, key: leaf.key } });
+    await using _agent = await startAgent(hub, upstream, { hubTls: { ca: ca.cert } });
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      const req = httpsRequest(
+        `${hub.url}/offer`,
+        {
+          ca: ca.cert,
+          agent: false,
+          headers: {
+            connection: 'Upgrade, HTTP2-Settings',
+            upgrade: 'h2c',
+            'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA',
+          },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer).toMatchObject({ status: 200, body: 'upgrade=none' });
+  });
 });
