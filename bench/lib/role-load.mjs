@@ -1,5 +1,6 @@
 // The load generator, in its own process so that it never shares an event loop with the hub.
 // autocannon for fixed-connection HTTP load; small undici clients for bodies, SSE, blocking loops.
+import { connect as h2connect } from 'node:http2';
 import { Readable } from 'node:stream';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
@@ -142,6 +143,62 @@ async function burst({ url, ids, path, headers = {} }) {
   );
 }
 
+/**
+ * `clients` loops, one request at a time each, for `seconds`: over HTTP/1.1 keep-alive (undici,
+ * one connection per loop) or HTTP/2 (node:http2, one session per loop, prior knowledge on
+ * http://). The same loop both ways, so the protocol is the only difference.
+ */
+async function protoLoop({ url, clients, seconds, proto }) {
+  const latencies = [];
+  let errors = 0;
+  let ok = 0;
+  const end = performance.now() + seconds * 1000;
+  const h1 = proto === 'h1' ? new Agent({ connections: clients, keepAliveTimeout: 60_000 }) : undefined;
+  const one = async () => {
+    const session = proto === 'h2' ? h2connect(url) : undefined;
+    session?.on('error', () => {});
+    const once = () =>
+      session
+        ? new Promise((resolve, reject) => {
+            const s = session.request({ ':path': '/' });
+            let status = 0;
+            s.on('response', (h) => {
+              status = h[':status'];
+            });
+            s.on('data', () => {});
+            s.on('end', () => resolve(status));
+            s.on('error', reject);
+          })
+        : request(url, { dispatcher: h1 }).then(async ({ statusCode, body }) => {
+            await body.dump();
+            return statusCode;
+          });
+    while (performance.now() < end) {
+      const t = performance.now();
+      try {
+        const status = await once();
+        latencies.push(performance.now() - t);
+        if (status === 200) ok++;
+        else errors++;
+      } catch {
+        errors++;
+      }
+    }
+    session?.close();
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, one));
+  const wall = (performance.now() - t0) / 1000;
+  await h1?.close();
+  return {
+    requests: ok,
+    rps: ok / wall,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    errors,
+  };
+}
+
 export async function start() {
-  return { handlers: { autocannon: runAutocannon, download, upload, sse, loop, burst } };
+  return { handlers: { autocannon: runAutocannon, download, upload, sse, loop, burst, protoLoop } };
 }

@@ -1,6 +1,7 @@
 // Scenario 1: small requests (12-byte response, keep-alive) at 32 and 256 connections, through
 // direct, a one-hop undici proxy, the lean two-hop floor, nginx (if installed), hub+agent (numWorker 64), and hub+agent
-// with Slime-Block: 1 and numWorker 16 (requests beyond 16 wait in the hub's queue).
+// with Slime-Block: 1 and numWorker 16 (requests beyond 16 wait in the hub's queue); and
+// hub+agent with HTTP/2 clients (h2c prior knowledge) beside HTTP/1.1 ones.
 import { alternate, cpuUsPerRequest, med, roundRatio } from '../lib/measure.mjs';
 import { startSlime, startUpstream } from '../lib/setup.mjs';
 import { fmt, fmtRatio } from '../lib/stats.mjs';
@@ -81,6 +82,35 @@ export async function run({ quick, tools, scope }) {
       rows,
     });
   }
+  // HTTP/2 beside HTTP/1.1 through hub+agent: the same one-at-a-time client loop both ways
+  // (autocannon and wrk speak HTTP/1.1 only), 32 clients.
+  const protoVariants = [
+    { name: 'hub+agent (64), HTTP/1.1', proto: 'h1', url: slime.url, pids: slime.pids },
+    { name: 'hub+agent (64), HTTP/2 (h2c)', proto: 'h2', url: slime.url, pids: slime.pids },
+  ];
+  for (const v of protoVariants)
+    await load.call('protoLoop', { url: v.url, clients: 32, seconds: 1, proto: v.proto });
+  const protoRes = await alternate(protoVariants, rounds, (v) =>
+    load.call('protoLoop', { url: v.url, clients: 32, seconds, proto: v.proto }),
+  );
+  data['proto/32'] = protoRes;
+  const h1 = protoRes[protoVariants[0].name];
+  tables.push({
+    title: `HTTP/2 and HTTP/1.1 clients (node:http2 / undici loops, 32 clients, one request at a time each): ${rounds} alternating rounds of ${seconds} s (medians)`,
+    columns: ['path', 'req/s', 'vs HTTP/1.1', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'errors'],
+    rows: protoVariants.map((v) => {
+      const r = protoRes[v.name];
+      return [
+        v.name,
+        fmt(med(r, 'rps')),
+        fmtRatio(roundRatio(r, h1, 'rps')),
+        fmt(med(r, 'p50'), 2),
+        fmt(med(r, 'p99'), 2),
+        fmt(cpuUsPerRequest(r), 1),
+        r.reduce((s, x) => s + x.errors, 0),
+      ];
+    }),
+  });
   const notes = [
     'server CPU µs/req: user+sys of the serving processes (direct: upstream; one-hop: proxy; nginx: its worker; ' +
       'lean two-hop: front + back; hub+agent: hub + agent) divided by requests served; the upstream is excluded from proxy rows.',

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
 import { AgentError } from './errors.js';
+import { connectH2c } from './h2c-upstream.js';
 import { hardwareReport } from './hardware.js';
 import { upstreamProbe } from './health-probe.js';
 import { HubLink } from './hub-link.js';
@@ -13,6 +14,7 @@ import type { StreamCall } from './stream-call.js';
 import { UpstreamCall } from './upstream-call.js';
 import { UpstreamConnections } from './upstream-connections.js';
 import { UpstreamHealth } from './upstream-health.js';
+import { tracedCallDeps } from './upstream-tracing.js';
 
 const VERSION = '0.1.0';
 
@@ -76,7 +78,11 @@ export function createAgent(options: AgentOptions): Agent {
     upstream: target.label,
     ...(options.agentId ? { agentId: options.agentId } : {}),
   });
-  const upstreamPool = new UpstreamConnections({ origin: target.origin, size: slots });
+  const upstreamPool = new UpstreamConnections({
+    origin: target.origin,
+    size: slots,
+    ...(target.h2c ? { connect: connectH2c } : {}),
+  });
   const random = options.random ?? Math.random;
   const healthIntervalMs = options.healthIntervalMs ?? 2_000;
   const health = new UpstreamHealth({
@@ -183,6 +189,7 @@ export function createAgent(options: AgentOptions): Agent {
       baseMs: options.reconnectBaseMs ?? 500,
       maxMs: options.reconnectMaxMs ?? 30_000,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
+      tls: options.hubTls,
       running: () => state === 'running',
       startCall: (owner, frame) => {
         // The slot is taken before anything touches the upstream or reads the body.
@@ -206,7 +213,7 @@ export function createAgent(options: AgentOptions): Agent {
             finished: (c) => callFinished(owner, c),
           },
           frame,
-          callDeps,
+          options.tracer ? tracedCallDeps(options.tracer, frame, callDeps, target.label) : callDeps,
         );
       },
       onWelcome: (session, agentId) => {

@@ -1,10 +1,10 @@
-import { once } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { CloseCode, Limits, type RequestFrame } from '@slime/protocol';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { backoffDelay } from './backoff.js';
 import { AgentError } from './errors.js';
+import { describeTlsFailure, type HubTlsOptions, hubTlsClientOptions } from './hub-tls.js';
 import { Session, type SessionHello } from './session.js';
 import type { StreamCall } from './stream-call.js';
 
@@ -28,6 +28,8 @@ export interface HubLinkDeps {
   /** The hub refused the token: the whole agent stops. */
   onFatal: (err: AgentError) => void;
   onDisconnected: (code: number, reason: string) => void;
+  /** How a wss:// hub is verified (CA, key pins). */
+  tls?: HubTlsOptions | undefined;
 }
 
 /**
@@ -69,6 +71,7 @@ export class HubLink {
       perMessageDeflate: false,
       maxPayload: Limits.MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
+      ...hubTlsClientOptions(this.#deps.tls),
     });
     this.#ws = socket;
     // What went wrong with this attempt, said once in the line the 'close' handler logs.
@@ -92,7 +95,7 @@ export class HubLink {
       });
     });
     socket.on('error', (err) => {
-      failure ??= err.message;
+      failure ??= describeTlsFailure(err) ?? err.message;
     });
     socket.on('open', () => {
       opened = true;
@@ -156,7 +159,8 @@ export class HubLink {
     // Already CLOSING when a drain finished: wait for the handshake too (bounded by the
     // session's terminate timer), so the last END and the close frame reach the hub.
     if (socket.readyState === WebSocket.OPEN) this.#session?.close(CloseCode.NORMAL, 'agent shut down');
-    await once(socket, 'close');
+    // not events.once: a dial failing meanwhile (a TLS refusal) emits 'error', which would reject
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
   }
 
   /** Immediate: no reconnect, socket terminated, its calls abandoned. */

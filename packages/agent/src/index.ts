@@ -13,6 +13,7 @@
 export { type Agent, createAgent } from './agent.js';
 export { backoffDelay } from './backoff.js';
 export { AgentError, type AgentErrorCode } from './errors.js';
+export { type HubTlsOptions, publicKeyPin, validateHubTls } from './hub-tls.js';
 export {
   type AgentCallResult,
   type AgentMetrics,

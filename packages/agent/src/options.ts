@@ -1,5 +1,7 @@
+import type { Tracer } from '@opentelemetry/api';
 import { AGENT_PATH } from '@slime/protocol';
 import type { Logger } from 'pino';
+import { type HubTlsOptions, validateHubTls } from './hub-tls.js';
 
 export interface AgentOptions {
   /** Agent token minted by `slime hub register`. */
@@ -9,6 +11,8 @@ export interface AgentOptions {
    * connection to each while sharing the `numWorker` slots between them.
    */
   hub: string | readonly string[];
+  /** How `https://`/`wss://` hubs are verified: a private CA, public-key pins. */
+  hubTls?: HubTlsOptions;
   /** Upstream: host:port or a full URL (a path prefix and userinfo are honoured). */
   upstream: string;
   /** Requests served at once. Default 1 (GPU servers usually take one). */
@@ -56,6 +60,11 @@ export interface AgentOptions {
   /** Per-stream window granted to the hub for request bodies, bytes. Default 256 KiB. */
   streamWindow?: number;
   logger?: Logger;
+  /**
+   * OpenTelemetry tracer: each upstream call gets an `upstream <METHOD>` CLIENT span, child of
+   * the hub's `traceparent`, and the upstream receives it as its parent. Absent: no spans.
+   */
+  tracer?: Tracer;
   /** Called when each upstream call ends (metrics). */
   onCallResult?: (result: {
     outcome: string;
@@ -75,6 +84,8 @@ export interface UpstreamTarget {
   authorization: string | undefined;
   /** host:port, for logs and HELLO. */
   label: string;
+  /** Speak HTTP/2 in cleartext (prior knowledge) to it: an `h2c://` upstream. */
+  h2c?: boolean;
 }
 
 /** Accepts http(s):// and ws(s):// hub URLs; returns the WebSocket URL of the agent endpoint. */
@@ -110,20 +121,24 @@ export function hubList(hub: string | readonly string[]): URL[] {
 /** Accepts host:port or a full http(s) URL. */
 export function upstreamTarget(upstream: string): UpstreamTarget {
   let url: URL;
+  // h2c://host:port: HTTP/2 in cleartext by prior knowledge (gRPC servers, h2-only upstreams)
+  const h2c = /^h2c:\/\//i.test(upstream);
   try {
-    url = new URL(upstream.includes('://') ? upstream : `http://${upstream}`);
+    url = new URL(
+      h2c ? `http://${upstream.slice(6)}` : upstream.includes('://') ? upstream : `http://${upstream}`,
+    );
   } catch {
     throw new TypeError(`upstream is not a URL or host:port: ${upstream}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`upstream must be http or https, got ${url.protocol}`);
+    throw new TypeError(`upstream must be http, https or h2c, got ${url.protocol}`);
   }
   const prefix = url.pathname.replace(/\/+$/, '');
   const authorization =
     url.username || url.password
       ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
       : undefined;
-  return { origin: url.origin, prefix, authorization, label: url.host };
+  return { origin: url.origin, prefix, authorization, label: url.host, ...(h2c ? { h2c: true } : {}) };
 }
 
 export function validateAgentOptions(o: AgentOptions): void {
@@ -135,6 +150,11 @@ export function validateAgentOptions(o: AgentOptions): void {
   if (typeof o.upstream !== 'string') throw new TypeError('upstream must be a string');
   hubList(o.hub);
   upstreamTarget(o.upstream);
+  validateHubTls(o.hubTls);
+  if (o.healthPath !== undefined && upstreamTarget(o.upstream).h2c) {
+    // the probe speaks HTTP/1.1; an h2c upstream is probed by a TCP connect
+    throw new TypeError('healthPath cannot be used with an h2c:// upstream (it is probed by a TCP connect)');
+  }
   for (const name of [
     'numWorker',
     'reconnectBaseMs',

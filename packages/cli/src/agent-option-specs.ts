@@ -1,7 +1,28 @@
 import type { OptionSpec } from './settings.js';
-import { logFormat, logLevel } from './shared-option-specs.js';
+import { logFormat, logLevel, otelEndpoint } from './shared-option-specs.js';
 
 // `agent run`, and `demo` (a hub and an agent in one process).
+
+// How `agent run` checks a TLS hub.
+const agentTlsOptions: readonly OptionSpec[] = [
+  {
+    flag: 'ca',
+    env: ['HUB_CA'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'the system store',
+    description: 'PEM CA certificate(s) that https/wss hubs must chain to (a private CA)',
+  },
+  {
+    flag: 'hub-pin',
+    env: ['HUB_PIN'],
+    kind: 'list',
+    arg: '<list>',
+    defaultText: 'none',
+    description: "sha256/<base64> pins of the hub's public key (SPKI); any one must match",
+  },
+  otelEndpoint,
+];
 
 export const AGENT_RUN_OPTIONS: readonly OptionSpec[] = [
   {
@@ -109,6 +130,7 @@ export const AGENT_RUN_OPTIONS: readonly OptionSpec[] = [
   },
   logLevel,
   logFormat,
+  ...agentTlsOptions,
 ];
 
 export const DEMO_OPTIONS: readonly OptionSpec[] = [

@@ -15,6 +15,7 @@ import type { OptionSpec } from './settings.js';
 import {
   logFormat,
   logLevel,
+  otelEndpoint,
   redisPrefix,
   redisUrl,
   revocationsFile,
@@ -30,6 +31,52 @@ export {
   HUB_STATUS_OPTIONS,
   HUB_UNREVOKE_OPTIONS,
 };
+
+// TLS and HTTP/2 of `hub run` (docs/tls-http2-tracing.md).
+const hubTlsOptions: readonly OptionSpec[] = [
+  {
+    flag: 'tls-cert',
+    env: ['TLS_CERT'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none (plain HTTP)',
+    description:
+      'PEM certificate chain: serve applications and agents over TLS (reloaded on SIGHUP and on change)',
+  },
+  {
+    flag: 'tls-key',
+    env: ['TLS_KEY'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none',
+    description: 'PEM private key of --tls-cert (refused at start when it does not match)',
+  },
+  {
+    flag: 'admin-tls-cert',
+    env: ['ADMIN_TLS_CERT'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none (plain HTTP)',
+    description: 'PEM certificate chain of the admin port (give --tls-cert again to reuse it)',
+  },
+  {
+    flag: 'admin-tls-key',
+    env: ['ADMIN_TLS_KEY'],
+    kind: 'string',
+    arg: '<file>',
+    defaultText: 'none',
+    description: 'PEM private key of --admin-tls-cert',
+  },
+  {
+    flag: 'http2',
+    env: ['HTTP2'],
+    kind: 'bool',
+    arg: '[bool]',
+    defaultText: 'true',
+    description: 'serve HTTP/2 too: by ALPN over TLS, by prior knowledge (h2c) in cleartext',
+  },
+  otelEndpoint,
+];
 
 export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
   {
@@ -237,6 +284,7 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     description:
       'migration from the Go Slime Proxy: accept its agent tokens, and serve its agents (long-poll protocol)',
   },
+  ...hubTlsOptions,
   redisUrl,
   {
     flag: 'redis-timeout',

@@ -57,3 +57,13 @@ export const revocationsFile: OptionSpec = {
   defaultText: '<state-dir>/revoked.json, else ./slime-revoked.json',
   description: 'deny list of token ids and agent names when there is no --redis (JSON, re-read on change)',
 };
+
+export const otelEndpoint: OptionSpec = {
+  flag: 'otel-endpoint',
+  env: ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+  kind: 'string',
+  arg: '<url>',
+  defaultText: 'none (tracing off)',
+  description:
+    'OTLP/HTTP collector: spans are exported there (a base URL gets /v1/traces; OTEL_EXPORTER_OTLP_HEADERS are sent)',
+};

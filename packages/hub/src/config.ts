@@ -9,6 +9,7 @@ import type { HubMetricsOptions } from './observability/hub-metrics.js';
 import { type HubOptions, validateHubOptions } from './options.js';
 import { compileTrustedProxies } from './policy/client-ip.js';
 import type { AttemptOutcome } from './routing/fallback-policy.js';
+import { type TlsPair, tlsPairProblem } from './tls/tls-options.js';
 
 /** The admin port: policy API, /metrics, /healthz, /readyz, /status and the status page. */
 export interface HubAdminConfig {
@@ -20,6 +21,8 @@ export interface HubAdminConfig {
   port?: number;
   /** /readyz also requires at least one ready agent. Default false. */
   requireAgent?: boolean;
+  /** Serve the admin port over TLS with this certificate and key (PEM); plain HTTP without. */
+  tls?: TlsPair;
 }
 
 /** Several hubs sharing rate-limit counters, the policy and the deny list through Redis. */
@@ -70,7 +73,7 @@ export interface ResolvedHubConfig extends Readonly<Omit<HubConfig, 'admin' | 'c
   readonly logger: NonNullable<HubOptions['logger']>;
   readonly now: () => number;
   readonly random: () => number;
-  readonly admin: Readonly<Required<HubAdminConfig>> | undefined;
+  readonly admin: (Readonly<Required<Omit<HubAdminConfig, 'tls'>>> & { readonly tls?: TlsPair }) | undefined;
   readonly cluster: ClusterSettings;
   readonly hooks: Readonly<HubHooks>;
 }
@@ -109,6 +112,12 @@ function intIn(v: unknown, path: string, min: number, max: number): void {
   if (v < min || v > max) throw invalidOption(path, `must be between ${min} and ${max}`);
 }
 
+function checkedTls(tls: unknown): TlsPair {
+  const problem = tlsPairProblem(tls as TlsPair, 'admin.tls');
+  if (problem !== undefined) throw invalidOption('admin.tls', problem);
+  return tls as TlsPair;
+}
+
 function resolveAdmin(admin: unknown): ResolvedHubConfig['admin'] {
   if (admin === undefined) return undefined;
   if (!isObject(admin)) throw invalidOption('admin', 'must be an object');
@@ -125,6 +134,7 @@ function resolveAdmin(admin: unknown): ResolvedHubConfig['admin'] {
     host: (admin.host as string | undefined) ?? '127.0.0.1',
     port: (admin.port as number | undefined) ?? 8081,
     requireAgent: (admin.requireAgent as boolean | undefined) ?? false,
+    ...(admin.tls !== undefined ? { tls: checkedTls(admin.tls) } : {}),
   });
 }
 

@@ -2,6 +2,7 @@ import { createAdminServer } from './admin/admin-server.js';
 import { appRoutes } from './apps/app-routes.js';
 import { createHubCluster } from './cluster/hub-cluster.js';
 import { type HubConfig, resolveHubConfig } from './config.js';
+import { invalidOption } from './errors.js';
 import { createHubServer, type HubAddress, type Hub as HubServer } from './hub.js';
 import { createHubMetrics, type HubMetrics } from './observability/hub-metrics.js';
 import { createOpsRoutes } from './observability/ops-routes.js';
@@ -11,6 +12,7 @@ import { createRouterSection } from './routing/router-section.js';
 import type { ShapingGroupStats } from './shaping/shaper.js';
 import type { CompiledShaping } from './shaping/shaping-section.js';
 import { createShapingSection } from './shaping/shaping-section.js';
+import type { TlsPair } from './tls/tls-options.js';
 
 /** A whole hub: the server, its policy engine, metrics, cluster and admin port. */
 export interface Hub extends HubServer {
@@ -24,6 +26,8 @@ export interface Hub extends HubServer {
   readonly adminAddress: HubAddress | null;
   /** The shaped groups now in force, for status and tests. */
   shaping(): readonly ShapingGroupStats[];
+  /** Serves a renewed certificate and key on the admin port (admin.tls); throws on a bad pair. */
+  reloadAdminTls(pair: TlsPair): void;
 }
 
 /**
@@ -141,6 +145,7 @@ export function createHub(input: HubConfig): Hub {
         },
         ...(config.policyPath !== undefined ? { policyPath: config.policyPath } : {}),
         ...(config.cluster.redis !== undefined ? { sharedPolicyStore: 'redis' } : {}),
+        ...(config.admin.tls !== undefined ? { tls: config.admin.tls } : {}),
       })
     : undefined;
   let adminAddress: HubAddress | null = null;
@@ -168,7 +173,11 @@ export function createHub(input: HubConfig): Hub {
         );
       }
       const a = await admin.listen();
-      adminAddress = { host: a.address, port: a.port, url: `http://${a.address}:${a.port}` };
+      adminAddress = {
+        host: a.address,
+        port: a.port,
+        url: `${config.admin?.tls ? 'https' : 'http'}://${a.address}:${a.port}`,
+      };
       logger.info({ admin: a }, 'admin API listening');
     }
     return address;
@@ -202,6 +211,11 @@ export function createHub(input: HubConfig): Hub {
       return server.activeRequests;
     },
     appStats: () => server.appStats(),
+    reloadTls: (pair) => server.reloadTls(pair),
+    reloadAdminTls(pair) {
+      if (!admin) throw invalidOption('admin', 'this hub has no admin port to reload');
+      admin.reloadTls(pair);
+    },
     engine: shared,
     metrics,
     get adminAddress() {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AGENT_PATH, CloseCode, DEFAULT_STREAM_WINDOW, Limits } from '@slime/protocol';
 import { pino } from 'pino';
@@ -18,6 +18,7 @@ import { createGoTokenVerifier, withGoTokens } from './go-compat/go-token.js';
 import { clientErrorHandler, writeRawProblem } from './http/client-errors.js';
 import { writeError } from './http/problem.js';
 import { continueOnFirstRead } from './http/request-target.js';
+import { createClientServer } from './http/server-factory.js';
 import { serveWithoutUpgrade } from './http/upgrade-offers.js';
 import { type HubOptions, validateHubOptions } from './options.js';
 import type { Policy, RequestContext } from './pipeline/context.js';
@@ -25,6 +26,8 @@ import { createContext } from './pipeline/create-context.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import type { RequestObserver } from './pipeline/policies/access-log.js';
 import type { BodyByteHooks } from './pipeline/policies/dispatch.js';
+import type { TlsPair } from './tls/tls-options.js';
+import { createHubTracing } from './tracing/hub-tracing.js';
 import { createClientUpgrades } from './upgrade/client-upgrade.js';
 import type { UpgradeObserver } from './upgrade/upgrade-types.js';
 
@@ -34,7 +37,7 @@ const AGENT_ID = /^[A-Za-z0-9._:@-]{1,64}$/;
 export interface HubAddress {
   host: string;
   port: number;
-  /** http://host:port, for applications; agents dial the same with ws://. */
+  /** http(s)://host:port, for applications; agents dial the same with ws(s)://. */
   url: string;
 }
 
@@ -62,6 +65,8 @@ export interface Hub {
   readonly activeRequests: number;
   /** Per application: requests in flight, waiting and served (for status and metrics). */
   appStats(): { app: string; inFlight: number; queued: number; served: number }[];
+  /** Serves a renewed certificate and key to new connections (TLS hubs); throws on a bad pair. */
+  reloadTls(pair: TlsPair): void;
   /** Graceful: stop accepting, GOAWAY to agents, let in-flight requests finish (up to drainTimeoutMs). */
   close(): Promise<void>;
   /** Immediate: drop every connection. */
@@ -148,6 +153,8 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     ...(internals.onWait ? { onWait: internals.onWait } : {}),
     ...(internals.apps ? { share: shareOf(internals.apps) } : {}),
   });
+  // OpenTelemetry spans only with a tracer: without one no span object is ever made.
+  const tracing = options.tracer ? createHubTracing(options.tracer, now) : undefined;
   const run = buildPipeline({
     dispatcher,
     appPassword: options.appPassword,
@@ -163,6 +170,9 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     ...(internals.observe ? { observe: internals.observe } : {}),
     ...(internals.bytes ? { bytes: internals.bytes } : {}),
     ...internals.policies,
+    ...(tracing
+      ? { shaping: [tracing.shapingStart, ...(internals.policies?.shaping ?? []), tracing.dispatchStart] }
+      : {}),
   });
 
   const connections = new Set<AgentConnection>();
@@ -190,14 +200,21 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     onWorkerRemoved: (worker) => outliers.forget(worker.id),
   });
 
-  const server: Server = createServer({
-    maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
-    requestTimeout: 0,
-    headersTimeout: 60_000,
-    // Checked by requestTarget, so the refusal is problem+json like every other.
-    requireHostHeader: false,
-    keepAliveTimeout: 65_000,
+  // HTTP/1.1 and HTTP/2 on one port, optionally over TLS (http/server-factory.ts).
+  const listener = createClientServer({
+    http: {
+      maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      // Checked by requestTarget, so the refusal is problem+json like every other.
+      requireHostHeader: false,
+      keepAliveTimeout: 65_000,
+    },
+    tls: options.tls,
+    http2: options.http2,
+    log,
   });
+  const server: Server = listener.server;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: Limits.MAX_FRAME_BYTES,
@@ -247,6 +264,7 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
       writeError(res, err);
       return;
     }
+    tracing?.startRequest(ctx);
     inProgress++;
     res.once('close', () => {
       if (--inProgress === 0) onIdle?.();
@@ -342,7 +360,8 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     await once(server, 'listening');
     const a = server.address() as AddressInfo;
     const shownHost = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    address = { host: a.address, port: a.port, url: `http://${shownHost}:${a.port}` };
+    const scheme = listener.secure ? 'https' : 'http';
+    address = { host: a.address, port: a.port, url: `${scheme}://${shownHost}:${a.port}` };
     state = 'listening';
     ticker = setInterval(tick, heartbeatTickMs(heartbeatIntervalMs, heartbeatTimeoutMs));
     ticker.unref();
@@ -397,6 +416,10 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
       const matched = [...connections].filter((c) => match(c.claims));
       for (const c of matched) c.close(code, reason);
       return matched.length + goCompat.closeAgents(match, reason);
+    },
+    reloadTls(pair) {
+      listener.reloadTls(pair);
+      log.info('TLS certificate reloaded');
     },
     get queueLength() {
       return dispatcher.queueLength;

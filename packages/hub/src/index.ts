@@ -47,3 +47,4 @@ export type { PolicyDoc } from './policy/types.js';
 export { validatePolicy } from './policy/validate.js';
 export type { AttemptOutcome } from './routing/fallback-policy.js';
 export type { Shaper, ShapingGroupStats } from './shaping/shaper.js';
+export { assertTlsPair, TLS_CIPHERS, type TlsPair, tlsPairProblem } from './tls/tls-options.js';

@@ -1,7 +1,9 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { OutlierOptions } from './dispatch/outlier-ejection.js';
 import { invalidOption } from './errors.js';
 import { XFF_MODES, type XffMode } from './http/forwarded.js';
+import { assertTlsPair, type TlsPair } from './tls/tls-options.js';
 
 export interface HubOptions {
   /** HMAC secret agent tokens are signed with. Required. */
@@ -53,6 +55,19 @@ export interface HubOptions {
    * peer; `overwrite` sends only the socket peer, for upstreams that read the leftmost entry.
    */
   xff?: XffMode;
+  /**
+   * Serve applications and agents over TLS (1.2 and later, AEAD suites only) with this PEM
+   * certificate chain and key; `Hub.reloadTls` swaps them without dropping connections.
+   */
+  tls?: TlsPair;
+  /** Serve HTTP/2 too: by ALPN over TLS, by prior knowledge in cleartext. Default true. */
+  http2?: boolean;
+  /**
+   * OpenTelemetry tracer (from an SDK's provider): each request gets a SERVER span and a
+   * `slime.dispatch` span per try, which the agent (and through it the upstream) receives as the
+   * `traceparent` parent. Absent: no spans, and `traceparent` passes through untouched.
+   */
+  tracer?: Tracer;
   /** pino logger; silent when absent. */
   logger?: Logger;
   /** Clock in ms; injectable for tests. */
@@ -133,6 +148,13 @@ export function validateHubOptions(options: HubOptions): void {
   }
   if (options.acceptGoTokens !== undefined && typeof options.acceptGoTokens !== 'boolean') {
     throw invalidOption('acceptGoTokens', 'must be a boolean');
+  }
+  if (options.tls !== undefined) assertTlsPair(options.tls);
+  if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function') {
+    throw new TypeError('tracer must be an OpenTelemetry Tracer');
+  }
+  if (options.http2 !== undefined && typeof options.http2 !== 'boolean') {
+    throw new TypeError('http2 must be a boolean');
   }
   if (options.xff !== undefined && !XFF_MODES.includes(options.xff)) {
     throw invalidOption('xff', `must be one of ${XFF_MODES.join(', ')}`);

@@ -10,7 +10,9 @@ import {
 } from '@slime/agent';
 import type { Logger } from 'pino';
 import type { CliContext } from '../context.js';
+import { hubTlsFrom } from '../hub-tls-flags.js';
 import { loggerFor } from '../logger.js';
+import { tracingFrom } from '../otel.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
@@ -79,6 +81,7 @@ export function agentOptionsFrom(settings: Settings): AgentOptions[] {
       `invalid ${settings.find('health-path')?.source} "${healthPath}": expected a path such as /health`,
     );
   }
+  const hubTls = hubTlsFrom(settings);
   const many = upstreams.items.length > 1;
   const hub = hubs.items.length === 1 ? hubs.items[0]! : hubs.items;
   return upstreams.items.map((upstream, i) => {
@@ -86,6 +89,7 @@ export function agentOptionsFrom(settings: Settings): AgentOptions[] {
     if (upstreamHeadersTimeoutMs !== undefined) options.upstreamHeadersTimeoutMs = upstreamHeadersTimeoutMs;
     if (upstreamBodyTimeoutMs !== undefined) options.upstreamBodyTimeoutMs = upstreamBodyTimeoutMs;
     if (healthIntervalMs !== undefined) options.healthIntervalMs = healthIntervalMs;
+    if (hubTls !== undefined) options.hubTls = hubTls;
     if (healthPath !== undefined && healthPath !== '') options.healthPath = healthPath;
     // one id per upstream, so the hubs' status pages can tell them apart
     if (agentId !== undefined && agentId !== '') options.agentId = many ? `${agentId}-${i + 1}` : agentId;
@@ -155,12 +159,15 @@ export async function runAgent(settings: Settings, ctx: CliContext): Promise<voi
   const logger = loggerFor(settings, ctx);
   const metricsPort = settings.int('metrics-port', { min: 0, max: 65535 });
   const metrics = metricsPort === undefined ? undefined : createAgentMetrics();
+  const tracing = await tracingFrom(settings, 'slime-agent', ctx.env);
+  if (tracing) logger.info({ url: tracing.url }, 'exporting traces (OTLP/HTTP)');
   const agents: Agent[] = [];
   for (const options of all) {
     try {
       const agent = createAgent({
         ...options,
         logger,
+        ...(tracing ? { tracer: tracing.tracer } : {}),
         ...(metrics ? { onCallResult: (r) => metrics.callFinished(r) } : {}),
       });
       metrics?.bind(agent);
@@ -191,6 +198,13 @@ export async function runAgent(settings: Settings, ctx: CliContext): Promise<voi
     group.close = async () => {
       await close();
       await server.close();
+    };
+  }
+  if (tracing) {
+    const close = group.close;
+    group.close = async () => {
+      await close();
+      await tracing.shutdown();
     };
   }
   for (const agent of agents) watch(agent, logger, ctx, group.destroy);

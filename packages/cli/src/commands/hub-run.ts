@@ -1,8 +1,10 @@
 import { createHub, type Hub, type HubOptions } from '@slime/hub';
 import type { CliContext } from '../context.js';
 import { loggerFor } from '../logger.js';
+import { tracingFrom } from '../otel.js';
 import type { Settings } from '../settings.js';
 import { exitOnSignals } from '../signals.js';
+import { createTlsReloads, tlsFilesFrom } from '../tls-files.js';
 import { UsageError } from '../usage-error.js';
 import { assemblyConfigFrom, optionError } from './hub-config.js';
 import { policyReloader } from './policy-reload.js';
@@ -90,6 +92,18 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
   const options = hubOptionsFrom(settings);
   const logger = loggerFor(settings, ctx);
   const { config, policy } = await assemblyConfigFrom(settings);
+  // TLS files are read (and a mismatched key refused) before anything listens
+  const tlsFiles = await tlsFilesFrom(settings, 'tls-cert', 'tls-key');
+  const adminTlsFiles = await tlsFilesFrom(settings, 'admin-tls-cert', 'admin-tls-key');
+  if (tlsFiles) options.tls = tlsFiles.pair;
+  if (adminTlsFiles && config.admin) config.admin = { ...config.admin, tls: adminTlsFiles.pair };
+  const http2 = settings.bool('http2');
+  if (http2 !== undefined) options.http2 = http2;
+  const tracing = await tracingFrom(settings, 'slime-hub', ctx.env);
+  if (tracing) {
+    options.tracer = tracing.tracer;
+    logger.info({ url: tracing.url }, 'exporting traces (OTLP/HTTP)');
+  }
   let hub: Hub;
   try {
     hub = createHub({ ...options, ...config, logger });
@@ -106,5 +120,21 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       ? listenError(err, config.admin?.host ?? '127.0.0.1', config.admin?.port ?? 8081)
       : listenError(err, options.host ?? '0.0.0.0', options.port ?? 8080);
   }
-  exitOnSignals(hub, logger, ctx.exit, { reload: policyReloader(hub, policy, logger) });
+  const tlsReloads = createTlsReloads(logger);
+  const created = hub;
+  tlsReloads.add(tlsFiles, (pair) => created.reloadTls(pair));
+  if (config.admin) tlsReloads.add(adminTlsFiles, (pair) => created.reloadAdminTls(pair));
+  created.close = ((close) => async () => {
+    tlsReloads.close();
+    await close();
+    // the last spans (this drain's requests) leave before the process does
+    await tracing?.shutdown();
+  })(created.close.bind(created));
+  const reloadPolicy = policyReloader(hub, policy, logger);
+  exitOnSignals(hub, logger, ctx.exit, {
+    reload: async () => {
+      await tlsReloads.reload('SIGHUP');
+      await reloadPolicy();
+    },
+  });
 }

@@ -1,8 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AGENT_PATH } from '@slime/protocol';
 import type { Logger } from 'pino';
+import { createPlainListener } from '../http/server-factory.js';
 import type { PolicyEngine } from '../policy/index.js';
+import type { TlsPair } from '../tls/tls-options.js';
 import { policyRoutes, type RouteHandler } from './policy-routes.js';
 import { createBearerCheck } from './request.js';
 import { AdminError, sendProblem } from './respond.js';
@@ -31,6 +33,8 @@ export interface AdminServerOptions {
   routes?: Record<string, AdminRoute>;
   /** Largest request body accepted, bytes. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Serve HTTPS with this PEM certificate and key (TLS 1.2+); plain HTTP when absent. */
+  tls?: TlsPair;
 }
 
 export interface AdminServer {
@@ -38,6 +42,8 @@ export interface AdminServer {
   address(): AddressInfo | undefined;
   /** Adds (or replaces) a route; `/policy` and `/update/config` cannot be replaced. */
   addRoute(path: string, route: AdminRoute): void;
+  /** Serves a renewed certificate and key to new connections (with `tls`); throws on a bad pair. */
+  reloadTls(pair: TlsPair): void;
   /** Stops accepting, lets requests in progress finish. Idempotent. */
   close(): Promise<void>;
   /** Drops every connection now. */
@@ -121,7 +127,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     await route.handler(req, res, url);
   }
 
-  const server: Server = createServer((req, res) => {
+  const listener = createPlainListener(options.tls, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       const e =
         err instanceof AdminError
@@ -131,6 +137,8 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       sendProblem(res, e);
     });
   });
+
+  const server: Server = listener.server;
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -152,6 +160,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       }),
     address: () => (server.address() as AddressInfo | null) ?? undefined,
     addRoute,
+    reloadTls: (pair) => listener.reloadTls(pair),
     close,
     destroy() {
       void close();

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { type HeaderList, stripHopByHop } from '@slime/protocol';
+import { h2HasBody } from './h2-request.js';
 
 /**
  * How the hub writes X-Forwarded-For: `append` keeps what the client sent (all its fields, joined
@@ -52,6 +53,8 @@ export function upstreamHeaders(
 
 /** True when the request carries a body (RFC 9112 §6.3: Transfer-Encoding or a non-zero Content-Length). */
 export function hasBody(req: IncomingMessage): boolean {
+  const h2 = h2HasBody(req);
+  if (h2 !== undefined) return h2;
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const len = req.headers['content-length'];
   return len !== undefined && len !== '0';

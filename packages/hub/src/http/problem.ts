@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { toHubError } from '../errors.js';
+import { isGrpcRequest, writeGrpcProblem } from './grpc-status.js';
 
 /** What a problem response is made of; HubError and the admin API's AdminError both fit. */
 export interface Problem {
@@ -64,6 +65,11 @@ export function writeProblem(
   if (res.headersSent || res.destroyed) {
     // Too late for a status: the only honest signal left is an aborted connection.
     res.destroy();
+    return;
+  }
+  // gRPC clients read grpc-status, not an HTTP status and a JSON body
+  if (res.req !== undefined && isGrpcRequest(res.req.headers)) {
+    writeGrpcProblem(res, err, extra);
     return;
   }
   const body = problemBody(err, extra.requestId);

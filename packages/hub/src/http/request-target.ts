@@ -52,7 +52,8 @@ export function isValidHost(value: string): boolean {
  * Throws HubError(400) for anything else.
  */
 export function requestTarget(req: IncomingMessage): string {
-  if (req.httpVersionMajor !== 1) {
+  // HTTP/2 streams arrive adapted (http/h2-request.ts): a Host from :authority, no pseudo-fields
+  if (req.httpVersionMajor !== 1 && req.httpVersionMajor !== 2) {
     throw new HubError('ERR_HUB_HTTP_VERSION', 'only HTTP/1.0 and HTTP/1.1 are served on this port');
   }
   const url = req.url ?? '/';

@@ -123,5 +123,7 @@ export function serveWithoutUpgrade(
   rest: Buffer,
 ): void {
   const prefix = Buffer.concat([Buffer.from(headWithoutOffer(req), 'latin1'), rest]);
-  server.emit('connection', new ReplayedConnection(socket, prefix));
+  const replayed = new ReplayedConnection(socket, prefix);
+  // over TLS the handshake is done: an https server takes such a socket as 'secureConnection'
+  server.emit(replayed.encrypted ? 'secureConnection' : 'connection', replayed);
 }

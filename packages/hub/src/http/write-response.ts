@@ -3,6 +3,7 @@ import { type HeaderList, isHopByHop, isWritableFieldValue } from '@slime/protoc
 import { HubError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { switchProtocols } from '../upgrade/switch-protocols.js';
+import { flushHead } from './flush-head.js';
 
 /**
  * Writes the proxied response head in one writeHead call (raw list form keeps repeated fields such
@@ -43,7 +44,7 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   const piped = result.body.pipe(res);
   // Node sends a head with the first body byte. A body that is not already here (SSE, an LLM's
   // prefill) must not hold the status back: the client's read timeout runs meanwhile.
-  if (!res.writableEnded) res.flushHeaders();
+  if (!res.writableEnded) flushHead(res, raw);
   await piped;
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
 import { wasAnsweredEarly } from '../http/client-errors.js';
 import { hasBody, upstreamHeaders, type XffMode } from '../http/forwarded.js';
+import { grpcTimeoutMs } from '../http/grpc-timeout.js';
 import { requestTarget } from '../http/request-target.js';
 import type { RequestContext } from './context.js';
 
@@ -83,5 +84,11 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
   if (scope !== undefined) ctx.scope = scope;
   const timeout = blockTimeout(req.headers['slime-block-timeout'], deps.blockTimeoutMs);
   if (timeout !== undefined) ctx.blockTimeoutMs = timeout;
+  // A gRPC deadline bounds the wait for an agent and the wait for the response head alike.
+  const deadline = grpcTimeoutMs(req.headers['grpc-timeout']);
+  if (deadline !== undefined) {
+    ctx.requestTimeoutMs = deadline;
+    ctx.blockTimeoutMs = Math.min(ctx.blockTimeoutMs ?? deadline, deadline);
+  }
   return ctx;
 }

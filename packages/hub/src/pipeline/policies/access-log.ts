@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { traceIdOf } from '../../tracing/traceparent.js';
 import type { Policy } from '../context.js';
 
 /** Called once per application request when its response is over (sent, failed or abandoned). */
@@ -42,6 +43,8 @@ export function accessLog(options: {
       const outcome = String(ctx.notes.outcome ?? (res.writableFinished ? 'ok' : 'aborted'));
       const bytesOut = Math.max(0, (socket?.bytesWritten ?? bytesBefore) - bytesBefore);
       const agent = ctx.result?.servedBy;
+      // the hub's own trace when tracing is on, else the client's (traceparent passes through)
+      const traceId = ctx.notes.traceId ?? traceIdOf(ctx.req.headers.traceparent);
       (logger ?? ctx.log).info(
         {
           ...(logger ? { requestId: ctx.requestId } : {}),
@@ -54,6 +57,7 @@ export function accessLog(options: {
           outcome,
           client: ctx.clientIp,
           ...(ctx.app !== undefined ? { app: ctx.app } : {}),
+          ...(traceId === undefined ? {} : { traceId }),
         },
         'request',
       );
