@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { type DispatchedStream, Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { HubError } from '../../src/errors.js';
+import { createAttempt } from '../../src/pipeline/attempt.js';
 import type { Policy, ProxyResponse, RequestContext } from '../../src/pipeline/context.js';
 import { buildPipeline, type PipelineDeps } from '../../src/pipeline/pipeline.js';
 import type { RequestObserver } from '../../src/pipeline/policies/access-log.js';
@@ -144,9 +145,8 @@ describe('the pipeline (no sockets: a recording response and an in-memory agent)
   it('fallback gets the downstream: each try runs shaping and dispatch again', async () => {
     const order: string[] = [];
     const tries: Policy = async (ctx) => {
-      await ctx.downstream!(ctx);
-      ctx.target = '/second';
-      await ctx.downstream!(ctx);
+      await ctx.downstream!(ctx, createAttempt(ctx));
+      ctx.result = await ctx.downstream!(ctx, createAttempt(ctx, { index: 1, target: '/second' }));
     };
     const s = setup({ fallback: [tries], shaping: [mark(order, 'shaping')] });
     const { agent, served } = answeringAgent('ok');
