@@ -1,5 +1,10 @@
-/** Per-application counts of dispatched requests, for status and metrics. */
+/**
+ * Per-application counts of dispatched requests: the hub's one in-flight count. The dispatcher's
+ * `active` (its --concurrent limit, the hub's activeRequests, status and metrics) is `total`.
+ */
 export interface AppLoad {
+  /** Requests dispatched and not yet settled, all applications together. */
+  readonly total: number;
   started(app: string): void;
   ended(app: string): void;
   /** Every app seen (in flight, served or waiting), with its waiting count from `waiting`. */
@@ -11,6 +16,7 @@ export interface AppLoad {
 export function createAppLoad(): AppLoad {
   // App names come from the policy (declared apps) or are `default`: the map stays small.
   const load = new Map<string, { inFlight: number; served: number }>();
+  let total = 0;
   const of = (app: string) => {
     let l = load.get(app);
     if (!l) {
@@ -20,13 +26,18 @@ export function createAppLoad(): AppLoad {
     return l;
   };
   return {
+    get total() {
+      return total;
+    },
     started: (app) => {
       of(app).inFlight++;
+      total++;
     },
     ended: (app) => {
       const l = of(app);
       l.inFlight--;
       l.served++;
+      total--;
     },
     stats(waiting) {
       const names = new Set([...load.keys(), ...waiting.keys()]);

@@ -112,8 +112,8 @@ export class Dispatcher {
   readonly #ready = new Set<DispatchAgent>();
   readonly #queue: FairQueue<Waiter>;
   readonly #share: (app: string) => AppShare;
+  /** The one in-flight count: `active` and the per-app figures are read from it. */
   readonly #load: AppLoad = createAppLoad();
-  #active = 0;
   #picks = 0;
   #closed = false;
   /** Whether the last #pick passed over an agent only because the ticket's gate refused it. */
@@ -138,7 +138,7 @@ export class Dispatcher {
   }
 
   get active(): number {
-    return this.#active;
+    return this.#load.total;
   }
 
   /** An agent gained capacity (connected, granted credits, or a stream returned its credit). */
@@ -156,7 +156,7 @@ export class Dispatcher {
   dispatch(ticket: DispatchTicket): Promise<DispatchedStream> {
     if (this.#closed) return Promise.reject(new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down'));
     if (ticket.signal.aborted) return Promise.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
-    const limited = this.#opts.concurrent !== undefined && this.#active >= this.#opts.concurrent;
+    const limited = this.#opts.concurrent !== undefined && this.#load.total >= this.#opts.concurrent;
     // Earlier waiters for the same agents go first: only skip the queue when nobody waits for a slot.
     if (!limited && !(ticket.front && this.#queue.size > 0)) {
       const agent = this.#pick(ticket);
@@ -290,11 +290,9 @@ export class Dispatcher {
     ticket.gate?.assigned(agent.id);
     const stream = ticket.open(agent);
     if (!agent.accepting) this.#ready.delete(agent);
-    this.#active++;
     const app = ticket.app ?? DEFAULT_APP;
     this.#load.started(app);
     stream.onSettled(() => {
-      this.#active--;
       this.#load.ended(app);
       this.#drain();
     });
@@ -308,7 +306,7 @@ export class Dispatcher {
   }
 
   #offer(w: Waiter): Offer {
-    if (this.#opts.concurrent !== undefined && this.#active >= this.#opts.concurrent) return 'stop';
+    if (this.#opts.concurrent !== undefined && this.#load.total >= this.#opts.concurrent) return 'stop';
     if (this.#ready.size === 0 && w.ticket.block) return 'stop';
     const agent = this.#pick(w.ticket);
     if (!agent) {

@@ -35,7 +35,55 @@ export interface ResponseBody {
   readonly failure?: Error | null;
 }
 
-/** Per-request state every policy sees. Created once per application request by the hub. */
+/**
+ * One try of a request: where it goes and what is sent there. The pipeline makes the first one
+ * from the request; fallback (a retry interceptor) makes a fresh one for each endpoint it tries,
+ * so no try ever rewrites the request or another try.
+ */
+export interface Attempt {
+  /** 0 for the first try; fallback tries count up. Request bytes are charged on try 0 only. */
+  readonly index: number;
+  /** Where this try goes. */
+  readonly route: RouteTarget;
+  /** The scope its agent is picked from (agent routes). */
+  readonly scope: string | undefined;
+  /** Path and query sent upstream. */
+  readonly target: string;
+  /** Headers sent upstream: this try's own list (tracing sets its traceparent in it). */
+  readonly headers: HeaderList;
+  /** Aborted when the client leaves or this try's own deadline passes. */
+  readonly signal: AbortSignal;
+  /** This try's request body. */
+  readonly body: AttemptBody;
+  /** Per-agent shaping: which agents may take this try (set by the shaping policy). */
+  gate?: AgentGate;
+  /** The response head this try got: its outcome. */
+  result?: ProxyResponse;
+}
+
+/** A try's request body, and whether any of it was read (then the try cannot go elsewhere). */
+export interface AttemptBody {
+  /** The stream to send; null when the request has none. */
+  readonly stream: Readable | null;
+  /** Whether the upstream side read any byte of it. */
+  readonly consumed: boolean;
+  /** Called by whoever sends the body, per chunk read. */
+  read(bytes: number): void;
+  /** An agent gave the body back unread (refused, or could not connect): send this next time. */
+  handBack(stream: Readable | null): void;
+}
+
+/**
+ * Shaping + dispatch for one attempt (the part fallback and shaping may run again). Resolves
+ * with the attempt's response head; `ctx.attempt` is the attempt while it runs.
+ */
+export type Downstream = (ctx: RequestContext, attempt: Attempt) => Promise<ProxyResponse>;
+
+/**
+ * Per-request state every policy sees. Created once per application request by the hub. What
+ * the client sent is fixed at creation; the front policies establish who sent it (client address,
+ * application, priority) and where it goes (route, scope, deadline); each try is an Attempt.
+ */
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -45,49 +93,39 @@ export interface RequestContext {
   /** Path without the query string. */
   readonly path: string;
   /** The raw target (path and query) as the client sent it. */
-  target: string;
+  readonly target: string;
   readonly query: URLSearchParams;
-  /** Client address after trusted-proxy resolution. */
+  /** Client address after trusted-proxy resolution (set by the policy engine). */
   clientIp: string;
-  /** Name of the authenticated application, when app auth is configured. */
+  /** Name of the authenticated application, when app auth is configured (set by app auth). */
   app?: string;
-  /** Slime-Priority capped by the application's ceiling; absent = normal. */
+  /** Slime-Priority capped by the application's ceiling; absent = normal (set by app auth). */
   priority?: Priority;
   /** Slime-Scope, or the scope a router chose. */
   scope?: string;
   /** Where the request goes; the router may change it. Default: any agent. */
   route: RouteTarget;
-  /** Per-agent shaping: which agents may take the request (set by the shaping policy). */
-  agentGate?: AgentGate;
   /** The client asked to switch protocols (a WebSocket...): set only on the hub's upgrade path. */
   upgrade?: ClientUpgrade;
   /** Whether the request waits for a free agent (Slime-Block) and for how long (ms). */
-  block: boolean;
-  blockTimeoutMs?: number;
-  /** Time from handing the request to an agent to its response head; 0 = none (hub default otherwise). */
+  readonly block: boolean;
+  readonly blockTimeoutMs?: number;
+  /** Time from handing the request to an agent to its response head; 0 = none (the router may set it). */
   requestTimeoutMs?: number;
-  /** Headers to send upstream (hop-by-hop and Slime-* already removed, X-Forwarded-* added). */
+  /** Headers to send upstream (hop-by-hop and Slime-* removed, X-Forwarded-* added; app auth drops its key). */
   upstreamHeaders: HeaderList;
-  /** The request body, paused; null when the request has none. Fallback may swap in a replayable copy. */
-  body: Readable | null;
-  /** Whether body bytes were already read from the client (then it cannot be re-dispatched). */
-  bodyConsumed: boolean;
+  /** The request body as the client sends it, paused; null when the request has none. */
+  readonly body: Readable | null;
   /** Extra response headers added by policies (RateLimit, ...). */
   readonly responseHeaders: Record<string, string>;
-  /** The response once dispatch produced one. */
+  /** The response the client gets, once the pipeline chose one. */
   result?: ProxyResponse;
-  /**
-   * Set when the client went away; policies should stop waiting. Fallback narrows it during each
-   * try (client gone or the try's timeout) and restores it afterwards.
-   */
-  signal: AbortSignal;
-  /**
-   * Shaping + dispatch for the current `route`, set by the pipeline before the fallback slot:
-   * fallback runs it once per endpoint, since a policy may call `next()` only once.
-   */
-  downstream?: (ctx: RequestContext) => Promise<void>;
-  /** 0 (or absent) for the first try; fallback tries count up. Request bytes are charged once. */
-  attempt?: number;
+  /** Aborted when the client went away; policies should stop waiting. */
+  readonly signal: AbortSignal;
+  /** Shaping + dispatch, set by the pipeline before the fallback slot (fallback calls it per try). */
+  downstream?: Downstream;
+  /** The try in progress (set by the downstream while it runs). */
+  attempt?: Attempt;
   readonly log: Logger;
   /** Milliseconds from the hub's clock when the request arrived. */
   readonly startedAt: number;

@@ -56,9 +56,12 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
   const scopeHeader = req.headers['slime-scope'];
   const scope = typeof scopeHeader === 'string' && scopeHeader !== '' ? scopeHeader : undefined;
   const body = hasBody(req) ? req : null;
+  const blockTimeoutMs = blockTimeout(req.headers['slime-block-timeout'], deps.blockTimeoutMs);
+  // A gRPC deadline bounds the wait for an agent and the wait for the response head alike.
+  const deadline = grpcTimeoutMs(req.headers['grpc-timeout']);
   // Parsed on first use: most requests meet no rule that reads a query parameter.
   let query: URLSearchParams | undefined;
-  const ctx: RequestContext = {
+  return {
     req,
     res,
     requestId,
@@ -70,25 +73,20 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
       return query;
     },
     clientIp,
+    ...(scope !== undefined ? { scope } : {}),
     route: { kind: 'agents' },
     block: wantsBlock(req.headers['slime-block']),
+    ...(deadline !== undefined
+      ? { requestTimeoutMs: deadline, blockTimeoutMs: Math.min(blockTimeoutMs ?? deadline, deadline) }
+      : blockTimeoutMs !== undefined
+        ? { blockTimeoutMs }
+        : {}),
     upstreamHeaders: upstreamHeaders(req, clientIp, requestId, deps.xff),
     body,
-    bodyConsumed: false,
     responseHeaders: {},
     signal: abort.signal,
     log: deps.log.child({ requestId }),
     startedAt: deps.now(),
     notes: {},
   };
-  if (scope !== undefined) ctx.scope = scope;
-  const timeout = blockTimeout(req.headers['slime-block-timeout'], deps.blockTimeoutMs);
-  if (timeout !== undefined) ctx.blockTimeoutMs = timeout;
-  // A gRPC deadline bounds the wait for an agent and the wait for the response head alike.
-  const deadline = grpcTimeoutMs(req.headers['grpc-timeout']);
-  if (deadline !== undefined) {
-    ctx.requestTimeoutMs = deadline;
-    ctx.blockTimeoutMs = Math.min(ctx.blockTimeoutMs ?? deadline, deadline);
-  }
-  return ctx;
 }

@@ -3,12 +3,15 @@ import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { AppDirectory } from '../apps/app-directory.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { OutlierDetector } from '../dispatch/outlier-ejection.js';
+import { HubError } from '../errors.js';
+import { createAttempt } from './attempt.js';
 import { compose } from './compose.js';
-import type { Policy, RequestContext } from './context.js';
+import type { Downstream, Policy, RequestContext } from './context.js';
 import { accessLog, type RequestObserver } from './policies/access-log.js';
 import { appAuth } from './policies/app-auth.js';
 import { type BodyByteHooks, dispatchToAgent } from './policies/dispatch.js';
 import { errorBoundary } from './policies/error-boundary.js';
+import type { Timers } from './timers.js';
 
 export interface PipelineDeps {
   dispatcher: Dispatcher;
@@ -32,6 +35,8 @@ export interface PipelineDeps {
   shaping?: Policy[];
   /** Connection pools for URL routes (router/fallback endpoints). Default: undici's global one. */
   urlDispatcher?: UndiciDispatcher;
+  /** Timers for the per-try deadline; default the global ones. */
+  timers?: Timers;
 }
 
 /**
@@ -40,14 +45,16 @@ export interface PipelineDeps {
  *   error boundary -> access log/metrics -> app auth -> access rules -> rate limits
  *   -> router -> fallback -> shaping -> dispatch (to an agent, or to a URL the router chose)
  *
- * "shaping -> dispatch" is composed on its own as the *downstream* and put on the context
- * (`ctx.downstream`) just before the fallback slot. The pipeline's last step runs it once; the
- * fallback policy runs it again for each endpoint it tries, after pointing `ctx.route` elsewhere.
- * So every try goes through shaping (agent routes only) and dispatch, while auth, access rules and
- * rate limits run once per application request (a fallback counts once against rate limits).
+ * "shaping -> dispatch" is the *downstream*: it serves one Attempt (route, target, headers, body
+ * and signal of one try) and resolves with that try's response head. It is put on the context
+ * (`ctx.downstream`) just before the fallback slot. The pipeline's last step runs it once with the
+ * first attempt, made from the request; the fallback policy is a retry interceptor: it calls the
+ * downstream itself with a fresh attempt per endpoint, and never rewrites the request. So every
+ * try goes through shaping (agent routes only) and dispatch, while auth, access rules and rate
+ * limits run once per application request (a fallback counts once against rate limits).
  */
 export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Promise<void> {
-  const downstream = compose([
+  const chain = compose([
     ...(deps.shaping ?? []),
     dispatchToAgent({
       dispatcher: deps.dispatcher,
@@ -57,8 +64,15 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
       outliers: deps.outliers,
       bytes: deps.bytes,
       ...(deps.urlDispatcher ? { urlDispatcher: deps.urlDispatcher } : {}),
+      ...(deps.timers ? { timers: deps.timers } : {}),
     }),
   ]);
+  const downstream: Downstream = async (ctx, attempt) => {
+    ctx.attempt = attempt;
+    await chain(ctx);
+    if (!attempt.result) throw new HubError('ERR_HUB_INTERNAL', 'dispatch produced no response');
+    return attempt.result;
+  };
   return compose([
     errorBoundary(),
     accessLog({
@@ -75,8 +89,8 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
       await next();
     },
     ...(deps.fallback ?? []),
-    function serve(ctx) {
-      return downstream(ctx);
+    async function serve(ctx) {
+      ctx.result = await downstream(ctx, createAttempt(ctx));
     },
   ]);
 }

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
 import { HubError } from '../errors.js';
-import type { Policy, ProxyResponse, RequestContext, RouteTarget } from '../pipeline/context.js';
+import { createAttempt } from '../pipeline/attempt.js';
+import type { Downstream, Policy, ProxyResponse, RequestContext, RouteTarget } from '../pipeline/context.js';
+import { GLOBAL_TIMERS, type Timers } from '../pipeline/timers.js';
 import { parseWindow } from '../policy/duration.js';
 import { compileMatch, type Matcher } from '../policy/match.js';
 import { type RequestView, viewOf } from '../policy/request-view.js';
@@ -23,6 +25,8 @@ export interface FallbackDeps {
   onAttempt?: ((outcome: AttemptOutcome) => void) | undefined;
   /** Bytes all requests' replay copies may hold together. Default 256 MiB. */
   spoolBudget?: SpoolBudget | undefined;
+  /** Timers for the per-try deadlines; default the global ones. */
+  timers?: Timers | undefined;
 }
 
 export const DEFAULT_SPOOL_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -99,15 +103,18 @@ function contentLength(ctx: RequestContext): number | undefined {
 }
 
 /**
- * Compiles validated fallback rules into the fallback policy. The first rule whose match holds
- * applies. The first try is the pipeline's own `next()`; when its outcome is listed in `on`, each
- * endpoint is tried in turn through `ctx.downstream` (shaping + dispatch) with the body replayed,
- * until one gives an outcome not listed. If none does, the last failure is returned as it was
- * (status and body), with `Slime-Fallback-Attempts`.
+ * Compiles validated fallback rules into the fallback policy, a retry interceptor (as undici's):
+ * the first rule whose match holds applies, and the policy then serves the request itself through
+ * `ctx.downstream` (shaping + dispatch), one fresh Attempt per try. The first try is the request as
+ * the pipeline would send it; when its outcome is listed in `on`, each endpoint is tried in turn
+ * with its own route, target, headers, deadline and a replay of the body, until one gives an
+ * outcome not listed. If none does, the last failure is returned as it was (status and body), with
+ * `Slime-Fallback-Attempts`. No rule applies: `next()`, and the pipeline sends the request once.
  */
 export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDeps = {}): Policy {
   const compiled = rules.map(compileRule);
   const { onAttempt } = deps;
+  const timers = deps.timers ?? GLOBAL_TIMERS;
   const budget = deps.spoolBudget ?? createSpoolBudget(DEFAULT_SPOOL_BUDGET_BYTES);
 
   return async function fallback(ctx, next) {
@@ -138,24 +145,26 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
       ctx.notes.fallback = 'body-too-large';
       return next();
     }
+    const downstream = ctx.downstream;
+    if (!downstream) throw new HubError('ERR_HUB_INTERNAL', 'fallback runs before the downstream is set');
     const spool = ctx.body ? createBodySpool(ctx.body, rule.maxBodyBytes, budget) : undefined;
-    if (spool) {
-      spools.push(spool);
-      ctx.body = spool.first;
-    }
+    if (spool) spools.push(spool);
 
     let failure: Failure;
     // The primary try may get a deadline of its own; past it the try is cancelled like a client
     // that left, and counts as `timeout`.
     const clientSignal = ctx.signal;
     const deadline = rule.primaryTimeoutMs === undefined ? undefined : new AbortController();
-    const deadlineTimer = deadline && setTimeout(() => deadline.abort(), rule.primaryTimeoutMs);
-    if (deadline) ctx.signal = AbortSignal.any([clientSignal, deadline.signal]);
+    const deadlineTimer = deadline && timers.set(() => deadline.abort(), rule.primaryTimeoutMs!);
+    const primary = createAttempt(ctx, {
+      body: spool ? spool.first : ctx.body,
+      ...(deadline ? { signal: AbortSignal.any([clientSignal, deadline.signal]) } : {}),
+    });
     try {
-      await next();
-      const result = ctx.result!;
+      const result = await downstream(ctx, primary);
       if (!rule.listed({ status: result.status })) {
         spool?.release();
+        ctx.result = result;
         return;
       }
       failure = { result };
@@ -174,15 +183,14 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
       }
       failure = { error: err as HubError };
     } finally {
-      clearTimeout(deadlineTimer);
-      ctx.signal = clientSignal;
+      if (deadlineTimer !== undefined) timers.clear(deadlineTimer);
     }
 
     let replay: (() => Readable) | null = null;
     if (spool) {
-      replay = await spool.complete(ctx.signal);
+      replay = await spool.complete(clientSignal);
       if (!replay) {
-        if (ctx.signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
+        if (clientSignal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
         log.info(
           { rule: rule.name, limit: rule.maxBodyBytes, budgetUsed: budget.used },
           'fallback off: body larger than the replay limit, or the hub-wide replay budget is spent',
@@ -192,12 +200,6 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
       }
     }
 
-    const original = {
-      signal: ctx.signal,
-      target: ctx.target,
-      headers: ctx.upstreamHeaders,
-      scope: ctx.scope,
-    };
     let tries = 0;
     ctx.notes.fallback = rule.name;
     ctx.responseHeaders['slime-fallback-attempts'] = '0';
@@ -213,57 +215,62 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
       failure.result?.body.discard('fallback tries another endpoint');
       tries++;
       ctx.responseHeaders['slime-fallback-attempts'] = String(tries);
-      ctx.attempt = tries;
-      ctx.route = endpoint.target;
-      if (endpoint.target.kind === 'agents') {
-        if (endpoint.target.scope !== undefined) ctx.scope = endpoint.target.scope;
-        else delete ctx.scope;
-      } else if (original.scope !== undefined) ctx.scope = original.scope;
-      ctx.target = withParams(original.target, endpoint.params);
-      ctx.upstreamHeaders = withHeaders(original.headers, endpoint.headers);
-      ctx.body = replay ? replay() : null;
-      ctx.bodyConsumed = false;
-      delete ctx.result;
-
-      const timer = new AbortController();
-      const timeout = setTimeout(() => timer.abort(), endpoint.timeoutMs);
-      ctx.signal = AbortSignal.any([original.signal, timer.signal]);
-      let outcome: TryOutcome;
-      try {
-        await ctx.downstream!(ctx);
-        outcome = { status: ctx.result!.status };
-        failure = { result: ctx.result! };
-      } catch (err) {
-        if (original.signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
-        const error = timer.signal.aborted
-          ? new HubError(
-              'ERR_HUB_UPSTREAM_TIMEOUT',
-              `fallback endpoint ${endpoint.label} gave no answer within ${endpoint.timeoutMs} ms`,
-            )
-          : err instanceof HubError
-            ? err
-            : new HubError('ERR_HUB_UPSTREAM_ERROR', 'fallback endpoint failed', { cause: err });
-        outcome = outcomeOfError(error) ?? { status: error.status };
-        failure = { error };
-      } finally {
-        clearTimeout(timeout);
-        ctx.signal = original.signal;
-      }
-      const listed = rule.listed(outcome);
-      onAttempt?.(!listed ? 'ok' : (outcome.name ?? (failure.result ? 'status' : 'error')));
+      const outcome = await tryEndpoint(ctx, downstream, endpoint, tries, replay);
+      failure = outcome.failure;
+      const listed = rule.listed(outcome.outcome);
+      onAttempt?.(!listed ? 'ok' : (outcome.outcome.name ?? (failure.result ? 'status' : 'error')));
       log.info(
         {
           rule: rule.name,
           endpoint: endpoint.label,
           try: tries,
-          status: outcome.status,
-          outcome: outcome.name,
+          status: outcome.outcome.status,
+          outcome: outcome.outcome.name,
         },
         listed ? 'fallback endpoint failed' : 'fallback endpoint answered',
       );
       if (!listed) return finish(ctx, failure);
     }
     return finish(ctx, failure);
+  }
+
+  /** One fallback try: a fresh attempt at `endpoint`, cut at the endpoint's timeout. */
+  async function tryEndpoint(
+    ctx: RequestContext,
+    downstream: Downstream,
+    endpoint: CompiledEndpoint,
+    index: number,
+    replay: (() => Readable) | null,
+  ): Promise<{ outcome: TryOutcome; failure: Failure }> {
+    const timer = new AbortController();
+    const timeout = timers.set(() => timer.abort(), endpoint.timeoutMs);
+    const attempt = createAttempt(ctx, {
+      index,
+      route: endpoint.target,
+      // an agent endpoint picks its own scope (none: any agent); a URL keeps the request's
+      scope: endpoint.target.kind === 'agents' ? endpoint.target.scope : ctx.scope,
+      target: withParams(ctx.target, endpoint.params),
+      headers: withHeaders(ctx.upstreamHeaders, endpoint.headers),
+      body: replay ? replay() : null,
+      signal: AbortSignal.any([ctx.signal, timer.signal]),
+    });
+    try {
+      const result = await downstream(ctx, attempt);
+      return { outcome: { status: result.status }, failure: { result } };
+    } catch (err) {
+      if (ctx.signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
+      const error = timer.signal.aborted
+        ? new HubError(
+            'ERR_HUB_UPSTREAM_TIMEOUT',
+            `fallback endpoint ${endpoint.label} gave no answer within ${endpoint.timeoutMs} ms`,
+          )
+        : err instanceof HubError
+          ? err
+          : new HubError('ERR_HUB_UPSTREAM_ERROR', 'fallback endpoint failed', { cause: err });
+      return { outcome: outcomeOfError(error) ?? { status: error.status }, failure: { error } };
+    } finally {
+      timers.clear(timeout);
+    }
   }
 
   /** Returns what the last try gave: its response, or its error (problem+json). */

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { type HeaderList, upstreamFailure } from '@slime/protocol';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { HubError } from '../errors.js';
-import type { ProxyResponse, RequestContext, ResponseBody } from '../pipeline/context.js';
+import type { Attempt, ProxyResponse, ResponseBody } from '../pipeline/context.js';
 
 export interface ForwardOptions {
   /** Connection pools; default undici's global dispatcher (idle sockets never hold the process). */
@@ -111,28 +111,27 @@ function bodyOf(body: Readable, onBytes: ((n: number) => void) | undefined): Res
  * X-Forwarded-* added), minus Host, which is the endpoint's.
  */
 export async function forwardToUrl(
-  ctx: RequestContext,
+  method: string,
+  attempt: Pick<Attempt, 'target' | 'headers' | 'body' | 'signal'>,
   url: string,
   options: ForwardOptions = {},
 ): Promise<ProxyResponse> {
   const base = new URL(url);
-  const path = endpointPath(base, ctx.target);
+  const path = endpointPath(base, attempt.target);
   const headers: string[] = [];
-  for (const [name, value] of ctx.upstreamHeaders) if (!DROP.has(name)) headers.push(name, value);
+  for (const [name, value] of attempt.headers) if (!DROP.has(name)) headers.push(name, value);
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const onRead = (n: number) => {
-    ctx.bodyConsumed = true;
-    options.onBodyRead?.(n);
-  };
+  const onRead = (n: number) => options.onBodyRead?.(n);
+  const body = attempt.body.stream;
   const dispatcher = options.dispatcher ?? getGlobalDispatcher();
   try {
     const r = await dispatcher.request({
       origin: base.origin,
       path,
-      method: ctx.method as Dispatcher.HttpMethod,
+      method: method as Dispatcher.HttpMethod,
       headers,
-      body: ctx.body ? Readable.from(counted(ctx.body, onRead), { objectMode: false }) : null,
-      signal: ctx.signal,
+      body: body ? Readable.from(counted(body, onRead), { objectMode: false }) : null,
+      signal: attempt.signal,
       headersTimeout: options.headersTimeoutMs ?? timeout,
       bodyTimeout: timeout,
     });
@@ -143,6 +142,6 @@ export async function forwardToUrl(
       body: bodyOf(r.body, options.onResponseBytes),
     };
   } catch (err) {
-    throw toHubErrorFor(err, ctx.signal);
+    throw toHubErrorFor(err, attempt.signal);
   }
 }

@@ -49,8 +49,10 @@ export function createJitterPolicy(options: JitterOptions): Policy {
     }
     const delay = Math.floor(random() * window);
     ctx.notes.jitterMs = delay;
-    if (delay > 0) await wait(delay, ctx.signal, arm, disarm);
-    if (ctx.signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away during jitter');
+    // inside an attempt, its own signal (the client's, cut at a fallback try's deadline)
+    const signal = ctx.attempt?.signal ?? ctx.signal;
+    if (delay > 0) await wait(delay, signal, arm, disarm);
+    if (signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away during jitter');
     await next();
   };
 }

@@ -1,10 +1,16 @@
 import { DEFAULT_APP } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
-import type { Policy, RequestContext } from '../pipeline/context.js';
+import type { Attempt, Policy, RequestContext } from '../pipeline/context.js';
 import { createJitterPolicy } from './jitter-policy.js';
 import type { SampleOutcome } from './limiter-types.js';
 import { headerValue, parseRetryAfter } from './retry-after.js';
 import type { Shaper, ShapingKey, ShapingPermit } from './shaper.js';
+
+/** The try being shaped: shaping runs in the pipeline's downstream, once per attempt. */
+function attemptOf(ctx: RequestContext): Attempt {
+  if (!ctx.attempt) throw new HubError('ERR_HUB_INTERNAL', 'shaping runs only inside an attempt');
+  return ctx.attempt;
+}
 
 export interface ShapingPolicyDeps {
   now: () => number;
@@ -110,7 +116,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         if (settled) return;
         settled = true;
         off();
-        ctx.signal.removeEventListener('abort', onAbort);
+        attemptOf(ctx).signal.removeEventListener('abort', onAbort);
         if (timer !== undefined) disarm(timer);
         if (err) reject(err);
         else resolve(admitted!);
@@ -138,8 +144,9 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         }
         if (settled) return;
       }
-      if (ctx.signal.aborted) return onAbort();
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      const { signal } = attemptOf(ctx);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
       const left = budgetLeft(ctx);
       if (left !== undefined) {
         timer = arm(
@@ -192,7 +199,8 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
 
   /** Waits out the pacing delay, and any hold the upstream asked for meanwhile (if it can). */
   async function settle(ctx: RequestContext, key: ShapingKey, admitted: Admitted): Promise<void> {
-    for (let first = true; !ctx.signal.aborted; first = false) {
+    const { signal } = attemptOf(ctx);
+    for (let first = true; !signal.aborted; first = false) {
       const hold = shaper.holdLeft(key);
       const delay = first ? admitted.delayMs : hold;
       if (delay <= 0) break;
@@ -202,9 +210,9 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         throw shaper.holdRefusal(key);
       }
       ctx.notes.pacedMs = Number(ctx.notes.pacedMs ?? 0) + delay;
-      await sleep(delay, ctx.signal);
+      await sleep(delay, signal);
     }
-    if (ctx.signal.aborted) {
+    if (signal.aborted) {
       admitted.release({ latencyMs: 0, outcome: 'ignore' });
       throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away before dispatch');
     }
@@ -214,7 +222,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
   async function resend(ctx: RequestContext): Promise<void> {
     RESENDING.add(ctx);
     try {
-      await ctx.downstream!(ctx);
+      await ctx.downstream!(ctx, attemptOf(ctx));
     } finally {
       RESENDING.delete(ctx);
     }
@@ -253,7 +261,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       started = deps.now();
       if (gate) {
         permit.release({ latencyMs: 0, outcome: 'ignore' });
-        ctx.agentGate = gate;
+        attemptOf(ctx).gate = gate;
       }
       const slot = () => agentPermit ?? (gate ? undefined : permit);
       try {
@@ -264,7 +272,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         throw err;
       }
       const latencyMs = deps.now() - started;
-      const result = ctx.result;
+      const result = attemptOf(ctx).result;
       const held = slot();
       if (!result || !held) {
         held?.release({ latencyMs, outcome: 'ignore' });
@@ -283,7 +291,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       if (
         mayResend &&
         resends < retry.attempts &&
-        !ctx.bodyConsumed &&
+        !attemptOf(ctx).body.consumed &&
         retry.on.includes(status) &&
         (retryAfterMs !== undefined || shaper.isFastThrottle(key, latencyMs)) &&
         (left === undefined || left > shaper.holdLeft(key))
@@ -293,7 +301,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         ctx.notes.throttleRetries = resends;
         ctx.log.debug({ status, latencyMs, resend: resends }, 'throttle answer: request re-queued');
         result.body.discard('throttle answer: the request is re-queued');
-        delete ctx.result;
+        delete attemptOf(ctx).result;
         admitted = await waitForSlot(ctx, key, critical, {
           front: true,
           // the answer still teaches the limiter and the pacer
@@ -320,8 +328,9 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       RESENDING.delete(ctx);
       return next();
     }
-    if (ctx.route.kind !== 'agents') return next();
-    const key: ShapingKey = { scope: ctx.route.scope ?? ctx.scope };
+    const attempt = attemptOf(ctx);
+    if (attempt.route.kind !== 'agents') return next();
+    const key: ShapingKey = { scope: attempt.scope };
     const config = shaper.configFor(key);
     if (!config) return next();
     const criticality = ctx.req.headers['x-request-criticality'];

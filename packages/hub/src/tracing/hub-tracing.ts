@@ -83,7 +83,8 @@ export function createHubTracing(tracer: Tracer, now: () => number): HubTracing 
 
     async dispatchStart(ctx, next) {
       const state = traces.get(ctx);
-      if (!state) return next();
+      const attempt = ctx.attempt;
+      if (!state || !attempt) return next();
       const at = now();
       if (state.shapingAt !== undefined && state.dispatchAt === undefined) {
         state.span.setAttribute('slime.shaping_wait_ms', at - state.shapingAt);
@@ -96,20 +97,20 @@ export function createHubTracing(tracer: Tracer, now: () => number): HubTracing 
           kind: SpanKind.INTERNAL,
           startTime: at,
           attributes: {
-            'slime.attempt': (ctx.attempt ?? 0) + 1,
-            'slime.route': ctx.route.kind === 'url' ? new URL(ctx.route.url).origin : 'agents',
+            'slime.attempt': attempt.index + 1,
+            'slime.route': attempt.route.kind === 'url' ? new URL(attempt.route.url).origin : 'agents',
           },
         },
         parent,
       );
-      setTraceparent(ctx.upstreamHeaders, formatTraceparent(span.spanContext()));
+      setTraceparent(attempt.headers, formatTraceparent(span.spanContext()));
       try {
         await next();
         const headAt = now();
         state.span.setAttribute('slime.dispatch_ms', headAt - at);
-        if (ctx.result) {
-          span.setAttribute('http.response.status_code', ctx.result.status);
-          if (ctx.result.servedBy) span.setAttribute('slime.agent.id', ctx.result.servedBy);
+        if (attempt.result) {
+          span.setAttribute('http.response.status_code', attempt.result.status);
+          if (attempt.result.servedBy) span.setAttribute('slime.agent.id', attempt.result.servedBy);
         }
         span.end(headAt);
       } catch (err) {

@@ -1,50 +1,14 @@
-import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { type DispatchedStream, Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { HubError } from '../../src/errors.js';
+import { createAttempt } from '../../src/pipeline/attempt.js';
 import type { Policy, ProxyResponse, RequestContext } from '../../src/pipeline/context.js';
 import { buildPipeline, type PipelineDeps } from '../../src/pipeline/pipeline.js';
 import type { RequestObserver } from '../../src/pipeline/policies/access-log.js';
 import { type FakeRequest, fakeClock, fakeContext } from '../policy/fake-context.js';
-
-/** A response that records what the pipeline wrote: no socket. */
-function recordingResponse() {
-  const res = Object.assign(new EventEmitter(), {
-    statusCode: 200,
-    headers: {} as Record<string, string | number>,
-    body: '',
-    headersSent: false,
-    writableEnded: false,
-    writableFinished: false,
-    destroyed: false,
-    socket: null,
-    setHeader(name: string, value: string | number) {
-      res.headers[name.toLowerCase()] = value;
-    },
-    writeHead(status: number, raw: string[]) {
-      res.statusCode = status;
-      for (let i = 0; i < raw.length; i += 2) res.headers[raw[i]!.toLowerCase()] = raw[i + 1]!;
-      res.headersSent = true;
-    },
-    flushHeaders() {},
-    end(chunk?: string) {
-      res.body += chunk ?? '';
-      res.headersSent = true;
-      res.writableEnded = true;
-      res.writableFinished = true;
-      res.emit('prefinish');
-      res.emit('finish');
-      res.emit('close');
-    },
-    destroy() {
-      res.destroyed = true;
-      res.emit('close');
-    },
-  });
-  return res;
-}
+import { recordingResponse } from './recording-response.js';
 
 /** An agent that answers every request `text` with 200 at once. */
 function answeringAgent(text: string) {
@@ -144,9 +108,8 @@ describe('the pipeline (no sockets: a recording response and an in-memory agent)
   it('fallback gets the downstream: each try runs shaping and dispatch again', async () => {
     const order: string[] = [];
     const tries: Policy = async (ctx) => {
-      await ctx.downstream!(ctx);
-      ctx.target = '/second';
-      await ctx.downstream!(ctx);
+      await ctx.downstream!(ctx, createAttempt(ctx));
+      ctx.result = await ctx.downstream!(ctx, createAttempt(ctx, { index: 1, target: '/second' }));
     };
     const s = setup({ fallback: [tries], shaping: [mark(order, 'shaping')] });
     const { agent, served } = answeringAgent('ok');

@@ -55,7 +55,6 @@ export function fakeContext(r: FakeRequest = {}): FakeContext {
     block: false,
     upstreamHeaders: [],
     body: null,
-    bodyConsumed: false,
     responseHeaders: {},
     signal: controller.signal,
     log: pino({ level: 'silent' }),

@@ -5,7 +5,8 @@ import { HubError } from '../../errors.js';
 import { writeInterim } from '../../http/write-response.js';
 import { forwardToUrl } from '../../routing/forward-to-url.js';
 import { StreamRefusedError, UpstreamConnectError } from '../../streams/reset-errors.js';
-import type { Policy, RequestContext } from '../context.js';
+import type { Attempt, Policy, RequestContext } from '../context.js';
+import { GLOBAL_TIMERS, type Timers } from '../timers.js';
 
 /** Body byte counters (bandwidth rate limits). */
 export interface BodyByteHooks {
@@ -40,40 +41,47 @@ export function dispatchToAgent(options: {
   outliers?: OutlierDetector | undefined;
   bytes?: BodyByteHooks | undefined;
   urlDispatcher?: UndiciDispatcher;
+  /** Timers for the deadline to the response head; default the global ones. */
+  timers?: Timers;
 }): Policy {
   const { dispatcher, redispatchWaitMs, bytes, urlDispatcher, outliers } = options;
   const now = options.now ?? Date.now;
+  const timers = options.timers ?? GLOBAL_TIMERS;
   // One budget for the whole wait: shaping, refusals and re-dispatches do not restart it.
   const blockLeft = (ctx: RequestContext) =>
     ctx.blockTimeoutMs === undefined ? undefined : Math.max(0, ctx.startedAt + ctx.blockTimeoutMs - now());
   // Fallback replays the body to later tries; bandwidth limits charge it once.
-  const chargeRequest = (ctx: RequestContext, n: number) => {
-    if (!ctx.attempt) bytes?.request(ctx, n);
+  const bodyRead = (ctx: RequestContext, attempt: Attempt) => (n: number) => {
+    attempt.body.read(n);
+    if (attempt.index === 0) bytes?.request(ctx, n);
   };
   return async function dispatchToAgent(ctx, next) {
+    const attempt = ctx.attempt;
+    if (!attempt) throw new HubError('ERR_HUB_INTERNAL', 'dispatch ran outside an attempt');
     const deadline = ctx.requestTimeoutMs ?? options.requestTimeoutMs ?? 0;
-    if (ctx.route.kind === 'url') {
+    const { route, signal } = attempt;
+    if (route.kind === 'url') {
       if (ctx.upgrade) {
         throw new HubError('ERR_HUB_UPGRADE_UNSUPPORTED', 'upgraded streams are carried to agents only');
       }
-      ctx.notes.endpoint = new URL(ctx.route.url).origin;
-      ctx.result = await forwardToUrl(ctx, ctx.route.url, {
+      ctx.notes.endpoint = new URL(route.url).origin;
+      attempt.result = await forwardToUrl(ctx.method, attempt, route.url, {
         dispatcher: urlDispatcher,
         ...(deadline > 0 ? { headersTimeoutMs: deadline } : {}),
-        onBodyRead: (n) => chargeRequest(ctx, n),
+        onBodyRead: bodyRead(ctx, attempt),
         onResponseBytes: bytes ? (n) => bytes.response(ctx, n) : undefined,
       });
       return next();
     }
-    const scope = ctx.route.scope ?? ctx.scope;
+    const { scope, body } = attempt;
     // An upgrade goes only to agents that carry one (protocol 3) and have room for it.
-    const gate = ctx.upgrade ? ctx.upgrade.gate(ctx.agentGate, scope, ctx.path, ctx.block) : ctx.agentGate;
+    const gate = ctx.upgrade ? ctx.upgrade.gate(attempt.gate, scope, ctx.path, ctx.block) : attempt.gate;
     let refusals = 0;
     // Agents that could not reach their upstream for this request: it never goes back to them.
     let unreachable: Set<DispatchAgent> | undefined;
     let lastConnectError: UpstreamConnectError | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const retry = attempt > 0;
+    for (let n = 0; ; n++) {
+      const retry = n > 0;
       // After a connect failure the request waits only as the client asked: with no other healthy
       // agent, a client without Slime-Block gets 503 at once (not a 502).
       const redispatchAfterLoss = retry && lastConnectError === undefined;
@@ -86,7 +94,7 @@ export function dispatchToAgent(options: {
           // A request re-dispatched after an agent loss was admitted once: it waits, boundedly.
           block: ctx.block || redispatchAfterLoss,
           timeoutMs: redispatchAfterLoss && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
-          signal: ctx.signal,
+          signal,
           front: retry,
           ...(gate ? { gate } : {}),
           ...(ctx.app !== undefined ? { app: ctx.app } : {}),
@@ -96,13 +104,10 @@ export function dispatchToAgent(options: {
             chosen = agent;
             return agent.openStream({
               method: ctx.method,
-              target: ctx.target,
-              headers: ctx.upstreamHeaders,
-              body: ctx.body,
-              onBodyRead: (n: number) => {
-                ctx.bodyConsumed = true;
-                chargeRequest(ctx, n);
-              },
+              target: attempt.target,
+              headers: attempt.headers,
+              body: body.stream,
+              onBodyRead: bodyRead(ctx, attempt),
               ...(bytes ? { onResponseBytes: (n: number) => bytes.response(ctx, n) } : {}),
               onInterim: (status, headers) => writeInterim(ctx.res, status, headers),
               req: ctx.req,
@@ -126,50 +131,42 @@ export function dispatchToAgent(options: {
       const agent = chosen!;
       // A client that leaves before the response head must stop the upstream work too.
       const cancel = () => stream.cancel('client went away');
-      if (ctx.signal.aborted) cancel();
-      else ctx.signal.addEventListener('abort', cancel, { once: true });
+      if (signal.aborted) cancel();
+      else signal.addEventListener('abort', cancel, { once: true });
       // The deadline runs from the hand-over: time in the queue is Slime-Block-Timeout's business.
-      const timer = deadline > 0 ? setTimeout(() => stream.expire(deadline), deadline) : undefined;
+      const timer = deadline > 0 ? timers.set(() => stream.expire(deadline), deadline) : undefined;
       try {
-        ctx.result = await stream.response;
-        clearTimeout(timer);
-        outliers?.record(agent.id, ctx.result.status >= 500 ? '5xx' : 'ok');
-        ctx.notes.attempts = attempt + 1;
+        attempt.result = await stream.response;
+        timers.clear(timer);
+        outliers?.record(agent.id, attempt.result.status >= 500 ? '5xx' : 'ok');
+        ctx.notes.attempts = n + 1;
         break;
       } catch (err) {
-        clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', cancel);
+        timers.clear(timer);
+        signal.removeEventListener('abort', cancel);
         // A full agent (slots shared with other hubs) handed it back untouched: not a failed attempt.
-        if (err instanceof StreamRefusedError && !ctx.bodyConsumed) {
+        if (err instanceof StreamRefusedError && !body.consumed) {
           refusals++;
-          ctx.body = err.body;
+          body.handBack(err.body);
           ctx.log.debug({ refusals, err: err.message }, 're-dispatching a request an agent refused');
           continue;
         }
         if (err instanceof UpstreamConnectError) {
           outliers?.record(agent.id, 'connect-error');
-          if (!ctx.bodyConsumed && attempt - refusals < MAX_REDISPATCH) {
-            ctx.body = err.body;
+          if (!body.consumed && n - refusals < MAX_REDISPATCH) {
+            body.handBack(err.body);
             lastConnectError = err;
             unreachable ??= new Set();
             unreachable.add(agent);
-            ctx.log.warn(
-              { attempt: attempt + 1, err: err.message },
-              'upstream unreachable; trying another agent',
-            );
+            ctx.log.warn({ attempt: n + 1, err: err.message }, 'upstream unreachable; trying another agent');
             continue;
           }
         } else if (err instanceof HubError && GATEWAY_ERRORS.has(err.code)) {
           outliers?.record(agent.id, '5xx');
         }
-        if (
-          err instanceof HubError &&
-          err.retryable &&
-          !ctx.bodyConsumed &&
-          attempt - refusals < MAX_REDISPATCH
-        ) {
+        if (err instanceof HubError && err.retryable && !body.consumed && n - refusals < MAX_REDISPATCH) {
           ctx.log.warn(
-            { attempt: attempt + 1, err: err.message },
+            { attempt: n + 1, err: err.message },
             're-dispatching a request its agent never served',
           );
           continue;
