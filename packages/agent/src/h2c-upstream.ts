@@ -6,6 +6,7 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
 import type { Client } from 'undici';
@@ -56,9 +57,79 @@ function outgoing(list: HeaderList): OutgoingHttpHeaders {
 }
 
 /**
+ * The one HTTP/2 session the agent holds to an `h2c://` upstream, shared by its connections (one
+ * per worker slot). gRPC clients hold one channel too: the upstream sees one TCP connection whose
+ * streams it can batch, instead of one connection per slot. The session is opened on first use,
+ * replaced after the upstream closed it, and closed when the last connection is.
+ */
+export class H2cSession {
+  readonly #origin: string;
+  #session: ClientHttp2Session | null = null;
+  /** Why the current session failed (refused, reset), for the streams it took down. */
+  #error: Error | null = null;
+  /** A session closing gracefully after the last connection closed. */
+  #closing: ClientHttp2Session | null = null;
+  #users = 0;
+
+  constructor(origin: string) {
+    this.#origin = origin;
+  }
+
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  /** The live session, or a new one. */
+  get(): ClientHttp2Session {
+    const current = this.#session;
+    if (current && !current.closed && !current.destroyed) return current;
+    this.#error = null;
+    // Nagle off: a request's HEADERS, DATA and end of stream (or trailers) are separate small
+    // writes, and each waiting on the previous one's ACK (delayed 40 ms) would stall the call.
+    const { hostname, port } = new URL(this.#origin);
+    const session = connect(this.#origin, {
+      createConnection: () =>
+        netConnect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 80), noDelay: true }),
+    });
+    session.on('error', (err) => {
+      if (this.#session === session) this.#error = err;
+    });
+    session.once('close', () => {
+      if (this.#session === session) this.#session = null;
+    });
+    this.#session = session;
+    return session;
+  }
+
+  acquire(): void {
+    this.#users++;
+  }
+
+  /** One connection closed; the last one closes the session gracefully (streams finish). */
+  release(): Promise<void> {
+    this.#users = Math.max(0, this.#users - 1);
+    const session = this.#session;
+    if (this.#users > 0 || !session) return Promise.resolve();
+    this.#session = null;
+    this.#closing = session;
+    if (session.closed) return Promise.resolve();
+    return new Promise((resolve) => session.close(() => resolve()));
+  }
+
+  /** Every connection is gone and one was destroyed: the session goes at once. */
+  destroyIfUnused(): void {
+    if (this.#users > 0) return;
+    this.#session?.destroy();
+    this.#closing?.destroy();
+    this.#session = null;
+  }
+}
+
+/**
  * A connection to an `h2c://` upstream: HTTP/2 over cleartext TCP by prior knowledge, spoken with
  * node:http2. Like the HTTP/1.1 connections, one per worker slot and one stream at a time, so the
- * upstream never sees more concurrent streams than the agent has slots.
+ * upstream never sees more concurrent streams than the agent has slots; the slots' streams share
+ * one session (H2cSession).
  *
  * Why not undici's H2CClient: it drops an HTTP/2 response's trailer section (7.x reads the trailers
  * object as a raw list and keeps nothing), cannot send request trailers, and gRPC lives in
@@ -68,17 +139,15 @@ function outgoing(list: HeaderList): OutgoingHttpHeaders {
  * Shaped like the part of undici's `Client` that UpstreamConnections and UpstreamCall use.
  */
 export class H2cConnection {
-  readonly #origin: string;
   readonly #authority: string;
-  #session: ClientHttp2Session | null = null;
-  /** Why the current session failed (refused, reset), for the streams it took down. */
-  #sessionError: Error | null = null;
+  readonly #shared: H2cSession;
   #closed = false;
   #destroyed = false;
 
-  constructor(origin: string) {
-    this.#origin = origin;
+  constructor(origin: string, shared: H2cSession = new H2cSession(origin)) {
     this.#authority = new URL(origin).host;
+    this.#shared = shared;
+    shared.acquire();
   }
 
   get closed(): boolean {
@@ -87,22 +156,6 @@ export class H2cConnection {
 
   get destroyed(): boolean {
     return this.#destroyed;
-  }
-
-  /** The live session, or a new one: a session the upstream closed is replaced on the next call. */
-  #connect(): ClientHttp2Session {
-    const current = this.#session;
-    if (current && !current.closed && !current.destroyed) return current;
-    this.#sessionError = null;
-    const session = connect(this.#origin);
-    session.on('error', (err) => {
-      if (this.#session === session) this.#sessionError = err;
-    });
-    session.once('close', () => {
-      if (this.#session === session) this.#session = null;
-    });
-    this.#session = session;
-    return session;
   }
 
   request(options: H2cRequestOptions): Promise<UpstreamResponse> {
@@ -127,7 +180,7 @@ export class H2cConnection {
             prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value];
         }
       }
-      const session = this.#connect();
+      const session = this.#shared.get();
       const withTrailers = body !== null && options.trailers !== undefined;
       // Throws synchronously on a field HTTP/2 forbids: the caller turns that into this call's error.
       const stream = session.request(headers, { endStream: body === null, waitForTrailers: withTrailers });
@@ -148,11 +201,11 @@ export class H2cConnection {
         () => fail(coded('upstream sent no response head in time', 'UND_ERR_HEADERS_TIMEOUT')),
         options.headersTimeout,
       );
-      stream.on('error', (err) => fail(this.#sessionError ?? err));
+      stream.on('error', (err) => fail(this.#shared.error ?? err));
       stream.once('close', () => {
         signal.removeEventListener('abort', onAbort);
         fail(
-          this.#sessionError ??
+          this.#shared.error ??
             coded(`upstream closed the stream (code ${stream.rstCode ?? 0})`, 'UND_ERR_SOCKET'),
         );
       });
@@ -192,16 +245,18 @@ export class H2cConnection {
   }
 
   close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    const session = this.#session;
-    if (!session || session.closed) return Promise.resolve();
-    return new Promise((resolve) => session.close(() => resolve()));
+    return this.#shared.release();
   }
 
   destroy(): Promise<void> {
-    this.#closed = true;
     this.#destroyed = true;
-    this.#session?.destroy();
+    if (!this.#closed) {
+      this.#closed = true;
+      void this.#shared.release();
+    }
+    this.#shared.destroyIfUnused();
     return Promise.resolve();
   }
 }
@@ -244,7 +299,18 @@ function responseBody(stream: ClientHttp2Stream, bodyTimeoutMs: number): Readabl
   return body;
 }
 
-/** Builds the connection UpstreamConnections lends for an `h2c://` upstream. */
-export function connectH2c(origin: string): Client {
-  return new H2cConnection(origin) as unknown as Client;
+/**
+ * The `connect` of an agent's UpstreamConnections for an `h2c://` upstream: every connection it
+ * builds for an origin shares one HTTP/2 session.
+ */
+export function h2cConnector(): (origin: string) => Client {
+  const sessions = new Map<string, H2cSession>();
+  return (origin) => {
+    let shared = sessions.get(origin);
+    if (!shared) {
+      shared = new H2cSession(origin);
+      sessions.set(origin, shared);
+    }
+    return new H2cConnection(origin, shared) as unknown as Client;
+  };
 }

@@ -3,8 +3,8 @@ import { createServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { ResetCode } from '@slime/protocol';
-import { describe, expect, it } from 'vitest';
-import { H2cConnection } from '../src/h2c-upstream.js';
+import { describe, expect, it, vi } from 'vitest';
+import { H2cConnection, h2cConnector } from '../src/h2c-upstream.js';
 import { describeUpstreamError, isConnectFailure, resetCodeFor } from '../src/upstream-errors.js';
 
 const base = { method: 'POST', path: '/x', headers: [], headersTimeout: 5_000, bodyTimeout: 5_000 };
@@ -50,6 +50,39 @@ describe('H2cConnection', () => {
     expect(resetCodeFor(err)).toBe(ResetCode.UPSTREAM_TIMEOUT);
     expect(await closed).toBe(8); // CANCEL
     await conn.close();
+    server.close();
+  });
+
+  it("an agent's connections share one HTTP/2 session, closed with the last of them", async () => {
+    const server = createServer();
+    let sessions = 0;
+    let closedSessions = 0;
+    server.on('session', (s) => {
+      sessions++;
+      s.once('close', () => closedSessions++);
+    });
+    server.on('stream', (s) => {
+      s.respond({ ':status': 200 });
+      s.end('ok');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const connect = h2cConnector();
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const conns = [connect(origin), connect(origin), connect(origin)] as unknown as H2cConnection[];
+    const answers = await Promise.all(
+      conns.map((c) =>
+        c.request({ ...base, method: 'GET', body: null, signal: new AbortController().signal }),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+    for (const a of answers) a.body.resume();
+    expect(sessions).toBe(1);
+    await conns[0]!.close();
+    await conns[1]!.close();
+    expect(closedSessions).toBe(0);
+    await conns[2]!.close();
+    await vi.waitFor(() => expect(closedSessions).toBe(1));
     server.close();
   });
 });
