@@ -300,6 +300,9 @@ describe('gRPC through hub and agent (grpc-js on both ends, h2c:// upstream)', (
       expect(answer.body.toString()).toBe('ok');
       expect(answer.trailers?.['x-done']).toBe('1');
       expect((await got.promise)['x-checksum']).toBe('abc');
+      // over HTTP/2 response trailers need no `te: trailers`
+      const plain = await readAnswer(session.request({ ':method': 'GET', ':path': '/plain' }));
+      expect(plain.trailers?.['x-done']).toBe('1');
     } finally {
       server.close();
     }
