@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
 import { AgentError } from './errors.js';
-import { h2cConnector } from './h2c-upstream.js';
+import { h2cConnector } from './h2c-session.js';
 import { hardwareReport } from './hardware.js';
 import { upstreamProbe } from './health-probe.js';
 import { HubLink } from './hub-link.js';

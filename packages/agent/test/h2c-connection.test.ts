@@ -4,10 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { ResetCode } from '@slime/protocol';
 import { describe, expect, it, vi } from 'vitest';
-import { H2cConnection, h2cConnector } from '../src/h2c-upstream.js';
+import { H2cSession, h2cConnector } from '../src/h2c-session.js';
+import { H2cConnection } from '../src/h2c-upstream.js';
 import { describeUpstreamError, isConnectFailure, resetCodeFor } from '../src/upstream-errors.js';
 
 const base = { method: 'POST', path: '/x', headers: [], headersTimeout: 5_000, bodyTimeout: 5_000 };
+
+const connection = (origin: string) => new H2cConnection(origin, new H2cSession(origin));
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -21,7 +24,7 @@ async function closedPort(): Promise<number> {
 
 describe('H2cConnection', () => {
   it('a refused connection is a connect failure (the upstream saw nothing)', async () => {
-    const conn = new H2cConnection(`http://127.0.0.1:${await closedPort()}`);
+    const conn = connection(`http://127.0.0.1:${await closedPort()}`);
     const err = await conn
       .request({ ...base, body: null, signal: new AbortController().signal })
       .catch((e: unknown) => e);
@@ -38,7 +41,7 @@ describe('H2cConnection', () => {
     );
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const conn = new H2cConnection(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const conn = connection(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     const err = await conn
       .request({
         ...base,
