@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
 import { AgentError } from './errors.js';
-import { connectH2c } from './h2c-upstream.js';
+import { h2cConnector } from './h2c-session.js';
 import { hardwareReport } from './hardware.js';
 import { upstreamProbe } from './health-probe.js';
 import { HubLink } from './hub-link.js';
@@ -81,7 +81,7 @@ export function createAgent(options: AgentOptions): Agent {
   const upstreamPool = new UpstreamConnections({
     origin: target.origin,
     size: slots,
-    ...(target.h2c ? { connect: connectH2c } : {}),
+    ...(target.h2c ? { connect: h2cConnector() } : {}),
   });
   const random = options.random ?? Math.random;
   const healthIntervalMs = options.healthIntervalMs ?? 2_000;

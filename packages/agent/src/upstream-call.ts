@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { Client, Dispatcher } from 'undici';
 import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
+import type { H2cRequestOptions } from './h2c-upstream.js';
 import type { UpstreamTarget } from './options.js';
 import { RequestBody } from './request-body.js';
 import type { UpstreamConnections } from './upstream-connections.js';
@@ -135,10 +136,12 @@ export class UpstreamCall {
     }
     // Request trailers need a chunked body written by node:http (undici cannot send them); a
     // `Trailer` announcement that cannot be honoured is dropped rather than promised upstream.
+    // HTTP/2 (h2c upstreams) ends any body with trailers, announced or not.
+    const h2c = this.#deps.target.h2c === true;
     const sendTrailers =
       !frame.endStream &&
       hasField(request.headers, 'trailer') &&
-      !hasField(request.headers, 'content-length');
+      (h2c || !hasField(request.headers, 'content-length'));
     if (!sendTrailers && hasField(request.headers, 'trailer')) {
       const kept: string[] = [];
       for (let i = 0; i < request.headers.length; i += 2) {
@@ -154,7 +157,7 @@ export class UpstreamCall {
       this.#body.on('error', () => {});
     }
     let response: Promise<UpstreamResponse>;
-    if (request.path === '*' || sendTrailers) {
+    if (!h2c && (request.path === '*' || sendTrailers)) {
       const body = this.#body;
       response = asteriskRequest({
         origin: this.#deps.target.origin,
@@ -171,17 +174,21 @@ export class UpstreamCall {
       this.#client = client;
       // A promise whatever happens: a synchronous refusal becomes this request's error only.
       try {
-        response = client.request({
+        const body = this.#body;
+        const options: Dispatcher.RequestOptions & Pick<H2cRequestOptions, 'trailers'> = {
           method: request.method as Dispatcher.HttpMethod,
           path: request.path,
           headers: request.headers,
-          body: this.#body,
+          body,
           signal: this.#abort.signal,
           headersTimeout: this.#deps.headersTimeoutMs,
           bodyTimeout: this.#deps.bodyTimeoutMs,
           onInfo: (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) =>
             this.#onInfo(info.statusCode, info.headers),
-        });
+          // an h2c connection (H2cConnection) sends them; undici's Client never reads this
+          ...(h2c && body ? { trailers: () => body.trailers } : {}),
+        };
+        response = client.request(options);
       } catch (err) {
         response = Promise.reject(err);
       }

@@ -105,3 +105,29 @@ export function writeGrpcProblem(
   res.setHeader('content-length', 0);
   res.end();
 }
+
+/**
+ * Ends a gRPC call whose response head is out already with the hub's error as its status, in the
+ * trailers (`grpc-status`, `grpc-message`, `slime-error-code`), instead of a stream reset that
+ * gRPC clients read as INTERNAL: an agent lost mid-stream is UNAVAILABLE, as before the head.
+ * False when that is not possible (not gRPC over HTTP/2, the client gone, the response over):
+ * the caller aborts the stream then.
+ */
+export function endGrpcCall(res: ServerResponse, problem: Problem): boolean {
+  const req = res.req;
+  if (req?.httpVersionMajor !== 2 || !isGrpcRequest(req.headers)) return false;
+  if (problem.code === 'ERR_HUB_CLIENT_GONE' || !res.headersSent || res.writableEnded || res.destroyed) {
+    return false;
+  }
+  try {
+    res.addTrailers({
+      'grpc-status': String(grpcStatusOf(problem, req.headers['grpc-timeout'] !== undefined)),
+      'grpc-message': encodeGrpcMessage(problem.message),
+      'slime-error-code': problem.code,
+    });
+    res.end();
+  } catch {
+    return false;
+  }
+  return true;
+}

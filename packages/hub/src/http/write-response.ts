@@ -4,6 +4,7 @@ import { HubError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { switchProtocols } from '../upgrade/switch-protocols.js';
 import { flushHead } from './flush-head.js';
+import { isTrailersOnly, writeTrailersOnly } from './grpc-trailers-only.js';
 
 /**
  * Writes the proxied response head in one writeHead call (raw list form keeps repeated fields such
@@ -40,6 +41,9 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   for (const [name, value] of Object.entries(ctx.responseHeaders)) raw.push(name, value);
   // An upstream switched protocols for a client upgrade: the socket becomes a tunnel.
   if (result.status === 101 && ctx.upgrade) return switchProtocols(ctx, raw);
+  // A gRPC status in the head is a Trailers-Only answer (an upstream's error): it must reach an
+  // HTTP/2 client as one HEADERS frame that ends the stream, or gRPC clients read "no status".
+  if (isTrailersOnly(res, result.headers)) return writeTrailersOnly(res, result.status, raw, result.body);
   res.writeHead(result.status, raw);
   const piped = result.body.pipe(res);
   // Node sends a head with the first body byte. A body that is not already here (SSE, an LLM's

@@ -15,6 +15,7 @@ import {
   windowUpdateDue,
 } from '@slime/protocol';
 import { HubError } from '../errors.js';
+import { endGrpcCall } from '../http/grpc-status.js';
 import type { ProxyResponse, ResponseBody } from '../pipeline/context.js';
 import type { AgentStream } from './agent-stream.js';
 import { RequestSender } from './request-sender.js';
@@ -377,7 +378,8 @@ export class HubStream implements ResponseBody, AgentStream {
       this.#head.reject(err);
       this.#head = null;
     }
-    if (this.#res && !this.#res.writableEnded) this.#res.destroy(err);
+    // a gRPC call ends with the error as its status (UNAVAILABLE...) rather than a reset
+    if (this.#res && !this.#res.writableEnded && !endGrpcCall(this.#res, err)) this.#res.destroy(err);
     this.#pipe?.reject(err);
     this.#pipe = null;
     this.#collector = null;
