@@ -1,16 +1,11 @@
 import { DEFAULT_APP } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
-import type { Attempt, Policy, RequestContext } from '../pipeline/context.js';
+import type { Policy, RequestContext } from '../pipeline/context.js';
 import { createJitterPolicy } from './jitter-policy.js';
 import type { SampleOutcome } from './limiter-types.js';
 import { headerValue, parseRetryAfter } from './retry-after.js';
 import type { Shaper, ShapingKey, ShapingPermit } from './shaper.js';
-
-/** The try being shaped: shaping runs in the pipeline's downstream, once per attempt. */
-function attemptOf(ctx: RequestContext): Attempt {
-  if (!ctx.attempt) throw new HubError('ERR_HUB_INTERNAL', 'shaping runs only inside an attempt');
-  return ctx.attempt;
-}
+import { type Admitted, attemptOf, createShapingWait } from './shaping-wait.js';
 
 export interface ShapingPolicyDeps {
   now: () => number;
@@ -22,8 +17,6 @@ export interface ShapingPolicyDeps {
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (handle: never) => void;
 }
-
-type Admitted = ShapingPermit & { delayMs: number };
 
 // RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -79,88 +72,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
     return p;
   };
 
-  const sleep = (ms: number, signal: AbortSignal) =>
-    new Promise<void>((resolve) => {
-      const onAbort = () => {
-        disarm(handle);
-        resolve();
-      };
-      const handle = arm(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-
-  /** What is left of the request's Slime-Block budget, ms (undefined: no bound). */
-  const budgetLeft = (ctx: RequestContext) =>
-    ctx.blockTimeoutMs === undefined
-      ? undefined
-      : Math.max(0, ctx.startedAt + ctx.blockTimeoutMs - deps.now());
-
-  /**
-   * Waits for a slot, FIFO among this policy's waiters, woken by the limiter (no polling). A
-   * re-queued request waits at the `front`: it subscribes first, then `before()` frees the slot it
-   * held, so that slot (if the limit still allows it) comes straight back to it.
-   */
-  const waitForSlot = (
-    ctx: RequestContext,
-    key: ShapingKey,
-    critical: boolean,
-    options: { front?: boolean; before?: () => void } = {},
-  ) =>
-    new Promise<Admitted>((resolve, reject) => {
-      let timer: unknown;
-      let settled = false;
-      const finish = (err?: HubError, admitted?: Admitted) => {
-        if (settled) return;
-        settled = true;
-        off();
-        attemptOf(ctx).signal.removeEventListener('abort', onAbort);
-        if (timer !== undefined) disarm(timer);
-        if (err) reject(err);
-        else resolve(admitted!);
-      };
-      const off = shaper.onAvailable(
-        key,
-        () => {
-          const a = shaper.admit(key, { critical, quiet: true });
-          if (a.ok) finish(undefined, Object.assign(a.permit, { delayMs: a.delayMs }));
-          return a.ok;
-        },
-        // waiters of a group take turns by application, as in the dispatcher's queue
-        options.front
-          ? { front: true }
-          : { app: ctx.app ?? DEFAULT_APP, ...(ctx.priority ? { priority: ctx.priority } : {}) },
-      );
-      const onAbort = () =>
-        finish(new HubError('ERR_HUB_CLIENT_GONE', 'client went away while waiting for a slot'));
-      if (options.before) {
-        options.before();
-        // Nothing notifies when the group has no limiter of its own (per-agent groups): ask once.
-        if (!settled) {
-          const a = shaper.admit(key, { critical, quiet: true });
-          if (a.ok) finish(undefined, Object.assign(a.permit, { delayMs: a.delayMs }));
-        }
-        if (settled) return;
-      }
-      const { signal } = attemptOf(ctx);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const left = budgetLeft(ctx);
-      if (left !== undefined) {
-        timer = arm(
-          () =>
-            finish(
-              new HubError('ERR_HUB_BLOCK_TIMEOUT', `no shaping slot within ${ctx.blockTimeoutMs} ms`, {
-                retryAfter: 1,
-              }),
-            ),
-          // the budget counts from the request's arrival (jitter already spent part of it)
-          left,
-        );
-      }
-    });
+  const { sleep, budgetLeft, waitForSlot } = createShapingWait(shaper, { now: deps.now, arm, disarm });
 
   /** A slot for a new request: at once, or (Slime-Block) after waiting in line. */
   async function admit(ctx: RequestContext, key: ShapingKey, critical: boolean): Promise<Admitted> {
