@@ -1,7 +1,8 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import type { RequestObserver } from '../pipeline/policies/access-log.js';
 import type { HubLike } from './hub-metrics.js';
 import { boundedLabel, statusClass } from './labels.js';
+import { createMetricFactory } from './metric-factory.js';
 
 /**
  * Per-application series. App names come from the policy (at most 1000, validated identifiers)
@@ -12,14 +13,13 @@ export function registerAppMetrics(
   hub: () => HubLike | null | undefined,
   maxLabelValues: number,
 ): RequestObserver {
-  const registers = [registry];
+  const m = createMetricFactory(registry);
   const appLabel = boundedLabel(maxLabelValues);
-  const requests = new Counter({
-    name: 'slime_app_requests_total',
-    help: 'Application requests by application and status class',
-    labelNames: ['app', 'status_class'] as const,
-    registers,
-  });
+  const requests = m.counter(
+    'slime_app_requests_total',
+    'Application requests by application and status class',
+    ['app', 'status_class'] as const,
+  );
   // One snapshot fills both gauges, like the agent gauges.
   const fill = (inFlight: Gauge<'app'>, queued: Gauge<'app'>) => {
     inFlight.reset();
@@ -30,24 +30,19 @@ export function registerAppMetrics(
       queued.inc({ app }, s.queued);
     }
   };
-  const inFlight: Gauge<'app'> = new Gauge({
-    name: 'slime_app_in_flight_requests',
-    help: 'Requests of each application dispatched to an agent and not finished',
-    labelNames: ['app'] as const,
-    registers,
-    collect() {
-      fill(inFlight, queued);
-    },
-  });
-  const queued: Gauge<'app'> = new Gauge({
-    name: 'slime_app_queued_requests',
-    help: 'Requests of each application waiting for an agent',
-    labelNames: ['app'] as const,
-    registers,
-    collect() {
-      fill(inFlight, queued);
-    },
-  });
+  const collect = () => fill(inFlight, queued);
+  const inFlight: Gauge<'app'> = m.gauge(
+    'slime_app_in_flight_requests',
+    'Requests of each application dispatched to an agent and not finished',
+    ['app'] as const,
+    collect,
+  );
+  const queued: Gauge<'app'> = m.gauge(
+    'slime_app_queued_requests',
+    'Requests of each application waiting for an agent',
+    ['app'] as const,
+    collect,
+  );
   return (e) => {
     if (e.app !== undefined) requests.inc({ app: appLabel(e.app), status_class: statusClass(e.status) });
   };

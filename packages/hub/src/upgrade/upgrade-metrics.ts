@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { createMetricFactory } from '../observability/metric-factory.js';
 import type { UpgradeObserver } from './upgrade-types.js';
 
 /**
@@ -13,30 +14,23 @@ import type { UpgradeObserver } from './upgrade-types.js';
  * - `slime_upgraded_stream_bytes_total{direction}`: bytes passed through, `to_upstream`/`to_client`.
  */
 export function createUpgradeMetrics(registry: Registry): UpgradeObserver {
-  const registers = [registry];
-  const open = new Gauge({
-    name: 'slime_upgraded_streams_open',
-    help: 'Upgraded streams (client WebSockets) open now',
-    registers,
-  });
-  const answered = new Counter({
-    name: 'slime_upgrades_total',
-    help: 'Upgrade requests an agent answered: switched (101) or not_switched',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const closed = new Counter({
-    name: 'slime_upgraded_streams_closed_total',
-    help: 'Upgraded streams that ended, by how: normal, client_reset, agent_reset, agent_lost',
-    labelNames: ['how'] as const,
-    registers,
-  });
-  const bytes = new Counter({
-    name: 'slime_upgraded_stream_bytes_total',
-    help: 'Bytes carried on upgraded streams, by direction',
-    labelNames: ['direction'] as const,
-    registers,
-  });
+  const m = createMetricFactory(registry);
+  const open = m.gauge('slime_upgraded_streams_open', 'Upgraded streams (client WebSockets) open now');
+  const answered = m.counter(
+    'slime_upgrades_total',
+    'Upgrade requests an agent answered: switched (101) or not_switched',
+    ['outcome'] as const,
+  );
+  const closed = m.counter(
+    'slime_upgraded_streams_closed_total',
+    'Upgraded streams that ended, by how: normal, client_reset, agent_reset, agent_lost',
+    ['how'] as const,
+  );
+  const bytes = m.counter(
+    'slime_upgraded_stream_bytes_total',
+    'Bytes carried on upgraded streams, by direction',
+    ['direction'] as const,
+  );
   return {
     upgraded(outcome) {
       answered.inc({ outcome: outcome === 'switched' ? 'switched' : 'not_switched' });
