@@ -1,89 +1,21 @@
-import type { Logger } from 'pino';
 import { type AppDirectory, compileApps } from '../apps/app-directory.js';
 import { quotaRules } from '../apps/app-quotas.js';
 import { HubError } from '../errors.js';
-import type { Policy, RequestContext } from '../pipeline/context.js';
+import type { Policy } from '../pipeline/context.js';
 import { type AccessRules, ambiguousTarget, compileAccess, forbidden } from './access.js';
 import { compileTrustedProxies, resolveClientIp } from './client-ip.js';
-import { createInFlight } from './concurrency.js';
+import type { PolicyEngine, PolicyEngineOptions } from './engine-types.js';
 import type { IpSet } from './ip.js';
 import { createMemoryStore } from './memory-store.js';
-import {
-  applicable,
-  type CompiledRateRule,
-  compileRateLimits,
-  contentLength,
-  limitSpec,
-  retryAfterMs,
-} from './rate-limit.js';
-import { rateLimitHeaders } from './ratelimit-headers.js';
+import { type CompiledRateRule, compileRateLimits } from './rate-limit.js';
+import { createRateLimiting } from './rate-limit-policy.js';
 import { viewOf } from './request-view.js';
-import { type CompiledSection, type PolicySections, SECTION_NAMES, type SectionName } from './section.js';
-import type { CounterStore, LimitSpec } from './store.js';
+import { type CompiledSection, SECTION_NAMES, type SectionName } from './section.js';
 import type { PolicyDoc, ValidationResult } from './types.js';
 import { validateWithSections } from './validate-sections.js';
 
+export type { PolicyEngine, PolicyEngineOptions } from './engine-types.js';
 export { validateWithSections };
-
-export interface PolicyEngineOptions {
-  /** The policy in force at start; validated here. Default: no rules. */
-  policy?: PolicyDoc;
-  /** Clock in ms. Default Date.now. */
-  now?: () => number;
-  /** Accepted so the hub can hand every component the same deps; the engine draws no randomness yet. */
-  random?: () => number;
-  logger?: Logger;
-  /** Where counters live. Default: in memory, at most 100 000 counters. */
-  store?: CounterStore;
-  /** Used when the policy has no trustedProxies of its own (the hub's --trusted-proxies). */
-  trustedProxies?: readonly string[];
-  /**
-   * Modules that own the `router`, `fallback` and `shaping` sections. A section without one is
-   * kept as given and has no effect.
-   */
-  sections?: PolicySections;
-}
-
-export interface PolicyEngine {
-  /** Sets ctx.clientIp from the socket and, behind trusted proxies, X-Forwarded-For. */
-  readonly clientIpPolicy: Policy;
-  /**
-   * Access rules: throws ERR_HUB_FORBIDDEN (403), or ERR_HUB_MALFORMED_REQUEST (400) for an
-   * ambiguous target that `paths.rejectAmbiguous` or a rule's `match.rejectAmbiguous` refuses.
-   */
-  readonly accessPolicy: Policy;
-  /** Rate limits: throws ERR_HUB_RATE_LIMITED (429) or ERR_HUB_OVERLOADED (503, concurrency). */
-  readonly rateLimitPolicy: Policy;
-  /** The policies for the pipeline's slots; each delegates to the rules in force. */
-  slots(): {
-    access: Policy[];
-    rateLimits: Policy[];
-    router: Policy[];
-    fallback: Policy[];
-    shaping: Policy[];
-  };
-  /** The applications of the policy in force (keys, weights, queue limits), for app auth and fairness. */
-  apps(): AppDirectory;
-  /** The runtime of a section now in force (for metrics and status), if it has a module. */
-  section(name: SectionName): CompiledSection | undefined;
-  /** The policy in force (a copy). */
-  current(): PolicyDoc;
-  /** Checks a policy as `update` would (core rules and every section), without applying it. */
-  validate(policy: unknown): ValidationResult;
-  /**
-   * Validates and applies a policy atomically: requests already past a policy finish under the
-   * old rules, later ones see only the new. Counters of unchanged rules carry over. Throws
-   * ERR_HUB_INVALID_POLICY (listing every problem) and keeps the old policy on bad input.
-   */
-  update(policy: unknown): PolicyDoc;
-  /** Request body bytes as they are read; counted only when the request had no Content-Length. */
-  onRequestBytes(ctx: RequestContext, n: number): void;
-  /** Response body bytes as they are written to the client. */
-  onResponseBytes(ctx: RequestContext, n: number): void;
-  /** Frees the request's concurrency slots now (idempotent; also done on res 'close'). */
-  onRequestEnd(ctx: RequestContext): void;
-  close(): Promise<void>;
-}
 
 interface Compiled {
   readonly doc: PolicyDoc;
@@ -92,12 +24,6 @@ interface Compiled {
   readonly rates: readonly CompiledRateRule[];
   readonly apps: AppDirectory;
   readonly sections: Partial<Record<SectionName, CompiledSection>>;
-}
-
-interface Tracked {
-  readonly byteSpecs: readonly LimitSpec[];
-  readonly requestBytesKnown: boolean;
-  readonly release: () => void;
 }
 
 /**
@@ -121,8 +47,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
   if (typeof store.checkAndCharge !== 'function') throw new TypeError('store must be a CounterStore');
   const log = options.logger;
   const fallbackTrusted = compileTrustedProxies(options.trustedProxies);
-  const inFlight = createInFlight();
-  const tracked = new WeakMap<RequestContext, Tracked>();
+  const rateLimiting = createRateLimiting({ rates: () => compiled.rates, store, now, log });
 
   const modules = options.sections ?? {};
   const invalid = (errors: readonly string[]) =>
@@ -204,65 +129,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     await next();
   };
 
-  const rateLimitPolicy: Policy = async function rateLimits(ctx, next) {
-    const applied = applicable(compiled.rates, viewOf(ctx));
-    if (applied.length === 0) return next();
-    const held: string[] = [];
-    for (const a of applied) {
-      if (a.rule.concurrency === undefined) continue;
-      if (!inFlight.tryAcquire(a.id, a.rule.concurrency)) {
-        for (const id of held) inFlight.release(id);
-        ctx.notes.rateLimit = a.rule.name;
-        throw new HubError('ERR_HUB_OVERLOADED', 'too many requests in flight', { retryAfter: 1 });
-      }
-      held.push(a.id);
-    }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      for (const id of held) inFlight.release(id);
-    };
-    // A slot is held until the response has been written (or the client left), which happens
-    // after this policy returns; the listener goes on first so no 'close' is missed.
-    if (held.length > 0) ctx.res.once('close', release);
-    let passed = false;
-    try {
-      const counted = applied.filter((a) => a.rule.limit !== undefined);
-      const known = contentLength(ctx);
-      const specs = counted.map((a) => limitSpec(a, known ?? 0));
-      if (specs.length > 0) {
-        const result = await store.checkAndCharge(specs, now());
-        const headers = rateLimitHeaders(counted.map((a, i) => ({ rule: a.rule, state: result.limits[i]! })));
-        if (!result.admitted) {
-          ctx.notes.rateLimit = counted
-            .filter((_, i) => !result.limits[i]!.allowed)
-            .map((a) => a.rule.name)
-            .join(',');
-          throw new HubError('ERR_HUB_RATE_LIMITED', 'rate limit exceeded', {
-            retryAfter: retryAfterMs(counted, result.limits) / 1000,
-            ...(headers ? { headers } : {}),
-          });
-        }
-        if (headers) Object.assign(ctx.responseHeaders, headers);
-      }
-      const byteSpecs = specs.filter((_, i) => counted[i]!.rule.bytes);
-      tracked.set(ctx, { byteSpecs, requestBytesKnown: known !== undefined, release });
-      await next();
-      passed = true;
-    } finally {
-      if (!passed || ctx.signal.aborted) release();
-    }
-  };
-
-  const chargeBytes = (ctx: RequestContext, n: number, request: boolean) => {
-    const t = tracked.get(ctx);
-    if (!t || t.byteSpecs.length === 0 || !(n > 0)) return;
-    if (request && t.requestBytesKnown) return;
-    store
-      .charge(t.byteSpecs, n, now())
-      .catch((err: unknown) => log?.warn({ err }, 'rate-limit store charge failed'));
-  };
+  const { policy: rateLimitPolicy, chargeBytes } = rateLimiting;
 
   return {
     clientIpPolicy,
@@ -293,7 +160,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     },
     onRequestBytes: (ctx, n) => chargeBytes(ctx, n, true),
     onResponseBytes: (ctx, n) => chargeBytes(ctx, n, false),
-    onRequestEnd: (ctx) => tracked.get(ctx)?.release(),
+    onRequestEnd: (ctx) => rateLimiting.release(ctx),
     async close() {
       await disposeSections(compiled, undefined);
       await store.close();
