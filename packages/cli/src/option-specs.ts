@@ -4,6 +4,7 @@
 // the names listed in `env`.
 
 import { AGENT_RUN_OPTIONS, DEMO_OPTIONS } from './agent-option-specs.js';
+import { HUB_EJECT_OPTIONS } from './eject-option-specs.js';
 import {
   HUB_APP_OPTIONS,
   HUB_REGISTER_OPTIONS,
@@ -15,12 +16,12 @@ import type { OptionSpec } from './settings.js';
 import {
   logFormat,
   logLevel,
-  otelEndpoint,
   redisPrefix,
   redisUrl,
   revocationsFile,
   stateDir,
 } from './shared-option-specs.js';
+import { HUB_TLS_OPTIONS } from './tls-option-specs.js';
 
 export {
   AGENT_RUN_OPTIONS,
@@ -31,52 +32,6 @@ export {
   HUB_STATUS_OPTIONS,
   HUB_UNREVOKE_OPTIONS,
 };
-
-// TLS and HTTP/2 of `hub run` (docs/tls-http2-tracing.md).
-const hubTlsOptions: readonly OptionSpec[] = [
-  {
-    flag: 'tls-cert',
-    env: ['TLS_CERT'],
-    kind: 'string',
-    arg: '<file>',
-    defaultText: 'none (plain HTTP)',
-    description:
-      'PEM certificate chain: serve applications and agents over TLS (reloaded on SIGHUP and on change)',
-  },
-  {
-    flag: 'tls-key',
-    env: ['TLS_KEY'],
-    kind: 'string',
-    arg: '<file>',
-    defaultText: 'none',
-    description: 'PEM private key of --tls-cert (refused at start when it does not match)',
-  },
-  {
-    flag: 'admin-tls-cert',
-    env: ['ADMIN_TLS_CERT'],
-    kind: 'string',
-    arg: '<file>',
-    defaultText: 'none (plain HTTP)',
-    description: 'PEM certificate chain of the admin port (give --tls-cert again to reuse it)',
-  },
-  {
-    flag: 'admin-tls-key',
-    env: ['ADMIN_TLS_KEY'],
-    kind: 'string',
-    arg: '<file>',
-    defaultText: 'none',
-    description: 'PEM private key of --admin-tls-cert',
-  },
-  {
-    flag: 'http2',
-    env: ['HTTP2'],
-    kind: 'bool',
-    arg: '[bool]',
-    defaultText: 'true',
-    description: 'serve HTTP/2 too: by ALPN over TLS, by prior knowledge (h2c) in cleartext',
-  },
-  otelEndpoint,
-];
 
 export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
   {
@@ -159,47 +114,7 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     defaultText: '60s',
     description: 'longest wait for a response head once an agent has the request (504 past it; 0 = none)',
   },
-  {
-    flag: 'eject-connect-errors',
-    env: ['EJECT_CONNECT_ERRORS'],
-    kind: 'int',
-    arg: '<n>',
-    defaultText: '3',
-    description:
-      'eject an agent from dispatch after this many consecutive upstream connect failures (0 = never)',
-  },
-  {
-    flag: 'eject-5xx',
-    env: ['EJECT_5XX'],
-    kind: 'int',
-    arg: '<n>',
-    defaultText: '0 (off)',
-    description: 'eject an agent after this many consecutive 5xx answers or gateway errors (0 = never)',
-  },
-  {
-    flag: 'eject-base-time',
-    env: ['EJECT_BASE_TIME'],
-    kind: 'duration',
-    arg: '<duration>',
-    defaultText: '30s',
-    description: 'first ejection lasts this long; the n-th n times as long',
-  },
-  {
-    flag: 'eject-max-time',
-    env: ['EJECT_MAX_TIME'],
-    kind: 'duration',
-    arg: '<duration>',
-    defaultText: '5m',
-    description: 'no ejection lasts longer',
-  },
-  {
-    flag: 'eject-max-percent',
-    env: ['EJECT_MAX_PERCENT'],
-    kind: 'int',
-    arg: '<percent>',
-    defaultText: '50',
-    description: 'most agents of one scope group ejected at once, in percent',
-  },
+  ...HUB_EJECT_OPTIONS,
   {
     flag: 'heartbeat-timeout',
     env: ['HEARTBEAT_TIMEOUT'],
@@ -284,7 +199,7 @@ export const HUB_RUN_OPTIONS: readonly OptionSpec[] = [
     description:
       'migration from the Go Slime Proxy: accept its agent tokens, and serve its agents (long-poll protocol)',
   },
-  ...hubTlsOptions,
+  ...HUB_TLS_OPTIONS,
   redisUrl,
   {
     flag: 'redis-timeout',
