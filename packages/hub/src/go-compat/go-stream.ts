@@ -3,34 +3,22 @@ import type { OpenStreamRequest } from '../agents/connection-types.js';
 import type { DispatchedStream } from '../dispatch/dispatcher.js';
 import { HubError } from '../errors.js';
 import type { ProxyResponse } from '../pipeline/context.js';
-import { UpstreamConnectError } from '../streams/reset-errors.js';
 import { type Exchange, refuseSubmit } from './go-exchange.js';
 import { GoRequestBody } from './go-request-body.js';
 import { GoResponseBody } from './go-response-body.js';
-import { type ParseEvent, type RequestFraming, ResponseParser, WireError } from './http-wire.js';
+import {
+  agentLost,
+  headTimeout,
+  IDEMPOTENT,
+  malformedResponse,
+  requestDropped,
+  streamIdle,
+  workerClosed,
+} from './go-stream-errors.js';
+import type { GoStreamHost, State } from './go-stream-types.js';
+import { type ParseEvent, type RequestFraming, ResponseParser } from './http-wire.js';
 
-/** What a stream needs from the Go worker it was handed to. */
-export interface GoStreamHost {
-  readonly id: string;
-  now(): number;
-  /** The stream stopped counting against the worker (answered, failed or cancelled). */
-  streamSettled(stream: GoStream): void;
-  /** The exchange around the stream is over: no submit can come for it any more. */
-  streamClosed(stream: GoStream): void;
-}
-
-// RFC 9110 §9.2.2: repeating these has the effect of doing them once.
-const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-type State =
-  /** The request went out in the long-poll answer; no submit yet. */
-  | 'handed'
-  /** The submit is streaming the response in. */
-  | 'submitting'
-  /** The whole response arrived. */
-  | 'done'
-  /** Failed, cancelled or abandoned. */
-  | 'failed';
+export type { GoStreamHost } from './go-stream-types.js';
 
 /**
  * One application request handed to a Go agent: the request goes out as the answer to the
@@ -144,13 +132,8 @@ export class GoStream implements DispatchedStream {
    */
   abandon(why: string, nothingSent = false): void {
     if (this.#state !== 'handed') return;
-    const message = `Go agent ${this.#host.id} dropped the request: ${why}`;
-    if (!this.#request.read && (nothingSent || IDEMPOTENT.has(this.#method))) {
-      // Dispatch treats it as an unreachable upstream: tried elsewhere, never on this worker again.
-      this.#fail(new UpstreamConnectError(message, this.#request.detach()));
-    } else {
-      this.#fail(new HubError('ERR_HUB_AGENT_LOST', message));
-    }
+    const elsewhere = !this.#request.read && (nothingSent || IDEMPOTENT.has(this.#method));
+    this.#fail(requestDropped(this.#host.id, why, elsewhere ? { body: this.#request.detach() } : undefined));
   }
 
   /** The worker's `POST /v1/agent/submit` for this stream arrived. */
@@ -217,18 +200,12 @@ export class GoStream implements DispatchedStream {
   }
 
   #malformed(err: unknown): void {
-    const detail = err instanceof WireError ? err.message : 'unreadable response';
-    this.#fail(
-      new HubError(
-        'ERR_HUB_UPSTREAM_ERROR',
-        `Go agent ${this.#host.id} sent a malformed response: ${detail}`,
-      ),
-    );
+    this.#fail(malformedResponse(this.#host.id, err));
   }
 
   #lost(why: string): void {
     if (this.#state !== 'submitting') return;
-    this.#fail(new HubError('ERR_HUB_AGENT_LOST', `Go agent ${this.#host.id} was lost: ${why}`));
+    this.#fail(agentLost(this.#host.id, why));
   }
 
   /** The whole response arrived. */
@@ -256,12 +233,7 @@ export class GoStream implements DispatchedStream {
   /** The request deadline passed before the response head: stop it at the agent, 504 for the client. */
   expire(timeoutMs: number): void {
     if (this.#head === null) return;
-    this.#fail(
-      new HubError(
-        'ERR_HUB_UPSTREAM_TIMEOUT',
-        `no response head from Go agent ${this.#host.id} within ${timeoutMs} ms`,
-      ),
-    );
+    this.#fail(headTimeout(this.#host.id, timeoutMs));
   }
 
   /** Hub-side abort (client gone, body failed, idle): the agent is told by closing its connection. */
@@ -272,10 +244,7 @@ export class GoStream implements DispatchedStream {
 
   /** Nothing came from the agent for too long. */
   idle(): void {
-    this.cancel(
-      'stream idle',
-      new HubError('ERR_HUB_STREAM_IDLE', `no data from Go agent ${this.#host.id} for too long`),
-    );
+    this.cancel('stream idle', streamIdle(this.#host.id));
   }
 
   /** The worker was closed by the hub (revoked token, shutdown). */
@@ -284,11 +253,8 @@ export class GoStream implements DispatchedStream {
       this.#stopAgent();
       return;
     }
-    this.#fail(
-      new HubError('ERR_HUB_AGENT_LOST', `Go agent ${this.#host.id} was closed: ${reason}`, {
-        retryable: !this.#request.read && this.#submit === null && IDEMPOTENT.has(this.#method),
-      }),
-    );
+    const retryable = !this.#request.read && this.#submit === null && IDEMPOTENT.has(this.#method);
+    this.#fail(workerClosed(this.#host.id, reason, retryable));
   }
 
   #fail(err: HubError): void {
