@@ -1,97 +1,23 @@
-import type { Logger } from 'pino';
-import type { OpenStreamRequest } from '../agents/connection-types.js';
-import { DEFAULT_APP, type Priority } from '../apps/app-types.js';
+import { DEFAULT_APP } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
-import type { ProxyResponse } from '../pipeline/context.js';
-import type { AgentGate } from './agent-gate.js';
 import { type AppLoad, createAppLoad } from './app-load.js';
-import { type AppShare, type FairNode, FairQueue, type Offer } from './fair-queue.js';
+import type {
+  DispatchAgent,
+  DispatchedStream,
+  DispatcherOptions,
+  DispatchTicket,
+  DispatchTimers,
+  Waiter,
+} from './dispatch-types.js';
+import { type AppShare, FairQueue, type Offer } from './fair-queue.js';
 
-/**
- * What dispatch uses of a request handed to an agent: a native HubStream, or a Go agent's
- * long-poll hand-over (go-compat). The response resolves with the head; the body streams later.
- */
-export interface DispatchedStream {
-  readonly response: Promise<ProxyResponse>;
-  /** Stops the request at the agent (the client left): the response rejects. */
-  cancel(reason: string): void;
-  /** The request deadline passed before the response head: cancel, and 504 for the client. */
-  expire(timeoutMs: number): void;
-  /** Runs `fn` once the stream stops counting against the hub. */
-  onSettled(fn: () => void): void;
-}
-
-/** What the dispatcher and the dispatch policy use of an agent: a native AgentConnection or a Go worker. */
-export interface DispatchAgent {
-  readonly id: string;
-  /** Whether a request may be opened on it now. */
-  readonly accepting: boolean;
-  readonly inFlight: number;
-  /** Sequence of the last dispatch to it, for least-recently-used tie breaking. */
-  lastPick: number;
-  /** Whether it may serve a request for `scope` (Slime-Scope) and `path`. */
-  serves(scope: string | undefined, path: string): boolean;
-  openStream(request: OpenStreamRequest): DispatchedStream;
-}
-
-/** What the dispatcher needs to know about a request. */
-export interface DispatchTicket {
-  scope: string | undefined;
-  path: string;
-  /** Wait for an agent instead of failing fast. */
-  block: boolean;
-  /** Longest wait, ms; undefined = until the client leaves. */
-  timeoutMs: number | undefined;
-  signal: AbortSignal;
-  /** Re-dispatch after an agent loss: goes to the front of the queue. */
-  front: boolean;
-  /** Opens the stream on the chosen agent; called synchronously when an agent is assigned. */
-  open: (agent: DispatchAgent) => DispatchedStream;
-  /** Per-agent shaping: only agents the gate admits are picked. */
-  gate?: AgentGate;
-  /** Agents this request already failed on (could not reach their upstream): not picked again. */
-  exclude?: ReadonlySet<DispatchAgent>;
-  /** The application it is queued and counted under; default `default`. */
-  app?: string;
-  /** Its order within the application's waiters; default `normal`. */
-  priority?: Priority;
-}
-
-interface Waiter {
-  ticket: DispatchTicket;
-  resolve: (s: DispatchedStream) => void;
-  reject: (e: HubError) => void;
-  timer: unknown;
-  onAbort: () => void;
-  /** Unsubscribes from the gate's wake-ups. */
-  offGate: (() => void) | undefined;
-  enqueuedAt: number;
-  entry: FairNode<Waiter> | undefined;
-}
-
-export interface DispatcherOptions {
-  /** Most requests dispatched at once, over all agents; undefined = unlimited. */
-  concurrent: number | undefined;
-  maxQueue: number;
-  now: () => number;
-  log: Logger;
-  /** Agents taken out of dispatch for a while (outlier ejection). */
-  isEjected?: (agent: DispatchAgent) => boolean;
-  /** Observes queue waits (ms) and their outcome, for metrics. */
-  onWait?: (
-    ms: number,
-    outcome: 'dispatched' | 'timeout' | 'client-gone' | 'no-agent' | 'shutdown' | 'shed',
-  ) => void;
-  /** Each application's weight and queue limit (the policy's `apps`); default weight 1, no limit. */
-  share?: (app: string) => AppShare;
-  /** Timers for Slime-Block-Timeout; default the global ones (unref'd). Injected by tests. */
-  timers?: DispatchTimers;
-}
-
-export interface DispatchTimers {
-  set(fn: () => void, ms: number): unknown;
-  clear(timer: unknown): void;
-}
+export type {
+  DispatchAgent,
+  DispatchedStream,
+  DispatcherOptions,
+  DispatchTicket,
+  DispatchTimers,
+} from './dispatch-types.js';
 
 const GLOBAL_TIMERS: DispatchTimers = {
   set: (fn, ms) => setTimeout(fn, ms).unref(),
