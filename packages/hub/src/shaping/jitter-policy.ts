@@ -1,5 +1,6 @@
 import { HubError } from '../errors.js';
 import type { Policy } from '../pipeline/context.js';
+import { abortableSleep } from './abortable-sleep.js';
 import { parseCanWait } from './can-wait.js';
 import { checkFunction, checkNumber, optNumber } from './check-options.js';
 
@@ -51,28 +52,8 @@ export function createJitterPolicy(options: JitterOptions): Policy {
     ctx.notes.jitterMs = delay;
     // inside an attempt, its own signal (the client's, cut at a fallback try's deadline)
     const signal = ctx.attempt?.signal ?? ctx.signal;
-    if (delay > 0) await wait(delay, signal, arm, disarm);
+    if (delay > 0) await abortableSleep(delay, signal, arm, disarm);
     if (signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away during jitter');
     await next();
   };
-}
-
-function wait(
-  ms: number,
-  signal: AbortSignal,
-  arm: (fn: () => void, ms: number) => unknown,
-  disarm: (handle: unknown) => void,
-): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      disarm(handle);
-      resolve();
-    };
-    const handle = arm(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,6 +1,7 @@
 import { DEFAULT_APP } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
 import type { Attempt, RequestContext } from '../pipeline/context.js';
+import { abortableSleep } from './abortable-sleep.js';
 import type { Shaper, ShapingKey, ShapingPermit } from './shaper.js';
 
 /** The try being shaped: shaping runs in the pipeline's downstream, once per attempt. */
@@ -33,18 +34,7 @@ export interface ShapingWait {
 /** The waiting side of the shaping policy: sleeps, the Slime-Block budget and the wait for a slot. */
 export function createShapingWait(shaper: Shaper, deps: ShapingWaitDeps): ShapingWait {
   const { arm, disarm } = deps;
-  const sleep = (ms: number, signal: AbortSignal) =>
-    new Promise<void>((resolve) => {
-      const onAbort = () => {
-        disarm(handle);
-        resolve();
-      };
-      const handle = arm(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+  const sleep = (ms: number, signal: AbortSignal) => abortableSleep(ms, signal, arm, disarm);
 
   /** What is left of the request's Slime-Block budget, ms (undefined: no bound). */
   const budgetLeft = (ctx: RequestContext) =>
