@@ -5,8 +5,8 @@
 //
 //   node bench/probes/grpc-unary-cost.mjs [ms=3000] [concurrency=32]   (DIRECT=1: no hub, no agent)
 import { spawn } from 'node:child_process';
-import { childScope } from '../lib/children.mjs';
 import { readdirSync, readFileSync } from 'node:fs';
+import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
 
 /** CPU ms per thread name of `pid` (main thread, V8 workers, libuv pool...). */
@@ -23,6 +23,7 @@ function threadsMs(pid) {
   }
   return out;
 }
+
 import { startSlime } from '../lib/setup.mjs';
 
 const ms = Number(process.argv[2] ?? 3000);
@@ -34,15 +35,20 @@ try {
   const direct = process.env.DIRECT === '1';
   const slime = direct ? null : await startSlime(scope, upstream.info.url, { numWorker: 32 });
   const target = direct ? upstream.info.target : new URL(slime.url).host;
-  await load.call('unary', { target, concurrency, ms: 500 });
+  await load.call('unary', { target, concurrency, ms: Number(process.env.WARM_MS ?? 500) });
   const procs = direct
     ? { client: load.pid, upstream: upstream.pid }
     : { client: load.pid, hub: slime.hub.pid, agent: slime.agents[0].pid, upstream: upstream.pid };
   const traces = [];
   if (process.env.STRACE) {
     for (const name of direct ? ['upstream'] : ['hub', 'agent']) {
-      const args = process.env.STRACE === 'log' ? ['-f', '-tt', '-T', '-e', 'trace=writev,write,read,epoll_pwait', '-o', `/tmp/strace-${name}.log`] : ['-c', '-f'];
-      const t = spawn('strace', [...args, '-p', String(procs[name])], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const args =
+        process.env.STRACE === 'log'
+          ? ['-f', '-tt', '-T', '-e', 'trace=writev,write,read,epoll_pwait', '-o', `/tmp/strace-${name}.log`]
+          : ['-c', '-f'];
+      const t = spawn('strace', [...args, '-p', String(procs[name])], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let out = '';
       t.stderr.on('data', (d) => (out += d));
       traces.push({ name, t, done: new Promise((r) => t.once('exit', () => r(out))) });
@@ -55,7 +61,9 @@ try {
   const tAfter = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, threadsMs(pid)]));
   const after = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuMs(pid)]));
   const lat = r.latencies.sort((a, b) => a - b);
-  console.log(`${r.requests} calls in ${ms} ms (${Math.round(r.requests / (ms / 1000))}/s), errors ${r.errors}, p50 ${lat[lat.length >> 1].toFixed(2)} ms`);
+  console.log(
+    `${r.requests} calls in ${ms} ms (${Math.round(r.requests / (ms / 1000))}/s), errors ${r.errors}, p50 ${lat[lat.length >> 1].toFixed(2)} ms`,
+  );
   for (const k of Object.keys(procs))
     console.log(
       `${k.padEnd(9)} ${((1000 * (after[k] - before[k])) / r.requests).toFixed(0).padStart(5)} µs/call  (${Object.entries(
@@ -72,7 +80,8 @@ try {
     console.log(`--- ${name} syscalls per call`);
     for (const line of out.split('\n')) {
       const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$/.exec(line);
-      if (m && Number(m[1]) / r.requests >= 0.05) console.log(`${m[2].padEnd(14)} ${(Number(m[1]) / r.requests).toFixed(2)}`);
+      if (m && Number(m[1]) / r.requests >= 0.05)
+        console.log(`${m[2].padEnd(14)} ${(Number(m[1]) / r.requests).toFixed(2)}`);
     }
   }
 } finally {

@@ -144,6 +144,8 @@ export class H2cConnection {
       stream.on('error', (err) => fail(this.#shared.error ?? err));
       stream.once('close', () => {
         signal.removeEventListener('abort', onAbort);
+        // every stream closes, answered or not: an Error (its stack) only when it is news
+        if (answered) return;
         fail(
           this.#shared.error ??
             coded(`upstream closed the stream (code ${stream.rstCode ?? 0})`, 'UND_ERR_SOCKET'),
