@@ -87,6 +87,17 @@ export class H2cConnection {
   }
 
   request(options: H2cRequestOptions): Promise<UpstreamResponse> {
+    const { body } = options;
+    if (body === null || options.trailers === undefined) return this.#request(options);
+    // A request that may end with trailers needs `waitForTrailers`, and then Node sends the end of
+    // the stream in a write of its own, after 'wantTrailers' (one more upstream wake-up per gRPC
+    // call, whose unary handler waits for that end). The hub sends a small request's head, body
+    // and end in one batch, handled in this same turn: one tick later the body is often complete,
+    // and without trailers its end rides on the last DATA frame, in the same write as the head.
+    return new Promise((resolve) => process.nextTick(() => resolve(this.#request(options))));
+  }
+
+  #request(options: H2cRequestOptions): Promise<UpstreamResponse> {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       if (this.#closed) throw coded('upstream connection is closed', 'UND_ERR_CLOSED');
       const { signal, body } = options;
@@ -109,7 +120,8 @@ export class H2cConnection {
         }
       }
       const session = this.#shared.get();
-      const withTrailers = body !== null && options.trailers !== undefined;
+      const withTrailers =
+        body !== null && options.trailers !== undefined && !(bodyEnded(body) && !options.trailers()?.length);
       // Throws synchronously on a field HTTP/2 forbids: the caller turns that into this call's error.
       const stream = session.request(headers, { endStream: body === null, waitForTrailers: withTrailers });
       let answered = false;
@@ -132,6 +144,8 @@ export class H2cConnection {
       stream.on('error', (err) => fail(this.#shared.error ?? err));
       stream.once('close', () => {
         signal.removeEventListener('abort', onAbort);
+        // every stream closes, answered or not: an Error (its stack) only when it is news
+        if (answered) return;
         fail(
           this.#shared.error ??
             coded(`upstream closed the stream (code ${stream.rstCode ?? 0})`, 'UND_ERR_SOCKET'),
@@ -187,6 +201,14 @@ export class H2cConnection {
     this.#shared.destroyIfUnused();
     return Promise.resolve();
   }
+}
+
+/**
+ * Whether `body` has received its end (not necessarily read yet). Node has no public getter for
+ * it (`readableEnded` waits for the 'end' event); without the state, the answer is "not yet".
+ */
+function bodyEnded(body: Readable): boolean {
+  return (body as Readable & { _readableState?: { ended?: unknown } })._readableState?.ended === true;
 }
 
 /**
