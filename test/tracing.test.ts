@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import { createOtlpTracing } from '../packages/cli/src/otel.js';
-import { startAgent, startHub, startUpstream } from './helpers/harness.js';
+import { deferred, startAgent, startHub, startUpstream } from './helpers/harness.js';
 import { captureLog } from './helpers/log-capture.js';
 import { startOtlpReceiver } from './helpers/otlp-receiver.js';
 
@@ -93,6 +93,41 @@ describe('OpenTelemetry tracing', () => {
     await (await request(`${hub.url}/x`, { headers: { traceparent: tp } })).body.text();
     expect(seen).toEqual([tp]);
     await vi.waitFor(() => expect(log.lines.find((l) => l.msg === 'request')?.traceId).toBe(CLIENT_TRACE));
+  });
+
+  it('a request that waited for a free agent carries its queue wait on the request span', async () => {
+    await using receiver = await startOtlpReceiver();
+    const hubTracing = await createOtlpTracing({ url: `${receiver.url}/v1/traces`, serviceName: 'hub' });
+    const release = deferred();
+    await using upstream = await startUpstream(async (req, res) => {
+      if (req.url === '/hold') await release.promise;
+      res.end('ok');
+    });
+    await using hub = await startHub({ tracer: hubTracing.tracer });
+    await using _agent = await startAgent(hub, upstream, { numWorker: 1 });
+    const held = request(`${hub.url}/hold`).then((r) => r.body.text());
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1));
+    const waiting = request(`${hub.url}/queued`, { headers: { 'slime-block': '1' } }).then((r) =>
+      r.body.text(),
+    );
+    await vi.waitFor(() => expect(hub.hub.queueLength).toBe(1));
+    const queuedBy = performance.now();
+    // a few round trips through the hub while the only slot is held: the queued request waits on
+    for (let i = 0; i < 10; i++)
+      expect((await request(`${hub.url}/nothing`, { headers: { 'slime-block': '0' } })).statusCode).toBe(503);
+    const releasedAt = performance.now();
+    release.resolve();
+    expect(await held).toBe('ok');
+    expect(await waiting).toBe('ok');
+    await hubTracing.shutdown();
+    const spans = receiver.spans.filter((s) => s.service === 'hub' && s.name === 'GET');
+    const queued = spans.find((s) => s.attributes['url.path'] === '/queued');
+    const first = spans.find((s) => s.attributes['url.path'] === '/hold');
+    const waited = Number(queued?.attributes['slime.queue_wait_ms']);
+    // at least the time the test watched it wait (ms clock: 2 ms of rounding), and within dispatch_ms
+    expect(waited).toBeGreaterThanOrEqual(releasedAt - queuedBy - 2);
+    expect(waited).toBeLessThanOrEqual(Number(queued?.attributes['slime.dispatch_ms']));
+    expect(Number(first?.attributes['slime.queue_wait_ms'])).toBeLessThanOrEqual(waited);
   });
 
   it('a hub error ends the request span with an error status', async () => {

@@ -108,6 +108,9 @@ export function createHubTracing(tracer: Tracer, now: () => number): HubTracing 
         await next();
         const headAt = now();
         state.span.setAttribute('slime.dispatch_ms', headAt - at);
+        if (typeof ctx.notes.queueWaitMs === 'number') {
+          state.span.setAttribute('slime.queue_wait_ms', ctx.notes.queueWaitMs);
+        }
         if (attempt.result) {
           span.setAttribute('http.response.status_code', attempt.result.status);
           if (attempt.result.servedBy) span.setAttribute('slime.agent.id', attempt.result.servedBy);

@@ -87,6 +87,7 @@ export function dispatchToAgent(options: {
       const redispatchAfterLoss = retry && lastConnectError === undefined;
       let chosen: DispatchAgent | undefined;
       let stream: DispatchedStream;
+      const queuedAt = now();
       try {
         stream = await dispatcher.dispatch({
           scope,
@@ -102,6 +103,8 @@ export function dispatchToAgent(options: {
           ...(unreachable ? { exclude: unreachable } : {}),
           open: (agent: DispatchAgent) => {
             chosen = agent;
+            // time in the dispatcher's queue, summed over re-dispatches (tracing reads it)
+            ctx.notes.queueWaitMs = Number(ctx.notes.queueWaitMs ?? 0) + (now() - queuedAt);
             return agent.openStream({
               method: ctx.method,
               target: attempt.target,
