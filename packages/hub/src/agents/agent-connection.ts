@@ -5,6 +5,7 @@ import {
   type Corkable,
   closeCodeFor,
   closeReason,
+  DEFAULT_CONNECTION_WINDOW_GROWTH,
   decodeFrame,
   encodeFrame,
   type Frame,
@@ -20,6 +21,7 @@ import {
   SUPPORTED_VERSIONS,
   spendCredit,
   UPGRADE_VERSION,
+  WindowBudget,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
@@ -35,6 +37,7 @@ import type {
   OpenStreamRequest,
 } from './connection-types.js';
 import { heartbeatDue } from './heartbeat.js';
+import { rawDataPath } from './raw-data-path.js';
 
 export type {
   AgentSnapshot,
@@ -61,6 +64,8 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   readonly remoteAddress: string;
   readonly since: number;
   readonly hubWindow: number;
+  /** Response windows of all streams here grow within this budget (auto-tuning, §11). */
+  readonly windowBudget = new WindowBudget(DEFAULT_CONNECTION_WINDOW_GROWTH);
   agentWindow = 0;
   credits = 0;
   /** The protocol version agreed in HELLO/WELCOME (0 before); 3 and later carry upgrades and trailers. */
@@ -96,6 +101,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
       schedule: setImmediate,
       highWater: HIGH_WATER,
       lowWater: LOW_WATER,
+      raw: rawDataPath(ws, false),
     });
     this.#opts = opts;
     this.id = opts.id;
@@ -169,6 +175,13 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     const n = bytes.byteLength;
     this.#opts.onBytes?.('to_agent', n);
     this.#budget.write(bytes);
+  }
+
+  /** One DATA frame, its payload written as it is (no copy into a frame). */
+  sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void {
+    if (this.#state === 'closed') return;
+    const n = this.#budget.writeData(streamId, chunks, length);
+    this.#opts.onBytes?.('to_agent', n);
   }
 
   /** Writes what is held back now: before a close or terminate, nothing queued may be lost. */
