@@ -15,6 +15,7 @@ import {
 import type { Logger } from 'pino';
 import type { Client, Dispatcher } from 'undici';
 import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
+import { CallSignal } from './call-signal.js';
 import type { UpstreamTarget } from './options.js';
 import { RequestBody } from './request-body.js';
 import type { UpstreamConnections } from './upstream-connections.js';
@@ -106,7 +107,7 @@ export class UpstreamCall {
   readonly #host: CallHost;
   readonly #deps: CallDeps;
   readonly #frame: RequestFrame;
-  readonly #abort = new AbortController();
+  readonly #abort = new CallSignal();
   #body: RequestBody | null = null;
   /** The upstream connection lent to this call, returned when the call ends. */
   #client: Client | null = null;
@@ -171,7 +172,7 @@ export class UpstreamCall {
         method: request.method,
         headers: request.headers,
         body,
-        signal: this.#abort.signal,
+        signal: this.#abort.toAbortSignal(),
         headersTimeoutMs: this.#deps.headersTimeoutMs,
         path: request.path,
         ...(sendTrailers ? { trailers: () => body?.trailers } : {}),
@@ -186,7 +187,7 @@ export class UpstreamCall {
           path: request.path,
           headers: request.headers,
           body: this.#body,
-          signal: this.#abort.signal,
+          signal: this.#abort,
           headersTimeout: this.#deps.headersTimeoutMs,
           bodyTimeout: this.#deps.bodyTimeoutMs,
           onInfo: (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) =>

@@ -32,6 +32,8 @@ export interface DispatchAgent {
   /** Whether it may serve a request for `scope` (Slime-Scope) and `path`. */
   serves(scope: string | undefined, path: string): boolean;
   openStream(request: OpenStreamRequest): DispatchedStream;
+  /** Writes what the agent's connection holds back now (frames are otherwise batched per turn). */
+  flush?(): void;
 }
 
 /** What the dispatcher needs to know about a request. */
@@ -315,6 +317,9 @@ export class Dispatcher {
       );
       return 'skip';
     }
+    // A waiter takes a slot that was just freed: its REQUEST leaves now, ahead of the finished
+    // response's own bookkeeping (writing it out, the access line, metrics) that follows in this turn.
+    agent.flush?.();
     w.resolve(stream);
     return 'served';
   }
