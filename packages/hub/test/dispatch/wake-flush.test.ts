@@ -10,7 +10,7 @@ import {
 /** An agent with one slot that records the order of opens and flushes. */
 function oneSlotAgent(events: string[]) {
   let settle: (() => void) | undefined;
-  const agent: DispatchAgent & { free(): void } = {
+  const agent: DispatchAgent & { free(): void; accepting: boolean; inFlight: number } = {
     id: 'a#1',
     accepting: true,
     inFlight: 0,
