@@ -342,7 +342,9 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
   async function listen(): Promise<HubAddress> {
     if (state !== 'new') throw new Error('hub.listen() can be called once');
     const host = options.host ?? '0.0.0.0';
-    server.listen(options.port ?? 8080, host);
+    // Node's default backlog (511) drops part of a burst of connections (1,000 SSE clients at
+    // once): each dropped SYN waits a second for its retransmission. The kernel caps it (somaxconn).
+    server.listen(options.port ?? 8080, host, 4096);
     await once(server, 'listening');
     const a = server.address() as AddressInfo;
     const shownHost = a.family === 'IPv6' ? `[${a.address}]` : a.address;
