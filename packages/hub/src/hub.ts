@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.js';
 import { agentUpgradeHandler, isAgentUpgrade } from './agents/agent-upgrade.js';
-import { heartbeatTickMs } from './agents/heartbeat.js';
+import { HEARTBEAT_SLICES, HeartbeatSweep, heartbeatTickMs } from './agents/heartbeat.js';
 import { createTokenVerifier } from './agents/tokens.js';
 import type { AppDirectory } from './apps/app-directory.js';
 import { shareOf } from './dispatch/app-share.js';
@@ -333,10 +333,13 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     return taken(wanted) ? `${wanted}#${n}` : wanted;
   }
 
+  // Each tick's agents are checked a slice at a time (HeartbeatSweep), spread over the tick.
+  const sweep = new HeartbeatSweep(connections);
+  let slice = 0;
   function tick(): void {
     const t = now();
-    for (const conn of connections) conn.tick(t);
-    goCompat.tick(t);
+    sweep.step((conn) => conn.tick(t));
+    if (++slice % HEARTBEAT_SLICES === 0) goCompat.tick(t);
   }
 
   async function listen(): Promise<HubAddress> {
@@ -350,7 +353,7 @@ export function createHub(options: HubOptions, internals: HubInternals = {}): Hu
     const shownHost = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     address = { host: a.address, port: a.port, url: `http://${shownHost}:${a.port}` };
     state = 'listening';
-    ticker = setInterval(tick, heartbeatTickMs(heartbeatIntervalMs, heartbeatTimeoutMs));
+    ticker = setInterval(tick, heartbeatTickMs(heartbeatIntervalMs, heartbeatTimeoutMs) / HEARTBEAT_SLICES);
     ticker.unref();
     log.info({ url: address.url, host: a.address, port: a.port }, 'hub listening');
     return address;

@@ -36,7 +36,7 @@ import type {
   ConnectionState,
   OpenStreamRequest,
 } from './connection-types.js';
-import { heartbeatDue } from './heartbeat.js';
+import { heartbeatDue, pingPhaseMs } from './heartbeat.js';
 import { rawDataPath } from './raw-data-path.js';
 
 export type {
@@ -49,6 +49,8 @@ export type {
 // Above this many unflushed bytes on the WebSocket, streams stop reading their sources.
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
+/** Connections made by this process, for spreading first pings (pingPhaseMs). */
+let connectionCount = 0;
 // One broken response may be a bug; this many on one connection is an agent not to be trusted.
 const MAX_FRAMING_VIOLATIONS = 3;
 
@@ -89,7 +91,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   #upstreamReason = '';
   readonly #budget: FrameWriter<AgentStream>;
   #lastSeen: number;
-  #lastPing = Number.NEGATIVE_INFINITY;
+  #lastPing: number;
   readonly log: Logger;
 
   constructor(ws: WebSocket, opts: ConnectionOptions) {
@@ -112,6 +114,8 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     this.hubWindow = opts.hubWindow;
     this.since = opts.now();
     this.#lastSeen = this.since;
+    // The first ping comes somewhere within the first interval, not for every new agent at once.
+    this.#lastPing = this.since - opts.heartbeatMs + pingPhaseMs(++connectionCount, opts.heartbeatMs);
     this.log = opts.log;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     const seen = () => {
