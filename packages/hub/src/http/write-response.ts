@@ -4,6 +4,13 @@ import { HubError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { switchProtocols } from '../upgrade/switch-protocols.js';
 
+const EMPTY = new Uint8Array(0);
+
+/** Responses that carry no body (RFC 9110 §6.4.1): Node ignores writes to them. */
+function bodyless(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
 /**
  * Writes the proxied response head in one writeHead call (raw list form keeps repeated fields such
  * as set-cookie) and streams the body at the client's pace.
@@ -43,7 +50,14 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   const piped = result.body.pipe(res);
   // Node sends a head with the first body byte. A body that is not already here (SSE, an LLM's
   // prefill) must not hold the status back: the client's read timeout runs meanwhile.
-  if (!res.writableEnded) res.flushHeaders();
+  if (!res.writableEnded) {
+    // Not flushHeaders(): Node writes the head it flushes as UTF-8, so a field value with a byte
+    // above 0x7f (latin1 `café` from an upstream) reached the client as two bytes. An empty write
+    // sends the head as latin1 like any other; a response without a body ignores writes, and its
+    // head is flushed (it has no content to garble beyond what it ends with at once).
+    if (bodyless(ctx.method, result.status)) res.flushHeaders();
+    else res.write(EMPTY);
+  }
   await piped;
 }
 

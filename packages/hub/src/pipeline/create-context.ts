@@ -62,6 +62,7 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
   const body = hasBody(req) ? req : null;
   // Parsed on first use: most requests meet no rule that reads a query parameter.
   let query: URLSearchParams | undefined;
+  let log: Logger | undefined;
   const ctx: RequestContext = {
     req,
     res,
@@ -81,7 +82,15 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
     bodyConsumed: false,
     responseHeaders: {},
     signal: abort.signal,
-    log: deps.log.child({ requestId }),
+    // A child logger costs a few µs (its bindings are serialized at once); most requests never log
+    // through it (the access line has its own logger), so it is made on first use.
+    get log() {
+      log ??= deps.log.child({ requestId });
+      return log;
+    },
+    set log(value: Logger) {
+      log = value;
+    },
     startedAt: deps.now(),
     notes: {},
   };
