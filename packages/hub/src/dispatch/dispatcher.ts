@@ -3,6 +3,7 @@ import type { OpenStreamRequest } from '../agents/connection-types.js';
 import { DEFAULT_APP, type Priority } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
 import type { ProxyResponse } from '../pipeline/context.js';
+import type { AbortLike } from '../pipeline/request-abort.js';
 import type { AgentGate } from './agent-gate.js';
 import { type AppLoad, createAppLoad } from './app-load.js';
 import { type AppShare, type FairNode, FairQueue, type Offer } from './fair-queue.js';
@@ -44,7 +45,8 @@ export interface DispatchTicket {
   block: boolean;
   /** Longest wait, ms; undefined = until the client leaves. */
   timeoutMs: number | undefined;
-  signal: AbortSignal;
+  /** The client went away (an AbortSignal, or the request's cheaper stand-in). */
+  signal: AbortLike;
   /** Re-dispatch after an agent loss: goes to the front of the queue. */
   front: boolean;
   /** Opens the stream on the chosen agent; called synchronously when an agent is assigned. */

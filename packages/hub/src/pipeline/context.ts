@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Priority } from '../apps/app-types.js';
 import type { AgentGate } from '../dispatch/agent-gate.js';
 import type { ClientUpgrade } from '../upgrade/upgrade-types.js';
+import type { AbortLike } from './request-abort.js';
 
 /**
  * Where a request is to be served: a group of agents (a scope), or an external URL. A URL comes
@@ -81,6 +82,11 @@ export interface RequestContext {
    * try (client gone or the try's timeout) and restores it afterwards.
    */
   signal: AbortSignal;
+  /**
+   * What dispatch listens on: `signal` itself once a policy narrowed it, else a cheaper stand-in
+   * that aborts with it (no AbortSignal is made for a request that no policy waits in).
+   */
+  readonly abortLike?: AbortLike;
   /**
    * Shaping + dispatch for the current `route`, set by the pipeline before the fallback slot:
    * fallback runs it once per endpoint, since a policy may call `next()` only once.

@@ -6,6 +6,7 @@ import { wasAnsweredEarly } from '../http/client-errors.js';
 import { hasBody, upstreamHeaders, type XffMode } from '../http/forwarded.js';
 import { requestTarget } from '../http/request-target.js';
 import type { RequestContext } from './context.js';
+import { RequestAbort } from './request-abort.js';
 
 // The reason of every aborted request signal: abort() without one builds a DOMException with a
 // stack per request (~10 µs), which added up when a burst of clients left at once. Listeners
@@ -51,7 +52,9 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
   const given = req.headers['x-request-id'];
   const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   const clientIp = req.socket.remoteAddress ?? '';
-  const abort = new AbortController();
+  const abort = new RequestAbort();
+  // set when a policy narrows the signal (fallback's per-try timeout); dispatch then listens to it
+  let narrowed: AbortSignal | undefined;
   res.once('close', () => {
     // A response the parser's 400 finished early still has a pipeline (and maybe an agent
     // stream) to stop.
@@ -81,7 +84,15 @@ export function createContext(req: IncomingMessage, res: ServerResponse, deps: C
     body,
     bodyConsumed: false,
     responseHeaders: {},
-    signal: abort.signal,
+    get signal() {
+      return narrowed ?? abort.signal;
+    },
+    set signal(value: AbortSignal) {
+      narrowed = value;
+    },
+    get abortLike() {
+      return narrowed ?? abort;
+    },
     // A child logger costs a few µs (its bindings are serialized at once); most requests never log
     // through it (the access line has its own logger), so it is made on first use.
     get log() {

@@ -86,7 +86,7 @@ export function dispatchToAgent(options: {
           // A request re-dispatched after an agent loss was admitted once: it waits, boundedly.
           block: ctx.block || redispatchAfterLoss,
           timeoutMs: redispatchAfterLoss && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
-          signal: ctx.signal,
+          signal: ctx.abortLike ?? ctx.signal,
           front: retry,
           ...(gate ? { gate } : {}),
           ...(ctx.app !== undefined ? { app: ctx.app } : {}),
@@ -126,8 +126,9 @@ export function dispatchToAgent(options: {
       const agent = chosen!;
       // A client that leaves before the response head must stop the upstream work too.
       const cancel = () => stream.cancel('client went away');
-      if (ctx.signal.aborted) cancel();
-      else ctx.signal.addEventListener('abort', cancel, { once: true });
+      const gone = ctx.abortLike ?? ctx.signal;
+      if (gone.aborted) cancel();
+      else gone.addEventListener('abort', cancel, { once: true });
       // The deadline runs from the hand-over: time in the queue is Slime-Block-Timeout's business.
       const timer = deadline > 0 ? setTimeout(() => stream.expire(deadline), deadline) : undefined;
       try {
@@ -138,7 +139,7 @@ export function dispatchToAgent(options: {
         break;
       } catch (err) {
         clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', cancel);
+        gone.removeEventListener('abort', cancel);
         // A full agent (slots shared with other hubs) handed it back untouched: not a failed attempt.
         if (err instanceof StreamRefusedError && !ctx.bodyConsumed) {
           refusals++;
