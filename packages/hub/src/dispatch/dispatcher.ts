@@ -343,5 +343,13 @@ export class Dispatcher {
 function noAgent(ticket: DispatchTicket): HubError {
   const what =
     ticket.scope === undefined ? 'no agent is free' : `no agent for scope "${ticket.scope}" is free`;
-  return new HubError('ERR_HUB_NO_AGENT', `${what}; send Slime-Block: 1 to wait`, { retryAfter: 1 });
+  // The designed answer when every slot is taken, at the rate clients retry: without a stack
+  // trace, which was most of its cost (a 503 is no bug to debug).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new HubError('ERR_HUB_NO_AGENT', `${what}; send Slime-Block: 1 to wait`, { retryAfter: 1 });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
