@@ -81,6 +81,51 @@ async function sse({ url, streams, ms, everyMs = 10 }) {
 }
 
 /**
+ * `streams` SSE requests started at once (scenario 12): each one's time from the burst's start to
+ * its response head and to its first event, ms; then all are closed.
+ */
+async function sseBurst({ url, streams, everyMs = 100, timeoutMs = 30_000 }) {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const heads = [];
+  const firsts = [];
+  let failed = 0;
+  let firstSeen = 0;
+  let allFirst;
+  const all = new Promise((r) => {
+    allFirst = r;
+  });
+  const t0 = performance.now();
+  const one = async () => {
+    try {
+      const { statusCode, body } = await request(`${url}/sse?every=${everyMs}&flush=1`, {
+        dispatcher,
+        signal: ac.signal,
+      });
+      heads.push(performance.now() - t0);
+      if (statusCode !== 200) failed++;
+      for await (const chunk of body) {
+        if (chunk.includes('data: ')) {
+          firsts.push(performance.now() - t0);
+          break;
+        }
+      }
+      body.destroy();
+    } catch (err) {
+      if (err.name !== 'AbortError' && err.code !== 'UND_ERR_ABORTED') failed++;
+    } finally {
+      if (++firstSeen === streams) allFirst();
+    }
+  };
+  const runs = Array.from({ length: streams }, one);
+  await all;
+  clearTimeout(timer);
+  ac.abort();
+  await Promise.allSettled(runs);
+  return { heads, firsts, failed };
+}
+
+/**
  * `clients` loops each sending one request at a time to `path` for `ms`; counts statuses and
  * returns latency quantiles (sub-millisecond, unlike autocannon's whole milliseconds).
  */
@@ -200,5 +245,5 @@ async function protoLoop({ url, clients, seconds, proto }) {
 }
 
 export async function start() {
-  return { handlers: { autocannon: runAutocannon, download, upload, sse, loop, burst, protoLoop } };
+  return { handlers: { autocannon: runAutocannon, download, upload, sse, sseBurst, loop, burst, protoLoop } };
 }

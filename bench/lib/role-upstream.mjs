@@ -32,7 +32,7 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
       case '/upload':
         return upload(req, res);
       case '/sse':
-        return sse(res, Number(params.get('every') ?? 10));
+        return sse(res, Number(params.get('every') ?? 10), params.has('flush'));
       case '/slot': {
         const start = nowMs();
         if (slotBusy) {
@@ -65,7 +65,8 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 121_000;
   server.requestTimeout = 0;
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  // a backlog for the connection bursts of scenario 12 (Node's default 511 drops SYNs there)
+  await new Promise((r) => server.listen(0, '127.0.0.1', 4096, r));
   const { port } = server.address();
   return {
     info: { url: `http://127.0.0.1:${port}`, port },
@@ -118,8 +119,11 @@ function upload(req, res) {
   });
 }
 
-function sse(res, everyMs) {
+function sse(res, everyMs, flush = false) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  // ?flush: the head leaves at once, as SSE servers do, so time to headers is measurable apart
+  // from the first event (scenario 12)
+  if (flush) res.flushHeaders();
   const timer = setInterval(() => res.write(`data: ${nowMs()}\n\n`), everyMs);
   res.on('close', () => clearInterval(timer));
 }

@@ -25,7 +25,8 @@ const resp = {
 };
 const out = [];
 for (const f of [req, resp]) {
-  const enc = encodeFrame(f);
+  // decoded from a Buffer, as ws hands frames over (the decoder then slices strings from it)
+  const enc = Buffer.from(encodeFrame(f));
   let be = Infinity,
     bd = Infinity;
   for (let round = 0; round < 7; round++) {

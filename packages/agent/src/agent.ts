@@ -202,12 +202,14 @@ export function createAgent(options: AgentOptions): Agent {
         return new UpstreamCall(
           {
             send: (b) => owner.send(b),
+            sendData: (id, chunks, length) => owner.sendData(id, chunks, length),
             get congested() {
               return owner.congested;
             },
             waitForDrain: (c) => owner.waitForDrain(c),
             hubWindow: owner.hubWindow,
             agentWindow: owner.agentWindow,
+            windowBudget: owner.windowBudget,
             interimResponses: owner.interimResponses,
             trailers: owner.trailers,
             finished: (c) => callFinished(owner, c),

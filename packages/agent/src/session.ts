@@ -4,6 +4,7 @@ import {
   type Corkable,
   closeCodeFor,
   closeReason,
+  DEFAULT_CONNECTION_WINDOW_GROWTH,
   DEFAULT_STREAM_WINDOW,
   decodeFrame,
   encodeFrame,
@@ -17,9 +18,11 @@ import {
   ResetCode,
   SUPPORTED_VERSIONS,
   UPGRADE_VERSION,
+  WindowBudget,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
+import { rawDataPath } from './raw-data-path.js';
 import type { CreditLink } from './slot-pool.js';
 import type { StreamCall } from './stream-call.js';
 import type { CallHost } from './upstream-call.js';
@@ -77,6 +80,8 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
   /** The hub agreed on protocol 3: TRAILERS both ways and UPGRADE streams. */
   trailers = false;
   readonly agentWindow: number;
+  /** Request-body windows of all calls here grow within this budget (auto-tuning, §11). */
+  readonly windowBudget = new WindowBudget(DEFAULT_CONNECTION_WINDOW_GROWTH);
   /** Hub-assigned id (Slime-Agent-Id). */
   hubAgentId = '';
   #held = 0;
@@ -91,6 +96,8 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
       schedule: setImmediate,
       highWater: HIGH_WATER,
       lowWater: LOW_WATER,
+      // a client masks: with a zero key, so payloads go out as they are
+      raw: rawDataPath(ws, true),
     });
     this.#deps = deps;
     this.agentWindow = deps.hello.streamWindow;
@@ -144,6 +151,12 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
   send(bytes: Uint8Array): void {
     if (this.#state === 'closed') return;
     this.#budget.write(bytes);
+  }
+
+  /** One DATA frame, its payload written as it is (no copy into a frame, no masking copy). */
+  sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void {
+    if (this.#state === 'closed') return;
+    this.#budget.writeData(streamId, chunks, length);
   }
 
   /** Writes what is held back now: before a close or terminate, nothing queued may be lost. */

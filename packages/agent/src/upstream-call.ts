@@ -4,16 +4,18 @@ import {
   encodeFrame,
   expandWindow,
   type HeaderList,
-  ProtocolError,
+  ReceiveWindow,
   type RequestFrame,
   ResetCode,
   type ResetCodeValue,
   stripHopByHop,
   trailerFields,
+  type WindowBudget,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { Client, Dispatcher } from 'undici';
 import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
+import { CallSignal } from './call-signal.js';
 import type { H2cRequestOptions } from './h2c-upstream.js';
 import type { UpstreamTarget } from './options.js';
 import { RequestBody } from './request-body.js';
@@ -24,12 +26,16 @@ import { type UpstreamRequest, upstreamRequest } from './upstream-request.js';
 /** What a call needs from the session it runs on. */
 export interface CallHost {
   send(bytes: Uint8Array): void;
+  /** One DATA frame without copying its payload (when the session can). */
+  sendData?(streamId: number, chunks: readonly Uint8Array[], length: number): void;
   readonly congested: boolean;
   waitForDrain(call: UpstreamCall): void;
   /** The hub's per-stream window for response bodies. */
   readonly hubWindow: number;
   /** Our per-stream window for request bodies. */
   readonly agentWindow: number;
+  /** How far request-body windows of this session's calls may grow together (auto-tuning). */
+  readonly windowBudget?: WindowBudget | null;
   /** The hub takes interim (1xx) RESPONSE frames (protocol version 2). */
   readonly interimResponses: boolean;
   /** The hub speaks protocol 3: TRAILERS both ways (and upgraded streams). */
@@ -102,7 +108,7 @@ export class UpstreamCall {
   readonly #host: CallHost;
   readonly #deps: CallDeps;
   readonly #frame: RequestFrame;
-  readonly #abort = new AbortController();
+  readonly #abort = new CallSignal();
   #body: RequestBody | null = null;
   /** The upstream connection lent to this call, returned when the call ends. */
   #client: Client | null = null;
@@ -150,7 +156,12 @@ export class UpstreamCall {
       request.headers = kept;
     }
     if (!frame.endStream) {
-      this.#body = new RequestBody(this.#host.agentWindow, (increment) =>
+      const window = new ReceiveWindow({
+        initial: this.#host.agentWindow,
+        budget: this.#host.windowBudget ?? null,
+        now: this.#deps.now ?? Date.now,
+      });
+      this.#body = new RequestBody(window, (increment) =>
         this.#send(encodeFrame({ type: 'WINDOW', streamId: this.streamId, increment })),
       );
       // undici destroys the body on abort; that error is ours, not news.
@@ -164,7 +175,7 @@ export class UpstreamCall {
         method: request.method,
         headers: request.headers,
         body,
-        signal: this.#abort.signal,
+        signal: this.#abort.toAbortSignal(),
         headersTimeoutMs: this.#deps.headersTimeoutMs,
         path: request.path,
         ...(sendTrailers ? { trailers: () => body?.trailers } : {}),
@@ -180,7 +191,8 @@ export class UpstreamCall {
           path: request.path,
           headers: request.headers,
           body,
-          signal: this.#abort.signal,
+          // undici takes the plain call signal; the h2c client listens on a real AbortSignal
+          signal: h2c ? this.#abort.toAbortSignal() : this.#abort,
           headersTimeout: this.#deps.headersTimeoutMs,
           bodyTimeout: this.#deps.bodyTimeoutMs,
           onInfo: (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) =>
@@ -254,6 +266,13 @@ export class UpstreamCall {
       host.hubWindow + this.#earlyWindow,
       {
         send: (b) => this.#send(b),
+        ...(host.sendData
+          ? {
+              sendData: (id: number, chunks: readonly Uint8Array[], length: number) => {
+                if (!this.#closed) host.sendData?.(id, chunks, length);
+              },
+            }
+          : {}),
         get congested() {
           return host.congested;
         },
@@ -276,10 +295,8 @@ export class UpstreamCall {
 
   onData(data: Uint8Array): void {
     if (this.#closed || !this.#body) return;
-    if (this.#body.unacked + data.byteLength > this.#host.agentWindow) {
-      // a peer that ignores windows cannot be trusted with the rest of the connection (close 4002)
-      throw new ProtocolError('ERR_PROTOCOL_FLOW_CONTROL', `stream ${this.streamId} overran its window`);
-    }
+    // A peer that ignores windows cannot be trusted with the rest of the connection: feed throws
+    // ERR_PROTOCOL_FLOW_CONTROL (close 4002).
     this.#body.feed(data);
   }
 

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AgentConnection, type AgentSnapshot } from './agents/agent-connection.js';
 import { agentUpgradeHandler, isAgentUpgrade } from './agents/agent-upgrade.js';
-import { heartbeatTickMs } from './agents/heartbeat.js';
+import { HEARTBEAT_SLICES, HeartbeatSweep, heartbeatTickMs } from './agents/heartbeat.js';
 import { createTokenVerifier } from './agents/tokens.js';
 import type { AppDirectory } from './apps/app-directory.js';
 import { shareOf } from './dispatch/app-share.js';
@@ -347,23 +347,28 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     return taken(wanted) ? `${wanted}#${n}` : wanted;
   }
 
+  // Each tick's agents are checked a slice at a time (HeartbeatSweep), spread over the tick.
+  const sweep = new HeartbeatSweep(connections);
+  let slice = 0;
   function tick(): void {
     const t = now();
-    for (const conn of connections) conn.tick(t);
-    goCompat.tick(t);
+    sweep.step((conn) => conn.tick(t));
+    if (++slice % HEARTBEAT_SLICES === 0) goCompat.tick(t);
   }
 
   async function listen(): Promise<HubAddress> {
     if (state !== 'new') throw new Error('hub.listen() can be called once');
     const host = options.host ?? '0.0.0.0';
-    server.listen(options.port ?? 8080, host);
+    // Node's default backlog (511) drops part of a burst of connections (1,000 SSE clients at
+    // once): each dropped SYN waits a second for its retransmission. The kernel caps it (somaxconn).
+    server.listen(options.port ?? 8080, host, 4096);
     await once(server, 'listening');
     const a = server.address() as AddressInfo;
     const shownHost = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     const scheme = listener.secure ? 'https' : 'http';
     address = { host: a.address, port: a.port, url: `${scheme}://${shownHost}:${a.port}` };
     state = 'listening';
-    ticker = setInterval(tick, heartbeatTickMs(heartbeatIntervalMs, heartbeatTimeoutMs));
+    ticker = setInterval(tick, heartbeatTickMs(heartbeatIntervalMs, heartbeatTimeoutMs) / HEARTBEAT_SLICES);
     ticker.unref();
     log.info({ url: address.url, host: a.address, port: a.port }, 'hub listening');
     return address;

@@ -33,6 +33,16 @@ const allocUnsafe: (size: number) => Uint8Array = NodeBuffer
     }
   : (size) => new Uint8Array(size);
 
+// Header names and values, methods and targets are short ASCII: their char codes make the string
+// faster than a TextDecoder call, whose fixed cost dominates below a few dozen bytes (REQUEST decode
+// 3.1 -> see bench/probes/codec-micro.mjs). Longer text goes through the decoder.
+const ASCII_DECODE_MAX = 64;
+
+/** The string of ASCII bytes (the caller checked every byte is below 0x80). */
+function asciiString(raw: Uint8Array): string {
+  return String.fromCharCode.apply(null, raw as unknown as number[]);
+}
+
 /** Whether `text` is ASCII only (then its UTF-8 bytes are its char codes). */
 export function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
@@ -44,23 +54,31 @@ const TOKEN_BYTE = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
   TOKEN_BYTE[c.charCodeAt(0)] = 1;
 
+/** A Node Buffer's latin1Slice, when the bytes are one (what ws hands us): no view, no decoder call. */
+interface Latin1Sliceable {
+  latin1Slice(start: number, end: number): string;
+}
+
 /** Bounds-checked reader over one frame. Every read throws ProtocolError instead of reading past the end. */
 export class Reader {
   readonly #bytes: Uint8Array;
+  readonly #latin1: Latin1Sliceable | null;
   #pos: number;
 
   constructor(bytes: Uint8Array, start = 0) {
     this.#bytes = bytes;
     this.#pos = start;
+    const b = bytes as Uint8Array & Partial<Latin1Sliceable>;
+    this.#latin1 = typeof b.latin1Slice === 'function' ? (b as Latin1Sliceable) : null;
   }
 
   get remaining(): number {
     return this.#bytes.byteLength - this.#pos;
   }
 
-  #need(n: number, what: string): void {
-    if (this.remaining < n) {
-      throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `frame ends inside ${what}`);
+  #need(n: number, what: string, suffix = ''): void {
+    if (this.#bytes.byteLength - this.#pos < n) {
+      throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `frame ends inside ${what}${suffix}`);
     }
   }
 
@@ -92,14 +110,45 @@ export class Reader {
     return out;
   }
 
+  /** The string of the ASCII bytes [start, end) (the caller checked them). */
+  #ascii(start: number, end: number): string {
+    if (this.#latin1) return this.#latin1.latin1Slice(start, end);
+    const raw = this.#bytes.subarray(start, end);
+    return end - start <= ASCII_DECODE_MAX ? asciiString(raw) : utf8Decoder.decode(raw);
+  }
+
   /** Reads UTF-8 text of `n` bytes, rejecting invalid sequences. */
   text(n: number, what: string): string {
-    const raw = this.bytes(n, what);
+    this.#need(n, what);
+    const b = this.#bytes;
+    const start = this.#pos;
+    const end = start + n;
+    this.#pos = end;
+    let i = start;
+    while (i < end && b[i]! < 0x80) i++;
+    if (i === end) return this.#ascii(start, end);
     try {
-      return utf8Decoder.decode(raw);
+      return utf8Decoder.decode(b.subarray(start, end));
     } catch (cause) {
       throw new ProtocolError('ERR_PROTOCOL_BAD_UTF8', `${what} is not valid UTF-8`, { cause });
     }
+  }
+
+  #length8(max: number, what: string): number {
+    this.#need(1, what, ' length');
+    const n = this.#bytes[this.#pos++]!;
+    if (n > max) throw new ProtocolError('ERR_PROTOCOL_OVERSIZE', `${what} is ${n} bytes, limit ${max}`);
+    return n;
+  }
+
+  #length16(max: number, what: string): number {
+    this.#need(2, what, ' length');
+    const b = this.#bytes;
+    const p = this.#pos;
+    this.#pos += 2;
+    const n = (b[p]! << 8) | b[p + 1]!;
+    if (n > max) throw new ProtocolError('ERR_PROTOCOL_OVERSIZE', `${what} is ${n} bytes, limit ${max}`);
+    return n;
   }
 
   /**
@@ -107,13 +156,16 @@ export class Reader {
    * read (no regex pass afterwards); null when the name is not a token.
    */
   tokenStr8(max: number, what: string): string | null {
-    const n = this.u8(`${what} length`);
-    if (n > max) throw new ProtocolError('ERR_PROTOCOL_OVERSIZE', `${what} is ${n} bytes, limit ${max}`);
-    const raw = this.bytes(n, what);
+    const n = this.#length8(max, what);
+    this.#need(n, what);
+    const b = this.#bytes;
+    const start = this.#pos;
+    const end = start + n;
+    this.#pos = end;
     if (n === 0) return null;
-    for (let i = 0; i < n; i++) if (TOKEN_BYTE[raw[i]!] !== 1) return null;
-    // A token is ASCII: it decodes without error. (Node's TextDecoder beats char-code copies here.)
-    return utf8Decoder.decode(raw);
+    for (let i = start; i < end; i++) if (TOKEN_BYTE[b[i]!] !== 1) return null;
+    // A token is ASCII: its char codes are its bytes.
+    return this.#ascii(start, end);
   }
 
   /**
@@ -121,30 +173,35 @@ export class Reader {
    * header line). Non-ASCII values are decoded as UTF-8 like any text.
    */
   fieldStr16(max: number, what: string): string | null {
-    const n = this.u16(`${what} length`);
-    if (n > max) throw new ProtocolError('ERR_PROTOCOL_OVERSIZE', `${what} is ${n} bytes, limit ${max}`);
+    const n = this.#length16(max, what);
+    this.#need(n, what);
+    const b = this.#bytes;
     const start = this.#pos;
-    const raw = this.bytes(n, what);
-    for (let i = 0; i < n; i++) {
-      const c = raw[i]!;
-      if (c === 0 || c === 0x0a || c === 0x0d) return null;
+    const end = start + n;
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      const c = b[i]!;
+      if (c === 0 || c === 0x0a || c === 0x0d) {
+        this.#pos = end;
+        return null;
+      }
+      if (c > 0x7f) ascii = false;
     }
-    this.#pos = start;
+    if (ascii) {
+      this.#pos = end;
+      return this.#ascii(start, end);
+    }
     return this.text(n, what);
   }
 
   /** Reads a u16 length then that many bytes of text, at most `max` bytes. */
   str16(max: number, what: string): string {
-    const n = this.u16(`${what} length`);
-    if (n > max) throw new ProtocolError('ERR_PROTOCOL_OVERSIZE', `${what} is ${n} bytes, limit ${max}`);
-    return this.text(n, what);
+    return this.text(this.#length16(max, what), what);
   }
 
   /** Reads a u8 length then that many bytes of text, at most `max` bytes. */
   str8(max: number, what: string): string {
-    const n = this.u8(`${what} length`);
-    if (n > max) throw new ProtocolError('ERR_PROTOCOL_OVERSIZE', `${what} is ${n} bytes, limit ${max}`);
-    return this.text(n, what);
+    return this.text(this.#length8(max, what), what);
   }
 
   /** Throws unless every byte was consumed: trailing garbage means the peer and we disagree on the layout. */

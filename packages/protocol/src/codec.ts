@@ -273,6 +273,41 @@ export function encodeData(streamId: number, data: Uint8Array): Uint8Array {
 }
 
 /**
+ * The bytes that precede a DATA payload on the wire when the payload is written as it is, without
+ * copying it into a frame: the WebSocket frame header of a final binary message (RFC 6455 §5.2)
+ * holding `FRAME_HEADER_BYTES + length` bytes, then this protocol's type and stream id. `masked`
+ * (a client: the agent) sets the mask bit with an all-zero masking key, so the payload goes out
+ * unchanged; a zero key is a valid mask that any server removes with the same XOR.
+ */
+export function encodeDataHead(streamId: number, length: number, masked: boolean): Uint8Array {
+  checkStreamId('DATA', streamId);
+  if (!Number.isInteger(length) || length < 1) fail('ERR_PROTOCOL_BAD_VALUE', 'DATA frame is empty');
+  if (length > Limits.MAX_DATA_BYTES) {
+    fail('ERR_PROTOCOL_OVERSIZE', `DATA is ${length} bytes, limit ${Limits.MAX_DATA_BYTES}`);
+  }
+  const n = FRAME_HEADER_BYTES + length;
+  const ext = n > 65_535 ? 8 : n > 125 ? 2 : 0;
+  const wsHead = 2 + ext + (masked ? 4 : 0);
+  const w = new Writer(wsHead + FRAME_HEADER_BYTES);
+  w.u8(0x82); // FIN + binary opcode
+  const maskBit = masked ? 0x80 : 0;
+  if (ext === 8) {
+    w.u8(maskBit | 127);
+    w.u32(0); // MAX_DATA_BYTES keeps the high half zero
+    w.u32(n);
+  } else if (ext === 2) {
+    w.u8(maskBit | 126);
+    w.u16(n);
+  } else {
+    w.u8(maskBit | n);
+  }
+  if (masked) w.u32(0);
+  w.u8(FrameType.DATA);
+  w.u32(streamId);
+  return w.bytes;
+}
+
+/**
  * Decodes one frame, validating every field. Throws ProtocolError with a stable code on any
  * malformed input; never anything else. DATA payloads are views into `bytes` (no copy).
  */

@@ -3,9 +3,21 @@ import { Limits } from './constants.js';
 import { expandWindow } from './flow.js';
 import type { HeaderList } from './frames.js';
 
+/**
+ * Most payload bytes gathered into one DATA frame from chunks that piled up. Bigger frames cost
+ * the receiver fewer messages but hold each byte until the whole frame arrived; a quarter MiB is
+ * under a millisecond at the rates a connection reaches.
+ */
+const GATHER_BYTES = 256 * 1024;
+
 /** Where a pump's frames go, and whether that connection can take more now. */
 export interface PumpSink {
   send(bytes: Uint8Array): void;
+  /**
+   * Sends one DATA frame whose payload is `chunks` back to back (`length` bytes in all), without
+   * copying them, when the connection can.
+   */
+  sendData?(streamId: number, chunks: readonly Uint8Array[], length: number): void;
   /** True while the connection has more unflushed bytes than its high-water mark. */
   readonly congested: boolean;
   /** Asks the connection to call `pump.resume()` once it has drained. */
@@ -83,6 +95,35 @@ export class DataPump {
     this.#pending = [];
   }
 
+  /**
+   * Sends what is pending, up to the window and GATHER_BYTES, as one DATA frame without copying.
+   * Chunks pile up while the window or the socket holds the pump back; one frame for all of them
+   * saves the receiver a message, a decode and a write per chunk. Returns the bytes sent.
+   */
+  #sendGathered(): number {
+    const limit = Math.min(this.#window, GATHER_BYTES);
+    const pending = this.#pending;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let taken = 0;
+    while (taken < pending.length && total < limit) {
+      const head = pending[taken]!;
+      const room = limit - total;
+      if (head.byteLength <= room) {
+        chunks.push(head);
+        total += head.byteLength;
+        taken++;
+      } else {
+        chunks.push(head.subarray(0, room));
+        pending[taken] = head.subarray(room);
+        total += room;
+      }
+    }
+    pending.splice(0, taken);
+    this.#sink.sendData?.(this.#streamId, chunks, total);
+    return total;
+  }
+
   #pump(): void {
     if (this.#stopped) return;
     while (this.#pending.length > 0 && this.#window > 0) {
@@ -90,15 +131,20 @@ export class DataPump {
         this.#sink.waitForDrain();
         break;
       }
+      if (this.#sink.sendData) {
+        this.#window -= this.#sendGathered();
+        continue;
+      }
       const head = this.#pending[0]!;
       const n = Math.min(head.byteLength, this.#window, Limits.MAX_DATA_BYTES);
+      let chunk = head;
       if (n === head.byteLength) {
         this.#pending.shift();
-        this.#sink.send(encodeData(this.#streamId, head));
       } else {
         this.#pending[0] = head.subarray(n);
-        this.#sink.send(encodeData(this.#streamId, head.subarray(0, n)));
+        chunk = head.subarray(0, n);
       }
+      this.#sink.send(encodeData(this.#streamId, chunk));
       this.#window -= n;
     }
     if (this.#pending.length > 0) {

@@ -1,9 +1,27 @@
+import { encodeData, encodeDataHead } from './codec.js';
 import { type Resumable, WriteBudget } from './write-budget.js';
 
 /** The part of a socket that can hold writes back and release them as one. */
 export interface Corkable {
   cork(): void;
   uncork(): void;
+}
+
+/**
+ * The socket under a WebSocket, for DATA written around the WebSocket library: its frame header
+ * and ours in one small write, then the payload as it is (no copy into a frame, no masking copy).
+ * Only valid while the library queues nothing of its own (no permessage-deflate, no Blobs).
+ */
+export interface RawFrameSocket {
+  write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
+}
+
+export interface RawDataPath {
+  socket: RawFrameSocket;
+  /** A client (the agent) masks its frames: with a zero key here. */
+  masked: boolean;
+  /** Whether the WebSocket is open (else DATA goes through `send`, which reports the failure). */
+  open(): boolean;
 }
 
 export interface FrameWriterOptions {
@@ -15,6 +33,8 @@ export interface FrameWriterOptions {
   schedule: (fn: () => void) => void;
   highWater: number;
   lowWater: number;
+  /** Writes DATA payloads without copying them (see RawFrameSocket); absent: through `send`. */
+  raw?: RawDataPath | undefined;
 }
 
 /**
@@ -39,12 +59,48 @@ export class FrameWriter<W extends Resumable = Resumable> extends WriteBudget<W>
   }
 
   write(bytes: Uint8Array): void {
+    this.#cork();
+    this.#o.send(bytes, this.queued(bytes.byteLength));
+  }
+
+  /**
+   * Writes one DATA frame whose payload is `chunks` back to back (`length` bytes) and returns its
+   * size on the wire. On the raw path the chunks go to the socket as they are (the caller must not
+   * reuse them); otherwise they are copied into one frame for `send`.
+   */
+  writeData(streamId: number, chunks: readonly Uint8Array[], length: number): number {
+    const raw = this.#o.raw;
+    if (!raw?.open()) {
+      let payload = chunks[0]!;
+      if (chunks.length > 1) {
+        payload = new Uint8Array(length);
+        let at = 0;
+        for (const c of chunks) {
+          payload.set(c, at);
+          at += c.byteLength;
+        }
+      }
+      const frame = encodeData(streamId, payload);
+      this.write(frame);
+      return frame.byteLength;
+    }
+    const head = encodeDataHead(streamId, length, raw.masked);
+    const n = head.byteLength + length;
+    this.#cork();
+    const done = this.queued(n);
+    raw.socket.write(head);
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) raw.socket.write(chunks[i]!);
+    raw.socket.write(chunks[last]!, () => done());
+    return n;
+  }
+
+  #cork(): void {
     if (!this.#corked && this.#o.socket) {
       this.#corked = true;
       this.#o.socket.cork();
       this.#o.schedule(this.#uncork);
     }
-    this.#o.send(bytes, this.queued(bytes.byteLength));
   }
 
   /** Writes what is held now: before a close or terminate, nothing queued may be lost. */

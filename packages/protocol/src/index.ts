@@ -10,7 +10,7 @@
  * ```
  */
 export { type AgentClaims, validateAgentClaims } from './claims.js';
-export { decodeFrame, encodeData, encodeFrame } from './codec.js';
+export { decodeFrame, encodeData, encodeDataHead, encodeFrame } from './codec.js';
 export {
   AGENT_PATH,
   CloseCode,
@@ -47,7 +47,13 @@ export {
   spendCredit,
   windowUpdateDue,
 } from './flow.js';
-export { type Corkable, FrameWriter, type FrameWriterOptions } from './frame-writer.js';
+export {
+  type Corkable,
+  FrameWriter,
+  type FrameWriterOptions,
+  type RawDataPath,
+  type RawFrameSocket,
+} from './frame-writer.js';
 export type {
   CreditFrame,
   DataFrame,
@@ -73,6 +79,14 @@ export {
   isWritableFieldValue,
   stripHopByHop,
 } from './headers.js';
+export {
+  DEFAULT_CONNECTION_WINDOW_GROWTH,
+  DEFAULT_MAX_STREAM_WINDOW,
+  DEFAULT_WINDOW_GROW_WITHIN_MS,
+  ReceiveWindow,
+  type ReceiveWindowOptions,
+  WindowBudget,
+} from './receive-window.js';
 export { trailerFields } from './trailers.js';
 export {
   errorCodes,

@@ -5,6 +5,7 @@ import {
   type Corkable,
   closeCodeFor,
   closeReason,
+  DEFAULT_CONNECTION_WINDOW_GROWTH,
   decodeFrame,
   encodeFrame,
   type Frame,
@@ -20,6 +21,7 @@ import {
   SUPPORTED_VERSIONS,
   spendCredit,
   UPGRADE_VERSION,
+  WindowBudget,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
@@ -34,7 +36,8 @@ import type {
   ConnectionState,
   OpenStreamRequest,
 } from './connection-types.js';
-import { heartbeatDue } from './heartbeat.js';
+import { heartbeatDue, pingPhaseMs } from './heartbeat.js';
+import { rawDataPath } from './raw-data-path.js';
 
 export type {
   AgentSnapshot,
@@ -46,6 +49,8 @@ export type {
 // Above this many unflushed bytes on the WebSocket, streams stop reading their sources.
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
+/** Connections made by this process, for spreading first pings (pingPhaseMs). */
+let connectionCount = 0;
 // One broken response may be a bug; this many on one connection is an agent not to be trusted.
 const MAX_FRAMING_VIOLATIONS = 3;
 
@@ -61,6 +66,8 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   readonly remoteAddress: string;
   readonly since: number;
   readonly hubWindow: number;
+  /** Response windows of all streams here grow within this budget (auto-tuning, §11). */
+  readonly windowBudget = new WindowBudget(DEFAULT_CONNECTION_WINDOW_GROWTH);
   agentWindow = 0;
   credits = 0;
   /** The protocol version agreed in HELLO/WELCOME (0 before); 3 and later carry upgrades and trailers. */
@@ -84,7 +91,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   #upstreamReason = '';
   readonly #budget: FrameWriter<AgentStream>;
   #lastSeen: number;
-  #lastPing = Number.NEGATIVE_INFINITY;
+  #lastPing: number;
   readonly log: Logger;
 
   constructor(ws: WebSocket, opts: ConnectionOptions) {
@@ -96,6 +103,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
       schedule: setImmediate,
       highWater: HIGH_WATER,
       lowWater: LOW_WATER,
+      raw: rawDataPath(ws, false),
     });
     this.#opts = opts;
     this.id = opts.id;
@@ -106,6 +114,8 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     this.hubWindow = opts.hubWindow;
     this.since = opts.now();
     this.#lastSeen = this.since;
+    // The first ping comes somewhere within the first interval, not for every new agent at once.
+    this.#lastPing = this.since - opts.heartbeatMs + pingPhaseMs(++connectionCount, opts.heartbeatMs);
     this.log = opts.log;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     const seen = () => {
@@ -169,6 +179,13 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     const n = bytes.byteLength;
     this.#opts.onBytes?.('to_agent', n);
     this.#budget.write(bytes);
+  }
+
+  /** One DATA frame, its payload written as it is (no copy into a frame). */
+  sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void {
+    if (this.#state === 'closed') return;
+    const n = this.#budget.writeData(streamId, chunks, length);
+    this.#opts.onBytes?.('to_agent', n);
   }
 
   /** Writes what is held back now: before a close or terminate, nothing queued may be lost. */

@@ -3,6 +3,7 @@ import type { OpenStreamRequest } from '../agents/connection-types.js';
 import type { Priority } from '../apps/app-types.js';
 import type { HubError } from '../errors.js';
 import type { ProxyResponse } from '../pipeline/context.js';
+import type { AbortLike } from '../pipeline/request-abort.js';
 import type { AgentGate } from './agent-gate.js';
 import type { AppShare, FairNode } from './fair-queue.js';
 
@@ -31,6 +32,8 @@ export interface DispatchAgent {
   /** Whether it may serve a request for `scope` (Slime-Scope) and `path`. */
   serves(scope: string | undefined, path: string): boolean;
   openStream(request: OpenStreamRequest): DispatchedStream;
+  /** Writes what the agent's connection holds back now (frames are otherwise batched per turn). */
+  flush?(): void;
 }
 
 /** What the dispatcher needs to know about a request. */
@@ -41,7 +44,8 @@ export interface DispatchTicket {
   block: boolean;
   /** Longest wait, ms; undefined = until the client leaves. */
   timeoutMs: number | undefined;
-  signal: AbortSignal;
+  /** The client went away (an AbortSignal, or the request's cheaper stand-in). */
+  signal: AbortLike;
   /** Re-dispatch after an agent loss: goes to the front of the queue. */
   front: boolean;
   /** Opens the stream on the chosen agent; called synchronously when an agent is assigned. */

@@ -253,6 +253,9 @@ export class Dispatcher {
       );
       return 'skip';
     }
+    // A waiter takes a slot that was just freed: its REQUEST leaves now, ahead of the finished
+    // response's own bookkeeping (writing it out, the access line, metrics) that follows in this turn.
+    agent.flush?.();
     w.resolve(stream);
     return 'served';
   }
@@ -274,5 +277,13 @@ export class Dispatcher {
 function noAgent(ticket: DispatchTicket): HubError {
   const what =
     ticket.scope === undefined ? 'no agent is free' : `no agent for scope "${ticket.scope}" is free`;
-  return new HubError('ERR_HUB_NO_AGENT', `${what}; send Slime-Block: 1 to wait`, { retryAfter: 1 });
+  // The designed answer when every slot is taken, at the rate clients retry: without a stack
+  // trace, which was most of its cost (a 503 is no bug to debug).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new HubError('ERR_HUB_NO_AGENT', `${what}; send Slime-Block: 1 to wait`, { retryAfter: 1 });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }

@@ -45,7 +45,13 @@ export function createAttempt(ctx: RequestContext, init: AttemptInit = {}): Atte
     scope,
     target: init.target ?? ctx.target,
     headers: [...(init.headers ?? ctx.upstreamHeaders)],
-    signal: init.signal ?? ctx.signal,
+    // the request's AbortSignal is made only if a policy reads it (most requests: none)
+    get signal() {
+      return init.signal ?? ctx.signal;
+    },
+    get gone() {
+      return init.signal ?? ctx.abortLike ?? ctx.signal;
+    },
     body: createAttemptBody(init.body === undefined ? ctx.body : init.body),
   };
 }

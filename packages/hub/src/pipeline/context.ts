@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Priority } from '../apps/app-types.js';
 import type { AgentGate } from '../dispatch/agent-gate.js';
 import type { ClientUpgrade } from '../upgrade/upgrade-types.js';
+import type { AbortLike } from './request-abort.js';
 
 /**
  * Where a request is to be served: a group of agents (a scope), or an external URL. A URL comes
@@ -51,8 +52,10 @@ export interface Attempt {
   readonly target: string;
   /** Headers sent upstream: this try's own list (tracing sets its traceparent in it). */
   readonly headers: HeaderList;
-  /** Aborted when the client leaves or this try's own deadline passes. */
+  /** Aborted when the client leaves or this try's own deadline passes (made on first use). */
   readonly signal: AbortSignal;
+  /** What dispatch listens on: this try's own signal when it has one, else the request's stand-in. */
+  readonly gone: AbortLike;
   /** This try's request body. */
   readonly body: AttemptBody;
   /** Per-agent shaping: which agents may take this try (set by the shaping policy). */
@@ -126,6 +129,11 @@ export interface RequestContext {
   downstream?: Downstream;
   /** The try in progress (set by the downstream while it runs). */
   attempt?: Attempt;
+  /**
+   * What dispatch listens on for the client leaving: a cheaper stand-in than `signal` (no
+   * AbortSignal is made for a request that no policy waits in).
+   */
+  readonly abortLike?: AbortLike;
   readonly log: Logger;
   /** Milliseconds from the hub's clock when the request arrived. */
   readonly startedAt: number;

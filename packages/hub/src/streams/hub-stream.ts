@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
-  consumeWindow,
   type DataFrame,
   encodeFrame,
   type HeaderList,
+  ReceiveWindow,
   ResetCode,
   type ResetCodeValue,
   type ResetFrame,
@@ -12,7 +12,7 @@ import {
   type TrailersFrame,
   trailerFields,
   UPGRADE_VERSION,
-  windowUpdateDue,
+  type WindowBudget,
 } from '@slime/protocol';
 import { HubError } from '../errors.js';
 import { endGrpcCall } from '../http/grpc-status.js';
@@ -30,7 +30,11 @@ export interface StreamHost {
   readonly agentWindow: number;
   /** Our per-stream receive window (response bodies). */
   readonly hubWindow: number;
+  /** How far response windows of this connection's streams may grow together (auto-tuning). */
+  readonly windowBudget?: WindowBudget | null;
   send(bytes: Uint8Array): void;
+  /** One DATA frame without copying its payload (when the connection can). */
+  sendData?(streamId: number, chunks: readonly Uint8Array[], length: number): void;
   /** True while the WebSocket has more unflushed bytes than its high-water mark. */
   readonly congested: boolean;
   /** Calls `stream.resume()` once the WebSocket has flushed below its low-water mark. */
@@ -97,12 +101,11 @@ export class HubStream implements ResponseBody, AgentStream {
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
   readonly response: Promise<ProxyResponse>;
   #headSeen = false;
-  #recvWindow: number;
+  readonly #recvWindow: ReceiveWindow;
   #ended = false;
   #buffered: Uint8Array[] = [];
   #res: ServerResponse | null = null;
   #collector: { chunks: Uint8Array[]; size: number; limit: number } | null = null;
-  #consumed = 0;
   #awaitingDrain = 0;
   #pipe: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #pipePromise: Promise<void> | null = null;
@@ -120,6 +123,12 @@ export class HubStream implements ResponseBody, AgentStream {
           host.agentWindow,
           {
             send: (b) => host.send(b),
+            ...(host.sendData
+              ? {
+                  sendData: (sid: number, chunks: readonly Uint8Array[], length: number) =>
+                    host.sendData?.(sid, chunks, length),
+                }
+              : {}),
             get congested() {
               return host.congested;
             },
@@ -133,7 +142,11 @@ export class HubStream implements ResponseBody, AgentStream {
             : undefined,
         )
       : null;
-    this.#recvWindow = host.hubWindow;
+    this.#recvWindow = new ReceiveWindow({
+      initial: host.hubWindow,
+      budget: host.windowBudget ?? null,
+      now: () => host.now(),
+    });
     this.response = new Promise((resolve, reject) => {
       this.#head = { resolve, reject };
     });
@@ -228,7 +241,7 @@ export class HubStream implements ResponseBody, AgentStream {
       throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'DATA outside a response body');
     }
     // The protocol error surfaces as ERR_PROTOCOL_FLOW_CONTROL and closes the connection.
-    this.#recvWindow = consumeWindow(this.#recvWindow, frame.data.byteLength);
+    this.#recvWindow.received(frame.data.byteLength);
     const problem = this.#framing?.data(frame.data.byteLength) ?? null;
     if (problem !== null) {
       // Nothing of the offending chunk reaches the client.
@@ -388,6 +401,7 @@ export class HubStream implements ResponseBody, AgentStream {
   #close(outcome: CloseOutcome): void {
     const wasOpen = this.#state === 'open';
     this.#state = 'closed';
+    this.#recvWindow.release();
     this.#host.streamClosed(this, outcome);
     if (wasOpen) this.#runSettled();
   }
@@ -441,13 +455,9 @@ export class HubStream implements ResponseBody, AgentStream {
   };
 
   #ack(bytes: number): void {
-    this.#consumed += bytes;
-    if (this.#state === 'open' && !this.#ended && windowUpdateDue(this.#consumed, this.#host.hubWindow)) {
-      this.#host.send(encodeFrame({ type: 'WINDOW', streamId: this.id, increment: this.#consumed }));
-      // the agent may send more only from now on: grow our view of its window in step with its own
-      this.#recvWindow += this.#consumed;
-      this.#consumed = 0;
-    }
+    if (this.#state !== 'open' || this.#ended) return;
+    const increment = this.#recvWindow.consumed(bytes);
+    if (increment > 0) this.#host.send(encodeFrame({ type: 'WINDOW', streamId: this.id, increment }));
   }
 
   #finishRes(): void {

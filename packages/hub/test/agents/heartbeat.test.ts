@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heartbeatDue, heartbeatTickMs } from '../../src/agents/heartbeat.js';
+import { HeartbeatSweep, heartbeatDue, heartbeatTickMs, pingPhaseMs } from '../../src/agents/heartbeat.js';
 
 /** Plays the hub's ticker on a fake clock against an agent that went silent at `frozenAt`. */
 function dropTime(heartbeatMs: number, heartbeatTimeoutMs: number, frozenAt: number): number {
@@ -40,5 +40,47 @@ describe('heartbeats', () => {
   it('the tick never exceeds the ping interval and never drops below 50 ms', () => {
     expect(heartbeatTickMs(200, 60_000)).toBe(200);
     expect(heartbeatTickMs(5_000, 100)).toBe(50);
+  });
+});
+
+describe('heartbeat sweep', () => {
+  it('visits every agent once per sweep of ten steps, a tenth each step, and follows the live set', () => {
+    const items = new Set(Array.from({ length: 95 }, (_, i) => i));
+    const sweep = new HeartbeatSweep(items, 10);
+    const seen: number[][] = [];
+    for (let s = 0; s < 10; s++) {
+      const step: number[] = [];
+      sweep.step((i) => step.push(i));
+      seen.push(step);
+    }
+    expect(Math.max(...seen.map((s) => s.length))).toBe(10);
+    expect(seen.flat().sort((a, b) => a - b)).toEqual([...items]);
+    // removed items are skipped, added ones are visited in a later step
+    items.delete(0);
+    items.add(1000);
+    const next: number[] = [];
+    for (let s = 0; s < 10; s++) sweep.step((i) => next.push(i));
+    expect(next).not.toContain(0);
+    expect(next).toContain(1000);
+  });
+
+  it('does nothing on an empty set and rejects a bad slice count', () => {
+    const sweep = new HeartbeatSweep(new Set<number>());
+    let visits = 0;
+    sweep.step(() => visits++);
+    expect(visits).toBe(0);
+    expect(() => new HeartbeatSweep(new Set(), 0)).toThrow(RangeError);
+  });
+
+  it('spreads the first pings of agents that connect together over the interval', () => {
+    const phases = Array.from({ length: 1000 }, (_, i) => pingPhaseMs(i + 1, 5_000));
+    expect(Math.min(...phases)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...phases)).toBeLessThan(5_000);
+    // every fifth of the interval gets about a fifth of the agents
+    for (let k = 0; k < 5; k++) {
+      const inBucket = phases.filter((p) => p >= k * 1000 && p < (k + 1) * 1000).length;
+      expect(inBucket).toBeGreaterThan(180);
+      expect(inBucket).toBeLessThan(220);
+    }
   });
 });

@@ -18,6 +18,7 @@ export function fakeContext(
     target: '/',
     headers: [],
     signal: controller.signal,
+    gone: controller.signal,
     body: { stream: null, consumed: false, read() {}, handBack() {} },
     ...(result ? { result } : {}),
   };

@@ -43,24 +43,25 @@ export function accessLog(options: {
       const outcome = String(ctx.notes.outcome ?? (res.writableFinished ? 'ok' : 'aborted'));
       const bytesOut = Math.max(0, (socket?.bytesWritten ?? bytesBefore) - bytesBefore);
       const agent = ctx.result?.servedBy;
-      // the hub's own trace when tracing is on, else the client's (traceparent passes through)
-      const traceId = ctx.notes.traceId ?? traceIdOf(ctx.req.headers.traceparent);
-      (logger ?? ctx.log).info(
-        {
-          ...(logger ? { requestId: ctx.requestId } : {}),
-          method: ctx.method,
-          path: ctx.path,
-          status,
-          bytes: bytesOut,
-          durationMs,
-          agent,
-          outcome,
-          client: ctx.clientIp,
-          ...(ctx.app !== undefined ? { app: ctx.app } : {}),
-          ...(traceId === undefined ? {} : { traceId }),
-        },
-        'request',
-      );
+      const log = logger ?? ctx.log;
+      // Built only when it is written: a level above info (or silent) costs nothing per request.
+      if (log.isLevelEnabled('info')) {
+        const line: Record<string, unknown> = logger
+          ? { requestId: ctx.requestId, method: ctx.method }
+          : { method: ctx.method };
+        line.path = ctx.path;
+        line.status = status;
+        line.bytes = bytesOut;
+        line.durationMs = durationMs;
+        line.agent = agent;
+        line.outcome = outcome;
+        line.client = ctx.clientIp;
+        if (ctx.app !== undefined) line.app = ctx.app;
+        // the hub's own trace when tracing is on, else the client's (traceparent passes through)
+        const traceId = ctx.notes.traceId ?? traceIdOf(ctx.req.headers.traceparent);
+        if (traceId !== undefined) line.traceId = traceId;
+        log.info(line, 'request');
+      }
       observe?.({
         status,
         outcome,

@@ -59,7 +59,9 @@ export function dispatchToAgent(options: {
     const attempt = ctx.attempt;
     if (!attempt) throw new HubError('ERR_HUB_INTERNAL', 'dispatch ran outside an attempt');
     const deadline = ctx.requestTimeoutMs ?? options.requestTimeoutMs ?? 0;
-    const { route, signal } = attempt;
+    const { route } = attempt;
+    // what a client leaving looks like to this try (no AbortSignal is made unless a policy asked)
+    const signal = attempt.gone;
     if (route.kind === 'url') {
       if (ctx.upgrade) {
         throw new HubError('ERR_HUB_UPGRADE_UNSUPPORTED', 'upgraded streams are carried to agents only');

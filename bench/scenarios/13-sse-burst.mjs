@@ -1,0 +1,88 @@
+// Scenario 12: bursts of SSE streams (issue #19). N streams opened at the same instant through
+// one agent with numWorker 1000, against the same burst sent straight to the upstream: the time
+// from the burst's start to each stream's response head and to its first event. The upstream
+// sends its head at once and an event every 100 ms, so "first event" includes up to 100 ms of
+// waiting for the upstream's timer on both paths.
+import { alternate } from '../lib/measure.mjs';
+import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { fmt, quantile } from '../lib/stats.mjs';
+
+export const id = '13';
+export const title = 'Bursts of SSE streams (time to headers and first event)';
+export const limitS = 180;
+export const quickLimitS = 90;
+
+export async function run({ quick, scope }) {
+  const sizes = [100, 500, 1000];
+  const rounds = quick ? 1 : 3;
+  const upstream = await startUpstream(scope);
+  const load = await scope.spawn('load');
+  const slime = await startSlime(scope, upstream.info.url, { numWorker: 1000 });
+  const variants = [
+    { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },
+    { name: 'hub+agent', url: slime.url, pids: slime.pids },
+  ];
+  // warm-up: JIT, and the agent's pool of upstream connections
+  for (const v of variants) await load.call('sseBurst', { url: v.url, streams: 100 });
+  const rows = [];
+  const data = {};
+  for (const streams of sizes) {
+    const res = await alternate(variants, rounds, async (v) => {
+      const r = await load.call('sseBurst', { url: v.url, streams });
+      return { ...r, requests: streams };
+    });
+    data[streams] = res;
+    const pooled = (name, key) => res[name].flatMap((r) => r[key]);
+    const q = (name, key, p) => quantile(pooled(name, key), p);
+    for (const v of variants) {
+      const failed = res[v.name].reduce((n, r) => n + r.failed, 0);
+      const direct = v.name === 'direct';
+      rows.push([
+        streams,
+        v.name,
+        fmt(q(v.name, 'heads', 0.5), 1),
+        fmt(q(v.name, 'heads', 0.99), 1),
+        direct ? '-' : `${fmt(q(v.name, 'heads', 0.5) / q('direct', 'heads', 0.5), 2)}x`,
+        fmt(q(v.name, 'firsts', 0.5), 1),
+        fmt(q(v.name, 'firsts', 0.99), 1),
+        direct ? '-' : fmt(q(v.name, 'firsts', 0.5) - q('direct', 'firsts', 0.5), 1),
+        failed,
+      ]);
+    }
+  }
+  const last = sizes.at(-1);
+  const h = (name) =>
+    quantile(
+      data[last][name].flatMap((r) => r.heads),
+      0.5,
+    );
+  return {
+    headline: [
+      [
+        `${last} SSE streams at once: median time to headers, hub+agent vs direct`,
+        `${fmt(h('hub+agent'), 0)} ms vs ${fmt(h('direct'), 0)} ms (${fmt(h('hub+agent') / h('direct'), 2)}x)`,
+      ],
+    ],
+    tables: [
+      {
+        title: `one agent, numWorker 1000; ${rounds} alternating round(s) per size`,
+        columns: [
+          'streams',
+          'path',
+          'headers p50 ms',
+          'headers p99 ms',
+          'headers p50 vs direct',
+          'first event p50 ms',
+          'first event p99 ms',
+          'first event added p50 ms',
+          'failed (must be 0)',
+        ],
+        rows,
+      },
+    ],
+    notes: [
+      'Times run from the moment the client starts the burst. The upstream flushes its head at once and sends an event every 100 ms.',
+    ],
+    data,
+  };
+}
