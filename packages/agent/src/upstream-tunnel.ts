@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { DataPump, encodeFrame, ProtocolError, ResetCode, windowUpdateDue } from '@slime/protocol';
+import { DataPump, encodeFrame, ProtocolError, ResetCode, TunnelReceiver } from '@slime/protocol';
 
 /** What the agent's half of a tunnel needs from its session. */
 export interface UpstreamTunnelHost {
@@ -27,9 +27,7 @@ export class UpstreamTunnel {
   readonly #host: UpstreamTunnelHost;
   readonly #socket: Socket;
   readonly #pump: DataPump;
-  #unacked = 0;
-  #consumed = 0;
-  #awaitingDrain = 0;
+  readonly #receiver: TunnelReceiver;
   #sentEnd = false;
   #recvEnd = false;
   #upEnded = false;
@@ -40,6 +38,7 @@ export class UpstreamTunnel {
     this.#id = id;
     this.#host = host;
     this.#socket = socket;
+    this.#receiver = new TunnelReceiver(id, host.agentWindow, socket, (b) => host.send(b));
     this.#pump = new DataPump(
       id,
       host.hubWindow,
@@ -99,34 +98,13 @@ export class UpstreamTunnel {
     if (this.#closed) return;
     if (this.#recvEnd)
       throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `DATA after END on stream ${this.#id}`);
-    if (this.#unacked + data.byteLength > this.#host.agentWindow) {
-      throw new ProtocolError('ERR_PROTOCOL_FLOW_CONTROL', `stream ${this.#id} overran its window`);
-    }
-    this.#unacked += data.byteLength;
-    if (this.#socket.write(data)) this.#ack(data.byteLength);
-    else {
-      if (this.#awaitingDrain === 0) this.#socket.once('drain', this.#onDrain);
-      this.#awaitingDrain += data.byteLength;
-    }
-  }
-
-  #onDrain = (): void => {
-    const n = this.#awaitingDrain;
-    this.#awaitingDrain = 0;
-    this.#ack(n);
-  };
-
-  #ack(bytes: number): void {
-    this.#consumed += bytes;
-    if (this.#closed || this.#recvEnd || !windowUpdateDue(this.#consumed, this.#host.agentWindow)) return;
-    this.#unacked -= this.#consumed;
-    this.#host.send(encodeFrame({ type: 'WINDOW', streamId: this.#id, increment: this.#consumed }));
-    this.#consumed = 0;
+    this.#receiver.receive(data);
   }
 
   onEnd(): void {
     if (this.#closed || this.#recvEnd) return;
     this.#recvEnd = true;
+    this.#receiver.stop();
     this.#socket.end();
     this.#maybeDone();
   }
@@ -144,6 +122,7 @@ export class UpstreamTunnel {
     if (this.#closed) return;
     this.#closed = true;
     this.#pump.stop();
+    this.#receiver.stop();
     if (this.#sentEnd && (this.#recvEnd || this.#upClosed)) {
       if (!this.#socket.writableEnded) this.#socket.end();
     } else {

@@ -88,6 +88,7 @@ export {
   WindowBudget,
 } from './receive-window.js';
 export { trailerFields } from './trailers.js';
+export { TunnelReceiver, type TunnelSink } from './tunnel-receiver.js';
 export {
   errorCodes,
   isUpstreamDown,

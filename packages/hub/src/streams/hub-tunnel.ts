@@ -1,12 +1,11 @@
 import type { Duplex } from 'node:stream';
 import {
-  consumeWindow,
   type DataFrame,
   DataPump,
   encodeFrame,
   ResetCode,
   type ResetCodeValue,
-  windowUpdateDue,
+  TunnelReceiver,
 } from '@slime/protocol';
 import { HubError } from '../errors.js';
 
@@ -40,9 +39,7 @@ export class HubTunnel {
   readonly #host: TunnelHost;
   readonly #socket: Duplex;
   readonly #pump: DataPump;
-  #recvWindow: number;
-  #consumed = 0;
-  #awaitingDrain = 0;
+  readonly #receiver: TunnelReceiver;
   #sentEnd = false;
   #recvEnd = false;
   #clientEnded = false;
@@ -52,7 +49,7 @@ export class HubTunnel {
     this.#id = id;
     this.#host = host;
     this.#socket = socket;
-    this.#recvWindow = host.hubWindow;
+    this.#receiver = new TunnelReceiver(id, host.hubWindow, socket, (b) => host.send(b));
     this.#pump = new DataPump(
       id,
       host.agentWindow,
@@ -102,35 +99,15 @@ export class HubTunnel {
   onData(frame: DataFrame): void {
     if (this.#closed) return;
     if (this.#recvEnd) throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'DATA after END on an upgraded stream');
-    this.#recvWindow = consumeWindow(this.#recvWindow, frame.data.byteLength);
-    const n = frame.data.byteLength;
-    this.#host.onBytes('to_client', n);
-    if (this.#socket.write(frame.data)) {
-      this.#ack(n);
-    } else {
-      if (this.#awaitingDrain === 0) this.#socket.once('drain', this.#onDrain);
-      this.#awaitingDrain += n;
-    }
-  }
-
-  #onDrain = (): void => {
-    const n = this.#awaitingDrain;
-    this.#awaitingDrain = 0;
-    this.#ack(n);
-  };
-
-  #ack(bytes: number): void {
-    this.#consumed += bytes;
-    if (this.#closed || this.#recvEnd || !windowUpdateDue(this.#consumed, this.#host.hubWindow)) return;
-    this.#host.send(encodeFrame({ type: 'WINDOW', streamId: this.#id, increment: this.#consumed }));
-    this.#recvWindow += this.#consumed;
-    this.#consumed = 0;
+    this.#receiver.receive(frame.data);
+    this.#host.onBytes('to_client', frame.data.byteLength);
   }
 
   /** The agent's side ended (its upstream closed its write side): half close toward the client. */
   onEnd(): void {
     if (this.#closed || this.#recvEnd) return;
     this.#recvEnd = true;
+    this.#receiver.stop();
     this.#socket.end();
     this.#maybeDone();
   }
@@ -165,6 +142,7 @@ export class HubTunnel {
     if (this.#closed) return;
     this.#closed = true;
     this.#pump.stop();
+    this.#receiver.stop();
     this.#socket.off('data', this.#onClientData);
     if (how === 'normal') {
       // both FINs went out; the socket closes itself once its buffer is flushed
