@@ -39,22 +39,11 @@ export class UpstreamTunnel {
     this.#host = host;
     this.#socket = socket;
     this.#receiver = new TunnelReceiver(id, host.agentWindow, socket, (b) => host.send(b));
-    this.#pump = new DataPump(
-      id,
-      host.hubWindow,
-      {
-        send: (b) => host.send(b),
-        get congested() {
-          return host.congested;
-        },
-        waitForDrain: () => host.waitForDrain(),
-      },
-      socket,
-      () => {
-        this.#sentEnd = true;
-        this.#maybeDone();
-      },
-    );
+    // the host is the pump's sink: it sends, knows congestion and wakes the pump on drain
+    this.#pump = new DataPump(id, host.hubWindow, host, socket, () => {
+      this.#sentEnd = true;
+      this.#maybeDone();
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (!this.#closed) this.#pump.push(chunk);

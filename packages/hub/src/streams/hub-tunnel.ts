@@ -50,22 +50,11 @@ export class HubTunnel {
     this.#host = host;
     this.#socket = socket;
     this.#receiver = new TunnelReceiver(id, host.hubWindow, socket, (b) => host.send(b));
-    this.#pump = new DataPump(
-      id,
-      host.agentWindow,
-      {
-        send: (b) => host.send(b),
-        get congested() {
-          return host.congested;
-        },
-        waitForDrain: () => host.waitForDrain(),
-      },
-      socket,
-      () => {
-        this.#sentEnd = true;
-        this.#maybeDone();
-      },
-    );
+    // the host is the pump's sink: it sends, knows congestion and wakes the pump on drain
+    this.#pump = new DataPump(id, host.agentWindow, host, socket, () => {
+      this.#sentEnd = true;
+      this.#maybeDone();
+    });
     socket.on('data', this.#onClientData);
     socket.once('end', () => {
       this.#clientEnded = true;
