@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import { pino } from 'pino';
+import type { Agent } from './agent-types.js';
 import { AgentError } from './errors.js';
 import { h2cConnector } from './h2c-session.js';
 import { hardwareReport } from './hardware.js';
@@ -9,41 +10,16 @@ import { HubLink } from './hub-link.js';
 import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from './options.js';
 import type { Session } from './session.js';
 import { SlotPool } from './slot-pool.js';
+import { startCall } from './start-call.js';
 import { startUpgrade } from './start-upgrade.js';
 import type { StreamCall } from './stream-call.js';
-import { UpstreamCall } from './upstream-call.js';
 import { UpstreamConnections } from './upstream-connections.js';
 import { UpstreamHealth } from './upstream-health.js';
 import { tracedCallDeps } from './upstream-tracing.js';
 
 const VERSION = '0.1.0';
 
-export interface Agent extends EventEmitter {
-  /** Starts dialing the hub(s); reconnects forever with capped, jittered backoff. */
-  start(): void;
-  /**
-   * Resolves on the first WELCOME from any hub; rejects with ERR_AGENT_UNAUTHORIZED when a hub
-   * refuses the token.
-   */
-  ready(): Promise<void>;
-  /** True while at least one hub connection is established. */
-  readonly connected: boolean;
-  /** Hubs the agent holds an established connection with right now. */
-  readonly connectedHubs: number;
-  /** Upstream calls in progress, over all hubs (never above numWorker). */
-  readonly activeRequests: number;
-  /** The id the first connected hub gave this agent (Slime-Agent-Id). */
-  readonly hubAgentId: string | undefined;
-  /**
-   * False from the moment an upstream call could not connect (refused, reset before any answer,
-   * connect timeout) until a health probe answers; meanwhile the agent offers no slot.
-   */
-  readonly upstreamHealthy: boolean;
-  /** Graceful: GOAWAY to every hub, finish in-flight calls, disconnect. */
-  close(): Promise<void>;
-  destroy(err?: Error): void;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+export type { Agent } from './agent-types.js';
 
 /**
  * Creates an agent for one upstream. It dials out to each hub, offers its `numWorker` slots and
@@ -199,24 +175,10 @@ export function createAgent(options: AgentOptions): Agent {
           return refusal;
         }
         if (frame.upgrade) return startUpgrade(owner, frame, callDeps, upgradeSlots);
-        return new UpstreamCall(
-          {
-            send: (b) => owner.send(b),
-            sendData: (id, chunks, length) => owner.sendData(id, chunks, length),
-            get congested() {
-              return owner.congested;
-            },
-            waitForDrain: (c) => owner.waitForDrain(c),
-            hubWindow: owner.hubWindow,
-            agentWindow: owner.agentWindow,
-            windowBudget: owner.windowBudget,
-            interimResponses: owner.interimResponses,
-            trailers: owner.trailers,
-            finished: (c) => callFinished(owner, c),
-          },
-          frame,
-          options.tracer ? tracedCallDeps(options.tracer, frame, callDeps, target.label) : callDeps,
-        );
+        const deps = options.tracer
+          ? tracedCallDeps(options.tracer, frame, callDeps, target.label)
+          : callDeps;
+        return startCall(owner, frame, deps, (c) => callFinished(owner, c));
       },
       onWelcome: (session, agentId) => {
         if (state !== 'running') {
