@@ -8,11 +8,11 @@ import {
   type PolicyDoc,
   type PolicyEngine,
   parsePolicyText,
-  savePolicyFile,
   translateBloomAccess,
   translateBloomRateLimits,
 } from '../policy/index.js';
 import { translateBloomFallback, translateBloomRouter } from '../routing/bloom-routing.js';
+import { applyPolicy, inTurn } from './policy-commit.js';
 import { allowMethods, readBody } from './request.js';
 import { AdminError, sendJson } from './respond.js';
 
@@ -82,29 +82,13 @@ export function policyRoutes(options: PolicyRoutesOptions): Record<string, Route
   const persisted = policyPath !== undefined || options.sharedStore !== undefined;
   const persistedHeader = { 'slime-policy-persisted': String(persisted) };
   const notPersisted = persisted ? {} : { persisted: false, warning: NOT_PERSISTED_WARNING };
-  let queue: Promise<unknown> = Promise.resolve();
-
-  const commit = (build: () => unknown): Promise<PolicyDoc> => {
-    const run = queue.then(async () => {
-      const r = engine.validate(build());
-      if (!r.ok) throw invalid(r.errors);
-      if (policyPath !== undefined) {
-        try {
-          await savePolicyFile(policyPath, r.policy);
-        } catch (err) {
-          throw new AdminError(500, 'ERR_HUB_INTERNAL', 'could not write the policy file; nothing changed', {
-            cause: err,
-          });
-        }
-      }
-      engine.update(r.policy);
+  const commit = (build: () => unknown): Promise<PolicyDoc> =>
+    inTurn(engine, async () => {
+      await applyPolicy(engine, policyPath, build(), invalid);
       if (persisted) logger?.info({ policyPath }, 'policy updated through the admin API');
       else logger?.warn('policy updated through the admin API in memory only (no --policy or --state-dir)');
       return engine.current();
     });
-    queue = run.catch(() => {});
-    return run;
-  };
 
   async function policy(req: IncomingMessage, res: ServerResponse): Promise<void> {
     allowMethods(req, ['GET', 'HEAD', 'PUT']);

@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDuration } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { AdminRoute } from '../admin/admin-server.js';
+import { applyPolicy, inTurn } from '../admin/policy-commit.js';
 import { allowMethods, readBody } from '../admin/request.js';
 import { AdminError, sendJson } from '../admin/respond.js';
 import { HubError } from '../errors.js';
 import type { PolicyEngine } from '../policy/engine.js';
-import { savePolicyFile } from '../policy/policy-file.js';
 import type { PolicyDoc } from '../policy/types.js';
 import { type AppEdit, addApp, listApps, type NewApp, removeApp, rotateApp } from './app-edit.js';
 
@@ -69,11 +69,12 @@ export function appRoutes(options: AppRoutesOptions): Record<string, AdminRoute>
   const { engine, policyPath, logger } = options;
   if (!engine || typeof engine.update !== 'function') throw new TypeError('engine must be a PolicyEngine');
   const now = options.now ?? Date.now;
-  let queue: Promise<unknown> = Promise.resolve();
+  const rejected = (errors: string[]) =>
+    new AdminError(400, 'ERR_HUB_INVALID_POLICY', 'application rejected', { errors });
 
-  /** Serialised like the policy routes: each edit starts from the policy its turn finds. */
-  const commit = (edit: (doc: PolicyDoc) => AppEdit): Promise<AppEdit> => {
-    const run = queue.then(async () => {
+  /** In the same turns as PUT /policy: each edit starts from the policy its turn finds. */
+  const commit = (edit: (doc: PolicyDoc) => AppEdit): Promise<AppEdit> =>
+    inTurn(engine, async () => {
       let result: AppEdit;
       try {
         result = edit(engine.current());
@@ -84,24 +85,9 @@ export function appRoutes(options: AppRoutesOptions): Record<string, AdminRoute>
           throw new AdminError(400, 'ERR_HUB_BAD_REQUEST', err.message);
         throw err;
       }
-      const r = engine.validate(result.doc);
-      if (!r.ok)
-        throw new AdminError(400, 'ERR_HUB_INVALID_POLICY', 'application rejected', { errors: r.errors });
-      if (policyPath !== undefined) {
-        try {
-          await savePolicyFile(policyPath, r.policy);
-        } catch (err) {
-          throw new AdminError(500, 'ERR_HUB_INTERNAL', 'could not write the policy file; nothing changed', {
-            cause: err,
-          });
-        }
-      }
-      engine.update(r.policy);
+      await applyPolicy(engine, policyPath, result.doc, rejected);
       return result;
     });
-    queue = run.catch(() => {});
-    return run;
-  };
 
   async function apps(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     allowMethods(req, ['GET', 'HEAD', 'POST', 'DELETE']);
