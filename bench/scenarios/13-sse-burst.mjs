@@ -1,4 +1,4 @@
-// Scenario 12: bursts of SSE streams (issue #19). N streams opened at the same instant through
+// Scenario 13: bursts of SSE streams (issue #19). N streams opened at the same instant through
 // one agent with numWorker 1000, against the same burst sent straight to the upstream: the time
 // from the burst's start to each stream's response head and to its first event. The upstream
 // sends its head at once and an event every 100 ms, so "first event" includes up to 100 ms of
