@@ -1,4 +1,4 @@
-import { checkKeys, checkMatch, isObject, type Report } from '../policy/validate-match.js';
+import { checkKeys, checkMatch, objectsOf, type Report } from '../policy/validate-match.js';
 
 /**
  * Checks a section that is a list of named rules (router, fallback): the list itself, each rule's
@@ -15,12 +15,7 @@ export function validateRuleList(
   const errors: string[] = [];
   const report: Report = (p, m) => errors.push(`${p} ${m}`);
   const names = new Set<string>();
-  for (const [i, r] of raw.entries()) {
-    const p = `${path}[${i}]`;
-    if (!isObject(r)) {
-      report(p, `must be an object like ${rule.shape}`);
-      continue;
-    }
+  for (const [r, p] of objectsOf(raw, path, report, rule.shape)) {
     checkKeys(r, rule.keys, p, report);
     if (r.name !== undefined) {
       if (typeof r.name !== 'string' || r.name === '') report(`${p}.name`, 'must be a non-empty string');
