@@ -1,3 +1,6 @@
+import type { Logger } from 'pino';
+import type { Policy } from '../pipeline/context.js';
+import type { PolicySection } from '../policy/section.js';
 import { checkKeys, checkMatch, objectsOf, type Report } from '../policy/validate-match.js';
 
 /**
@@ -26,4 +29,27 @@ export function validateRuleList(
     checkRule(r, p, report);
   }
   return errors;
+}
+
+/**
+ * A stateless section made of a rule list (router, fallback): `validate` checks it, `compile`
+ * turns the rules into the section's policy, and an update simply swaps them.
+ */
+export function ruleListSection<R>(
+  name: string,
+  logger: Logger | undefined,
+  validate: (raw: unknown, path: string) => string[],
+  compile: (rules: R[]) => Policy,
+): PolicySection {
+  const log = logger?.child({ component: name });
+  return {
+    validate,
+    compile(raw) {
+      // the engine validated the whole document before compiling any section
+      if (raw === undefined) return {};
+      const rules = raw as R[];
+      log?.info({ rules: rules.length }, `${name} rules compiled`);
+      return { policy: compile(rules) };
+    },
+  };
 }
