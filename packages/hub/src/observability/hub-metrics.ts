@@ -20,6 +20,7 @@ export type {
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
+/** The hub's counters, under the names the code below uses for them. */
 const COUNTERS = {
   requests: {
     name: 'slime_requests_total',
@@ -71,6 +72,7 @@ const COUNTERS = {
   },
 } as const;
 
+/** The hub's histograms, likewise. */
 const HISTOGRAMS = {
   duration: {
     name: 'slime_request_duration_seconds',
