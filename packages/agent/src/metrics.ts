@@ -75,56 +75,43 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  new Gauge({
-    name: 'slime_agent_active_calls',
-    help: 'Upstream calls in progress',
-    registers,
-    collect() {
-      let n = 0;
-      for (const a of bound) n += a.activeRequests;
-      this.set(n);
-    },
-  });
-  new Gauge({
-    name: 'slime_agent_connected',
-    help: 'Hubs the agent holds a session with (1 per connected hub)',
-    registers,
-    collect() {
-      let n = 0;
-      for (const a of bound) n += a.connectedHubs ?? sessionUp.get(a) ?? 0;
-      this.set(n);
-    },
-  });
-  const connects = new Counter({
-    name: 'slime_agent_connects_total',
-    help: 'Sessions established with the hub (the first one included)',
-    registers,
-  });
-  const reconnects = new Counter({
-    name: 'slime_agent_reconnects_total',
-    help: 'Sessions established after a previous one was lost',
-    registers,
-  });
-  const disconnects = new Counter({
-    name: 'slime_agent_disconnects_total',
-    help: 'Sessions lost or closed',
-    registers,
-  });
-  const refused = new Counter({
-    name: 'slime_agent_refused_total',
-    help: 'Requests handed back to their hub (RESET REFUSED) because every slot was busy, the upstream was down or the agent was draining',
-    registers,
-  });
-  new Gauge({
-    name: 'slime_agent_upstream_healthy',
-    help: 'Upstreams answering (1 per healthy upstream; 0 while the agent withdraws its slots)',
-    registers,
-    collect() {
-      let n = 0;
-      for (const a of bound) if (a.upstreamHealthy ?? healthUp.get(a) ?? true) n++;
-      this.set(n);
-    },
-  });
+  // Read from the bound agents at scrape time.
+  const sumOverAgents = (name: string, help: string, value: (a: AgentLike) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        let n = 0;
+        for (const a of bound) n += value(a);
+        this.set(n);
+      },
+    });
+  const counter = (name: string, help: string) => new Counter({ name, help, registers });
+  sumOverAgents('slime_agent_active_calls', 'Upstream calls in progress', (a) => a.activeRequests);
+  sumOverAgents(
+    'slime_agent_connected',
+    'Hubs the agent holds a session with (1 per connected hub)',
+    (a) => a.connectedHubs ?? sessionUp.get(a) ?? 0,
+  );
+  const connects = counter(
+    'slime_agent_connects_total',
+    'Sessions established with the hub (the first one included)',
+  );
+  const reconnects = counter(
+    'slime_agent_reconnects_total',
+    'Sessions established after a previous one was lost',
+  );
+  const disconnects = counter('slime_agent_disconnects_total', 'Sessions lost or closed');
+  const refused = counter(
+    'slime_agent_refused_total',
+    'Requests handed back to their hub (RESET REFUSED) because every slot was busy, the upstream was down or the agent was draining',
+  );
+  sumOverAgents(
+    'slime_agent_upstream_healthy',
+    'Upstreams answering (1 per healthy upstream; 0 while the agent withdraws its slots)',
+    (a) => ((a.upstreamHealthy ?? healthUp.get(a) ?? true) ? 1 : 0),
+  );
   const healthTransitions = new Counter({
     name: 'slime_agent_upstream_health_transitions_total',
     help: 'Upstream health changes: to="unhealthy" when a call could not connect, to="healthy" when a probe answered',
@@ -160,27 +147,21 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
         disconnects.inc();
         sessionUp.set(agent, 0);
       };
-      const onRefused = () => refused.inc();
-      const onUnhealthy = () => {
-        healthTransitions.inc({ to: 'unhealthy' });
-        healthUp.set(agent, false);
+      const health = (healthy: boolean) => () => {
+        healthTransitions.inc({ to: healthy ? 'healthy' : 'unhealthy' });
+        healthUp.set(agent, healthy);
       };
-      const onHealthy = () => {
-        healthTransitions.inc({ to: 'healthy' });
-        healthUp.set(agent, true);
-      };
-      agent.on('connected', onConnected);
-      agent.on('disconnected', onDisconnected);
-      agent.on('refused', onRefused);
-      agent.on('upstreamUnhealthy', onUnhealthy);
-      agent.on('upstreamHealthy', onHealthy);
+      const listeners = Object.entries({
+        connected: onConnected,
+        disconnected: onDisconnected,
+        refused: () => refused.inc(),
+        upstreamUnhealthy: health(false),
+        upstreamHealthy: health(true),
+      });
+      for (const [event, listener] of listeners) agent.on(event, listener);
       bound.add(agent);
       return () => {
-        agent.off('connected', onConnected);
-        agent.off('disconnected', onDisconnected);
-        agent.off('refused', onRefused);
-        agent.off('upstreamUnhealthy', onUnhealthy);
-        agent.off('upstreamHealthy', onHealthy);
+        for (const [event, listener] of listeners) agent.off(event, listener);
         bound.delete(agent);
         sessionUp.delete(agent);
         healthUp.delete(agent);

@@ -98,6 +98,17 @@ export const HUB_REGISTER_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
+/** `--json`, a flag only (no environment variable); `description` says what it prints. */
+const json = (description: string): OptionSpec => ({
+  flag: 'json',
+  env: [],
+  slimeEnv: false,
+  kind: 'bool',
+  arg: '[bool]',
+  defaultText: 'false',
+  description,
+});
+
 export const HUB_STATUS_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'admin',
@@ -115,15 +126,7 @@ export const HUB_STATUS_OPTIONS: readonly OptionSpec[] = [
     arg: '<token>',
     description: 'bearer token for the admin API (required)',
   },
-  {
-    flag: 'json',
-    env: [],
-    slimeEnv: false,
-    kind: 'bool',
-    arg: '[bool]',
-    defaultText: 'false',
-    description: 'print the raw /status JSON instead of a table',
-  },
+  json('print the raw /status JSON instead of a table'),
 ];
 /** `slime hub app add|list|rotate|remove`: through the admin API, or on the policy file. */
 export const HUB_APP_OPTIONS: readonly OptionSpec[] = [
@@ -180,13 +183,5 @@ export const HUB_APP_OPTIONS: readonly OptionSpec[] = [
     defaultText: '24h',
     description: 'how long the old keys keep working after a rotation; 0 revokes them at once (rotate)',
   },
-  {
-    flag: 'json',
-    env: [],
-    slimeEnv: false,
-    kind: 'bool',
-    arg: '[bool]',
-    defaultText: 'false',
-    description: 'print the list as JSON (list)',
-  },
+  json('print the list as JSON (list)'),
 ];

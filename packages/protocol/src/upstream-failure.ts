@@ -20,37 +20,36 @@ export interface UpstreamFailure {
   phrase: string;
 }
 
-const TABLE: Readonly<Record<string, UpstreamFailure>> = {
-  ECONNREFUSED: { kind: 'connect', phrase: 'upstream refused the connection' },
-  ENOTFOUND: { kind: 'connect', phrase: 'upstream host name does not resolve' },
-  EAI_AGAIN: { kind: 'connect', phrase: 'upstream host name does not resolve' },
-  EHOSTUNREACH: { kind: 'connect', phrase: 'upstream host unreachable' },
-  ENETUNREACH: { kind: 'connect', phrase: 'upstream network unreachable' },
-  ETIMEDOUT: { kind: 'connect', phrase: 'upstream connection timed out' },
-  UND_ERR_CONNECT_TIMEOUT: { kind: 'connect', phrase: 'upstream connection timed out' },
-  UND_ERR_HEADERS_TIMEOUT: { kind: 'timeout', phrase: 'upstream sent no response head in time' },
-  UND_ERR_BODY_TIMEOUT: { kind: 'timeout', phrase: 'upstream response body stalled' },
-  ECONNRESET: { kind: 'error', phrase: 'upstream reset the connection' },
-  EPIPE: { kind: 'error', phrase: 'upstream closed the connection while the request was sent' },
-  UND_ERR_SOCKET: { kind: 'error', phrase: 'upstream closed the connection or sent a malformed response' },
-  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: {
-    kind: 'error',
-    phrase: 'upstream response body does not match its Content-Length',
-  },
-  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: {
-    kind: 'error',
-    phrase: 'request body does not match its Content-Length',
-  },
-  UND_ERR_INFO: { kind: 'error', phrase: 'upstream sent an unexpected informational response' },
-  UND_ERR_INVALID_ARG: {
-    kind: 'error',
-    phrase: 'request cannot be sent upstream: the HTTP client refused it',
-  },
-  UND_ERR_NOT_SUPPORTED: {
-    kind: 'error',
-    phrase: 'request cannot be sent upstream: the HTTP client refused it',
-  },
-};
+// kind, phrase, then the error codes that mean it (Node's, and undici's UND_ERR_*)
+const ROWS: readonly (readonly [UpstreamFailureKind, string, ...string[]])[] = [
+  ['connect', 'upstream refused the connection', 'ECONNREFUSED'],
+  ['connect', 'upstream host name does not resolve', 'ENOTFOUND', 'EAI_AGAIN'],
+  ['connect', 'upstream host unreachable', 'EHOSTUNREACH'],
+  ['connect', 'upstream network unreachable', 'ENETUNREACH'],
+  ['connect', 'upstream connection timed out', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'],
+  ['timeout', 'upstream sent no response head in time', 'UND_ERR_HEADERS_TIMEOUT'],
+  ['timeout', 'upstream response body stalled', 'UND_ERR_BODY_TIMEOUT'],
+  ['error', 'upstream reset the connection', 'ECONNRESET'],
+  ['error', 'upstream closed the connection while the request was sent', 'EPIPE'],
+  ['error', 'upstream closed the connection or sent a malformed response', 'UND_ERR_SOCKET'],
+  [
+    'error',
+    'upstream response body does not match its Content-Length',
+    'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  ],
+  ['error', 'request body does not match its Content-Length', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'],
+  ['error', 'upstream sent an unexpected informational response', 'UND_ERR_INFO'],
+  [
+    'error',
+    'request cannot be sent upstream: the HTTP client refused it',
+    'UND_ERR_INVALID_ARG',
+    'UND_ERR_NOT_SUPPORTED',
+  ],
+];
+
+const TABLE: ReadonlyMap<string, UpstreamFailure> = new Map(
+  ROWS.flatMap(([kind, phrase, ...codes]) => codes.map((code) => [code, { kind, phrase }] as const)),
+);
 
 /** The string codes of an error and of its cause (an abort's cause has a numeric code: skipped). */
 export function errorCodes(err: unknown): string[] {
@@ -66,13 +65,13 @@ export function errorCodes(err: unknown): string[] {
  * no response head had arrived: a reset mid-body is one broken response, not a dead upstream.
  */
 export function isUpstreamDown(err: unknown): boolean {
-  return errorCodes(err).some((code) => TABLE[code]?.kind === 'connect' || code === 'ECONNRESET');
+  return errorCodes(err).some((code) => TABLE.get(code)?.kind === 'connect' || code === 'ECONNRESET');
 }
 
 /** Classifies an HTTP client's failure; unknown failures are `error` with a neutral phrase. */
 export function upstreamFailure(err: unknown): UpstreamFailure {
   for (const code of errorCodes(err)) {
-    const known = TABLE[code];
+    const known = TABLE.get(code);
     if (known) return known;
     if (code.startsWith('HPE_')) return { kind: 'error', phrase: 'upstream sent a malformed response' };
   }

@@ -18,6 +18,7 @@ import {
 } from '@slime/hub';
 import type { CliContext } from '../context.js';
 import type { Settings } from '../settings.js';
+import { textTable } from '../text-table.js';
 import { UsageError } from '../usage-error.js';
 import { STATE_FILES } from './hub-cluster.js';
 
@@ -112,8 +113,8 @@ async function callAdmin(
   return doc;
 }
 
-/** Applies `edit` to the policy file, validated before it is written (temp file, then rename). */
-async function editFile(path: string, edit: (doc: PolicyDoc) => AppEdit, create: boolean): Promise<AppEdit> {
+/** The policy file, validated; with `missingIsEmpty`, a file not written yet reads as an empty policy. */
+async function readPolicyFile(path: string, missingIsEmpty: boolean): Promise<PolicyDoc> {
   let raw: unknown = {};
   if (existsSync(path)) {
     try {
@@ -121,14 +122,20 @@ async function editFile(path: string, edit: (doc: PolicyDoc) => AppEdit, create:
     } catch (err) {
       throw new UsageError(`cannot read ${path}: ${(err as Error).message.split('\n')[0]}`, { exitCode: 1 });
     }
-  } else if (!create) {
+  } else if (!missingIsEmpty) {
     throw new UsageError(`${path} does not exist`, { exitCode: 1 });
   }
-  const before = validatePolicy(raw);
-  if (!before.ok) throw new UsageError(`invalid policy file ${path}:`, { details: before.errors });
+  const r = validatePolicy(raw);
+  if (!r.ok) throw new UsageError(`invalid policy file ${path}:`, { details: r.errors });
+  return r.policy;
+}
+
+/** Applies `edit` to the policy file, validated before it is written (temp file, then rename). */
+async function editFile(path: string, edit: (doc: PolicyDoc) => AppEdit, create: boolean): Promise<AppEdit> {
+  const before = await readPolicyFile(path, create);
   let result: AppEdit;
   try {
-    result = edit(before.policy);
+    result = edit(before);
   } catch (err) {
     throw new UsageError((err as Error).message, { exitCode: 1 });
   }
@@ -197,13 +204,7 @@ export function formatApps(apps: readonly AppListing[]): string {
       .map((k) => `${k.id}${k.expired ? '(expired)' : k.expires ? `(until ${k.expires})` : ''}`)
       .join(' ') || '-',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+  return `${textTable(header, rows)}\n`;
 }
 
 /** `slime hub app list [--json]`: names, weights and key ids (never keys or hashes). */
@@ -211,21 +212,7 @@ export async function listAppsCommand(settings: Settings, ctx: CliContext): Prom
   const target = targetOf(settings);
   let apps: AppListing[];
   if (target.kind === 'admin') apps = (await callAdmin(target, 'GET', '/apps')).apps as AppListing[];
-  else {
-    let raw: unknown = {};
-    if (existsSync(target.path)) {
-      try {
-        raw = await readPolicyDocument(target.path);
-      } catch (err) {
-        throw new UsageError(`cannot read ${target.path}: ${(err as Error).message.split('\n')[0]}`, {
-          exitCode: 1,
-        });
-      }
-    }
-    const r = validatePolicy(raw);
-    if (!r.ok) throw new UsageError(`invalid policy file ${target.path}:`, { details: r.errors });
-    apps = listApps(r.policy, Date.now());
-  }
+  else apps = listApps(await readPolicyFile(target.path, true), Date.now());
   if (settings.bool('json')) ctx.stdout(`${JSON.stringify({ apps }, null, 2)}\n`);
   else ctx.stdout(formatApps(apps));
 }

@@ -1,5 +1,6 @@
 import type { CliContext } from '../context.js';
 import type { Settings } from '../settings.js';
+import { textTable } from '../text-table.js';
 import { UsageError } from '../usage-error.js';
 
 interface StatusAgent {
@@ -68,16 +69,6 @@ function percent(share: number): string {
   return `${p.toFixed(p > 0 && p < 0.1 ? 2 : 1)}%`;
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
 /** Renders the agents (and shaped groups, when any) as aligned text tables. Pure, for tests. */
 export function formatStatus(status: Status): string {
   // During a migration from the Go Slime Proxy, a PROTOCOL column tells the Go agents' workers
@@ -107,7 +98,7 @@ export function formatStatus(status: Status): string {
   const shaping =
     groups.length === 0
       ? ''
-      : `\n${table(
+      : `\n${textTable(
           [
             'GROUP',
             'MODE',
@@ -141,11 +132,11 @@ export function formatStatus(status: Status): string {
   const appTable =
     apps.length === 0
       ? ''
-      : `\n${table(
+      : `\n${textTable(
           ['APP', 'WEIGHT', 'INFLIGHT', 'QUEUED', 'SERVED'],
           apps.map((a) => [a.app, num(a.weight), String(a.inFlight), String(a.queued), String(a.served)]),
         )}\n`;
-  return `${table(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}${errors}${go}\n${shaping}${appTable}`;
+  return `${textTable(header, rows)}\n\nagents ${status.agents.length}  queue ${status.queueLength}  in flight ${status.activeRequests}${rate}${errors}${go}\n${shaping}${appTable}`;
 }
 
 /**

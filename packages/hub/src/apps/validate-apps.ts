@@ -1,4 +1,4 @@
-import { checkKeys, isObject, type Report } from '../policy/validate-match.js';
+import { checkKeys, isObject, objectsOf, type Report, uniqueNames } from '../policy/validate-match.js';
 import { APP_NAME, KEY_HASH, MAX_APPS, MAX_KEYS_PER_APP, PRIORITIES, QUOTA_PERIODS } from './app-types.js';
 
 const APP_FIELDS = ['name', 'keys', 'weight', 'maxPriority', 'maxQueue', 'quotas'] as const;
@@ -74,20 +74,11 @@ export function checkApps(list: unknown, report: Report): void {
     return;
   }
   if (list.length > MAX_APPS) report('apps', `must declare at most ${MAX_APPS} applications`);
-  const names = new Map<string, number>();
+  const checkName = uniqueNames('apps', report);
   const hashes = new Map<string, string>();
-  for (const [i, a] of list.entries()) {
-    const path = `apps[${i}]`;
-    if (!isObject(a)) {
-      report(path, 'must be an object');
-      continue;
-    }
+  for (const [a, path, i] of objectsOf(list, 'apps', report)) {
     checkApp(a, path, report);
-    if (typeof a.name === 'string') {
-      const first = names.get(a.name);
-      if (first !== undefined) report(`${path}.name`, `duplicates apps[${first}].name`);
-      else names.set(a.name, i);
-    }
+    checkName(a, path, i);
     if (!Array.isArray(a.keys)) continue;
     for (const [j, k] of a.keys.entries()) {
       if (!isObject(k) || typeof k.hash !== 'string') continue;

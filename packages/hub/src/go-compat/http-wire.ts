@@ -119,12 +119,16 @@ export class ResponseParser {
           buf = rest;
           break;
         }
-        case 'length': {
+        // A counted run of body bytes: the whole Content-Length body, or one chunk's data.
+        case 'length':
+        case 'chunk-data': {
           const n = Math.min(s.left, buf.length);
           out.push({ type: 'data', data: buf.subarray(0, n) });
           buf = buf.subarray(n);
           s.left -= n;
-          if (s.left === 0) this.#end(out);
+          if (s.left > 0) break;
+          if (s.kind === 'length') this.#end(out);
+          else this.#state = { kind: 'chunk-crlf' };
           break;
         }
         case 'eof':
@@ -138,14 +142,6 @@ export class ResponseParser {
           if (!HEX.test(size)) throw new WireError('malformed chunk size');
           const n = Number.parseInt(size, 16);
           this.#state = n === 0 ? { kind: 'trailers', bytes: 0 } : { kind: 'chunk-data', left: n };
-          break;
-        }
-        case 'chunk-data': {
-          const n = Math.min(s.left, buf.length);
-          out.push({ type: 'data', data: buf.subarray(0, n) });
-          buf = buf.subarray(n);
-          s.left -= n;
-          if (s.left === 0) this.#state = { kind: 'chunk-crlf' };
           break;
         }
         case 'chunk-crlf': {

@@ -15,11 +15,13 @@ export function registerAppMetrics(
 ): RequestObserver {
   const m = createMetricFactory(registry);
   const appLabel = boundedLabel(maxLabelValues);
-  const requests = m.counter(
-    'slime_app_requests_total',
-    'Application requests by application and status class',
-    ['app', 'status_class'] as const,
-  );
+  const { requests } = m.counters({
+    requests: {
+      name: 'slime_app_requests_total',
+      help: 'Application requests by application and status class',
+      labelNames: ['app', 'status_class'],
+    },
+  });
   // One snapshot fills both gauges, like the agent gauges.
   const fill = (inFlight: Gauge<'app'>, queued: Gauge<'app'>) => {
     inFlight.reset();

@@ -6,7 +6,7 @@ import { registerAppMetrics } from './app-metrics.js';
 import type { HubLike, HubMetrics, HubMetricsOptions, HubSource } from './hub-metrics-types.js';
 import { boundedLabel, closeReasonLabel, statusClass } from './labels.js';
 import { createMetricFactory } from './metric-factory.js';
-import { registerShapingGauges, type ShapingStatsSource, shapingGroupLabel } from './shaping-metrics.js';
+import { registerShapingMetrics, type ShapingStatsSource, shapingGroupLabel } from './shaping-metrics.js';
 
 export type {
   AgentBytesDirection,
@@ -19,6 +19,79 @@ export type {
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+
+/** The hub's counters, under the names the code below uses for them. */
+const COUNTERS = {
+  requests: {
+    name: 'slime_requests_total',
+    help: 'Application requests by outcome (ok, aborted or an error code) and status class',
+    labelNames: ['outcome', 'status_class'],
+  },
+  responseBytes: {
+    name: 'slime_response_bytes_total',
+    help: 'Bytes written to applications (heads and bodies)',
+  },
+  agentBytes: {
+    name: 'slime_agent_bytes_total',
+    help: 'WebSocket frame bytes between the hub and its agents',
+    labelNames: ['direction'],
+  },
+  connections: {
+    name: 'slime_agent_connections_total',
+    help: 'Agent connection events: connected, disconnected (reason from the close code), refused (token check)',
+    labelNames: ['event', 'reason'],
+  },
+  framing: {
+    name: 'slime_agent_framing_violations_total',
+    help: 'Agent responses whose body broke their own framing (Content-Length, HEAD/204/304): stream reset, client connection closed',
+  },
+  ejections: {
+    name: 'slime_agent_ejections_total',
+    help: 'Agents taken out of dispatch by passive outlier ejection (consecutive connect failures or 5xx)',
+  },
+  upstreamTransitions: {
+    name: 'slime_agent_upstream_transitions_total',
+    help: "Agents' upstream health changes, as their STATUS frames report them",
+    labelNames: ['to'],
+  },
+  denied: { name: 'slime_policy_denied_total', help: 'Requests refused by an access rule (403)' },
+  limited: {
+    name: 'slime_ratelimit_limited_total',
+    help: 'Requests refused by a rate limit, by rule name',
+    labelNames: ['rule'],
+  },
+  fallback: {
+    name: 'slime_fallback_attempts_total',
+    help: 'Fallback endpoint attempts by outcome',
+    labelNames: ['outcome'],
+  },
+  shapingRejected: {
+    name: 'slime_shaping_rejected_total',
+    help: 'Requests refused by the shaping limiter per agent group',
+    labelNames: ['group'],
+  },
+} as const;
+
+/** The hub's histograms, likewise. */
+const HISTOGRAMS = {
+  duration: {
+    name: 'slime_request_duration_seconds',
+    help: 'Application request duration, end to end (arrival to the last response byte)',
+    buckets: DURATION_BUCKETS,
+    labelNames: ['status_class'],
+  },
+  ttfb: {
+    name: 'slime_request_ttfb_seconds',
+    help: 'Time from request arrival to the response head being sent',
+    buckets: DURATION_BUCKETS,
+  },
+  queueWait: {
+    name: 'slime_queue_wait_seconds',
+    help: 'Time requests spent in the wait queue, by how the wait ended',
+    buckets: WAIT_BUCKETS,
+    labelNames: ['outcome'],
+  },
+} as const;
 
 /**
  * Prometheus metrics for one hub, in a registry of its own (prom-client throws on a duplicate
@@ -46,7 +119,6 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const m = createMetricFactory(registry);
-  const registers = [registry];
 
   const outcomeLabel = boundedLabel(maxLabelValues);
   const ruleLabel = boundedLabel(maxLabelValues);
@@ -54,26 +126,20 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
   const fallbackLabel = boundedLabel(maxLabelValues);
   const refusedLabel = boundedLabel(maxLabelValues);
 
-  const requests = m.counter(
-    'slime_requests_total',
-    'Application requests by outcome (ok, aborted or an error code) and status class',
-    ['outcome', 'status_class'] as const,
-  );
-  const duration = m.histogram(
-    'slime_request_duration_seconds',
-    'Application request duration, end to end (arrival to the last response byte)',
-    DURATION_BUCKETS,
-    ['status_class'] as const,
-  );
-  const ttfb = m.histogram(
-    'slime_request_ttfb_seconds',
-    'Time from request arrival to the response head being sent',
-    DURATION_BUCKETS,
-  );
-  const responseBytes = m.counter(
-    'slime_response_bytes_total',
-    'Bytes written to applications (heads and bodies)',
-  );
+  const {
+    requests,
+    responseBytes,
+    agentBytes,
+    connections,
+    framing,
+    ejections,
+    upstreamTransitions,
+    denied,
+    limited,
+    fallback,
+    shapingRejected,
+  } = m.counters(COUNTERS);
+  const { duration, ttfb, queueWait } = m.histograms(HISTOGRAMS);
   m.gauge(
     'slime_queue_length',
     'Requests waiting for an agent or a --concurrent slot',
@@ -90,52 +156,9 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
       this.set(hub()?.activeRequests ?? 0);
     },
   );
-  const queueWait = m.histogram(
-    'slime_queue_wait_seconds',
-    'Time requests spent in the wait queue, by how the wait ended',
-    WAIT_BUCKETS,
-    ['outcome'] as const,
-  );
   registerAgentGauges(m, hub);
-  const agentBytes = m.counter(
-    'slime_agent_bytes_total',
-    'WebSocket frame bytes between the hub and its agents',
-    ['direction'] as const,
-  );
-  const connections = m.counter(
-    'slime_agent_connections_total',
-    'Agent connection events: connected, disconnected (reason from the close code), refused (token check)',
-    ['event', 'reason'] as const,
-  );
-  const framing = m.counter(
-    'slime_agent_framing_violations_total',
-    'Agent responses whose body broke their own framing (Content-Length, HEAD/204/304): stream reset, client connection closed',
-  );
-  const ejections = m.counter(
-    'slime_agent_ejections_total',
-    'Agents taken out of dispatch by passive outlier ejection (consecutive connect failures or 5xx)',
-  );
-  const upstreamTransitions = m.counter(
-    'slime_agent_upstream_transitions_total',
-    "Agents' upstream health changes, as their STATUS frames report them",
-    ['to'] as const,
-  );
-  const denied = m.counter('slime_policy_denied_total', 'Requests refused by an access rule (403)');
-  const limited = m.counter(
-    'slime_ratelimit_limited_total',
-    'Requests refused by a rate limit, by rule name',
-    ['rule'] as const,
-  );
-  const fallback = m.counter('slime_fallback_attempts_total', 'Fallback endpoint attempts by outcome', [
-    'outcome',
-  ] as const);
   let shapingStats: ShapingStatsSource | undefined;
-  registerShapingGauges(registers, groupLabel, () => shapingStats);
-  const shapingRejected = m.counter(
-    'slime_shaping_rejected_total',
-    'Requests refused by the shaping limiter per agent group',
-    ['group'] as const,
-  );
+  registerShapingMetrics(m, groupLabel, () => shapingStats);
   // Series with no observation yet still show up, so dashboards and alerts see 0 instead of nothing.
   for (const direction of ['to_agent', 'from_agent']) agentBytes.inc({ direction }, 0);
   requests.inc({ outcome: 'ok', status_class: '2xx' }, 0);

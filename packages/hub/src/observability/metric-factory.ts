@@ -1,9 +1,24 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/** What a dashboard sees of a metric: its name, help text and label names. */
+export interface MetricDef {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames?: readonly string[];
+}
+
+export interface HistogramDef extends MetricDef {
+  readonly buckets: readonly number[];
+}
+
+/** The label names a definition declares, as a union; `string` when it declares none. */
+type LabelsOf<D> = D extends { readonly labelNames: readonly (infer T extends string)[] } ? T : string;
+
 /** Counters, gauges and histograms registered in one registry (the hub's own, never the global one). */
 export interface MetricFactory {
   readonly registry: Registry;
-  counter<T extends string = string>(name: string, help: string, labelNames?: readonly T[]): Counter<T>;
+  /** One counter per entry of a table of definitions, under the entry's key. */
+  counters<const D extends Record<string, MetricDef>>(defs: D): { [K in keyof D]: Counter<LabelsOf<D[K]>> };
   /** `collect` runs at scrape time, with the gauge as `this`. */
   gauge<T extends string = string>(
     name: string,
@@ -11,24 +26,39 @@ export interface MetricFactory {
     labelNames?: readonly T[],
     collect?: (this: Gauge<T>) => void,
   ): Gauge<T>;
-  histogram<T extends string = string>(
-    name: string,
-    help: string,
-    buckets: number[],
-    labelNames?: readonly T[],
-  ): Histogram<T>;
+  /** One histogram per entry of a table of definitions, under the entry's key. */
+  histograms<const D extends Record<string, HistogramDef>>(
+    defs: D,
+  ): { [K in keyof D]: Histogram<LabelsOf<D[K]>> };
 }
 
 export function createMetricFactory(registry: Registry): MetricFactory {
   const registers = [registry];
   const labels = <T extends string>(labelNames: readonly T[] | undefined) =>
     labelNames === undefined ? {} : { labelNames };
+  // Entries are registered in the table's order, so the exposition lists them that way.
+  const each = <D extends Record<string, MetricDef>, M>(defs: D, make: (def: D[keyof D]) => M) =>
+    Object.fromEntries(Object.entries(defs).map(([key, def]) => [key, make(def as D[keyof D])])) as Record<
+      keyof D,
+      M
+    >;
   return {
     registry,
-    counter: (name, help, labelNames) => new Counter({ name, help, ...labels(labelNames), registers }),
+    counters: (defs) =>
+      each(defs, (d) => new Counter({ name: d.name, help: d.help, ...labels(d.labelNames), registers })),
     gauge: (name, help, labelNames, collect) =>
       new Gauge({ name, help, ...labels(labelNames), registers, ...(collect ? { collect } : {}) }),
-    histogram: (name, help, buckets, labelNames) =>
-      new Histogram({ name, help, ...labels(labelNames), buckets, registers }),
+    histograms: (defs) =>
+      each(
+        defs,
+        (d) =>
+          new Histogram({
+            name: d.name,
+            help: d.help,
+            ...labels(d.labelNames),
+            buckets: [...d.buckets],
+            registers,
+          }),
+      ),
   };
 }

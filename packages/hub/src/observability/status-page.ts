@@ -59,6 +59,17 @@ function cell(row, text, cls) {
   if (cls) td.className = cls;
   row.appendChild(td);
 }
+// Replaces the table body with this id, one row per item, so rows of agents that left go away.
+function fillRows(id, items, fill) {
+  var body = document.createElement('tbody');
+  body.id = id;
+  items.forEach(function (item) {
+    var tr = document.createElement('tr');
+    fill(tr, item);
+    body.appendChild(tr);
+  });
+  $(id).replaceWith(body);
+}
 function dash(v, unit) {
   return v === undefined || v === null ? '–' : unit ? v + ' ' + unit : String(v);
 }
@@ -92,10 +103,7 @@ function render(s) {
   $('errors').textContent = (share * 100).toFixed(share > 0 && share < 0.001 ? 2 : 1) + ' %';
   $('errors').title = (s.requests.errorsPerSecond || 0) + ' answers 5xx per second; ' + (s.requests.errors || 0) + ' since start';
   $('errors').className = share > 0 ? 'bad' : '';
-  var body = document.createElement('tbody');
-  body.id = 'agents-body';
-  s.agents.forEach(function (a) {
-    var tr = document.createElement('tr');
+  fillRows('agents-body', s.agents, function (tr, a) {
     tr.className = 'agent';
     tr.setAttribute('data-agent-id', a.id);
     tr.setAttribute('data-agent-name', a.name);
@@ -121,15 +129,10 @@ function render(s) {
     hw.textContent = hardwareSummary(a.hardware) || (a.hardware ? 'reported' : '–');
     hw.title = a.hardware ? JSON.stringify(a.hardware, null, 1) : 'not reported';
     tr.appendChild(hw);
-    body.appendChild(tr);
   });
-  $('agents-body').replaceWith(body);
   $('empty').hidden = s.agents.length > 0;
   var groups = s.shaping || [];
-  var shaping = document.createElement('tbody');
-  shaping.id = 'shaping-body';
-  groups.forEach(function (g) {
-    var tr = document.createElement('tr');
+  fillRows('shaping-body', groups, function (tr, g) {
     tr.className = 'group';
     tr.setAttribute('data-group', g.group);
     cell(tr, g.group);
@@ -143,15 +146,10 @@ function render(s) {
     cell(tr, dash(g.retryAfterHolds), 'num');
     cell(tr, dash(g.throttleRetries), 'num');
     cell(tr, dash(g.throttleBoundMs === undefined || g.throttleBoundMs === null ? g.throttleBoundMs : Math.round(g.throttleBoundMs), 'ms'), 'num');
-    shaping.appendChild(tr);
   });
-  $('shaping-body').replaceWith(shaping);
   $('shaping').hidden = groups.length === 0;
   var apps = s.apps || [];
-  var appsBody = document.createElement('tbody');
-  appsBody.id = 'apps-body';
-  apps.forEach(function (a) {
-    var tr = document.createElement('tr');
+  fillRows('apps-body', apps, function (tr, a) {
     tr.className = 'app';
     tr.setAttribute('data-app', a.app);
     cell(tr, a.app);
@@ -159,9 +157,7 @@ function render(s) {
     cell(tr, a.inFlight, 'num');
     cell(tr, a.queued, 'num');
     cell(tr, a.served, 'num');
-    appsBody.appendChild(tr);
   });
-  $('apps-body').replaceWith(appsBody);
   $('apps').hidden = apps.length === 0;
   $('updated').textContent = new Date(s.time).toLocaleTimeString();
   document.body.setAttribute('data-updated', s.time);

@@ -26,7 +26,7 @@ const ACCESS_TYPES = ['header', 'param'] as const;
 const RATE_TYPES = ['node', 'api', 'header', 'param'] as const;
 
 /** BloomGateway's `api` is a URI that also covers what lies below it, so it becomes a prefix. */
-function baseMatch(r: Record<string, unknown>, path: string, errors: string[]): MatchSpec {
+export function apiMatch(r: Record<string, unknown>, path: string, errors: string[]): MatchSpec {
   if (r.api === undefined || r.api === '') return {};
   if (typeof r.api !== 'string' || !r.api.startsWith('/')) {
     errors.push(`${path}.api must be a path starting with /`);
@@ -47,43 +47,54 @@ function keyAndValue(
   return { key: r.key, value: r.value };
 }
 
-function stableName(prefix: string, r: unknown): string {
+/** A rule's name from its content, so that posting the same rules again names them the same. */
+export function stableName(prefix: string, r: unknown): string {
   return `bloom-${prefix}-${definitionHash(r).slice(0, 10)}`;
 }
 
-function rulesOf<T>(
+/**
+ * A BloomGateway plugin body (a JSON array of rules) translated rule by rule; `each` reports its
+ * problems into `errors` under the rule's path (`[i]`) and returns undefined for a rule it drops.
+ */
+export function translateRules<T>(
   body: unknown,
   each: (r: Record<string, unknown>, path: string, errors: string[]) => T | undefined,
 ): Translation<T> {
   if (!Array.isArray(body)) return { ok: false, errors: ['body must be a JSON array of rules'] };
   const errors: string[] = [];
   const rules: T[] = [];
-  const seen = new Set<string>();
   for (const [i, r] of body.entries()) {
-    if (!isObject(r)) {
-      errors.push(`[${i}] must be an object`);
-      continue;
-    }
-    const out = each(r, `[${i}]`, errors);
-    // Identical rules would collide on their derived name and say the same thing twice.
-    const id = JSON.stringify(out);
-    if (out !== undefined && !seen.has(id)) {
-      seen.add(id);
-      rules.push(out);
+    if (!isObject(r)) errors.push(`[${i}] must be an object`);
+    else {
+      const out = each(r, `[${i}]`, errors);
+      if (out !== undefined) rules.push(out);
     }
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
 }
 
+/** Identical rules would collide on their derived name and say the same thing twice: one is kept. */
+function distinct<T>(t: Translation<T>): Translation<T> {
+  if (!t.ok) return t;
+  const seen = new Set<string>();
+  const rules = t.rules.filter((r) => {
+    const id = JSON.stringify(r);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  return { ok: true, rules };
+}
+
 /** BloomGateway access rules (`type: header|param`, `key: remote_addr` for the client IP). */
 export function translateBloomAccess(body: unknown): Translation<AccessRule> {
-  return rulesOf<AccessRule>(body, (r, path, errors) => {
+  const translated = translateRules<AccessRule>(body, (r, path, errors) => {
     if (r.access !== 'deny' && r.access !== 'allow') errors.push(`${path}.access must be deny or allow`);
     if (!ACCESS_TYPES.includes(r.type as never)) {
       errors.push(`${path}.type must be header or param`);
       return undefined;
     }
-    const match = baseMatch(r, path, errors);
+    const match = apiMatch(r, path, errors);
     const kv = keyAndValue(r, path, errors);
     if (!kv) return undefined;
     if (r.type === 'header' && kv.key === 'remote_addr') {
@@ -94,6 +105,7 @@ export function translateBloomAccess(body: unknown): Translation<AccessRule> {
     const action = r.access === 'allow' ? 'allow' : 'deny';
     return { name: stableName('access', r), action, match };
   });
+  return distinct(translated);
 }
 
 function threshold(v: unknown): number | undefined {
@@ -103,7 +115,7 @@ function threshold(v: unknown): number | undefined {
 
 /** BloomGateway rate-limiter rules: `threshold` requests per minute, by node, api, header or param. */
 export function translateBloomRateLimits(body: unknown): Translation<RateLimitRule> {
-  return rulesOf<RateLimitRule>(body, (r, path, errors) => {
+  const translated = translateRules<RateLimitRule>(body, (r, path, errors) => {
     const limit = threshold(r.threshold);
     if (limit === undefined) errors.push(`${path}.threshold must be a positive integer`);
     if (!RATE_TYPES.includes(r.type as never)) {
@@ -111,7 +123,7 @@ export function translateBloomRateLimits(body: unknown): Translation<RateLimitRu
       errors.push(`${path}.type must be node, api, header or param`);
       return undefined;
     }
-    const match = r.type === 'node' ? {} : baseMatch(r, path, errors);
+    const match = r.type === 'node' ? {} : apiMatch(r, path, errors);
     const rule: RateLimitRule = { name: stableName(String(r.type), r), limit: limit ?? 1, window: '1m' };
     if (Object.keys(match).length > 0) rule.match = match;
     if (r.type === 'node' || r.type === 'api') return rule;
@@ -130,4 +142,5 @@ export function translateBloomRateLimits(body: unknown): Translation<RateLimitRu
     }
     return { ...rule, key: `${r.type}:${kv.key}`, value: kv.value };
   });
+  return distinct(translated);
 }

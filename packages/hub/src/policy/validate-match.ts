@@ -7,6 +7,38 @@ export type Report = (path: string, message: string) => void;
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * The objects of a list section with their paths (`section[i]`) and indexes; an item that is not
+ * an object is reported (as `must be an object`, or `like` a shape) and skipped. Lazy, so every
+ * problem is reported in list order.
+ */
+export function* objectsOf(
+  list: readonly unknown[],
+  section: string,
+  report: Report,
+  like?: string,
+): Generator<[item: Record<string, unknown>, path: string, index: number]> {
+  for (const [i, item] of list.entries()) {
+    const path = `${section}[${i}]`;
+    if (isObject(item)) yield [item, path, i];
+    else report(path, like === undefined ? 'must be an object' : `must be an object like ${like}`);
+  }
+}
+
+/** Reports each item whose `name` repeats an earlier one's, as `duplicates <section>[i].name`. */
+export function uniqueNames(
+  section: string,
+  report: Report,
+): (item: Record<string, unknown>, path: string, index: number) => void {
+  const first = new Map<string, number>();
+  return (item, path, index) => {
+    if (typeof item.name !== 'string') return;
+    const earlier = first.get(item.name);
+    if (earlier !== undefined) report(`${path}.name`, `duplicates ${section}[${earlier}].name`);
+    else first.set(item.name, index);
+  };
+}
+
 export function checkKeys(
   obj: Record<string, unknown>,
   allowed: readonly string[],

@@ -10,7 +10,7 @@ import {
   UNITS,
   type ValidationResult,
 } from './types.js';
-import { checkKeys, checkMatch, isObject, type Report } from './validate-match.js';
+import { checkKeys, checkMatch, isObject, objectsOf, type Report, uniqueNames } from './validate-match.js';
 
 const TOP_LEVEL = ['trustedProxies', 'paths', 'access', 'ratelimits', 'apps', ...RESERVED_SECTIONS] as const;
 const PATHS_FIELDS = ['rejectAmbiguous', 'caseInsensitive'] as const;
@@ -35,12 +35,7 @@ function checkAccess(list: unknown, report: Report): void {
     report('access', 'must be a list of rules');
     return;
   }
-  for (const [i, r] of list.entries()) {
-    const path = `access[${i}]`;
-    if (!isObject(r)) {
-      report(path, 'must be an object');
-      continue;
-    }
+  for (const [r, path] of objectsOf(list, 'access', report)) {
     checkKeys(r, ACCESS_FIELDS, path, report);
     if (r.name !== undefined && (typeof r.name !== 'string' || r.name.length === 0))
       report(`${path}.name`, 'must be a non-empty string');
@@ -96,19 +91,10 @@ function checkRateLimits(list: unknown, report: Report): void {
     report('ratelimits', 'must be a list of rules');
     return;
   }
-  const seen = new Map<string, number>();
-  for (const [i, r] of list.entries()) {
-    const path = `ratelimits[${i}]`;
-    if (!isObject(r)) {
-      report(path, 'must be an object');
-      continue;
-    }
+  const checkName = uniqueNames('ratelimits', report);
+  for (const [r, path, i] of objectsOf(list, 'ratelimits', report)) {
     checkRateLimit(r, path, report);
-    if (typeof r.name === 'string') {
-      const first = seen.get(r.name);
-      if (first !== undefined) report(`${path}.name`, `duplicates ratelimits[${first}].name`);
-      else seen.set(r.name, i);
-    }
+    checkName(r, path, i);
   }
 }
 

@@ -1,10 +1,9 @@
-import { definitionHash } from '../policy/canonical.js';
-import type { MatchSpec } from '../policy/types.js';
+import { apiMatch, stableName, type Translation, translateRules } from '../policy/bloom.js';
 import { checkMatch, isObject } from '../policy/validate-match.js';
 import type { FallbackEndpoint, FallbackRule } from './fallback-config.js';
 import type { RouterRule } from './router-config.js';
 
-export type BloomTranslation<T> = { ok: true; rules: T[] } | { ok: false; errors: string[] };
+export type BloomTranslation<T> = Translation<T>;
 
 /**
  * A BloomGateway endpoint: `host:port` (plain HTTP, as BloomGateway proxies), a full http(s) URL,
@@ -28,40 +27,13 @@ function endpointOf(v: unknown, path: string, errors: string[]): string | undefi
   }
 }
 
-function apiMatch(r: Record<string, unknown>, path: string, errors: string[]): MatchSpec {
-  if (r.api === undefined || r.api === '') return {};
-  if (typeof r.api !== 'string' || !r.api.startsWith('/')) {
-    errors.push(`${path}.api must be a path starting with /`);
-    return {};
-  }
-  // BloomGateway's api covers what lies below it
-  return { pathPrefix: r.api };
-}
-
-function each<T>(
-  body: unknown,
-  fn: (r: Record<string, unknown>, path: string, errors: string[]) => T | undefined,
-): BloomTranslation<T> {
-  if (!Array.isArray(body)) return { ok: false, errors: ['body must be a JSON array of rules'] };
-  const errors: string[] = [];
-  const rules: T[] = [];
-  for (const [i, r] of body.entries()) {
-    if (!isObject(r)) errors.push(`[${i}] must be an object`);
-    else {
-      const out = fn(r, `[${i}]`, errors);
-      if (out !== undefined) rules.push(out);
-    }
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
-}
-
 /**
  * BloomGateway router rules (`type: header|param`, `key`, `value` or `value_matches`, `endpoint`)
  * as router rules. `value_matches` becomes an anchored regex: `1[0-9]{4}` matches `12345`, not
  * `x123456`.
  */
 export function translateBloomRouter(body: unknown): BloomTranslation<RouterRule> {
-  return each<RouterRule>(body, (r, path, errors) => {
+  return translateRules<RouterRule>(body, (r, path, errors) => {
     if (r.type !== 'header' && r.type !== 'param') {
       errors.push(`${path}.type must be header or param`);
       return undefined;
@@ -85,7 +57,7 @@ export function translateBloomRouter(body: unknown): BloomTranslation<RouterRule
       ),
     );
     if (errors.length > before) return undefined;
-    return { name: `bloom-router-${definitionHash(r).slice(0, 10)}`, match, to };
+    return { name: stableName('router', r), match, to };
   });
 }
 
@@ -131,7 +103,7 @@ function bloomEndpoints(v: unknown, path: string, errors: string[]): FallbackEnd
  * errors map to (no agent = 503, upstream timeout = 504).
  */
 export function translateBloomFallback(body: unknown): BloomTranslation<FallbackRule> {
-  return each<FallbackRule>(body, (r, path, errors) => {
+  return translateRules<FallbackRule>(body, (r, path, errors) => {
     const match = apiMatch(r, path, errors);
     const list = r.errors ?? r.error;
     const on: number[] = [];
@@ -147,8 +119,7 @@ export function translateBloomFallback(body: unknown): BloomTranslation<Fallback
     const endpoints = bloomEndpoints(r.endpoints, `${path}.endpoints`, errors);
     if (r.key !== undefined && (typeof r.key !== 'string' || r.key === ''))
       errors.push(`${path}.key must be a non-empty string`);
-    const name =
-      typeof r.key === 'string' && r.key !== '' ? r.key : `bloom-fallback-${definitionHash(r).slice(0, 10)}`;
+    const name = typeof r.key === 'string' && r.key !== '' ? r.key : stableName('fallback', r);
     const rule: FallbackRule = { name, on, endpoints };
     if (Object.keys(match).length > 0) rule.match = match;
     return rule;

@@ -47,21 +47,35 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const RESERVED_HEADER =
   /^(host|content-length|transfer-encoding|connection|upgrade|te|trailer|keep-alive|expect|slime-.*)$/i;
 
-function checkDict(
-  v: unknown,
-  path: string,
-  report: Report,
-  name: (k: string, p: string) => void,
-  value: (s: string, p: string) => void,
-): void {
+/** What a name: value field of an endpoint allows; each check says what is wrong, if anything. */
+interface DictRules {
+  name(k: string): string | undefined;
+  value?(s: string): string | undefined;
+}
+
+const DICTS: Record<'headers' | 'params', DictRules> = {
+  headers: {
+    name(k) {
+      if (!isToken(k)) return 'is not a valid header name';
+      if (RESERVED_HEADER.test(k)) return 'is reserved (connection, framing, Host or Slime-*)';
+      return undefined;
+    },
+    value: (s) => (/[\0\r\n]/.test(s) ? 'must not contain NUL, CR or LF' : undefined),
+  },
+  params: { name: (k) => (k === '' ? 'must be a non-empty name' : undefined) },
+};
+
+function checkDict(v: unknown, path: string, report: Report, rules: DictRules): void {
   if (!isObject(v)) {
     report(path, 'must be an object of name: value');
     return;
   }
   for (const [k, val] of Object.entries(v)) {
-    name(k, `${path}.${k}`);
-    if (typeof val !== 'string') report(`${path}.${k}`, 'must be a string');
-    else value(val, `${path}.${k}`);
+    const p = `${path}.${k}`;
+    const badName = rules.name(k);
+    if (badName) report(p, badName);
+    const badValue = typeof val !== 'string' ? 'must be a string' : rules.value?.(val);
+    if (badValue) report(p, badValue);
   }
 }
 
@@ -72,29 +86,8 @@ function checkEndpoint(e: unknown, path: string, report: Report): void {
   }
   checkKeys(e, ['to', 'headers', 'params', 'timeout'], path, report);
   checkTarget(e.to, `${path}.to`, report);
-  if (e.headers !== undefined)
-    checkDict(
-      e.headers,
-      `${path}.headers`,
-      report,
-      (k, p) => {
-        if (!isToken(k)) report(p, 'is not a valid header name');
-        else if (RESERVED_HEADER.test(k)) report(p, 'is reserved (connection, framing, Host or Slime-*)');
-      },
-      (s, p) => {
-        if (/[\0\r\n]/.test(s)) report(p, 'must not contain NUL, CR or LF');
-      },
-    );
-  if (e.params !== undefined)
-    checkDict(
-      e.params,
-      `${path}.params`,
-      report,
-      (k, p) => {
-        if (k === '') report(p, 'must be a non-empty name');
-      },
-      () => {},
-    );
+  for (const field of ['headers', 'params'] as const)
+    if (e[field] !== undefined) checkDict(e[field], `${path}.${field}`, report, DICTS[field]);
   if (e.timeout !== undefined && parseWindow(e.timeout) === undefined)
     report(`${path}.timeout`, 'must be a duration like "2s" or "500ms", or seconds as a number');
 }

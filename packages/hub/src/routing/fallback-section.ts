@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import type { CompiledSection, PolicySection } from '../policy/section.js';
+import type { PolicySection } from '../policy/section.js';
 import { createSpoolBudget } from './body-spool.js';
 import { type FallbackRule, validateFallback } from './fallback-config.js';
 import { type AttemptOutcome, compileFallback, DEFAULT_SPOOL_BUDGET_BYTES } from './fallback-policy.js';
+import { ruleListSection } from './rule-list.js';
 
 export interface FallbackSectionDeps {
   logger?: Logger;
@@ -26,17 +27,9 @@ export function createFallbackSection(deps: FallbackSectionDeps = {}): PolicySec
   if (typeof deps !== 'object' || deps === null) throw new TypeError('deps must be an object');
   if (deps.onAttempt !== undefined && typeof deps.onAttempt !== 'function')
     throw new TypeError('onAttempt must be a function');
-  const log = deps.logger?.child({ component: 'fallback' });
   // one budget for the section's lifetime, so an update does not hand out a fresh one
   const spoolBudget = createSpoolBudget(deps.spoolBudgetBytes ?? DEFAULT_SPOOL_BUDGET_BYTES);
-  return {
-    validate: (raw, path) => validateFallback(raw, path),
-    compile(raw): CompiledSection {
-      // the engine validated the whole document before compiling any section
-      if (raw === undefined) return {};
-      const rules = raw as FallbackRule[];
-      log?.info({ rules: rules.length }, 'fallback rules compiled');
-      return { policy: compileFallback(rules, { onAttempt: deps.onAttempt, spoolBudget }) };
-    },
-  };
+  return ruleListSection<FallbackRule>('fallback', deps.logger, validateFallback, (rules) =>
+    compileFallback(rules, { onAttempt: deps.onAttempt, spoolBudget }),
+  );
 }

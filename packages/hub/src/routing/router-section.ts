@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import type { Policy, RequestContext, RouteTarget } from '../pipeline/context.js';
 import { compileMatch, type Matcher } from '../policy/match.js';
 import { type RequestView, viewOf } from '../policy/request-view.js';
-import type { CompiledSection, PolicySection } from '../policy/section.js';
+import type { PolicySection } from '../policy/section.js';
 import { type RouterRule, requestTimeoutMs, validateRouter } from './router-config.js';
+import { ruleListSection } from './rule-list.js';
 import { pickWeighted, stickyPoint } from './sticky.js';
 import { compileTarget, describeTarget } from './target.js';
 
@@ -91,15 +92,7 @@ export function createRouterSection(deps: RouterSectionDeps = {}): PolicySection
   if (typeof deps !== 'object' || deps === null) throw new TypeError('deps must be an object');
   const random = deps.random ?? Math.random;
   if (typeof random !== 'function') throw new TypeError('random must be a function');
-  const log = deps.logger?.child({ component: 'router' });
-  return {
-    validate: (raw, path) => validateRouter(raw, path),
-    compile(raw): CompiledSection {
-      // the engine validated the whole document before compiling any section
-      if (raw === undefined) return {};
-      const rules = raw as RouterRule[];
-      log?.info({ rules: rules.length }, 'router rules compiled');
-      return { policy: compileRouter(rules, random) };
-    },
-  };
+  return ruleListSection<RouterRule>('router', deps.logger, validateRouter, (rules) =>
+    compileRouter(rules, random),
+  );
 }

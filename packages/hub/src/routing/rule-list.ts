@@ -1,4 +1,7 @@
-import { checkKeys, checkMatch, isObject, type Report } from '../policy/validate-match.js';
+import type { Logger } from 'pino';
+import type { Policy } from '../pipeline/context.js';
+import type { PolicySection } from '../policy/section.js';
+import { checkKeys, checkMatch, objectsOf, type Report } from '../policy/validate-match.js';
 
 /**
  * Checks a section that is a list of named rules (router, fallback): the list itself, each rule's
@@ -15,12 +18,7 @@ export function validateRuleList(
   const errors: string[] = [];
   const report: Report = (p, m) => errors.push(`${p} ${m}`);
   const names = new Set<string>();
-  for (const [i, r] of raw.entries()) {
-    const p = `${path}[${i}]`;
-    if (!isObject(r)) {
-      report(p, `must be an object like ${rule.shape}`);
-      continue;
-    }
+  for (const [r, p] of objectsOf(raw, path, report, rule.shape)) {
     checkKeys(r, rule.keys, p, report);
     if (r.name !== undefined) {
       if (typeof r.name !== 'string' || r.name === '') report(`${p}.name`, 'must be a non-empty string');
@@ -31,4 +29,27 @@ export function validateRuleList(
     checkRule(r, p, report);
   }
   return errors;
+}
+
+/**
+ * A stateless section made of a rule list (router, fallback): `validate` checks it, `compile`
+ * turns the rules into the section's policy, and an update simply swaps them.
+ */
+export function ruleListSection<R>(
+  name: string,
+  logger: Logger | undefined,
+  validate: (raw: unknown, path: string) => string[],
+  compile: (rules: R[]) => Policy,
+): PolicySection {
+  const log = logger?.child({ component: name });
+  return {
+    validate,
+    compile(raw) {
+      // the engine validated the whole document before compiling any section
+      if (raw === undefined) return {};
+      const rules = raw as R[];
+      log?.info({ rules: rules.length }, `${name} rules compiled`);
+      return { policy: compile(rules) };
+    },
+  };
 }

@@ -16,21 +16,23 @@ import type { UpgradeObserver } from './upgrade-types.js';
 export function createUpgradeMetrics(registry: Registry): UpgradeObserver {
   const m = createMetricFactory(registry);
   const open = m.gauge('slime_upgraded_streams_open', 'Upgraded streams (client WebSockets) open now');
-  const answered = m.counter(
-    'slime_upgrades_total',
-    'Upgrade requests an agent answered: switched (101) or not_switched',
-    ['outcome'] as const,
-  );
-  const closed = m.counter(
-    'slime_upgraded_streams_closed_total',
-    'Upgraded streams that ended, by how: normal, client_reset, agent_reset, agent_lost',
-    ['how'] as const,
-  );
-  const bytes = m.counter(
-    'slime_upgraded_stream_bytes_total',
-    'Bytes carried on upgraded streams, by direction',
-    ['direction'] as const,
-  );
+  const { answered, closed, bytes } = m.counters({
+    answered: {
+      name: 'slime_upgrades_total',
+      help: 'Upgrade requests an agent answered: switched (101) or not_switched',
+      labelNames: ['outcome'],
+    },
+    closed: {
+      name: 'slime_upgraded_streams_closed_total',
+      help: 'Upgraded streams that ended, by how: normal, client_reset, agent_reset, agent_lost',
+      labelNames: ['how'],
+    },
+    bytes: {
+      name: 'slime_upgraded_stream_bytes_total',
+      help: 'Bytes carried on upgraded streams, by direction',
+      labelNames: ['direction'],
+    },
+  });
   return {
     upgraded(outcome) {
       answered.inc({ outcome: outcome === 'switched' ? 'switched' : 'not_switched' });

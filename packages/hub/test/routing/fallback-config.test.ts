@@ -32,6 +32,22 @@ describe('fallback section validation', () => {
     );
     expect(engine.current().fallback).toEqual([{ on: [503], endpoints: [{ to: 'cache' }] }]);
   });
+
+  it('checks endpoint params: non-empty names, string values, an object of them', () => {
+    const section = createFallbackSection();
+    const errors = section.validate(
+      [
+        { on: [503], endpoints: [{ to: 'cache', params: { '': 'x', n: 3, ok: 'y' } }] },
+        { on: [503], endpoints: [{ to: 'cache', params: ['a'] }] },
+      ],
+      'fallback',
+    );
+    expect(errors).toEqual([
+      'fallback[0].endpoints[0].params. must be a non-empty name',
+      'fallback[0].endpoints[0].params.n must be a string',
+      'fallback[1].endpoints[0].params must be an object of name: value',
+    ]);
+  });
 });
 
 describe('body spool', () => {
