@@ -1,0 +1,27 @@
+// The hub of scenario 1 in this process (so node flags such as --trace-deopt apply to it), with the
+// upstream and one agent (64 slots) in child processes, under wrk -c32.
+//   node [flags] bench/probes/hub-alone.mjs [warm s=5] [measure s=10]
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as hubModule from '@slime/hub';
+import { childScope } from '../lib/children.mjs';
+import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
+import { which } from '../lib/tools.mjs';
+
+const [warm = 5, secs = 10] = process.argv.slice(2).map(Number);
+const run = promisify(execFile);
+const scope = childScope();
+const upstream = await startUpstream(scope);
+const hub = hubModule.createHub({ secret: SECRET, host: '127.0.0.1', port: 0, metrics: { defaultMetrics: false } });
+const { url } = await hub.listen();
+await scope.spawn('agent', { token: await agentToken(), hub: url, upstream: upstream.info.url, numWorker: 64 });
+const wrk = (s) => run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url]).then((r) => /(\d+) requests in/.exec(r.stdout)[1]);
+console.error(`warm-up: ${await wrk(warm)} requests`);
+console.error('--- measuring');
+const c0 = process.cpuUsage();
+const n = await wrk(secs);
+const c = process.cpuUsage(c0);
+console.error(`${n} requests, hub ${((c.user + c.system) / n).toFixed(1)} µs/req`);
+await scope.close();
+await hub.close();
+process.exit(0);
