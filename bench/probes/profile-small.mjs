@@ -64,9 +64,13 @@ await Promise.all(recs.map((r) => once(r.p, 'exit')));
 await scope.close();
 
 const perReq = (ms) => ((ms * 1000) / requests).toFixed(1);
-console.log(`${requests} requests in ${seconds} s (${Math.round(requests / seconds)} req/s), perf data in ${dir}`);
+console.log(
+  `${requests} requests in ${seconds} s (${Math.round(requests / seconds)} req/s), perf data in ${dir}`,
+);
 for (const [role, c] of Object.entries(cpu))
-  console.log(`${role}: ${perReq(c.user + c.sys)} µs/req CPU = user ${perReq(c.user)} + sys ${perReq(c.sys)} (/proc)`);
+  console.log(
+    `${role}: ${perReq(c.user + c.sys)} µs/req CPU = user ${perReq(c.user)} + sys ${perReq(c.sys)} (/proc)`,
+  );
 
 function area(dso, sym) {
   const js = /^JS:[*~^+-]?(\S*) (.*?)(?::\d+){0,2}$/.exec(sym);
@@ -81,7 +85,8 @@ function area(dso, sym) {
   }
   if (/^(Builtins_|Builtin:)/.test(sym)) return 'v8 builtins';
   if (/Heap|Scaveng|Mark|Sweep|Evacuat|GC|Marking|Compact|Sweeper/i.test(sym)) return 'GC';
-  if (/^(v8::|Turbofan|Maglev|compiler)/.test(sym) || sym.includes('compiler::')) return 'v8 runtime/compiler';
+  if (/^(v8::|Turbofan|Maglev|compiler)/.test(sym) || sym.includes('compiler::'))
+    return 'v8 runtime/compiler';
   if (dso.startsWith('libc')) return 'libc';
   if (/^uv_|^uv__/.test(sym)) return 'libuv';
   if (/^(node::|llhttp)/.test(sym)) return 'node C++';
