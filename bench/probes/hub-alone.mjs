@@ -1,11 +1,13 @@
 // The hub of scenario 1 in this process (so node flags such as --trace-deopt apply to it), with the
 // upstream and one agent (64 slots) in child processes, under wrk -c32.
 //   node [flags] bench/probes/hub-alone.mjs [warm s=5] [measure s=10]
-// With --cpu-prof, bench/probes/cpuprofile-inclusive.mjs reads the profile over the measured window.
+// With --cpu-prof, bench/probes/cpuprofile-inclusive.mjs reads the profile over the measured window;
+// BENCH_CPU_PROF=DIR profiles the agent's process too.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as hubModule from '@slime/hub';
 import { childScope } from '../lib/children.mjs';
+import { cpuMs } from '../lib/proc-stats.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
 import { which } from '../lib/tools.mjs';
 
@@ -22,11 +24,12 @@ const hub = hubModule.createHub({
   logger: cliLogger(process.env.LOG_LEVEL ?? 'info'),
 });
 const { url } = await hub.listen();
-await scope.spawn('agent', {
+const agent = await scope.spawn('agent', {
   token: await agentToken(),
   hub: url,
   upstream: upstream.info.url,
   numWorker: 64,
+  log: 'info',
 });
 const wrk = (s) =>
   run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url]).then((r) => /(\d+) requests in/.exec(r.stdout)[1]);
@@ -34,12 +37,14 @@ console.error(`warm-up: ${await wrk(warm)} requests`);
 console.error('--- measuring');
 const t0 = process.hrtime.bigint() / 1000n;
 const c0 = process.cpuUsage();
+const a0 = cpuMs(agent.pid);
 const n = await wrk(secs);
 const c = process.cpuUsage(c0);
+const agentUs = (cpuMs(agent.pid) - a0) * 1000;
 const t1 = process.hrtime.bigint() / 1000n;
-console.error(`${n} requests, hub ${((c.user + c.system) / n).toFixed(1)} µs/req`);
+console.error(`${n} requests, hub ${((c.user + c.system) / n).toFixed(1)} µs/req, agent ${(agentUs / n).toFixed(1)} µs/req`);
 // For cpuprofile-inclusive.mjs: the measured window on the profile's clock (monotonic µs).
-console.error(`window ${t0} ${t1} requests ${n} cpuUs ${c.user + c.system}`);
+console.error(`window ${t0} ${t1} requests ${n} cpuUs ${c.user + c.system} agentCpuUs ${agentUs}`);
 await scope.close();
 await hub.close();
 process.exit(0);
