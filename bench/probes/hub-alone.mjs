@@ -42,7 +42,9 @@ const n = await wrk(secs);
 const c = process.cpuUsage(c0);
 const agentUs = (cpuMs(agent.pid) - a0) * 1000;
 const t1 = process.hrtime.bigint() / 1000n;
-console.error(`${n} requests, hub ${((c.user + c.system) / n).toFixed(1)} µs/req, agent ${(agentUs / n).toFixed(1)} µs/req`);
+console.error(
+  `${n} requests, hub ${((c.user + c.system) / n).toFixed(1)} µs/req, agent ${(agentUs / n).toFixed(1)} µs/req`,
+);
 // For cpuprofile-inclusive.mjs: the measured window on the profile's clock (monotonic µs).
 console.error(`window ${t0} ${t1} requests ${n} cpuUs ${c.user + c.system} agentCpuUs ${agentUs}`);
 await scope.close();
