@@ -35,11 +35,28 @@ const wrk = (s) =>
   run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url]).then((r) => /(\d+) requests in/.exec(r.stdout)[1]);
 console.error(`warm-up: ${await wrk(warm)} requests`);
 console.error('--- measuring');
+// ALLOC_PROF=FILE: a sampling allocation profile over the measured window, garbage included (what
+// the young-generation GC has to sweep), written as a .heapprofile.
+let session;
+if (process.env.ALLOC_PROF) {
+  const { Session } = await import('node:inspector/promises');
+  session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
 const t0 = process.hrtime.bigint() / 1000n;
 const c0 = process.cpuUsage();
 const a0 = cpuMs(agent.pid);
 const n = await wrk(secs);
 const c = process.cpuUsage(c0);
+if (session) {
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  (await import('node:fs')).writeFileSync(process.env.ALLOC_PROF, JSON.stringify(profile));
+}
 const agentUs = (cpuMs(agent.pid) - a0) * 1000;
 const t1 = process.hrtime.bigint() / 1000n;
 console.error(
