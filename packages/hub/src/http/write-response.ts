@@ -8,9 +8,11 @@ import { isTrailersOnly, writeTrailersOnly } from './grpc-trailers-only.js';
 
 /**
  * Writes the proxied response head in one writeHead call (raw list form keeps repeated fields such
- * as set-cookie) and streams the body at the client's pace.
+ * as set-cookie) and streams the body at the client's pace. Resolves when the body was written;
+ * a head that cannot be written throws at once (the caller awaits it in its try: the error
+ * boundary), so the common path costs no async frame of its own.
  */
-export async function writeResult(ctx: RequestContext): Promise<void> {
+export function writeResult(ctx: RequestContext): Promise<void> | undefined {
   const result = ctx.result!;
   const { res } = ctx;
   // The body broke before its head left (an agent's framing violation): still time for a 502.
@@ -18,7 +20,7 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   if (res.writableEnded) {
     // answered already (the HTTP parser refused the rest of the request's body with a 400)
     result.body.discard('client was answered already');
-    return;
+    return undefined;
   }
   const raw: string[] = [];
   let upstreamRequestId = false;
@@ -51,7 +53,7 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   // Node sends a head with the first body byte. A body that is not already here (SSE, an LLM's
   // prefill) must not hold the status back: the client's read timeout runs meanwhile.
   if (!res.writableEnded) flushHead(res, raw);
-  await piped;
+  return piped;
 }
 
 /**
