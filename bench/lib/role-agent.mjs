@@ -1,7 +1,10 @@
 // One or more real agents (packages/agent/dist) in one process.
 import { createAgent } from '@slime/agent';
+import { cliLogger } from './cli-logger.mjs';
 
-export async function start({ token, hub, upstream, numWorker = 1, count = 1, options = {} }) {
+// `log`: a level for the CLI's default logger (cli-logger.mjs); without it the agent logs nothing.
+export async function start({ token, hub, upstream, numWorker = 1, count = 1, options = {}, log }) {
+  const logger = log ? cliLogger(log) : undefined;
   const agents = [];
   for (let i = 0; i < count; i++) {
     const agent = createAgent({
@@ -11,6 +14,7 @@ export async function start({ token, hub, upstream, numWorker = 1, count = 1, op
       numWorker,
       reconnectBaseMs: 20,
       reconnectMaxMs: 200,
+      ...(logger ? { logger } : {}),
       ...options,
     });
     agent.start();

@@ -14,14 +14,15 @@ export function startUpstream(scope, args = {}) {
 /**
  * A hub process and `agentProcs` agent processes (each with `numWorker` slots) in front of
  * `upstreamUrl`. Returns { url, hub, agents, pids } where pids are hub + agents, whose CPU the
- * "proxy CPU per request" figure sums.
+ * "proxy CPU per request" figure sums. `log`: a log level; the hub and agents then log as
+ * `slime hub run` and `slime agent run` do (JSON lines, one write per line), else not at all.
  */
 export async function startSlime(
   scope,
   upstreamUrl,
-  { numWorker = 64, agentProcs = 1, hubOptions = {}, agentOptions = {}, policy } = {},
+  { numWorker = 64, agentProcs = 1, hubOptions = {}, agentOptions = {}, policy, log } = {},
 ) {
-  const hub = await scope.spawn('hub', { secret: SECRET, options: hubOptions, policy });
+  const hub = await scope.spawn('hub', { secret: SECRET, options: hubOptions, policy, log });
   const token = await agentToken();
   const agents = [];
   for (let i = 0; i < agentProcs; i++) {
@@ -32,6 +33,7 @@ export async function startSlime(
         upstream: upstreamUrl,
         numWorker,
         options: agentOptions,
+        log,
       }),
     );
   }

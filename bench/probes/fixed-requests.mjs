@@ -7,7 +7,8 @@
 //
 // (Collected(1300) − Collected(300)) / 1000 is the instructions per request, start-up cancelled
 // out; it includes the client's and the upstream's share, the same on both sides of a comparison.
-// ROOT is a built checkout (default this one).
+// ROOT is a built checkout (default this one). LOG=info gives the hub and the agent the CLI's
+// logger at that level (JSON lines to /dev/null), as `slime hub run` has by default.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 
@@ -16,16 +17,24 @@ const n = Number(process.argv[3] ?? 500);
 const { createHub, signAgentToken } = await import(`${root}/packages/hub/dist/index.js`);
 const { createAgent } = await import(`${root}/packages/agent/dist/index.js`);
 const { request } = await import(`${root}/node_modules/undici/index.js`);
+const { openSync, writeSync } = await import('node:fs');
+const logOpts = {};
+if (process.env.LOG) {
+  const { createLogger } = await import(`${root}/packages/cli/dist/logger.js`);
+  const fd = openSync('/dev/null', 'w');
+  logOpts.logger = createLogger({ level: process.env.LOG, format: 'json', write: (l) => writeSync(fd, l) });
+}
 const up = createServer((_req, res) => res.end('hello world!'));
 up.listen(0, '127.0.0.1');
 await once(up, 'listening');
-const hub = createHub({ secret: 's', host: '127.0.0.1', port: 0 });
+const hub = createHub({ secret: 's', host: '127.0.0.1', port: 0, ...logOpts });
 const { url } = await hub.listen();
 const agent = createAgent({
   hub: url,
   upstream: `http://127.0.0.1:${up.address().port}`,
   token: await signAgentToken({ secret: 's', name: 'a' }),
   numWorker: 4,
+  ...logOpts,
 });
 agent.start();
 await agent.ready();

@@ -15,8 +15,10 @@ export const quickLimitS = 90;
 export async function run({ quick, tools, scope }) {
   const upstream = await startUpstream(scope);
   const load = await scope.spawn('load');
-  const slime = await startSlime(scope, upstream.info.url, { numWorker: 64 });
-  const slimeBlock = await startSlime(scope, upstream.info.url, { numWorker: 16 });
+  // Hub and agent log as `slime hub run` / `slime agent run` do by default (level info: an access
+  // line per request), so the rows measure the default configuration.
+  const slime = await startSlime(scope, upstream.info.url, { numWorker: 64, log: 'info' });
+  const slimeBlock = await startSlime(scope, upstream.info.url, { numWorker: 16, log: 'info' });
   const onehop = await scope.spawn('one-hop', { upstream: upstream.info.url });
   // The floor: two Node processes and one WebSocket, no policies (bench/lean-two-hop.mjs).
   const leanFront = await scope.spawn('lean-front');
@@ -42,6 +44,10 @@ export async function run({ quick, tools, scope }) {
       headers: { 'slime-block': '1' },
     },
   );
+
+  // The CPU split of two-process rows: hub / agent, lean front / back.
+  const perProcess = (v, r) =>
+    v.pids.length === 2 ? `${fmt(cpuUsPerRequest(r, 0), 1)} / ${fmt(cpuUsPerRequest(r, 1), 1)}` : '';
 
   const seconds = quick ? 1 : 5;
   const rounds = quick ? 2 : 5;
@@ -72,13 +78,24 @@ export async function run({ quick, tools, scope }) {
           fmt(med(r, 'p50'), 2),
           fmt(med(r, 'p99'), 2),
           fmt(cpuUsPerRequest(r), 1),
+          perProcess(v, r),
           r.reduce((s, x) => s + x.errors, 0),
         ]);
       }
     }
     tables.push({
       title: `${gen}: ${rounds} alternating rounds of ${seconds} s (medians)`,
-      columns: ['conns', 'path', 'req/s', 'vs direct', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'errors'],
+      columns: [
+        'conns',
+        'path',
+        'req/s',
+        'vs direct',
+        'p50 ms',
+        'p99 ms',
+        'server CPU µs/req',
+        'per process',
+        'errors',
+      ],
       rows,
     });
   }
@@ -114,6 +131,8 @@ export async function run({ quick, tools, scope }) {
   const notes = [
     'server CPU µs/req: user+sys of the serving processes (direct: upstream; one-hop: proxy; nginx: its worker; ' +
       'lean two-hop: front + back; hub+agent: hub + agent) divided by requests served; the upstream is excluded from proxy rows.',
+    'per process: the CPU µs/req of each process of a two-process row (hub / agent; lean: front / back). ' +
+      'Hub and agent log at level info as the CLI does (JSON lines written to /dev/null, bench/lib/cli-logger.mjs).',
     'lean two-hop: bench/lean-two-hop.mjs, the floor for two Node hops and one WebSocket (no policies, no flow control, whole bodies).',
   ];
   notes.push(

@@ -50,7 +50,8 @@ export function isAscii(text: string): boolean {
 }
 
 // RFC 9110 token characters: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA, as a byte table.
-const TOKEN_BYTE = new Uint8Array(256);
+/** 1 for the bytes an RFC 9110 token may hold (header names, methods). */
+export const TOKEN_BYTE = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
   TOKEN_BYTE[c.charCodeAt(0)] = 1;
 

@@ -8,9 +8,11 @@ import { isTrailersOnly, writeTrailersOnly } from './grpc-trailers-only.js';
 
 /**
  * Writes the proxied response head in one writeHead call (raw list form keeps repeated fields such
- * as set-cookie) and streams the body at the client's pace.
+ * as set-cookie) and streams the body at the client's pace. Resolves when the body was written;
+ * a head that cannot be written throws at once (the caller awaits it in its try: the error
+ * boundary), so the common path costs no async frame of its own.
  */
-export async function writeResult(ctx: RequestContext): Promise<void> {
+export function writeResult(ctx: RequestContext): Promise<void> | undefined {
   const result = ctx.result!;
   const { res } = ctx;
   // The body broke before its head left (an agent's framing violation): still time for a 502.
@@ -18,7 +20,7 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   if (res.writableEnded) {
     // answered already (the HTTP parser refused the rest of the request's body with a 400)
     result.body.discard('client was answered already');
-    return;
+    return undefined;
   }
   const raw: string[] = [];
   let upstreamRequestId = false;
@@ -38,7 +40,9 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   }
   if (result.servedBy) raw.push('slime-agent-id', result.servedBy);
   if (!upstreamRequestId) raw.push('x-request-id', ctx.requestId);
-  for (const [name, value] of Object.entries(ctx.responseHeaders)) raw.push(name, value);
+  // for-in: Object.entries built an array for the (usually empty) map on every response
+  const extra = ctx.responseHeaders;
+  for (const name in extra) raw.push(name, extra[name]!);
   // An upstream switched protocols for a client upgrade: the socket becomes a tunnel.
   if (result.status === 101 && ctx.upgrade) return switchProtocols(ctx, raw);
   // A gRPC status in the head is a Trailers-Only answer (an upstream's error): it must reach an
@@ -49,7 +53,7 @@ export async function writeResult(ctx: RequestContext): Promise<void> {
   // Node sends a head with the first body byte. A body that is not already here (SSE, an LLM's
   // prefill) must not hold the status back: the client's read timeout runs meanwhile.
   if (!res.writableEnded) flushHead(res, raw);
-  await piped;
+  return piped;
 }
 
 /**

@@ -16,6 +16,19 @@ function forwardedFor(headers: IncomingHttpHeaders): string[] {
     .filter((s) => s.length > 0);
 }
 
+// Keep-alive clients send many requests from one address, and most hubs see a few peers (their
+// load balancers): the last normalisation is remembered instead of parsing the address per request.
+let lastPeer = '';
+let lastNorm = '';
+
+function normalizedPeer(peer: string): string {
+  if (peer !== lastPeer) {
+    lastNorm = normalizeIp(peer) ?? peer;
+    lastPeer = peer;
+  }
+  return lastNorm;
+}
+
 /**
  * The client's address: the socket peer, unless the peer is a trusted proxy; then
  * X-Forwarded-For is read from the right, skipping trusted hops, and the first untrusted hop is
@@ -27,7 +40,7 @@ export function resolveClientIp(
   headers: IncomingHttpHeaders,
   trusted: IpSet | undefined,
 ): string {
-  const peerNorm = normalizeIp(peer) ?? peer;
+  const peerNorm = normalizedPeer(peer);
   if (!trusted) return peerNorm;
   const peerAddr = parseIp(peer);
   if (peerAddr === undefined || !trusted.has(peerAddr)) return peerNorm;

@@ -21,6 +21,8 @@ interface Compiled {
   readonly doc: PolicyDoc;
   readonly trusted: IpSet | undefined;
   readonly access: AccessRules;
+  /** No access rule and no `paths.rejectAmbiguous`: every request is allowed, nothing to look at. */
+  readonly allowAll: boolean;
   readonly rates: readonly CompiledRateRule[];
   readonly apps: AppDirectory;
   readonly sections: Partial<Record<SectionName, CompiledSection>>;
@@ -77,6 +79,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       doc,
       trusted: doc.trustedProxies ? compileTrustedProxies(doc.trustedProxies) : fallbackTrusted,
       access: compileAccess(doc.access ?? [], doc.paths),
+      allowAll: (doc.access ?? []).length === 0 && doc.paths?.rejectAmbiguous !== true,
       // App quotas are rate-limit rules: one store, one 429, one set of RateLimit headers.
       rates: compileRateLimits([...(doc.ratelimits ?? []), ...quotaRules(doc.apps)], doc.paths),
       apps: compileApps(doc.apps, now),
@@ -106,16 +109,20 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     return [slot];
   };
 
-  const clientIpPolicy: Policy = async function clientIp(ctx, next) {
+  // The steps below cost nothing when their part of the policy is empty: no request view (URL
+  // parsing, IP parsing, header maps) is built and no promise of their own is made; they hand the
+  // request straight to the next step. A step that throws synchronously is turned into a rejection
+  // by compose, as an async function's throw would be.
+  const clientIpPolicy: Policy = function clientIp(ctx, next) {
     ctx.clientIp = resolveClientIp(
       ctx.req.socket.remoteAddress ?? ctx.clientIp,
       ctx.req.headers,
       compiled.trusted,
     );
-    await next();
+    return next();
   };
 
-  const accessPolicy: Policy = async function accessRules(ctx, next) {
+  const checkAccess: Policy = async function accessRules(ctx, next) {
     const decision = compiled.access(viewOf(ctx));
     if (decision.action === 'reject') {
       ctx.notes.accessRule = decision.rule;
@@ -128,8 +135,14 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     }
     await next();
   };
+  const accessPolicy: Policy = function accessRules(ctx, next) {
+    return compiled.allowAll ? next() : checkAccess(ctx, next);
+  };
 
-  const { policy: rateLimitPolicy, chargeBytes } = rateLimiting;
+  const { policy: limitRates, chargeBytes } = rateLimiting;
+  const rateLimitPolicy: Policy = function rateLimits(ctx, next) {
+    return compiled.rates.length === 0 ? next() : limitRates(ctx, next);
+  };
 
   return {
     clientIpPolicy,

@@ -51,7 +51,6 @@ export function viewOf(ctx: RequestContext): RequestView {
   // scope and app may change between policies (router), so only the static parts are cached.
   if (hit && hit.scope === ctx.scope && hit.app === ctx.app && hit.ipText === ctx.clientIp) return hit;
   const { req } = ctx;
-  const distinct = req.headersDistinct as Record<string, string[] | undefined> | undefined;
   const path = hit?.path ?? normalizePath(ctx.path);
   const ambiguity = hit ? hit.ambiguity : ambiguityOf(ctx.path);
   const view: RequestView = {
@@ -64,7 +63,8 @@ export function viewOf(ctx: RequestContext): RequestView {
     app: ctx.app,
     scope: ctx.scope,
     header(name) {
-      const d = distinct?.[name];
+      // Node builds headersDistinct on first read: only for rules that look at a header.
+      const d = (req.headersDistinct as Record<string, string[] | undefined> | undefined)?.[name];
       if (d) return d;
       const v = req.headers[name];
       return v === undefined ? [] : Array.isArray(v) ? v : [v];

@@ -66,6 +66,24 @@ describe('policy engine', () => {
     expect((await send(engine, { target: '/x' })).ok).toBe(false);
   });
 
+  it('with no rules every step passes requests through; rules added later apply to the next request', async () => {
+    const clock = fakeClock(60_000 * 20_000_000);
+    const engine = createPolicyEngine({ now: clock.now });
+    const plain = await send(engine, { target: '/a%2fb' });
+    expect(plain.ok).toBe(true);
+    expect(plain.ctx.responseHeaders.ratelimit).toBeUndefined();
+    engine.update({
+      paths: { rejectAmbiguous: true },
+      ratelimits: [{ name: 'all', limit: 1, algorithm: 'fixed-window' }],
+    });
+    const ambiguous = await send(engine, { target: '/a%2fb' });
+    expect(ambiguous.ok ? 'passed' : ambiguous.err.code).toBe('ERR_HUB_MALFORMED_REQUEST');
+    expect(await remaining(engine)).toBe('"all";r=0;t=60');
+    expect(await remaining(engine)).toBe('denied ERR_HUB_RATE_LIMITED');
+    engine.update({});
+    expect((await send(engine, { target: '/a%2fb' })).ok).toBe(true);
+  });
+
   it('the memory store forgets the least recently used counter beyond its bound', async () => {
     const store = createMemoryStore({ maxCounters: 2 });
     const engine = createPolicyEngine({

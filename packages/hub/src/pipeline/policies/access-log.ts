@@ -26,13 +26,14 @@ export function accessLog(options: {
   logger?: Logger;
 }): Policy {
   const { now, observe, logger } = options;
-  return async function accessLog(ctx, next) {
+  return function accessLog(ctx, next) {
     const { res } = ctx;
     let ttfb: number | undefined;
     const onHead = () => {
       ttfb ??= now() - ctx.startedAt;
     };
-    res.once('prefinish', onHead);
+    // 'prefinish' and 'close' come once each: `on` spares the wrapper `once` makes per listener
+    res.on('prefinish', onHead);
     // bytesWritten counts the whole keep-alive connection; the difference is this response's share.
     // the socket is detached by the time 'close' fires: keep a reference
     const socket = res.socket;
@@ -73,7 +74,8 @@ export function accessLog(options: {
         notes: ctx.notes,
       });
     };
-    res.once('close', done);
-    await next();
+    res.on('close', done);
+    // no await: this step has nothing to do after the rest, so it adds no promise of its own
+    return next();
   };
 }

@@ -48,40 +48,56 @@ function dropAuthorization(ctx: RequestContext): void {
 export function appAuth(options: AppAuthOptions): Policy {
   const expected = options.appPassword ? digest(options.appPassword) : undefined;
   const directory = options.apps ?? (() => NO_APPS);
-  return async function appAuth(ctx, next) {
-    const apps = directory();
+  const authenticate = async function appAuth(
+    ctx: RequestContext,
+    next: () => Promise<void>,
+    apps: AppDirectory,
+  ) {
     const headers = ctx.req.headers;
-    if (expected || apps.required) {
-      let app: string | undefined;
-      const key = headers['slime-app-key'];
-      const bearer =
-        typeof headers.authorization === 'string' ? BEARER.exec(headers.authorization)?.[1] : undefined;
-      const password = headers['slime-app-password'];
-      const bearerApp =
-        apps.required && bearer !== undefined && typeof key !== 'string' ? apps.byKey(bearer) : undefined;
-      if (apps.required && typeof key === 'string') {
-        app = apps.byKey(key)?.name;
-        if (app === undefined) throw unauthorized('unknown, expired or revoked Slime-App-Key');
-      } else if (bearerApp) {
-        app = bearerApp.name;
-        dropAuthorization(ctx);
-      } else if (expected && typeof password === 'string') {
-        if (!timingSafeEqual(digest(password), expected))
-          throw unauthorized('missing or wrong Slime-App-Password');
-        app = DEFAULT_APP;
-      } else if (bearer !== undefined && apps.required) {
-        throw unauthorized('unknown, expired or revoked application key');
-      } else {
-        throw unauthorized(
-          apps.required
-            ? 'send the application key as Authorization: Bearer <key> or Slime-App-Key'
-            : 'missing or wrong Slime-App-Password',
-        );
-      }
-      ctx.app = app;
+    let app: string | undefined;
+    const key = headers['slime-app-key'];
+    const bearer =
+      typeof headers.authorization === 'string' ? BEARER.exec(headers.authorization)?.[1] : undefined;
+    const password = headers['slime-app-password'];
+    const bearerApp =
+      apps.required && bearer !== undefined && typeof key !== 'string' ? apps.byKey(bearer) : undefined;
+    if (apps.required && typeof key === 'string') {
+      app = apps.byKey(key)?.name;
+      if (app === undefined) throw unauthorized('unknown, expired or revoked Slime-App-Key');
+    } else if (bearerApp) {
+      app = bearerApp.name;
+      dropAuthorization(ctx);
+    } else if (expected && typeof password === 'string') {
+      if (!timingSafeEqual(digest(password), expected))
+        throw unauthorized('missing or wrong Slime-App-Password');
+      app = DEFAULT_APP;
+    } else if (bearer !== undefined && apps.required) {
+      throw unauthorized('unknown, expired or revoked application key');
+    } else {
+      throw unauthorized(
+        apps.required
+          ? 'send the application key as Authorization: Bearer <key> or Slime-App-Key'
+          : 'missing or wrong Slime-App-Password',
+      );
     }
-    const priority = priorityOf(ctx, apps.settings(ctx.app ?? DEFAULT_APP).maxPriority);
-    if (priority !== 'normal') ctx.priority = priority;
+    ctx.app = app;
+    setPriority(ctx, apps);
     await next();
   };
+  // Neither a password nor keys: nothing to check, and no promise of its own.
+  return function appAuth(ctx, next) {
+    const apps = directory();
+    if (expected || apps.required) return authenticate(ctx, next, apps);
+    try {
+      setPriority(ctx, apps);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return next();
+  };
+}
+
+function setPriority(ctx: RequestContext, apps: AppDirectory): void {
+  const priority = priorityOf(ctx, apps.settings(ctx.app ?? DEFAULT_APP).maxPriority);
+  if (priority !== 'normal') ctx.priority = priority;
 }

@@ -1,0 +1,69 @@
+// The hub of scenario 1 in this process (so node flags such as --trace-deopt apply to it), with the
+// upstream and one agent (64 slots) in child processes, under wrk -c32.
+//   node [flags] bench/probes/hub-alone.mjs [warm s=5] [measure s=10]
+// With --cpu-prof, bench/probes/cpuprofile-inclusive.mjs reads the profile over the measured window;
+// BENCH_CPU_PROF=DIR profiles the agent's process too.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as hubModule from '@slime/hub';
+import { childScope } from '../lib/children.mjs';
+import { cpuMs } from '../lib/proc-stats.mjs';
+import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
+import { which } from '../lib/tools.mjs';
+
+const [warm = 5, secs = 10] = process.argv.slice(2).map(Number);
+const run = promisify(execFile);
+const scope = childScope();
+const upstream = await startUpstream(scope);
+const { cliLogger } = await import('../lib/cli-logger.mjs');
+const hub = hubModule.createHub({
+  secret: SECRET,
+  host: '127.0.0.1',
+  port: 0,
+  metrics: { defaultMetrics: false },
+  logger: cliLogger(process.env.LOG_LEVEL ?? 'info'),
+});
+const { url } = await hub.listen();
+const agent = await scope.spawn('agent', {
+  token: await agentToken(),
+  hub: url,
+  upstream: upstream.info.url,
+  numWorker: 64,
+  log: 'info',
+});
+const wrk = (s) =>
+  run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url]).then((r) => /(\d+) requests in/.exec(r.stdout)[1]);
+console.error(`warm-up: ${await wrk(warm)} requests`);
+console.error('--- measuring');
+// ALLOC_PROF=FILE: a sampling allocation profile over the measured window, garbage included (what
+// the young-generation GC has to sweep), written as a .heapprofile.
+let session;
+if (process.env.ALLOC_PROF) {
+  const { Session } = await import('node:inspector/promises');
+  session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+const t0 = process.hrtime.bigint() / 1000n;
+const c0 = process.cpuUsage();
+const a0 = cpuMs(agent.pid);
+const n = await wrk(secs);
+const c = process.cpuUsage(c0);
+if (session) {
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  (await import('node:fs')).writeFileSync(process.env.ALLOC_PROF, JSON.stringify(profile));
+}
+const agentUs = (cpuMs(agent.pid) - a0) * 1000;
+const t1 = process.hrtime.bigint() / 1000n;
+console.error(
+  `${n} requests, hub ${((c.user + c.system) / n).toFixed(1)} µs/req, agent ${(agentUs / n).toFixed(1)} µs/req`,
+);
+// For cpuprofile-inclusive.mjs: the measured window on the profile's clock (monotonic µs).
+console.error(`window ${t0} ${t1} requests ${n} cpuUs ${c.user + c.system} agentCpuUs ${agentUs}`);
+await scope.close();
+await hub.close();
+process.exit(0);
