@@ -1,8 +1,7 @@
 import { checkFunction, optNumber } from './check-options.js';
 
-export interface PacerOptions {
-  /** Clock in ms. */
-  now: () => number;
+/** The pacer's tunables, as the policy file's `pacing` gives them. */
+export interface PacerSettings {
   /** Sliding window the 5xx share is measured over, ms. Default 20000. */
   windowMs?: number;
   /** 5xx share of the window that turns pacing on, (0, 1]. Default 0.1. */
@@ -19,6 +18,11 @@ export interface PacerOptions {
   stepMs?: number;
   /** No 5xx for this long ends pacing, ms (>= stepMs). Default 10000. */
   quietPeriodMs?: number;
+}
+
+export interface PacerOptions extends PacerSettings {
+  /** Clock in ms. */
+  now: () => number;
 }
 
 export type PacerState = 'normal' | 'paced';
