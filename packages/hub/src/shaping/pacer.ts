@@ -37,6 +37,8 @@ export interface Pacer {
   record(status: number, now?: number): void;
   /** Reserves the next dispatch slot: ms to wait before dispatching (0 when not pacing). */
   reserve(now?: number): number;
+  /** When the next dispatch may go without waiting (`now` when not pacing); reserves nothing. */
+  readyAt(now?: number): number;
 }
 
 // The window is kept as a ring of buckets so memory stays constant at any request rate.
@@ -153,6 +155,10 @@ export function createPacer(options: PacerOptions): Pacer {
         stepStart = t;
         errorsThisStep = 0;
       }
+    },
+    readyAt(t = now()) {
+      advance(t);
+      return state === 'paced' ? Math.max(t, nextSlot) : t;
     },
     reserve(t = now()) {
       advance(t);
