@@ -8,7 +8,7 @@ import type { ShapingGroupConfig } from './shaping-config.js';
 import { createThrottleLatency, type ThrottleLatency } from './throttle-latency.js';
 
 /** What the group's instances share: the clock and the randomness. */
-export interface GroupDeps extends Pick<ShaperDeps, 'fetch' | 'logger'> {
+export interface GroupDeps extends Pick<ShaperDeps, 'fetch' | 'logger' | 'timers'> {
   now: () => number;
   random: () => number;
 }
@@ -49,6 +49,7 @@ export function createShaperGroup(g: ShapingGroupConfig, deps: GroupDeps): Group
         ...g.signal,
         now,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...(deps.timers ? { timers: deps.timers } : {}),
         ...(deps.logger ? { logger: deps.logger.child({ shapingGroup: label }) } : {}),
       })
     : undefined;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AdmissionGate } from '../dispatch/admission-gate.js';
 import type { AgentGate } from '../dispatch/agent-gate.js';
 import type { HubError } from '../errors.js';
+import type { Timers } from '../pipeline/timers.js';
 import type { WaiterOptions } from './concurrency-limiter.js';
 import type { SampleOutcome } from './limiter-types.js';
 import type { ShapingGroupConfig } from './shaping-config.js';
@@ -63,6 +64,8 @@ export interface ShaperDeps {
   fetch?: typeof globalThis.fetch;
   /** A group (its stats label) refused a request at its limit; for metrics. */
   onRejected?: (group: string) => void;
+  /** Timers for the Prometheus signals and jitter; default the global ones. */
+  timers?: Timers;
 }
 
 /** One try of a request, as the admission gate shaping gives the dispatcher sees it. */

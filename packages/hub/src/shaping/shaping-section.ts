@@ -1,14 +1,11 @@
-import type { Timers } from '../pipeline/timers.js';
 import { canonicalJson } from '../policy/canonical.js';
 import type { CompiledSection, PolicySection } from '../policy/section.js';
 import { createShaper, type Shaper, type ShaperDeps } from './shaper.js';
 import { createShapingPolicy } from './shaping-policy.js';
 import { validateShapingConfig } from './validate-shaping-config.js';
 
-/** What each shaper gets (clock, randomness, logger, fetch, onRejected), plus jitter's timers. */
-export interface ShapingSectionDeps extends ShaperDeps {
-  timers?: Timers;
-}
+/** What each shaper and its policy get: clock, randomness, timers, logger, fetch, onRejected. */
+export type ShapingSectionDeps = ShaperDeps;
 
 /** The shaping section in force: its shaper, for metrics and status. */
 export interface CompiledShaping extends CompiledSection {
@@ -48,6 +45,7 @@ export function createShapingSection(deps: ShapingSectionDeps): PolicySection {
         ...(log ? { logger: log } : {}),
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
         ...(deps.onRejected ? { onRejected: deps.onRejected } : {}),
+        ...(deps.timers ? { timers: deps.timers } : {}),
       });
       shaper.start();
       if (prev?.shaper) log?.info('shaping section changed: limits and pacing start afresh');
