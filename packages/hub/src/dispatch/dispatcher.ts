@@ -99,21 +99,16 @@ export class Dispatcher {
     const { admission } = ticket;
     const front = ticket.front || admission?.front === true;
     const limited = this.#opts.concurrent !== undefined && this.#load.total >= this.#opts.concurrent;
-    let retryAt: number | undefined;
-    let held = false;
     // Earlier waiters for the same agents go first: only skip the queue when nobody waits for a slot.
-    if (!limited && !(front && this.#queue.size > 0)) {
-      admission?.prepare?.();
-      const check = admission ? admission.check() : 'admit';
-      if (check instanceof HubError) return Promise.reject(check);
-      if (check === 'admit') {
-        const agent = this.#pick(ticket);
-        if (agent) return Promise.resolve(this.#assign(ticket, agent));
-        if (!ticket.block) return Promise.reject(this.#gated ? ticket.gate!.refusal() : noAgent(ticket));
-      } else {
-        held = true;
-        retryAt = check.retryAt;
-      }
+    const skip = !limited && !(front && this.#queue.size > 0);
+    if (skip) admission?.prepare?.();
+    // Asked even when it must queue anyway: a request shaping refuses outright learns it now.
+    const check = admission ? admission.check() : 'admit';
+    if (check instanceof HubError) return Promise.reject(check);
+    if (skip && check === 'admit') {
+      const agent = this.#pick(ticket);
+      if (agent) return Promise.resolve(this.#assign(ticket, agent));
+      if (!ticket.block) return Promise.reject(this.#gated ? ticket.gate!.refusal() : noAgent(ticket));
     }
     const app = ticket.app ?? DEFAULT_APP;
     const priority = ticket.priority ?? 'normal';
@@ -138,7 +133,7 @@ export class Dispatcher {
         entry: undefined,
       };
       waiter.entry = this.#queue.push(app, priority, waiter, front);
-      if (held) this.#held.hold(waiter, retryAt);
+      if (check !== 'admit') this.#held.hold(waiter, check.retryAt);
       ticket.signal.addEventListener('abort', waiter.onAbort, { once: true });
       if (ticket.timeoutMs !== undefined) {
         waiter.timer = this.#timers.set(() => {
