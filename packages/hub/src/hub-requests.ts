@@ -32,6 +32,15 @@ export interface ClientRequestDeps {
  */
 export function serveClientRequests(server: Server, deps: ClientRequestDeps): void {
   const { log } = deps;
+  /** The request's context, or undefined once a request the hub refuses outright was answered. */
+  const contextFor = (req: IncomingMessage, res: ServerResponse): RequestContext | undefined => {
+    try {
+      return deps.context(req, res);
+    } catch (err) {
+      writeError(res, err);
+      return undefined;
+    }
+  };
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     continueOnFirstRead(req, res);
     server.emit('request', req, res);
@@ -68,13 +77,8 @@ export function serveClientRequests(server: Server, deps: ClientRequestDeps): vo
       writeError(res, new HubError('ERR_HUB_BAD_REQUEST', 'agents must connect with a WebSocket upgrade'));
       return;
     }
-    let ctx: RequestContext;
-    try {
-      ctx = deps.context(req, res);
-    } catch (err) {
-      writeError(res, err);
-      return;
-    }
+    const ctx = contextFor(req, res);
+    if (ctx === undefined) return;
     deps.tracing?.startRequest(ctx);
     deps.track(res);
     deps.run(ctx).catch((err: unknown) => {
