@@ -63,9 +63,6 @@ export function createHub(input: HubConfig): Hub {
           random,
           logger,
           onRejected: metrics.shapingRejected,
-          // requests waiting for a shaped group take turns by application weight (#22)
-          appShare: (app: string) => engine.apps().settings(app),
-          ...(config.maxQueue === undefined ? {} : { maxWaiting: config.maxQueue }),
         }),
         router: createRouterSection({ random, logger }),
         fallback: createFallbackSection({

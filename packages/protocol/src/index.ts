@@ -35,7 +35,7 @@ export {
   UPGRADE_VERSION,
 } from './constants.js';
 export { DataPump, type PumpSink, type PumpSource } from './data-pump.js';
-export { parseDuration } from './duration.js';
+export { type DurationOptions, parseDuration } from './duration.js';
 export { closeCodeFor, closeReason, ProtocolError, type ProtocolErrorCode } from './errors.js';
 export {
   assertNewStreamId,

@@ -4,6 +4,8 @@ import type { Priority } from '../apps/app-types.js';
 import type { HubError } from '../errors.js';
 import type { ProxyResponse } from '../pipeline/context.js';
 import type { AbortLike } from '../pipeline/request-abort.js';
+import type { Timers } from '../pipeline/timers.js';
+import type { AdmissionGate } from './admission-gate.js';
 import type { AgentGate } from './agent-gate.js';
 import type { AppShare, FairNode } from './fair-queue.js';
 
@@ -52,6 +54,8 @@ export interface DispatchTicket {
   open: (agent: DispatchAgent) => DispatchedStream;
   /** Per-agent shaping: only agents the gate admits are picked. */
   gate?: AgentGate;
+  /** Shaping's admission (group limit, pacing, Retry-After holds), asked before an agent is picked. */
+  admission?: AdmissionGate;
   /** Agents this request already failed on (could not reach their upstream): not picked again. */
   exclude?: ReadonlySet<DispatchAgent>;
   /** The application it is queued and counted under; default `default`. */
@@ -67,8 +71,11 @@ export interface Waiter {
   reject: (e: HubError) => void;
   timer: unknown;
   onAbort: () => void;
-  /** Unsubscribes from the gate's wake-ups. */
+  /** Unsubscribes from the gates' wake-ups. */
   offGate: (() => void) | undefined;
+  offAdmission: (() => void) | undefined;
+  /** Held back by its admission gate when last asked (not counted as waiting for an agent). */
+  gated: boolean;
   enqueuedAt: number;
   entry: FairNode<Waiter> | undefined;
 }
@@ -92,7 +99,4 @@ export interface DispatcherOptions {
   timers?: DispatchTimers;
 }
 
-export interface DispatchTimers {
-  set(fn: () => void, ms: number): unknown;
-  clear(timer: unknown): void;
-}
+export type DispatchTimers = Timers;

@@ -1,5 +1,6 @@
 import { DEFAULT_APP } from '../apps/app-types.js';
 import { HubError } from '../errors.js';
+import { UNREF_TIMERS } from '../pipeline/timers.js';
 import { type AppLoad, createAppLoad } from './app-load.js';
 import type {
   DispatchAgent,
@@ -10,7 +11,10 @@ import type {
   Waiter,
 } from './dispatch-types.js';
 import { type AppShare, FairQueue, type Offer } from './fair-queue.js';
+import { HeldWaiters } from './held-waiters.js';
+import { blockTimeout, clientGone, noAgent, queueRoom, shed, shuttingDown } from './refusals.js';
 
+export type { AdmissionCheck, AdmissionGate } from './admission-gate.js';
 export type {
   DispatchAgent,
   DispatchedStream,
@@ -19,19 +23,19 @@ export type {
   DispatchTimers,
 } from './dispatch-types.js';
 
-const GLOBAL_TIMERS: DispatchTimers = {
-  set: (fn, ms) => setTimeout(fn, ms).unref(),
-  clear: (timer) => clearTimeout(timer as NodeJS.Timeout),
-};
-
 const EQUAL_SHARE: AppShare = { weight: 1, maxQueue: undefined };
 
+type Outcome = 'timeout' | 'client-gone' | 'no-agent' | 'shutdown' | 'shed';
+
 /**
- * Matches requests with agents. A request holds a `concurrent` slot only while dispatched, so a
- * request waiting for an absent scope never blocks others. Waiters are woken by events (a credit
- * arrives, a stream ends, an agent connects), never by polling. Among those an agent can serve,
- * applications take turns by weight (deficit round robin, see FairQueue); within one application
- * higher priorities go first, then FIFO.
+ * Matches requests with agents, and is the one place a request waits. A request holds a
+ * `concurrent` slot only while dispatched, so a request waiting for an absent scope never blocks
+ * others. Before a waiter gets an agent its admission gate (shaping: group limit, pacing, the
+ * upstream's Retry-After) is asked; a refusal keeps it in line. Waiters are woken by events (a
+ * credit arrives, a stream ends, an agent connects, a gate frees a slot) or by the one timer a gate
+ * asked for (`retryAt`), never by polling. Among those that can go, applications take turns by
+ * weight (deficit round robin, see FairQueue); within one application higher priorities go first,
+ * then FIFO.
  */
 export class Dispatcher {
   readonly #opts: DispatcherOptions;
@@ -40,27 +44,37 @@ export class Dispatcher {
   readonly #share: (app: string) => AppShare;
   /** The one in-flight count: `active` and the per-app figures are read from it. */
   readonly #load: AppLoad = createAppLoad();
+  readonly #timers: DispatchTimers;
   #picks = 0;
   #closed = false;
   /** Whether the last #pick passed over an agent only because the ticket's gate refused it. */
   #gated = false;
-
-  readonly #timers: DispatchTimers;
+  /** Waiters their admission gate holds back: not waiting for an agent. */
+  readonly #held: HeldWaiters;
+  #draining = false;
+  #drainAgain = false;
 
   constructor(opts: DispatcherOptions) {
+    // Waiters hold memory and a client socket each: the one bound on them.
+    if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 1)
+      throw new RangeError('maxQueue must be an integer >= 1');
     this.#opts = opts;
     this.#share = opts.share ?? (() => EQUAL_SHARE);
     this.#queue = new FairQueue<Waiter>(this.#share);
-    this.#timers = opts.timers ?? GLOBAL_TIMERS;
+    this.#timers = opts.timers ?? UNREF_TIMERS;
+    this.#held = new HeldWaiters(this.#timers, opts.now, () => this.#drain());
   }
 
-  /** Per application: requests dispatched now, waiting, and served since start (for status). */
+  /** Per application: requests dispatched now, waiting for an agent, and served since start. */
   appStats(): { app: string; inFlight: number; queued: number; served: number }[] {
-    return this.#load.stats(this.#queue.waiting());
+    const waiting = this.#queue.waiting();
+    for (const [app, n] of this.#held.byApp) waiting.set(app, (waiting.get(app) ?? 0) - n);
+    return this.#load.stats(waiting);
   }
 
+  /** Requests waiting for an agent or a --concurrent slot (not those a shaping gate holds back). */
   get queueLength(): number {
-    return this.#queue.size;
+    return this.#queue.size - this.#held.count;
   }
 
   get active(): number {
@@ -81,97 +95,59 @@ export class Dispatcher {
   /** Finds an agent for the request now, or queues it; resolves with the opened stream. */
   dispatch(ticket: DispatchTicket): Promise<DispatchedStream> {
     if (this.#closed) return Promise.reject(new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down'));
-    if (ticket.signal.aborted) return Promise.reject(new HubError('ERR_HUB_CLIENT_GONE', 'client went away'));
+    if (ticket.signal.aborted) return Promise.reject(clientGone());
+    const { admission } = ticket;
+    const front = ticket.front || admission?.front === true;
     const limited = this.#opts.concurrent !== undefined && this.#load.total >= this.#opts.concurrent;
     // Earlier waiters for the same agents go first: only skip the queue when nobody waits for a slot.
-    if (!limited && !(ticket.front && this.#queue.size > 0)) {
+    const skip = !limited && !(front && this.#queue.size > 0);
+    if (skip) admission?.prepare?.();
+    // Asked even when it must queue anyway: a request shaping refuses outright learns it now.
+    const check = admission ? admission.check() : 'admit';
+    if (check instanceof HubError) return Promise.reject(check);
+    if (skip && check === 'admit') {
       const agent = this.#pick(ticket);
       if (agent) return Promise.resolve(this.#assign(ticket, agent));
       if (!ticket.block) return Promise.reject(this.#gated ? ticket.gate!.refusal() : noAgent(ticket));
     }
-    if (!ticket.front) {
-      const full = this.#admit(ticket);
+    const app = ticket.app ?? DEFAULT_APP;
+    const priority = ticket.priority ?? 'normal';
+    if (!front) {
+      const limits = { maxQueue: this.#opts.maxQueue, share: this.#share(app) };
+      const full = queueRoom(this.#queue, limits, app, priority, (w) => this.#leave(w, shed(), 'shed'));
       if (full) return Promise.reject(full);
     }
-    const app = ticket.app ?? DEFAULT_APP;
     return new Promise<DispatchedStream>((resolve, reject) => {
+      const drain = () => this.#drain();
       const waiter: Waiter = {
         ticket,
         resolve,
         reject,
         timer: undefined,
-        onAbort: () => {},
-        // A gated waiter is woken when its gate frees an agent's slot, not only by credits.
-        offGate: ticket.gate?.onAvailable(() => this.#drain()),
+        onAbort: () => this.#leave(waiter, clientGone(), 'client-gone'),
+        // A gated waiter is woken when its gate frees a slot, not only by credits.
+        offGate: ticket.gate?.onAvailable(drain),
+        offAdmission: admission ? this.#held.listen(admission.source) : undefined,
+        gated: false,
         enqueuedAt: this.#opts.now(),
         entry: undefined,
       };
-      waiter.entry = this.#queue.push(app, ticket.priority ?? 'normal', waiter, ticket.front);
-      waiter.onAbort = () =>
-        this.#leave(waiter, new HubError('ERR_HUB_CLIENT_GONE', 'client went away'), 'client-gone');
+      waiter.entry = this.#queue.push(app, priority, waiter, front);
+      if (check !== 'admit') this.#held.hold(waiter, check.retryAt);
       ticket.signal.addEventListener('abort', waiter.onAbort, { once: true });
       if (ticket.timeoutMs !== undefined) {
         waiter.timer = this.#timers.set(() => {
-          this.#leave(
-            waiter,
-            new HubError('ERR_HUB_BLOCK_TIMEOUT', `no agent became free within ${ticket.timeoutMs} ms`, {
-              retryAfter: 1,
-            }),
-            'timeout',
-          );
+          const what = waiter.gated ? admission?.waitingFor : undefined;
+          this.#leave(waiter, blockTimeout(ticket.timeoutMs, what), 'timeout');
         }, ticket.timeoutMs);
       }
-      if (ticket.front) this.#drain();
+      // A re-queued request frees its old slot only now that it is in line: the slot comes back to it.
+      admission?.prepare?.();
+      if (front) this.#drain();
     });
   }
 
-  /**
-   * Whether a new waiter finds room: in the whole queue (`maxQueue`) and in its application's
-   * (`apps[].maxQueue`). When full, a waiter of lower priority gives up its place (shed with 503)
-   * if there is one; else the newcomer gets the 503. Returns the newcomer's refusal, if any.
-   */
-  #admit(ticket: DispatchTicket): HubError | undefined {
-    const app = ticket.app ?? DEFAULT_APP;
-    const priority = ticket.priority ?? 'normal';
-    const appLimit = this.#share(app).maxQueue;
-    if (appLimit !== undefined && this.#queue.sizeOf(app) >= appLimit) {
-      const victim = this.#queue.sheddable(priority, app);
-      if (!victim) {
-        return new HubError(
-          'ERR_HUB_QUEUE_FULL',
-          `wait queue of application "${app}" is full (${appLimit})`,
-          { retryAfter: 1 },
-        );
-      }
-      this.#shed(victim);
-    }
-    if (this.#queue.size >= this.#opts.maxQueue) {
-      const victim = this.#queue.sheddable(priority);
-      if (!victim) {
-        return new HubError('ERR_HUB_QUEUE_FULL', `wait queue is full (${this.#opts.maxQueue})`, {
-          retryAfter: 1,
-        });
-      }
-      this.#shed(victim);
-    }
-    return undefined;
-  }
-
-  #shed(w: Waiter): void {
-    this.#leave(
-      w,
-      new HubError('ERR_HUB_OVERLOADED', 'shed from a full wait queue for a request of higher priority', {
-        retryAfter: 1,
-      }),
-      'shed',
-    );
-  }
-
-  #leave(
-    w: Waiter,
-    err: HubError,
-    outcome: 'timeout' | 'client-gone' | 'no-agent' | 'shutdown' | 'shed',
-  ): void {
+  #leave(w: Waiter, err: HubError, outcome: Outcome): void {
     if (!w.entry?.node.queued) return;
     this.#queue.remove(w.entry);
     this.#cleanup(w);
@@ -182,6 +158,8 @@ export class Dispatcher {
   #cleanup(w: Waiter): void {
     if (w.timer !== undefined) this.#timers.clear(w.timer);
     w.offGate?.();
+    w.offAdmission?.();
+    this.#held.release(w);
     w.ticket.signal.removeEventListener('abort', w.onAbort);
   }
 
@@ -213,6 +191,7 @@ export class Dispatcher {
 
   #assign(ticket: DispatchTicket, agent: DispatchAgent): DispatchedStream {
     agent.lastPick = ++this.#picks;
+    ticket.admission?.admitted(agent.id);
     ticket.gate?.assigned(agent.id);
     const stream = ticket.open(agent);
     if (!agent.accepting) this.#ready.delete(agent);
@@ -225,18 +204,46 @@ export class Dispatcher {
     return stream;
   }
 
-  /** Hands free agents to waiters, in the fair queue's order. */
+  /**
+   * Hands free agents to waiters, in the fair queue's order. A wake-up that arrives while it runs
+   * (a gate freeing a slot as a waiter is served) runs it again after, not inside it.
+   */
   #drain(): void {
     if (this.#queue.size === 0) return;
-    this.#queue.drain((w) => this.#offer(w));
+    if (this.#draining) {
+      this.#drainAgain = true;
+      return;
+    }
+    this.#draining = true;
+    try {
+      do {
+        this.#drainAgain = false;
+        this.#queue.drain((w) => this.#offer(w));
+      } while (this.#drainAgain && this.#queue.size > 0);
+    } finally {
+      this.#draining = false;
+    }
   }
 
   #offer(w: Waiter): Offer {
     if (this.#opts.concurrent !== undefined && this.#load.total >= this.#opts.concurrent) return 'stop';
     if (this.#ready.size === 0 && w.ticket.block) return 'stop';
+    const { admission } = w.ticket;
+    if (admission) {
+      const check = admission.check();
+      if (check instanceof HubError) {
+        this.#leave(w, check, 'no-agent');
+        return 'skip';
+      }
+      if (check !== 'admit') {
+        this.#held.hold(w, check.retryAt);
+        return 'blocked';
+      }
+      this.#held.release(w);
+    }
     const agent = this.#pick(w.ticket);
     if (!agent) {
-      // It waited only for a --concurrent slot; with no agent for it, fail fast as it asked.
+      // It waited only for a --concurrent slot or its gate; with no agent for it, fail fast as it asked.
       if (!w.ticket.block)
         this.#leave(w, this.#gated ? w.ticket.gate!.refusal() : noAgent(w.ticket), 'no-agent');
       return 'skip';
@@ -264,26 +271,7 @@ export class Dispatcher {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of [...this.#queue.values()]) {
-      this.#leave(
-        w,
-        new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }),
-        'shutdown',
-      );
-    }
-  }
-}
-
-function noAgent(ticket: DispatchTicket): HubError {
-  const what =
-    ticket.scope === undefined ? 'no agent is free' : `no agent for scope "${ticket.scope}" is free`;
-  // The designed answer when every slot is taken, at the rate clients retry: without a stack
-  // trace, which was most of its cost (a 503 is no bug to debug).
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new HubError('ERR_HUB_NO_AGENT', `${what}; send Slime-Block: 1 to wait`, { retryAfter: 1 });
-  } finally {
-    Error.stackTraceLimit = limit;
+    this.#held.close();
+    for (const w of [...this.#queue.values()]) this.#leave(w, shuttingDown(), 'shutdown');
   }
 }

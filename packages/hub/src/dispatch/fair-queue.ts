@@ -30,8 +30,13 @@ export interface FairNode<T> {
   readonly lane: Lane<T> | null;
 }
 
-/** What the drain's callback says about one waiter. */
-export type Offer = 'served' | 'skip' | 'stop';
+/**
+ * What the drain's callback says about one waiter: served; skipped (nothing for it now, e.g. no
+ * agent of its scope: its application's turn ends if none of its waiters can go); blocked (held
+ * back by a limit shared with others, such as a shaping group at its limit: its application keeps
+ * the rest of its turn for when the limit frees); or stop (nothing more can be served now).
+ */
+export type Offer = 'served' | 'skip' | 'blocked' | 'stop';
 
 const rank = (p: Priority) => PRIORITIES.indexOf(p);
 
@@ -139,20 +144,32 @@ export class FairQueue<T> {
     // Lanes that had a request's worth of turn and could send none since the last service; when
     // every lane in the round is among them, nothing can be served until capacity changes.
     const stuck = new Set<Lane<T>>();
-    while (this.#ring.size > 0) {
-      const head = this.#ring.first!;
-      const lane = head.value;
+    // The lane whose turn it is: the head, unless the head is held back by a shared limit; such a
+    // lane keeps its place and the rest of its turn, and the lanes after it are tried meanwhile.
+    let at = this.#ring.first;
+    while (at) {
+      const lane = at.value;
+      // read first: serving the lane's last waiter takes its node off the round
+      const next = at.next;
       if (!lane.inTurn) {
         lane.inTurn = true;
         lane.deficit += this.#share(lane.app).weight;
       }
       let served = false;
+      let blocked = false;
       while (lane.deficit >= 1 && lane.size > 0) {
         const r = this.#offerOne(lane, offer);
         if (r === 'stop') return;
         if (r === 'none') {
           // Nothing of this app can go now (its scope has no free agent): its turn is over.
           lane.deficit = 0;
+          stuck.add(lane);
+          break;
+        }
+        if (r === 'blocked') {
+          // Held back by a shared limit: the app resumes its turn when the limit frees, else
+          // each freed slot would start a new turn and weights would count for nothing.
+          blocked = true;
           stuck.add(lane);
           break;
         }
@@ -164,23 +181,26 @@ export class FairQueue<T> {
       if (!lane.ring) {
         // emptied (served or dropped): remove() took it off the round
         stuck.delete(lane);
-        continue;
+      } else if (!blocked) {
+        lane.inTurn = false;
+        this.#ring.remove(at);
+        lane.ring = this.#ring.push(lane);
       }
-      lane.inTurn = false;
-      this.#ring.remove(head);
-      lane.ring = this.#ring.push(lane);
       if (stuck.size >= this.#ring.size) return;
+      at = next ?? this.#ring.first;
     }
   }
 
-  #offerOne(lane: Lane<T>, offer: (value: T) => Offer): 'served' | 'none' | 'stop' {
+  #offerOne(lane: Lane<T>, offer: (value: T) => Offer): 'served' | 'none' | 'blocked' | 'stop' {
+    let blocked = false;
     for (const q of lane.queues) {
       for (const node of q) {
         const r = offer(node.value);
         if (r === 'served' || r === 'stop') return r;
+        if (r === 'blocked') blocked = true;
       }
     }
-    return 'none';
+    return blocked ? 'blocked' : 'none';
   }
 
   *values(): IterableIterator<T> {

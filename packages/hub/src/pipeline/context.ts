@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { Priority } from '../apps/app-types.js';
+import type { AdmissionGate } from '../dispatch/admission-gate.js';
 import type { AgentGate } from '../dispatch/agent-gate.js';
 import type { ClientUpgrade } from '../upgrade/upgrade-types.js';
 import type { AbortLike } from './request-abort.js';
@@ -60,6 +61,8 @@ export interface Attempt {
   readonly body: AttemptBody;
   /** Per-agent shaping: which agents may take this try (set by the shaping policy). */
   gate?: AgentGate;
+  /** Shaping's admission (group limit, pacing, holds): the dispatcher asks it before an agent is given. */
+  admission?: AdmissionGate;
   /** The response head this try got: its outcome. */
   result?: ProxyResponse;
 }

@@ -1,6 +1,5 @@
-import { checkFunction, checkNumber, optNumber } from './check-options.js';
-import { createCliffMemory, DEFAULT_CLIFF_PROBE_MS } from './cliff-memory.js';
-import { limitBounds } from './concurrency-limiter.js';
+import { checkNumber, optNumber } from './check-options.js';
+import { createLimitState } from './limit-state.js';
 import type { AimdOptions, LimitAlgorithm } from './limiter-types.js';
 
 /**
@@ -22,52 +21,31 @@ import type { AimdOptions, LimitAlgorithm } from './limiter-types.js';
  * request every few round trips into one per `cliffProbeMs`.
  */
 export function createAimdAlgorithm(options: AimdOptions): LimitAlgorithm {
-  const { min, max, initial } = limitBounds(options);
+  const state = createLimitState(options);
+  const { min, max, cliff } = state;
   const backoffRatio = optNumber('backoffRatio', options.backoffRatio, 0.9, { min: 0.5, max: 0.99 });
   const threshold =
     options.latencyThresholdMs === undefined
       ? Number.POSITIVE_INFINITY
       : checkNumber('latencyThresholdMs', options.latencyThresholdMs, { min: 0, exclusiveMin: true });
-  const cliffProbeMs = optNumber('cliffProbeMs', options.cliffProbeMs, DEFAULT_CLIFF_PROBE_MS, { min: 0 });
-  const now = options.now === undefined ? Date.now : checkFunction<() => number>('now', options.now);
-  const cliff = createCliffMemory({ intervalMs: cliffProbeMs, now });
-  let limit = initial;
-  let epoch = 0;
   let lastCut = 0;
 
-  return {
-    min,
-    get limit() {
-      return limit;
-    },
-    get epoch() {
-      return epoch;
-    },
-    get cliff() {
-      return cliff.level;
-    },
-    onSample(sample) {
-      const failed = sample.outcome !== 'success';
-      const drop = failed || sample.latencyMs > threshold;
-      if (drop) {
-        if (sample.epoch < lastCut) return;
-        if (failed) cliff.error(limit);
-        const next = Math.max(min, Math.floor(limit * backoffRatio));
-        if (next === limit) return;
-        limit = next;
-        lastCut = ++epoch;
-        cliff.changed(limit, epoch);
-        return;
-      }
-      cliff.success(sample.epoch);
-      // An idle window says nothing about capacity: growing it would only store up a burst.
-      if (sample.epoch === epoch && sample.inFlight * 2 >= limit && limit < max) {
-        const next = Math.min(max, limit + 1);
-        if (next > cliff.ceiling()) return;
-        limit = next;
-        epoch++;
-        cliff.changed(limit, epoch);
-      }
-    },
-  };
+  return state.algorithm((sample) => {
+    const failed = sample.outcome !== 'success';
+    const drop = failed || sample.latencyMs > threshold;
+    const limit = state.limit;
+    if (drop) {
+      if (sample.epoch < lastCut) return;
+      if (failed) cliff.error(limit);
+      if (state.set(Math.max(min, Math.floor(limit * backoffRatio)))) lastCut = state.epoch;
+      return;
+    }
+    cliff.success(sample.epoch);
+    // An idle window says nothing about capacity: growing it would only store up a burst.
+    if (sample.epoch === state.epoch && sample.inFlight * 2 >= limit && limit < max) {
+      const next = Math.min(max, limit + 1);
+      if (next > cliff.ceiling()) return;
+      state.set(next);
+    }
+  });
 }

@@ -1,5 +1,3 @@
-import type { Priority } from '../apps/app-types.js';
-import { type AppShare, type FairNode, FairQueue } from '../dispatch/fair-queue.js';
 import { createAimdAlgorithm } from './aimd-algorithm.js';
 import { checkNumber, optNumber } from './check-options.js';
 import { createGradientAlgorithm } from './gradient-algorithm.js';
@@ -24,36 +22,18 @@ export interface ConcurrencyLimiter {
   tryAcquire(): Permit | undefined;
   /**
    * Called (synchronously) whenever a slot may have become free: a permit was released or the
-   * limit grew. Lets a wait queue wake its head at once instead of polling. `front` listeners
-   * first (a request re-queued ahead of the others), then those without an `app` in the order
-   * they subscribed, then requests of applications in the dispatcher's fair order (deficit round
-   * robin by weight, FIFO within an app and priority) while a slot is free: such a listener
-   * returns true when it took the slot. Returns an unsubscribe.
+   * limit grew. Lets the dispatcher's queue wake at once instead of polling. `front` listeners
+   * first, then the others in the order they subscribed. Returns an unsubscribe.
    */
   onAvailable(listener: () => unknown, options?: WaiterOptions): () => void;
   /** Scales the limit by an external signal's factor in (0, 1]; the result never goes below `min`. */
   setCapFactor(factor: number): void;
 }
 
-/** How a waiter is ordered among the others. */
+/** How a listener is ordered among the others. */
 export interface WaiterOptions {
   front?: boolean;
-  /** The waiting request's application: waiters are served fairly across applications. */
-  app?: string;
-  priority?: Priority;
 }
-
-/** Application weights for the order of waiters (the policy's `apps`); default all equal. */
-export interface LimiterWaiting {
-  share?: (app: string) => AppShare;
-}
-
-interface Waiter {
-  readonly listener: () => unknown;
-  node: FairNode<Waiter> | undefined;
-}
-
-const EQUAL: AppShare = { weight: 1, maxQueue: undefined };
 
 /**
  * Creates an adaptive concurrency limiter for one agent group.
@@ -66,10 +46,7 @@ const EQUAL: AppShare = { weight: 1, maxQueue: undefined };
  * try { await send(); permit.release({ latencyMs: now() - t0, outcome: 'success' }); }
  * catch { permit.release({ latencyMs: now() - t0, outcome: 'error' }); }
  */
-export function createConcurrencyLimiter(
-  options: LimiterOptions,
-  waiting: LimiterWaiting = {},
-): ConcurrencyLimiter {
+export function createConcurrencyLimiter(options: LimiterOptions): ConcurrencyLimiter {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const algorithm = createAlgorithm(options);
   const min = algorithm.min;
@@ -77,23 +54,12 @@ export function createConcurrencyLimiter(
   let capFactor = 1;
   const listeners = new Set<() => unknown>();
   const front = new Set<() => unknown>();
-  // Requests waiting for a slot of this group: fair across applications, like the dispatcher's.
-  const fair = new FairQueue<Waiter>(waiting.share ?? (() => EQUAL));
 
   const effective = (): number => Math.max(min, algorithm.limit * capFactor);
-  const full = () => inFlight >= Math.floor(effective());
 
   const notify = (): void => {
     // A snapshot: a listener may unsubscribe itself (or others) while being called.
     for (const listener of [...front, ...listeners]) listener();
-    if (fair.size === 0) return;
-    fair.drain((w) => {
-      if (full()) return 'stop';
-      if (w.listener() !== true) return 'skip';
-      // it took the slot; it unsubscribes itself, and the round must not offer it again
-      if (w.node) fair.remove(w.node);
-      return 'served';
-    });
   };
 
   // Wake waiters only when a whole slot is usable: fractional growth admits nobody.
@@ -133,13 +99,6 @@ export function createConcurrencyLimiter(
       };
     },
     onAvailable(listener, options = {}) {
-      if (options.front !== true && options.app !== undefined) {
-        const w: Waiter = { listener, node: undefined };
-        w.node = fair.push(options.app, options.priority ?? 'normal', w, false);
-        return () => {
-          if (w.node) fair.remove(w.node);
-        };
-      }
       const set = options.front === true ? front : listeners;
       set.add(listener);
       return () => set.delete(listener);

@@ -1,6 +1,5 @@
 import { checkFunction, optNumber } from './check-options.js';
-import { createCliffMemory, DEFAULT_CLIFF_PROBE_MS } from './cliff-memory.js';
-import { limitBounds } from './concurrency-limiter.js';
+import { createLimitState } from './limit-state.js';
 import type { GradientOptions, LimitAlgorithm } from './limiter-types.js';
 
 /**
@@ -26,7 +25,8 @@ import type { GradientOptions, LimitAlgorithm } from './limiter-types.js';
  * one below it, and reaches it again only once per `cliffProbeMs` (see `createCliffMemory`).
  */
 export function createGradientAlgorithm(options: GradientOptions): LimitAlgorithm {
-  const { min, max, initial } = limitBounds(options);
+  const state = createLimitState(options);
+  const { cliff } = state;
   const backoffRatio = optNumber('backoffRatio', options.backoffRatio, 0.9, { min: 0.5, max: 0.99 });
   const tolerance = optNumber('tolerance', options.tolerance, 1.0, { min: 1, max: 2 });
   const smoothing = optNumber('smoothing', options.smoothing, 0.2, { min: 0, max: 1, exclusiveMin: true });
@@ -39,12 +39,7 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
   const random =
     options.random === undefined ? Math.random : checkFunction<() => number>('random', options.random);
   if (probeRatio >= 1) throw new RangeError('probeRatio must be < 1');
-  const cliffProbeMs = optNumber('cliffProbeMs', options.cliffProbeMs, DEFAULT_CLIFF_PROBE_MS, { min: 0 });
-  const now = options.now === undefined ? Date.now : checkFunction<() => number>('now', options.now);
-  const cliff = createCliffMemory({ intervalMs: cliffProbeMs, now });
 
-  let limit = initial;
-  let epoch = 0;
   let baseline: number | undefined;
   let probeSavedLimit: number | undefined;
   // The epoch of the last backoff: failures of requests sent before it were already answered for.
@@ -62,16 +57,13 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
   }
 
   function setLimit(next: number): void {
+    const limit = state.limit;
     // Growth stops below the level where errors began, except for a probe now and then.
-    const capped = next > limit ? Math.max(limit, Math.min(next, cliff.ceiling())) : next;
-    const clamped = Math.min(max, Math.max(min, capped));
-    if (clamped === limit) return;
-    limit = clamped;
-    epoch++;
-    cliff.changed(limit, epoch);
+    state.set(next > limit ? Math.max(limit, Math.min(next, cliff.ceiling())) : next);
   }
 
   function closeWindow(): void {
+    const limit = state.limit;
     const mean = latencyCount > 0 ? latencySum / latencyCount : undefined;
     const failed = failures > 0;
     const appLimited = peakInFlight * 2 < limit;
@@ -85,12 +77,12 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
       probeSavedLimit = undefined;
       windowsToProbe = nextProbe();
       setLimit(restore);
-      if (failed) lastCut = epoch;
+      if (failed) lastCut = state.epoch;
       return;
     }
     if (failed) {
       setLimit(limit * backoffRatio);
-      lastCut = epoch;
+      lastCut = state.epoch;
     } else if (mean !== undefined) {
       baseline = baseline === undefined ? mean : Math.min(baseline, mean);
       const gradient = Math.min(1, Math.max(0.5, (tolerance * baseline) / mean));
@@ -99,39 +91,27 @@ export function createGradientAlgorithm(options: GradientOptions): LimitAlgorith
       setLimit(limit * (1 - smoothing) + target * smoothing);
     }
     if (--windowsToProbe <= 0) {
-      probeSavedLimit = limit;
-      setLimit(Math.floor(limit * probeRatio));
+      probeSavedLimit = state.limit;
+      setLimit(Math.floor(state.limit * probeRatio));
     }
   }
 
-  return {
-    min,
-    get limit() {
-      return limit;
-    },
-    get epoch() {
-      return epoch;
-    },
-    get cliff() {
-      return cliff.level;
-    },
-    onSample(sample) {
-      // During a probe only requests sent at the reduced limit measure the no-load latency.
-      if (probeSavedLimit !== undefined && sample.epoch !== epoch) return;
-      const failed = sample.outcome !== 'success';
-      if (failed && sample.epoch < lastCut) return;
-      count++;
-      peakInFlight = Math.max(peakInFlight, sample.inFlight);
-      if (sample.outcome === 'success') {
-        latencySum += sample.latencyMs;
-        latencyCount++;
-        cliff.success(sample.epoch);
-      } else {
-        failures++;
-      }
-      // A failure backs off at once: past a cliff every round trip spent at the limit costs failed
-      // requests (an instant 500 frees its slot for the next one to fail).
-      if (failed || count >= Math.max(minWindow, Math.ceil(limit))) closeWindow();
-    },
-  };
+  return state.algorithm((sample) => {
+    // During a probe only requests sent at the reduced limit measure the no-load latency.
+    if (probeSavedLimit !== undefined && sample.epoch !== state.epoch) return;
+    const failed = sample.outcome !== 'success';
+    if (failed && sample.epoch < lastCut) return;
+    count++;
+    peakInFlight = Math.max(peakInFlight, sample.inFlight);
+    if (sample.outcome === 'success') {
+      latencySum += sample.latencyMs;
+      latencyCount++;
+      cliff.success(sample.epoch);
+    } else {
+      failures++;
+    }
+    // A failure backs off at once: past a cliff every round trip spent at the limit costs failed
+    // requests (an instant 500 frees its slot for the next one to fail).
+    if (failed || count >= Math.max(minWindow, Math.ceil(state.limit))) closeWindow();
+  });
 }

@@ -19,6 +19,7 @@ export {
 } from './prom-signal.js';
 export {
   type Admission,
+  type AdmissionRequest,
   createShaper,
   type Shaper,
   type ShaperDeps,

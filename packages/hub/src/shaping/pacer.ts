@@ -1,8 +1,7 @@
 import { checkFunction, optNumber } from './check-options.js';
 
-export interface PacerOptions {
-  /** Clock in ms. */
-  now: () => number;
+/** The pacer's tunables, as the policy file's `pacing` gives them. */
+export interface PacerSettings {
   /** Sliding window the 5xx share is measured over, ms. Default 20000. */
   windowMs?: number;
   /** 5xx share of the window that turns pacing on, (0, 1]. Default 0.1. */
@@ -21,6 +20,11 @@ export interface PacerOptions {
   quietPeriodMs?: number;
 }
 
+export interface PacerOptions extends PacerSettings {
+  /** Clock in ms. */
+  now: () => number;
+}
+
 export type PacerState = 'normal' | 'paced';
 
 export interface Pacer {
@@ -33,6 +37,8 @@ export interface Pacer {
   record(status: number, now?: number): void;
   /** Reserves the next dispatch slot: ms to wait before dispatching (0 when not pacing). */
   reserve(now?: number): number;
+  /** When the next dispatch may go without waiting (`now` when not pacing); reserves nothing. */
+  readyAt(now?: number): number;
 }
 
 // The window is kept as a ring of buckets so memory stays constant at any request rate.
@@ -149,6 +155,10 @@ export function createPacer(options: PacerOptions): Pacer {
         stepStart = t;
         errorsThisStep = 0;
       }
+    },
+    readyAt(t = now()) {
+      advance(t);
+      return state === 'paced' ? Math.max(t, nextSlot) : t;
     },
     reserve(t = now()) {
       advance(t);

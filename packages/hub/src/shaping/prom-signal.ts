@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { GLOBAL_TIMERS, type Timers } from '../pipeline/timers.js';
 import { checkFunction, checkNumber, optNumber } from './check-options.js';
 
 export interface PromQuery {
@@ -9,6 +10,12 @@ export interface PromQuery {
   /** At or past this value the cap is at its floor. Below `warn` means lower values are worse. */
   emergency: number;
 }
+
+// Without injected timers the signal ticks on one unref'd setInterval (its `set` repeats).
+const INTERVAL: Timers = {
+  set: (fn, ms) => setInterval(fn, ms).unref(),
+  clear: (timer) => clearInterval(timer as NodeJS.Timeout),
+};
 
 export interface PromSignalOptions {
   /** Prometheus (or Thanos) base URL, e.g. http://prometheus:9090. */
@@ -22,6 +29,8 @@ export interface PromSignalOptions {
   minFactor?: number;
   fetch?: typeof globalThis.fetch;
   now: () => number;
+  /** Timers for the evaluation interval and each query's timeout; default the global ones. */
+  timers?: Timers;
   logger?: Logger;
 }
 
@@ -85,7 +94,10 @@ export function createPromSignal(options: PromSignalOptions): PromSignal {
   let errors = 0;
   let lastSuccessAt: number | undefined;
   let factor = 1;
-  let timer: ReturnType<typeof setInterval> | undefined;
+  // The interval never keeps the process up: an unref'd setInterval, or injected timers re-armed.
+  const loopTimers: Timers = options.timers ?? INTERVAL;
+  const queryTimers = options.timers ?? GLOBAL_TIMERS;
+  let timer: unknown;
   let closing: Promise<void> | undefined;
   let running: Promise<void> | undefined;
 
@@ -103,7 +115,7 @@ export function createPromSignal(options: PromSignalOptions): PromSignal {
     url.searchParams.set('query', q.query);
     const controller = new AbortController();
     inflight.add(controller);
-    const timeout = setTimeout(
+    const timeout = queryTimers.set(
       () => controller.abort(new Error(`timed out after ${timeoutMs} ms`)),
       timeoutMs,
     );
@@ -117,7 +129,7 @@ export function createPromSignal(options: PromSignalOptions): PromSignal {
       const reason = controller.signal.aborted ? String(controller.signal.reason) : String(err);
       log?.warn({ query: q.query, err: reason }, 'prometheus signal query failed; keeping the last value');
     } finally {
-      clearTimeout(timeout);
+      queryTimers.clear(timeout);
       inflight.delete(controller);
     }
   }
@@ -149,14 +161,17 @@ export function createPromSignal(options: PromSignalOptions): PromSignal {
       return () => listeners.delete(listener);
     },
     start() {
-      if (timer || closing) return;
+      if (timer !== undefined || closing) return;
       void evaluate();
-      timer = setInterval(() => void evaluate(), intervalMs);
-      timer.unref?.();
+      const tick = () => {
+        if (loopTimers !== INTERVAL) timer = loopTimers.set(tick, intervalMs);
+        void evaluate();
+      };
+      timer = loopTimers.set(tick, intervalMs);
     },
     close() {
       closing ??= (async () => {
-        if (timer) clearInterval(timer);
+        if (timer !== undefined) loopTimers.clear(timer);
         timer = undefined;
         for (const c of inflight) c.abort(new Error('closed'));
         await running?.catch(() => {});

@@ -1,3 +1,4 @@
+import { NO_WAKE, type WakeSource } from '../dispatch/admission-gate.js';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
 import type { LimiterOptions } from './limiter-types.js';
 import { createPacer, type Pacer } from './pacer.js';
@@ -6,8 +7,8 @@ import type { ShaperDeps } from './shaper-types.js';
 import type { ShapingGroupConfig } from './shaping-config.js';
 import { createThrottleLatency, type ThrottleLatency } from './throttle-latency.js';
 
-/** What the group's instances share: the clock, the randomness and the application weights. */
-export interface GroupDeps extends Pick<ShaperDeps, 'fetch' | 'logger' | 'appShare'> {
+/** What the group's instances share: the clock and the randomness. */
+export interface GroupDeps extends Pick<ShaperDeps, 'fetch' | 'logger' | 'timers'> {
   now: () => number;
   random: () => number;
 }
@@ -33,6 +34,8 @@ export interface Instance {
   pacer: Pacer | undefined;
   rejections: number;
   inFlight: number;
+  /** What wakes the dispatcher's queue when the instance's limiter frees a slot. */
+  wake: WakeSource;
   /** The agent left; the instance goes once its last request ends. */
   gone?: boolean;
 }
@@ -46,6 +49,7 @@ export function createShaperGroup(g: ShapingGroupConfig, deps: GroupDeps): Group
         ...g.signal,
         now,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...(deps.timers ? { timers: deps.timers } : {}),
         ...(deps.logger ? { logger: deps.logger.child({ shapingGroup: label }) } : {}),
       })
     : undefined;
@@ -94,7 +98,7 @@ export function instanceOf(group: Group, agent: string | undefined, deps: GroupD
           ? { ...rest, mode, now }
           : { ...rest, mode }
     ) as LimiterOptions;
-    limiter = createConcurrencyLimiter(options, deps.appShare ? { share: deps.appShare } : {});
+    limiter = createConcurrencyLimiter(options);
     if (group.signal) limiter.setCapFactor(group.signal.factor);
     if (perAgent)
       limiter.onAvailable(() => {
@@ -113,6 +117,7 @@ export function instanceOf(group: Group, agent: string | undefined, deps: GroupD
     label: id === '' ? group.label : `${group.label}/${id}`,
     limiter,
     pacer,
+    wake: limiter ? { onAvailable: (listener) => limiter.onAvailable(listener) } : NO_WAKE,
     rejections: 0,
     inFlight: 0,
   };

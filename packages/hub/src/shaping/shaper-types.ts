@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
+import type { AdmissionGate } from '../dispatch/admission-gate.js';
 import type { AgentGate } from '../dispatch/agent-gate.js';
-import type { AppShare } from '../dispatch/fair-queue.js';
 import type { HubError } from '../errors.js';
+import type { Timers } from '../pipeline/timers.js';
 import type { WaiterOptions } from './concurrency-limiter.js';
 import type { SampleOutcome } from './limiter-types.js';
 import type { ShapingGroupConfig } from './shaping-config.js';
@@ -63,8 +64,24 @@ export interface ShaperDeps {
   fetch?: typeof globalThis.fetch;
   /** A group (its stats label) refused a request at its limit; for metrics. */
   onRejected?: (group: string) => void;
-  /** Application weights (the policy's `apps`): requests waiting for a group take turns by them. */
-  appShare?: (app: string) => AppShare;
+  /** Timers for the Prometheus signals and jitter; default the global ones. */
+  timers?: Timers;
+}
+
+/** One try of a request, as the admission gate shaping gives the dispatcher sees it. */
+export interface AdmissionRequest {
+  /** `X-Request-Criticality: CRITICAL_PLUS` (may skip pacing). */
+  critical: boolean;
+  /** Slime-Block: waits for a slot instead of 503. */
+  block: boolean;
+  /** What is left of the request's Slime-Block budget, ms (undefined: no bound). */
+  budgetLeft: () => number | undefined;
+  /** Re-queued after a throttle answer: waits at the front; `before` frees its old slot once in line. */
+  requeue?: () => void;
+  /** The group's slot, taken when the dispatcher gives the request an agent. */
+  onPermit: (permit: ShapingPermit) => void;
+  /** Ms it waited for pacing or the upstream's hold once it could otherwise go (the pacedMs note). */
+  onPaced?: (ms: number) => void;
 }
 
 export interface Shaper {
@@ -101,6 +118,12 @@ export interface Shaper {
    * for other groups.
    */
   agentGate(key: ShapingKey, onPermit: (permit: ShapingPermit, agent: string) => void): AgentGate | undefined;
+  /**
+   * The dispatcher's admission gate for one try of a request to the key's group: the group's
+   * limit, pacing and the upstream's hold, asked before the request gets an agent. Undefined when
+   * the key is not shaped.
+   */
+  admission(key: ShapingKey, request: AdmissionRequest): AdmissionGate | undefined;
   /** Drops the per-agent state of an agent that left. */
   forgetAgent(agent: string): void;
   stats(): ShapingGroupStats[];

@@ -10,10 +10,12 @@ import {
 } from './shaper-group.js';
 import type { Shaper, ShaperDeps, ShapingGroupStats, ShapingKey, ShapingPermit } from './shaper-types.js';
 import type { ShapingConfig } from './shaping-config.js';
+import { createShapingGate } from './shaping-gate.js';
 import { DEFAULT_RETRY_AFTER_MAX_MS } from './validate-shaping-config.js';
 
 export type {
   Admission,
+  AdmissionRequest,
   Shaper,
   ShaperDeps,
   ShapingGroupStats,
@@ -60,6 +62,20 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
       'ERR_HUB_OVERLOADED',
       `agent group "${inst.label}" is at its concurrency limit${inst.limiter ? ` (${Math.floor(inst.limiter.limit)})` : ''}; send Slime-Block: 1 to wait`,
       { retryAfter: group.config.retryAfterSeconds, retryable: true },
+    );
+  }
+
+  function holdRefusal(group: Group | undefined): HubError {
+    const left = group ? holdLeft(group) : 0;
+    if (group) {
+      const inst = instanceOf(group, undefined);
+      inst.rejections++;
+      deps.onRejected?.(inst.label);
+    }
+    return new HubError(
+      'ERR_HUB_OVERLOADED',
+      `agent group "${group?.label ?? '*'}" is held for ${Math.ceil(left)} ms at its upstream's request (Retry-After)`,
+      { retryAfter: left / 1000, retryable: true },
     );
   }
 
@@ -129,26 +145,34 @@ export function createShaper(config: ShapingConfig, deps: ShaperDeps): Shaper {
       );
       return applied;
     },
-    holdRefusal(key) {
-      const group = groupOf(key);
-      const left = group ? holdLeft(group) : 0;
-      if (group) {
-        const inst = instanceOf(group, undefined);
-        inst.rejections++;
-        deps.onRejected?.(inst.label);
-      }
-      return new HubError(
-        'ERR_HUB_OVERLOADED',
-        `agent group "${group?.label ?? '*'}" is held for ${Math.ceil(left)} ms at its upstream's request (Retry-After)`,
-        { retryAfter: left / 1000, retryable: true },
-      );
-    },
+    holdRefusal: (key) => holdRefusal(groupOf(key)),
     isFastThrottle(key, latencyMs) {
       return groupOf(key)?.throttle?.isFast(latencyMs) === true;
     },
     retried(key) {
       const group = groupOf(key);
       if (group) group.retries++;
+    },
+    admission(key, request) {
+      const group = groupOf(key);
+      if (!group) return undefined;
+      const inst = instanceOf(group, undefined);
+      return createShapingGate(
+        {
+          now,
+          inst,
+          bypassPacing: request.critical && group.config.pacing?.bypassCriticalPlus === true,
+          holdLeft: () => holdLeft(group),
+          holdRefusal: () => holdRefusal(group),
+          overloaded: () => overloaded(group, inst),
+          rejected: () => {
+            inst.rejections++;
+            deps.onRejected?.(inst.label);
+          },
+          permit: group.config.per === 'agent' ? undefined : () => permitFor(group, inst),
+        },
+        request,
+      );
     },
     agentGate(key, onPermit) {
       const group = groupOf(key);

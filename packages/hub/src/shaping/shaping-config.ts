@@ -1,3 +1,4 @@
+import type { PacerSettings } from './pacer.js';
 import type { PromQuery } from './prom-signal.js';
 
 /** The `shaping` section of the policy file, after validation. Durations are in ms. */
@@ -54,15 +55,7 @@ export interface LimiterConfig {
   cliffProbeMs?: number;
 }
 
-export interface PacingConfig {
-  windowMs?: number;
-  errorThreshold?: number;
-  minSamples?: number;
-  minSpacingMs?: number;
-  maxSpacingMs?: number;
-  growFactor?: number;
-  stepMs?: number;
-  quietPeriodMs?: number;
+export interface PacingConfig extends PacerSettings {
   /** `X-Request-Criticality: CRITICAL_PLUS` skips pacing. Default false. */
   bypassCriticalPlus?: boolean;
 }

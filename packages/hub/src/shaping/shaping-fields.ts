@@ -1,4 +1,4 @@
-import { parseCanWait } from './can-wait.js';
+import { parseDuration } from '@slime/protocol';
 
 // The field tables shaping's policy section is checked against: one function reads any of them.
 
@@ -15,10 +15,14 @@ export type Spec = Record<string, Field>;
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A duration in a policy file: a number of ms, or a string with a unit (`250ms`, `2s`, `1m`). */
+/**
+ * A duration in the shaping section: a number of ms, or a string in the one duration grammar
+ * (`250ms`, `2s`, `1m30s`, `2w`) that ends in its unit (a bare string number would read as seconds
+ * there, while a bare number here is ms: refused rather than guessed).
+ */
 export function toMs(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && /[a-z]$/.test(v.trim())) return parseCanWait(v);
+  if (typeof v === 'string' && /[a-zµμ]$/.test(v.trim())) return parseDuration(v);
   return undefined;
 }
 

@@ -1,21 +1,17 @@
-import { DEFAULT_APP } from '../apps/app-types.js';
+import { blockBudgetLeft } from '../dispatch/block-budget.js';
 import { HubError } from '../errors.js';
-import type { Policy, RequestContext } from '../pipeline/context.js';
+import type { Attempt, Policy, RequestContext } from '../pipeline/context.js';
+import { GLOBAL_TIMERS, type Timers } from '../pipeline/timers.js';
 import { createJitterPolicy } from './jitter-policy.js';
 import type { SampleOutcome } from './limiter-types.js';
 import { headerValue, parseRetryAfter } from './retry-after.js';
 import type { Shaper, ShapingKey, ShapingPermit } from './shaper.js';
-import { type Admitted, attemptOf, createShapingWait } from './shaping-wait.js';
 
 export interface ShapingPolicyDeps {
   now: () => number;
   random: () => number;
-  /** Most requests waiting for a shaping slot at once (the hub's --max-queue). Default 10000. */
-  maxWaiting?: number;
-  /** Application queue limits (the policy's `apps[].maxQueue`), applied to shaping waits too. */
-  appShare?: (app: string) => { maxQueue: number | undefined };
-  setTimeout?: (fn: () => void, ms: number) => unknown;
-  clearTimeout?: (handle: never) => void;
+  /** Timers for jitter's delay; default the global ones. */
+  timers?: Timers;
 }
 
 // RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
@@ -24,7 +20,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /**
  * Requests being re-sent through `ctx.downstream` (shaping + dispatch) after a throttle answer:
  * the shaping slot passes them straight to dispatch, since the policy that re-sends them already
- * holds their slot. Module-wide, so a shaping section replaced meanwhile honours it too.
+ * gave them their admission. Module-wide, so a shaping section replaced meanwhile honours it too.
  */
 const RESENDING = new WeakSet<RequestContext>();
 
@@ -36,26 +32,25 @@ const OUTCOME_OF: Partial<Record<string, SampleOutcome>> = {
   ERR_HUB_UPSTREAM_UNREACHABLE: 'error',
 };
 
+/** The try being shaped: shaping runs in the pipeline's downstream, once per attempt. */
+function attemptOf(ctx: RequestContext): Attempt {
+  if (!ctx.attempt) throw new HubError('ERR_HUB_INTERNAL', 'shaping runs only inside an attempt');
+  return ctx.attempt;
+}
+
 /**
- * The shaper as a `(ctx, next)` policy, for the simple path: jitter, then a concurrency slot (a
- * refused request waits in FIFO order if it sent Slime-Block, else gets 503 with Retry-After), then
- * the pacing delay (and any hold the upstream asked for with Retry-After), then dispatch. The slot
- * is held until the response ends, since the upstream is busy until then; the latency sample is
- * the time to the response head.
+ * The shaper as a `(ctx, next)` policy: jitter, then the request goes to dispatch with shaping's
+ * admission gate. The dispatcher's queue is where it waits: for a concurrency slot of its group (if
+ * it sent Slime-Block; else 503 with Retry-After), for its pacing turn, and for any hold the
+ * upstream asked for with Retry-After. The slot is held until the response ends, since the
+ * upstream is busy until then; the latency sample runs from when the slot was taken to the head.
  *
- * With `retryThrottled`, a Slime-Block request whose answer is a fast throttle is re-queued at the
- * head of the line and sent again through `ctx.downstream` (its `next()` runs only once), at most
- * `attempts` times and within its Slime-Block budget.
+ * With `retryThrottled`, a Slime-Block request whose answer is a fast throttle goes back in line at
+ * the front of the dispatcher's queue and is sent again through `ctx.downstream` (its `next()`
+ * runs only once), at most `attempts` times and within its Slime-Block budget.
  */
 export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Policy {
-  const arm = deps.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
-  const disarm = (deps.clearTimeout ?? clearTimeout) as (handle: unknown) => void;
-  const maxWaiting = deps.maxWaiting ?? 10_000;
-  if (!Number.isInteger(maxWaiting) || maxWaiting < 1)
-    throw new RangeError('maxWaiting must be an integer >= 1');
-  let waiting = 0;
-  // Per application, so one app's flood cannot fill the shaping queue past its own maxQueue.
-  const waitingByApp = new Map<string, number>();
+  const timers = deps.timers ?? GLOBAL_TIMERS;
   const jitters = new Map<number, Policy>();
   const jitterFor = (maxDelayMs: number, maxCanWaitMs: number | undefined): Policy => {
     let p = jitters.get(maxDelayMs * 1e9 + (maxCanWaitMs ?? 0));
@@ -64,71 +59,14 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         maxDelayMs,
         ...(maxCanWaitMs === undefined ? {} : { maxCanWaitMs }),
         random: deps.random,
-        setTimeout: arm,
-        clearTimeout: disarm,
+        setTimeout: timers.set,
+        clearTimeout: timers.clear,
       });
       jitters.set(maxDelayMs * 1e9 + (maxCanWaitMs ?? 0), p);
     }
     return p;
   };
-
-  const { sleep, budgetLeft, waitForSlot } = createShapingWait(shaper, { now: deps.now, arm, disarm });
-
-  /** A slot for a new request: at once, or (Slime-Block) after waiting in line. */
-  async function admit(ctx: RequestContext, key: ShapingKey, critical: boolean): Promise<Admitted> {
-    // The upstream asked for a pause (Retry-After): a request that cannot wait it out is told so now.
-    const held = shaper.holdLeft(key);
-    if (held > 0) {
-      const left = budgetLeft(ctx);
-      if (!ctx.block || (left !== undefined && held > left)) throw shaper.holdRefusal(key);
-    }
-    const a = shaper.admit(key, { critical });
-    if (a.ok) return Object.assign(a.permit, { delayMs: a.delayMs });
-    if (!ctx.block) throw a.error;
-    // Waiters hold memory and a client socket each: bounded like the dispatcher's queue.
-    if (waiting >= maxWaiting)
-      throw new HubError('ERR_HUB_QUEUE_FULL', `shaping wait queue is full (${maxWaiting})`, {
-        retryAfter: 1,
-      });
-    const app = ctx.app ?? DEFAULT_APP;
-    const appWaiting = waitingByApp.get(app) ?? 0;
-    const appLimit = deps.appShare?.(app).maxQueue;
-    if (appLimit !== undefined && appWaiting >= appLimit)
-      throw new HubError('ERR_HUB_QUEUE_FULL', `wait queue of application "${app}" is full (${appLimit})`, {
-        retryAfter: 1,
-      });
-    waiting++;
-    waitingByApp.set(app, appWaiting + 1);
-    try {
-      return await waitForSlot(ctx, key, critical);
-    } finally {
-      waiting--;
-      const n = (waitingByApp.get(app) ?? 1) - 1;
-      if (n > 0) waitingByApp.set(app, n);
-      else waitingByApp.delete(app);
-    }
-  }
-
-  /** Waits out the pacing delay, and any hold the upstream asked for meanwhile (if it can). */
-  async function settle(ctx: RequestContext, key: ShapingKey, admitted: Admitted): Promise<void> {
-    const { signal } = attemptOf(ctx);
-    for (let first = true; !signal.aborted; first = false) {
-      const hold = shaper.holdLeft(key);
-      const delay = first ? admitted.delayMs : hold;
-      if (delay <= 0) break;
-      const left = budgetLeft(ctx);
-      if (hold > 0 && (!ctx.block || (left !== undefined && hold > left))) {
-        admitted.release({ latencyMs: 0, outcome: 'ignore' });
-        throw shaper.holdRefusal(key);
-      }
-      ctx.notes.pacedMs = Number(ctx.notes.pacedMs ?? 0) + delay;
-      await sleep(delay, signal);
-    }
-    if (signal.aborted) {
-      admitted.release({ latencyMs: 0, outcome: 'ignore' });
-      throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away before dispatch');
-    }
-  }
+  const budgetLeft = (ctx: RequestContext) => blockBudgetLeft(ctx, deps.now());
 
   /** Re-sends through the pipeline's downstream; this policy lets the request pass straight on. */
   async function resend(ctx: RequestContext): Promise<void> {
@@ -152,40 +90,46 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       ctx.body === null &&
       (retry.nonIdempotent || IDEMPOTENT.has(ctx.method));
     const honourRetryAfter = config?.upstreamRetryAfter !== false;
-    const perAgent = config?.per === 'agent';
-    let admitted = await admit(ctx, key, critical);
+    const attempt = attemptOf(ctx);
+    // The slot this try holds (the group's; for per-agent groups, the agent's, which a re-dispatch
+    // to another agent hands over) and when it was taken: the sample leaves out the queue wait.
+    const slot: { permit: ShapingPermit | undefined; started: number } = { permit: undefined, started: 0 };
+    const take = (p: ShapingPermit) => {
+      slot.permit?.release({ latencyMs: 0, outcome: 'ignore' });
+      slot.permit = p;
+      slot.started = deps.now();
+    };
+    const agentGate = config?.per === 'agent' ? shaper.agentGate(key, take) : undefined;
+    const onPaced = (ms: number) => {
+      ctx.notes.pacedMs = Number(ctx.notes.pacedMs ?? 0) + ms;
+    };
     let resends = 0;
-    // Per-agent groups: the dispatcher takes a slot of the agent it picks, through a gate; the
-    // group-level permit above only paced. The sample runs from the assignment, not the queue wait.
-    let agentPermit: ShapingPermit | undefined;
-    let started = 0;
-    const gate = perAgent
-      ? shaper.agentGate(key, (p) => {
-          agentPermit?.release({ latencyMs: 0, outcome: 'ignore' });
-          agentPermit = p;
-          started = deps.now();
-        })
-      : undefined;
+    // A re-queued request's old slot: freed once the re-send is in line (the gate's prepare).
+    let requeue: (() => void) | undefined;
     for (;;) {
-      await settle(ctx, key, admitted);
-      const permit: ShapingPermit = admitted;
-      agentPermit = undefined;
-      started = deps.now();
-      if (gate) {
-        permit.release({ latencyMs: 0, outcome: 'ignore' });
-        attemptOf(ctx).gate = gate;
-      }
-      const slot = () => agentPermit ?? (gate ? undefined : permit);
+      slot.permit = undefined as ShapingPermit | undefined;
+      const admission = shaper.admission(key, {
+        critical,
+        block: ctx.block,
+        budgetLeft: () => budgetLeft(ctx),
+        onPermit: take,
+        onPaced,
+        ...(requeue ? { requeue } : {}),
+      });
+      if (admission) attempt.admission = admission;
+      if (agentGate) attempt.gate = agentGate;
       try {
         await (resends === 0 ? next() : resend(ctx));
       } catch (err) {
+        requeue?.();
         const outcome = err instanceof HubError ? (OUTCOME_OF[err.code] ?? 'ignore') : 'ignore';
-        slot()?.release({ latencyMs: deps.now() - started, outcome });
+        slot.permit?.release({ latencyMs: deps.now() - slot.started, outcome });
         throw err;
       }
-      const latencyMs = deps.now() - started;
-      const result = attemptOf(ctx).result;
-      const held = slot();
+      requeue?.();
+      const latencyMs = deps.now() - slot.started;
+      const result = attempt.result;
+      const held = slot.permit;
       if (!result || !held) {
         held?.release({ latencyMs, outcome: 'ignore' });
         return;
@@ -193,7 +137,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       const status = result.status;
       let retryAfterMs: number | undefined;
       if (honourRetryAfter && (status === 429 || status === 503)) {
-        retryAfterMs = parseRetryAfter(headerValue(result.headers, 'retry-after'));
+        retryAfterMs = parseRetryAfter(headerValue(result.headers, 'retry-after'), deps.now());
         if (retryAfterMs !== undefined && retryAfterMs > 0) shaper.hold(key, retryAfterMs);
       }
       // A throttle answer (fast, or one that says when to come back) is a signal for a client
@@ -203,7 +147,7 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
       if (
         mayResend &&
         resends < retry.attempts &&
-        !attemptOf(ctx).body.consumed &&
+        !attempt.body.consumed &&
         retry.on.includes(status) &&
         (retryAfterMs !== undefined || shaper.isFastThrottle(key, latencyMs)) &&
         (left === undefined || left > shaper.holdLeft(key))
@@ -213,12 +157,9 @@ export function createShapingPolicy(shaper: Shaper, deps: ShapingPolicyDeps): Po
         ctx.notes.throttleRetries = resends;
         ctx.log.debug({ status, latencyMs, resend: resends }, 'throttle answer: request re-queued');
         result.body.discard('throttle answer: the request is re-queued');
-        delete attemptOf(ctx).result;
-        admitted = await waitForSlot(ctx, key, critical, {
-          front: true,
-          // the answer still teaches the limiter and the pacer
-          before: () => held.release({ latencyMs, status }),
-        });
+        delete attempt.result;
+        // the answer still teaches the limiter and the pacer
+        requeue = () => held.release({ latencyMs, status });
         continue;
       }
       const done = () => held.release({ latencyMs, status });

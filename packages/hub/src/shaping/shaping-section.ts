@@ -4,11 +4,8 @@ import { createShaper, type Shaper, type ShaperDeps } from './shaper.js';
 import { createShapingPolicy } from './shaping-policy.js';
 import { validateShapingConfig } from './validate-shaping-config.js';
 
-/** What each shaper gets (clock, randomness, logger, fetch, onRejected), plus the wait bound. */
-export interface ShapingSectionDeps extends ShaperDeps {
-  /** Most requests waiting for a shaping slot at once; the hub's --max-queue. Default 10000. */
-  maxWaiting?: number;
-}
+/** What each shaper and its policy get: clock, randomness, timers, logger, fetch, onRejected. */
+export type ShapingSectionDeps = ShaperDeps;
 
 /** The shaping section in force: its shaper, for metrics and status. */
 export interface CompiledShaping extends CompiledSection {
@@ -48,7 +45,7 @@ export function createShapingSection(deps: ShapingSectionDeps): PolicySection {
         ...(log ? { logger: log } : {}),
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
         ...(deps.onRejected ? { onRejected: deps.onRejected } : {}),
-        ...(deps.appShare ? { appShare: deps.appShare } : {}),
+        ...(deps.timers ? { timers: deps.timers } : {}),
       });
       shaper.start();
       if (prev?.shaper) log?.info('shaping section changed: limits and pacing start afresh');
@@ -58,8 +55,7 @@ export function createShapingSection(deps: ShapingSectionDeps): PolicySection {
         policy: createShapingPolicy(shaper, {
           now: deps.now,
           random: deps.random,
-          ...(deps.maxWaiting === undefined ? {} : { maxWaiting: deps.maxWaiting }),
-          ...(deps.appShare ? { appShare: deps.appShare } : {}),
+          ...(deps.timers ? { timers: deps.timers } : {}),
         }),
         dispose: () => shaper.close(),
       };

@@ -151,6 +151,44 @@ describe('createPromSignal against a local Prometheus look-alike', () => {
     expect(answered).toBe(3);
   });
 
+  test('injected timers drive the interval and the query timeout (no global timer is armed)', async () => {
+    const armed: { fn: () => void; ms: number; cleared: boolean }[] = [];
+    const timers = {
+      set: (fn: () => void, ms: number) => {
+        const t = { fn, ms, cleared: false };
+        armed.push(t);
+        return t;
+      },
+      clear: (t: unknown) => {
+        if (t) (t as { cleared: boolean }).cleared = true;
+      },
+    };
+    let answered = 0;
+    await using prom = await startFakePrometheus((_q, res) => {
+      answered++;
+      res.writeHead(200).end(vector('1'));
+    });
+    const signal = createPromSignal({
+      url: prom.url,
+      queries: [{ query: 'q', warn: 10, emergency: 20 }],
+      intervalMs: 1000,
+      timeoutMs: 700,
+      now: () => 0,
+      timers,
+    });
+    signal.start();
+    await expect.poll(() => answered).toBe(1);
+    // the interval, and the first query's timeout (cleared once it answered)
+    expect(armed.map((t) => t.ms).sort()).toEqual([1000, 700].sort());
+    await expect.poll(() => armed.find((t) => t.ms === 700)?.cleared).toBe(true);
+    const tick = armed.find((t) => t.ms === 1000)!;
+    tick.fn(); // the interval passes: re-armed, and the queries run again
+    await expect.poll(() => answered).toBe(2);
+    expect(armed.filter((t) => t.ms === 1000)).toHaveLength(2);
+    await signal.close();
+    expect(armed.filter((t) => t.ms === 1000).at(-1)!.cleared).toBe(true);
+  });
+
   test('validates options naming them', () => {
     const base = {
       url: 'http://127.0.0.1:9',

@@ -3,7 +3,7 @@ import { describe, expect, test, vi } from 'vitest';
 import { HubError } from '../../src/errors.js';
 import type { ProxyResponse } from '../../src/pipeline/context.js';
 import { createShaper, createShapingPolicy, validateShapingConfig } from '../../src/shaping/index.js';
-import { fakeContext } from './fake-context.js';
+import { fakeContext, throughDispatcher } from './fake-context.js';
 
 function configOf(raw: unknown) {
   const r = validateShapingConfig(raw);
@@ -139,25 +139,32 @@ describe('createShapingPolicy', () => {
       now: c.now,
       random: () => 0.5,
     });
-    return { c, shaper, policy: createShapingPolicy(shaper, { now: c.now, random: () => 0.5 }) };
+    // a shaped request waits in the dispatcher's queue: `next` goes through one
+    const { next } = throughDispatcher({ now: c.now });
+    return { c, shaper, next, policy: createShapingPolicy(shaper, { now: c.now, random: () => 0.5 }) };
   };
 
   test('holds the slot until the response closes; a Slime-Block request waits and is woken at once', async () => {
-    const { shaper, policy } = setup(1);
+    const { shaper, policy, next: through } = setup(1);
     const res = new EventEmitter();
     const first = fakeContext({}, {});
     Object.assign(first.ctx, { res });
-    await policy(first.ctx, async () => {
-      first.ctx.result = fakeResult(200);
-    });
+    await policy(
+      first.ctx,
+      through(first.ctx, async () => {
+        first.ctx.result = fakeResult(200);
+      }),
+    );
     expect(shaper.stats()[0]!.inFlight).toBe(1);
 
     const refused = fakeContext();
-    await expect(policy(refused.ctx, async () => {})).rejects.toMatchObject({ code: 'ERR_HUB_OVERLOADED' });
+    await expect(policy(refused.ctx, through(refused.ctx))).rejects.toMatchObject({
+      code: 'ERR_HUB_OVERLOADED',
+    });
 
     const waiting = fakeContext({}, { block: true });
     const next = vi.fn(async () => {});
-    const done = policy(waiting.ctx, next);
+    const done = policy(waiting.ctx, through(waiting.ctx, next));
     await Promise.resolve();
     expect(next).not.toHaveBeenCalled();
     res.emit('close'); // the first response is over: its slot goes to the waiter
@@ -166,13 +173,13 @@ describe('createShapingPolicy', () => {
   });
 
   test('a waiting client that leaves is never forwarded and frees nothing it did not hold', async () => {
-    const { shaper, policy } = setup(1);
+    const { shaper, policy, next: through } = setup(1);
     const holder = fakeContext();
-    await policy(holder.ctx, async () => {}); // no result: slot released at once
+    await policy(holder.ctx, through(holder.ctx)); // no result: slot released at once
     const a = shaper.admit({});
     const waiting = fakeContext({}, { block: true });
     const next = vi.fn(async () => {});
-    const done = policy(waiting.ctx, next).catch((e: unknown) => e);
+    const done = policy(waiting.ctx, through(waiting.ctx, next)).catch((e: unknown) => e);
     waiting.abort();
     expect(((await done) as HubError).code).toBe('ERR_HUB_CLIENT_GONE');
     if (a.ok) a.permit.release();
@@ -180,21 +187,22 @@ describe('createShapingPolicy', () => {
     expect(shaper.stats()[0]!.inFlight).toBe(0);
   });
 
-  test('the wait for a slot is bounded: past maxWaiting a Slime-Block request gets 503 queue full', async () => {
+  // #16: shaping's wait is the dispatcher's queue, bounded by its maxQueue (the hub's --max-queue),
+  // which took over the policy's own maxWaiting bound and its check.
+  test('the wait for a slot is bounded: past maxQueue a Slime-Block request gets 503 queue full', async () => {
     const c = clock();
     const shaper = createShaper(configOf({ groups: [{ limiter: { mode: 'fixed', limit: 1 } }] }), {
       now: c.now,
       random: () => 0.5,
     });
-    const policy = createShapingPolicy(shaper, { now: c.now, random: () => 0.5, maxWaiting: 2 });
-    expect(() => createShapingPolicy(shaper, { now: c.now, random: () => 0.5, maxWaiting: 0 })).toThrow(
-      RangeError,
-    );
+    const policy = createShapingPolicy(shaper, { now: c.now, random: () => 0.5 });
+    const { next: through } = throughDispatcher({ now: c.now, maxQueue: 2 });
+    expect(() => throughDispatcher({ now: c.now, maxQueue: 0 })).toThrow(RangeError);
     const held = shaper.admit({});
     const waiters = [fakeContext({}, { block: true }), fakeContext({}, { block: true })];
-    const pending = waiters.map((w) => policy(w.ctx, async () => {}).catch((e: unknown) => e));
+    const pending = waiters.map((w) => policy(w.ctx, through(w.ctx)).catch((e: unknown) => e));
     const third = fakeContext({}, { block: true });
-    await expect(policy(third.ctx, async () => {})).rejects.toMatchObject({
+    await expect(policy(third.ctx, through(third.ctx))).rejects.toMatchObject({
       code: 'ERR_HUB_QUEUE_FULL',
       headers: { 'retry-after': '1' },
     });
@@ -202,7 +210,7 @@ describe('createShapingPolicy', () => {
     waiters[0]!.abort();
     expect(((await pending[0]) as HubError).code).toBe('ERR_HUB_CLIENT_GONE');
     const fourth = fakeContext({}, { block: true });
-    const admitted = policy(fourth.ctx, async () => {});
+    const admitted = policy(fourth.ctx, through(fourth.ctx));
     if (held.ok) held.permit.release();
     await pending[1];
     await admitted;
@@ -215,10 +223,16 @@ describe('createShapingPolicy', () => {
       random: () => 0.5,
     });
     const policy = createShapingPolicy(shaper, { now: c.now, random: () => 0.5 });
-    const fail = (code: 'ERR_HUB_CLIENT_GONE' | 'ERR_HUB_UPSTREAM_TIMEOUT') =>
-      policy(fakeContext().ctx, async () => {
-        throw new HubError(code, 'x');
-      }).catch(() => {});
+    const { next: through } = throughDispatcher({ now: c.now });
+    const fail = (code: 'ERR_HUB_CLIENT_GONE' | 'ERR_HUB_UPSTREAM_TIMEOUT') => {
+      const { ctx } = fakeContext();
+      return policy(
+        ctx,
+        through(ctx, async () => {
+          throw new HubError(code, 'x');
+        }),
+      ).catch(() => {});
+    };
     await fail('ERR_HUB_CLIENT_GONE');
     expect(shaper.stats()[0]!.limit).toBe(10);
     await fail('ERR_HUB_UPSTREAM_TIMEOUT');

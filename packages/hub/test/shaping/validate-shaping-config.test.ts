@@ -2,6 +2,27 @@ import { describe, expect, test } from 'vitest';
 import { validateShapingConfig } from '../../src/shaping/index.js';
 
 describe('validateShapingConfig', () => {
+  // #16: the shaping section reads the one duration grammar, days and weeks included.
+  test.each([
+    ['1m30s', 90_000],
+    ['.5s', 500],
+    ['1d', 86_400_000],
+    ['2w', 1_209_600_000],
+  ])('a duration written %j is %d ms', (text, ms) => {
+    const r = validateShapingConfig({
+      groups: [{ limiter: { mode: 'fixed', limit: 1 }, upstreamRetryAfter: { maxMs: text } }],
+    });
+    expect(r.ok && r.value.groups[0]?.upstreamRetryAfter).toEqual({ maxMs: ms });
+  });
+
+  test.each(['30', '2 s', '-1s', 'soon'])('a duration written %j is refused', (text) => {
+    expect(
+      validateShapingConfig({
+        groups: [{ limiter: { mode: 'fixed', limit: 1 }, upstreamRetryAfter: { maxMs: text } }],
+      }).ok,
+    ).toBe(false);
+  });
+
   test('accepts a full config and normalizes durations to ms', () => {
     const r = validateShapingConfig({
       groups: [

@@ -1,4 +1,5 @@
 import type { Dispatcher as UndiciDispatcher } from 'undici';
+import { blockBudgetLeft } from '../../dispatch/block-budget.js';
 import type { DispatchAgent, DispatchedStream, Dispatcher } from '../../dispatch/dispatcher.js';
 import type { OutlierDetector } from '../../dispatch/outlier-ejection.js';
 import { HubError } from '../../errors.js';
@@ -48,8 +49,7 @@ export function dispatchToAgent(options: {
   const now = options.now ?? Date.now;
   const timers = options.timers ?? GLOBAL_TIMERS;
   // One budget for the whole wait: shaping, refusals and re-dispatches do not restart it.
-  const blockLeft = (ctx: RequestContext) =>
-    ctx.blockTimeoutMs === undefined ? undefined : Math.max(0, ctx.startedAt + ctx.blockTimeoutMs - now());
+  const blockLeft = (ctx: RequestContext) => blockBudgetLeft(ctx, now());
   // Fallback replays the body to later tries; bandwidth limits charge it once.
   const bodyRead = (ctx: RequestContext, attempt: Attempt) => (n: number) => {
     attempt.body.read(n);
@@ -100,6 +100,7 @@ export function dispatchToAgent(options: {
           signal,
           front: retry,
           ...(gate ? { gate } : {}),
+          ...(attempt.admission ? { admission: attempt.admission } : {}),
           ...(ctx.app !== undefined ? { app: ctx.app } : {}),
           ...(ctx.priority !== undefined ? { priority: ctx.priority } : {}),
           ...(unreachable ? { exclude: unreachable } : {}),

@@ -1,0 +1,117 @@
+import { pino } from 'pino';
+import {
+  type DispatchAgent,
+  type DispatchedStream,
+  Dispatcher,
+  type DispatcherOptions,
+  type DispatchTicket,
+  type DispatchTimers,
+} from '../../src/dispatch/dispatcher.js';
+import type { HubError } from '../../src/errors.js';
+import { fakeClock } from '../policy/fake-context.js';
+
+// The dispatcher without sockets: the test owns the agents, the clock and the timers.
+
+/** Timers that fire only when the test says so. */
+export function manualTimers(clock: ReturnType<typeof fakeClock>) {
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  let next = 0;
+  const timers: DispatchTimers = {
+    set(fn, ms) {
+      const id = ++next;
+      pending.set(id, { at: clock.now() + ms, fn });
+      return id;
+    },
+    clear: (id) => void pending.delete(id as number),
+  };
+  return {
+    timers,
+    get pending() {
+      return pending.size;
+    },
+    advance(ms: number) {
+      clock.advance(ms);
+      for (const [id, t] of [...pending]) {
+        if (t.at <= clock.now()) {
+          pending.delete(id);
+          t.fn();
+        }
+      }
+    },
+  };
+}
+
+/** An agent as the dispatcher sees it; its streams settle when the test says so. */
+export function agent(id: string, opts: { scopes?: string[]; slots?: number } = {}) {
+  const settles: (() => void)[] = [];
+  const a = {
+    id,
+    slots: opts.slots ?? 1,
+    inFlight: 0,
+    lastPick: 0,
+    get accepting() {
+      return a.inFlight < a.slots;
+    },
+    serves: (scope: string | undefined) => scope === undefined || (opts.scopes ?? []).includes(scope),
+    openStream(): DispatchedStream {
+      a.inFlight++;
+      let settled = false;
+      const listeners: (() => void)[] = [];
+      settles.push(() => {
+        if (settled) return;
+        settled = true;
+        a.inFlight--;
+        for (const fn of listeners) fn();
+      });
+      return {
+        response: new Promise(() => {}),
+        cancel: () => {},
+        expire: () => {},
+        onSettled: (fn) => void listeners.push(fn),
+      };
+    },
+    /** Ends the oldest open stream. */
+    settle: () => settles.shift()?.(),
+  };
+  return a;
+}
+
+export function setup(opts: Partial<DispatcherOptions> = {}) {
+  const clock = fakeClock(0);
+  const timers = manualTimers(clock);
+  const waits: [number, string][] = [];
+  const dispatcher = new Dispatcher({
+    concurrent: undefined,
+    maxQueue: 100,
+    now: clock.now,
+    log: pino({ level: 'silent' }),
+    timers: timers.timers,
+    onWait: (ms, outcome) => waits.push([ms, outcome]),
+    ...opts,
+  });
+  return { dispatcher, clock, timers, waits };
+}
+
+export function ticket(t: Partial<DispatchTicket> = {}): DispatchTicket & { opened: string[] } {
+  const opened: string[] = [];
+  return {
+    scope: undefined,
+    path: '/',
+    block: false,
+    timeoutMs: undefined,
+    signal: new AbortController().signal,
+    front: false,
+    open: (a: DispatchAgent) => {
+      opened.push(a.id);
+      return a.openStream({} as never);
+    },
+    ...t,
+    opened,
+  };
+}
+
+export const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: HubError) => e.code,
+  );
