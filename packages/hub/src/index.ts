@@ -19,12 +19,14 @@ export {
   type TokenVerifier,
 } from './agents/tokens.js';
 export { PRIORITIES, type Priority } from './apps/app-types.js';
-// What `slime hub app` needs to change applications on a policy file (#22).
+// What `slime hub app` needs to change applications on a policy file (#22); `hashAppKey` is the
+// stored form of a key, for policies written by code (bench scenario 11 does).
 export {
   type AppEdit,
   type AppListing,
   addApp,
   DEFAULT_OVERLAP_MS,
+  hashAppKey,
   listApps,
   type NewApp,
   removeApp,
