@@ -9,6 +9,7 @@ import {
   type HelloFrame,
   Limits,
   type MuxEndpoint,
+  MuxPeer,
   type MuxState,
   type MuxTimers,
   PROTOCOL_VERSION,
@@ -53,9 +54,12 @@ export interface SessionDeps {
  * (which owns frames, the stream table, heartbeats and the close), and an exact mirror of the
  * credits that hub holds (the SlotPool decides when to grant more).
  */
-export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, CreditLink {
+export class Session
+  extends MuxPeer<StreamCall>
+  implements Omit<CallHost, 'finished' | 'waitForDrain'>, CreditLink
+{
   readonly #deps: SessionDeps;
-  readonly #mux: MuxEndpoint<StreamCall>;
+  protected readonly mux: MuxEndpoint<StreamCall>;
   /** Calls whose upstream switched protocols: their credit went back with the 101. */
   readonly #switched = new Set<number>();
   hubWindow = DEFAULT_STREAM_WINDOW;
@@ -74,10 +78,11 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
   #paused = false;
 
   constructor(ws: WebSocket, deps: SessionDeps) {
+    super();
     this.#deps = deps;
     this.agentWindow = deps.hello.streamWindow;
     const now = deps.now;
-    this.#mux = createMuxEndpoint<StreamCall>({
+    this.mux = createMuxEndpoint<StreamCall>({
       // a client masks: with a zero key, so payloads go out as they are
       socket: webSocketMux(ws, { masked: true }),
       timers: deps.timers ?? {
@@ -107,7 +112,7 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
   }
 
   get state(): MuxState {
-    return this.#mux.state;
+    return this.mux.state;
   }
 
   get ready(): boolean {
@@ -128,29 +133,7 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
 
   /** Calls holding a worker slot (an upgraded stream's tunnel holds none). */
   get running(): number {
-    return this.#mux.streams.size - this.#switched.size;
-  }
-
-  get congested(): boolean {
-    return this.#mux.congested;
-  }
-
-  send(bytes: Uint8Array): void {
-    this.#mux.send(bytes);
-  }
-
-  /** One DATA frame, its payload written as it is (no copy into a frame, no masking copy). */
-  sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void {
-    this.#mux.sendData(streamId, chunks, length);
-  }
-
-  /** Writes what is held back now: before a close or terminate, nothing queued may be lost. */
-  flush(): void {
-    this.#mux.flush();
-  }
-
-  waitForDrain(call: StreamCall): void {
-    this.#mux.waitForDrain(call);
+    return this.mux.streams.size - this.#switched.size;
   }
 
   /** Grants the hub `n` more requests; the hub also lifts a pause a refusal put on us. */
@@ -177,7 +160,7 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
 
   /** An upgrade's 101 went out: the hub counts the credit back now, the stream stays open. */
   callUpgraded(call: StreamCall): void {
-    if (!this.#mux.streams.get(call.streamId) || this.#switched.has(call.streamId)) return;
+    if (!this.mux.streams.get(call.streamId) || this.#switched.has(call.streamId)) return;
     this.#switched.add(call.streamId);
     if (this.state !== 'closed') this.#held++;
   }
@@ -185,8 +168,8 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
   /** A call on this session ended; its END/RESET (or its 101) already returned the credit to the hub. */
   callEnded(call: StreamCall): void {
     const switched = this.#switched.delete(call.streamId);
-    if (this.#mux.forget(call.streamId, call) && this.state !== 'closed' && !switched) this.#held++;
-    if (this.state === 'draining' && this.#mux.streams.size === 0) this.#deps.onDrained(this);
+    if (this.mux.forget(call.streamId, call) && this.state !== 'closed' && !switched) this.#held++;
+    if (this.state === 'draining' && this.mux.streams.size === 0) this.#deps.onDrained(this);
   }
 
   #onFrame(frame: Frame): void {
@@ -198,7 +181,7 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
         this.statusFrames = frame.version >= 2;
         this.trailers = frame.version >= UPGRADE_VERSION;
         this.hubAgentId = frame.agentId;
-        this.#mux.enter('ready');
+        this.mux.enter('ready');
         this.#deps.onWelcome(this, frame.agentId);
         return;
       case 'REQUEST':
@@ -206,25 +189,25 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
         return;
       case 'TRAILERS':
         if (!this.trailers) throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', 'TRAILERS below protocol 3');
-        deliverToCall(this.#mux.streams, frame);
+        deliverToCall(this.mux.streams, frame);
         return;
       case 'DATA':
       case 'END':
       case 'WINDOW':
       case 'RESET':
-        deliverToCall(this.#mux.streams, frame);
+        deliverToCall(this.mux.streams, frame);
         return;
       case 'GOAWAY':
         this.#deps.log.info({ message: frame.message }, 'hub is going away; finishing open requests');
-        this.#mux.enter('draining');
-        if (this.#mux.streams.size === 0) this.#deps.onDrained(this);
+        this.mux.enter('draining');
+        if (this.mux.streams.size === 0) this.#deps.onDrained(this);
         return;
     }
     throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} is not sent by hubs`);
   }
 
   #onRequest(frame: RequestFrame): void {
-    this.#mux.streams.accept(frame.streamId);
+    this.mux.streams.accept(frame.streamId);
     if (frame.upgrade && !this.trailers) {
       throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', 'UPGRADE request below protocol 3');
     }
@@ -241,7 +224,7 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
       );
       return;
     }
-    this.#mux.streams.add(frame.streamId, call);
+    this.mux.streams.add(frame.streamId, call);
     call.start();
   }
 
@@ -249,28 +232,28 @@ export class Session implements Omit<CallHost, 'finished' | 'waitForDrain'>, Cre
   goaway(message: string): void {
     if (this.state === 'closed') return;
     this.send(encodeFrame({ type: 'GOAWAY', streamId: 0, code: GoawayCode.DRAIN, message }));
-    this.#mux.enter('draining');
+    this.mux.enter('draining');
   }
 
   /** Heartbeat: ping, and give up on a hub silent past the timeout. Returns false when dead. */
   tick(now: number): boolean {
     if (this.state === 'closed') return false;
-    if (this.#mux.heartbeat(now) !== 'drop') return true;
-    this.#deps.log.warn({ silentMs: now - this.#mux.lastSeen }, 'hub missed heartbeats; reconnecting');
+    if (this.mux.heartbeat(now) !== 'drop') return true;
+    this.#deps.log.warn({ silentMs: now - this.mux.lastSeen }, 'hub missed heartbeats; reconnecting');
     this.terminate();
     return false;
   }
 
   close(code: number, reason: string): void {
-    this.#mux.close(code, reason);
+    this.mux.close(code, reason);
   }
 
   terminate(): void {
-    this.#mux.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+    this.mux.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
   }
 
   /** The socket closed: every call on it is abandoned (the hub has already given up on them). */
   lost(): void {
-    this.#mux.abandon(1006, 'connection lost');
+    this.mux.abandon(1006, 'connection lost');
   }
 }

@@ -20,20 +20,18 @@ export interface UpstreamTunnelHost {
  * UPSTREAM_ERROR; a hub RESET destroys the socket without an answer (the credit came back with
  * the 101 already).
  */
-export class UpstreamTunnel {
-  readonly #tunnel: Tunnel;
-
+export class UpstreamTunnel extends Tunnel {
   constructor(id: number, host: UpstreamTunnelHost, socket: Socket) {
     socket.setNoDelay(true);
-    this.#tunnel = new Tunnel({
+    super({
       streamId: id,
       sink: host,
       socket,
       sendWindow: host.hubWindow,
       receiveWindow: host.agentWindow,
-      onSocketClose: (t) => {
+      onSocketClose: (t, localEnded) => {
         // After its FIN (a WebSocket's close handshake) the close only completes a half close.
-        if (t.localEnded) t.finishAfterEnd();
+        if (localEnded) t.finishAfterEnd();
         // The upstream went away in the middle: the hub must not wait for the rest.
         else t.reset(ResetCode.UPSTREAM_ERROR, 'upstream closed the upgraded connection');
       },
@@ -41,24 +39,8 @@ export class UpstreamTunnel {
     });
   }
 
-  resume(): void {
-    this.#tunnel.resume();
-  }
-
-  onWindow(increment: number): void {
-    this.#tunnel.onWindow(increment);
-  }
-
-  onData(data: Uint8Array): void {
-    this.#tunnel.onData(data);
-  }
-
-  onEnd(): void {
-    this.#tunnel.onEnd();
-  }
-
   /** The hub reset the stream, or its connection is gone. */
   destroy(): void {
-    this.#tunnel.close();
+    this.close();
   }
 }

@@ -88,6 +88,7 @@ export {
   type MuxState,
   type MuxStream,
 } from './mux/mux-endpoint.js';
+export { MuxPeer } from './mux/mux-peer.js';
 export type { MuxSocket, MuxSocketEvents, MuxTimers } from './mux/mux-socket.js';
 export { StreamTable } from './mux/stream-table.js';
 export { type WebSocketLike, webSocketMux } from './mux/ws-adapter.js';

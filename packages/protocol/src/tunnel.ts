@@ -25,10 +25,11 @@ export interface TunnelOptions {
   /** Our window for the peer's bytes. */
   receiveWindow: number;
   /**
-   * The local socket closed while the tunnel was open: the side decides (`finishAfterEnd` when
-   * the close only completes a half close, else `reset`).
+   * The local socket closed while the tunnel was open, after its FIN or not (`localEnded`) and
+   * after the peer's END or not: the side decides (`finishAfterEnd` when the close only completes
+   * a half close, else `reset`).
    */
-  onSocketClose(tunnel: Tunnel): void;
+  onSocketClose(tunnel: Tunnel, localEnded: boolean, peerEnded: boolean): void;
   /** The tunnel is over, `graceful` when both halves ended (the socket was ended, not destroyed). Once. */
   onClosed(graceful: boolean): void;
   /** Bytes read from the local socket (metrics). */
@@ -76,22 +77,12 @@ export class Tunnel {
     });
     socket.on('error', () => {});
     socket.once('close', () => {
-      if (!this.#closed) options.onSocketClose(this);
+      if (!this.#closed) options.onSocketClose(this, this.#localEnded, this.#recvEnd);
     });
   }
 
   get closed(): boolean {
     return this.#closed;
-  }
-
-  /** The local socket ended its side (FIN). */
-  get localEnded(): boolean {
-    return this.#localEnded;
-  }
-
-  /** The peer ended its side (END). */
-  get peerEnded(): boolean {
-    return this.#recvEnd;
   }
 
   #onLocalData = (chunk: Uint8Array): void => {

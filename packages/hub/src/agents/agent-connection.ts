@@ -9,6 +9,7 @@ import {
   GoawayCode,
   type HelloFrame,
   type MuxEndpoint,
+  MuxPeer,
   ProtocolError,
   UPGRADE_VERSION,
   WindowBudget,
@@ -44,7 +45,7 @@ export type {
  * the multiplexed endpoint (which owns frames, the stream table, heartbeats and the close). Only
  * frames travel here; HTTP belongs to the hub.
  */
-export class AgentConnection implements StreamHost, UpgradeHost {
+export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost, UpgradeHost {
   readonly id: string;
   readonly claims: AgentClaims;
   readonly scopes: ReadonlySet<string>;
@@ -61,13 +62,14 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   lastPick = 0;
   readonly #credits = new AgentCredits();
   #hello: HelloFrame | null = null;
-  readonly #mux: MuxEndpoint<AgentStream>;
+  protected readonly mux: MuxEndpoint<AgentStream>;
   readonly #opts: ConnectionOptions;
   readonly #health: AgentHealth;
   #upgraded = 0;
   readonly log: Logger;
 
   constructor(ws: WebSocket, opts: ConnectionOptions) {
+    super();
     this.#opts = opts;
     this.id = opts.id;
     this.claims = opts.claims;
@@ -83,7 +85,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
       },
       framingViolation: (problem) => opts.onFramingViolation?.(this, problem),
     });
-    this.#mux = agentEndpoint(ws, opts, this.since, {
+    this.mux = agentEndpoint(ws, opts, this.since, {
       onFrame: (frame) => this.#onFrame(frame),
       onFrameError: (err) => this.#health.frameError(err),
       onClosed: (code, reason, streams) => this.#onClosed(code, reason, streams),
@@ -97,12 +99,12 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   }
 
   get state(): ConnectionState {
-    return this.#mux.state;
+    return this.mux.state;
   }
 
   /** Streams holding a worker slot: upgraded streams (tunnels) hold none after their 101. */
   get inFlight(): number {
-    return this.#mux.streams.size - this.#upgraded;
+    return this.mux.streams.size - this.#upgraded;
   }
 
   /** Upgraded streams (client WebSockets) open on this connection. */
@@ -130,10 +132,6 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     return this.#credits.paused;
   }
 
-  get congested(): boolean {
-    return this.#mux.congested;
-  }
-
   now(): number {
     return this.#opts.now();
   }
@@ -141,24 +139,6 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   /** Whether this agent may serve a request for `scope` (Slime-Scope) and `path`. */
   serves(scope: string | undefined, path: string): boolean {
     return servesRequest(this, scope, path);
-  }
-
-  send(bytes: Uint8Array): void {
-    this.#mux.send(bytes);
-  }
-
-  /** One DATA frame, its payload written as it is (no copy into a frame). */
-  sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void {
-    this.#mux.sendData(streamId, chunks, length);
-  }
-
-  /** Writes what is held back now: before a close or terminate, nothing queued may be lost. */
-  flush(): void {
-    this.#mux.flush();
-  }
-
-  waitForDrain(stream: AgentStream): void {
-    this.#mux.waitForDrain(stream);
   }
 
   framingViolation(stream: HubStream, problem: string): void {
@@ -169,7 +149,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
 
   /** Opens a stream for one request, spending one credit. The caller checked `accepting`. */
   openStream(request: OpenStreamRequest): HubStream | UpgradeStream {
-    const id = this.#mux.streams.nextId();
+    const id = this.mux.streams.nextId();
     const v3 = this.version >= UPGRADE_VERSION;
     if (request.upgrade && !v3) {
       throw new HubError('ERR_HUB_UPGRADE_UNSUPPORTED', `agent ${this.id} speaks no upgraded streams`);
@@ -177,7 +157,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     const head = requestHead(id, request, v3);
     this.#credits.spend();
     const stream = createStream(this, id, request);
-    this.#mux.streams.open(id, stream);
+    this.mux.streams.open(id, stream);
     this.send(head);
     stream.start();
     return stream;
@@ -190,7 +170,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
   }
 
   streamClosed(stream: AgentStream, outcome: CloseOutcome): void {
-    const had = this.#mux.forget(stream.id, stream);
+    const had = this.mux.forget(stream.id, stream);
     // A refusal keeps the credit spent: the agent re-grants when it has a slot for us.
     if (outcome === 'refused') this.#credits.refused();
     if (outcome === 'returned') this.#creditReturned();
@@ -222,12 +202,12 @@ export class AgentConnection implements StreamHost, UpgradeHost {
         return;
       case 'GOAWAY':
         this.log.info({ message: frame.message }, 'agent draining');
-        this.#mux.enter('draining');
+        this.mux.enter('draining');
         this.#credits.clear();
         return;
       default:
         if (!isAgentStreamFrame(frame)) break;
-        deliver(this.#mux.streams.route(frame.type, frame.streamId), frame);
+        deliver(this.mux.streams.route(frame.type, frame.streamId), frame);
         return;
     }
     throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} is not sent by agents`);
@@ -242,7 +222,7 @@ export class AgentConnection implements StreamHost, UpgradeHost {
     this.#hello = hello;
     this.version = version;
     this.agentWindow = hello.streamWindow;
-    this.#mux.enter('ready');
+    this.mux.enter('ready');
     this.send(bytes);
     this.log.info(
       { name: this.name, slots: hello.slots, upstream: hello.upstream, version },
@@ -258,28 +238,28 @@ export class AgentConnection implements StreamHost, UpgradeHost {
       this.close(CloseCode.HELLO_TIMEOUT, 'no HELLO in time');
       return;
     }
-    if (this.#mux.heartbeat(now) === 'drop') {
-      this.log.warn({ silentMs: now - this.#mux.lastSeen }, 'agent missed heartbeats; dropping it');
+    if (this.mux.heartbeat(now) === 'drop') {
+      this.log.warn({ silentMs: now - this.mux.lastSeen }, 'agent missed heartbeats; dropping it');
       this.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
       return;
     }
-    cancelIdle(this.#mux.streams.values(), now, this.#opts.streamIdleTimeoutMs);
+    cancelIdle(this.mux.streams.values(), now, this.#opts.streamIdleTimeoutMs);
   }
 
   /** Asks the agent to drain: no new streams will come. */
   goaway(message: string): void {
     if (this.state === 'closed') return;
     this.send(encodeFrame({ type: 'GOAWAY', streamId: 0, code: GoawayCode.DRAIN, message }));
-    if (this.state !== 'hello') this.#mux.enter('draining');
+    if (this.state !== 'hello') this.mux.enter('draining');
     this.#credits.clear();
   }
 
   close(code: CloseCodeValue, reason: string): void {
-    this.#mux.close(code, reason);
+    this.mux.close(code, reason);
   }
 
   terminate(code: CloseCodeValue, reason: string): void {
-    this.#mux.terminate(code, reason);
+    this.mux.terminate(code, reason);
   }
 
   #onClosed(code: number, reason: string, streams: AgentStream[]): void {

@@ -34,9 +34,9 @@ export class HubTunnel {
       socket,
       sendWindow: host.agentWindow,
       receiveWindow: host.hubWindow,
-      onSocketClose: (t) => {
+      onSocketClose: (t, localEnded, peerEnded) => {
         // Both FINs crossed and our END is still on its way out (waiting for window): let it finish.
-        if (t.localEnded && t.peerEnded) t.finishAfterEnd();
+        if (localEnded && peerEnded) t.finishAfterEnd();
         else this.reset(ResetCode.CANCEL, 'client connection closed');
       },
       onClosed: (graceful) => host.onClosed(graceful ? 'normal' : this.#how),
