@@ -18,11 +18,11 @@ import {
   ResetCode,
   SUPPORTED_VERSIONS,
   UPGRADE_VERSION,
+  type WebSocketLike,
   WindowBudget,
   webSocketMux,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
-import type WebSocket from 'ws';
 import { deliverToCall } from './hub-frames.js';
 import type { CreditLink } from './slot-pool.js';
 import type { StreamCall } from './stream-call.js';
@@ -77,7 +77,7 @@ export class Session
   #held = 0;
   #paused = false;
 
-  constructor(ws: WebSocket, deps: SessionDeps) {
+  constructor(ws: WebSocketLike, deps: SessionDeps) {
     super();
     this.#deps = deps;
     this.agentWindow = deps.hello.streamWindow;

@@ -12,10 +12,10 @@ import {
   MuxPeer,
   ProtocolError,
   UPGRADE_VERSION,
+  type WebSocketLike,
   WindowBudget,
 } from '@slime/protocol';
 import type { Logger } from 'pino';
-import type WebSocket from 'ws';
 import { HubError } from '../errors.js';
 import type { AgentStream } from '../streams/agent-stream.js';
 import type { CloseOutcome, HubStream, StreamHost } from '../streams/hub-stream.js';
@@ -68,7 +68,7 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
   #upgraded = 0;
   readonly log: Logger;
 
-  constructor(ws: WebSocket, opts: ConnectionOptions) {
+  constructor(ws: WebSocketLike, opts: ConnectionOptions) {
     super();
     this.#opts = opts;
     this.id = opts.id;

@@ -1,5 +1,10 @@
-import { createMuxEndpoint, type MuxEndpoint, type MuxHandler, webSocketMux } from '@slime/protocol';
-import type WebSocket from 'ws';
+import {
+  createMuxEndpoint,
+  type MuxEndpoint,
+  type MuxHandler,
+  type WebSocketLike,
+  webSocketMux,
+} from '@slime/protocol';
 import type { AgentStream } from '../streams/agent-stream.js';
 import type { ConnectionOptions } from './connection-types.js';
 import { pingPhaseMs } from './heartbeat.js';
@@ -10,7 +15,7 @@ let connectionCount = 0;
 
 /** The multiplexed endpoint under an agent connection: the hub's side of the agent's WebSocket. */
 export function agentEndpoint(
-  ws: WebSocket,
+  ws: WebSocketLike,
   opts: ConnectionOptions,
   since: number,
   handler: MuxHandler<AgentStream>,

@@ -60,9 +60,10 @@ export class MuxEndpoint<S extends MuxStream> {
     this.#onReceived = options.onReceived;
     this.#opening = options.opening;
     this.#writer = new FrameWriter<S>({
-      send: (bytes, done) => socket.send(bytes, done),
+      // bound once: the frame path makes no extra call per frame
+      send: socket.send.bind(socket),
       socket: socket.corkable,
-      schedule: (fn) => timers.schedule(fn),
+      schedule: timers.schedule.bind(timers),
       highWater: options.highWater ?? DEFAULT_HIGH_WATER,
       lowWater: options.lowWater ?? DEFAULT_LOW_WATER,
       raw: socket.raw,

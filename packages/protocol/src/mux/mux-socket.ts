@@ -1,6 +1,6 @@
 import type { Corkable, RawDataPath } from '../frame-writer.js';
 
-/** What a socket reports to the endpoint that owns it. */
+/** What a socket reports to the endpoint that owns it; its functions need no `this` (pass them on as they are). */
 export interface MuxSocketEvents {
   /** One message arrived; a frame when `binary`. */
   message(data: Uint8Array, binary: boolean): void;

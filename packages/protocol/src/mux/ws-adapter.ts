@@ -38,7 +38,7 @@ export function webSocketMux(ws: WebSocketLike, options: { masked: boolean }): M
     corkable: under,
     raw,
     listen(events: MuxSocketEvents): void {
-      ws.on('message', (data: Uint8Array, binary: boolean) => events.message(data, binary));
+      ws.on('message', events.message);
       ws.on('ping', () => events.alive());
       ws.on('pong', () => events.alive());
       ws.on('close', (code: number, reason: Uint8Array) => events.closed(code, reasonText.decode(reason)));
