@@ -79,6 +79,19 @@ export {
   isWritableFieldValue,
   stripHopByHop,
 } from './headers.js';
+export { type HeartbeatTiming, heartbeatDue } from './mux/heartbeat.js';
+export {
+  createMuxEndpoint,
+  MuxEndpoint,
+  type MuxEndpointOptions,
+  type MuxHandler,
+  type MuxState,
+  type MuxStream,
+} from './mux/mux-endpoint.js';
+export { MuxPeer } from './mux/mux-peer.js';
+export type { MuxSocket, MuxSocketEvents, MuxTimers } from './mux/mux-socket.js';
+export { StreamTable } from './mux/stream-table.js';
+export { type WebSocketLike, webSocketMux } from './mux/ws-adapter.js';
 export {
   DEFAULT_CONNECTION_WINDOW_GROWTH,
   DEFAULT_MAX_STREAM_WINDOW,
@@ -88,7 +101,8 @@ export {
   WindowBudget,
 } from './receive-window.js';
 export { trailerFields } from './trailers.js';
-export { TunnelReceiver, type TunnelSink } from './tunnel-receiver.js';
+export { Tunnel, type TunnelOptions, type TunnelSocket } from './tunnel.js';
+export { TunnelReceiver, type TunnelReceiverOptions, type TunnelSink } from './tunnel-receiver.js';
 export {
   errorCodes,
   isUpstreamDown,

@@ -8,6 +8,15 @@ export interface TunnelSink {
   once(event: 'drain', listener: () => void): unknown;
 }
 
+export interface TunnelReceiverOptions {
+  streamId: number;
+  /** Our window for the stream: what the peer may send before a WINDOW. */
+  window: number;
+  sink: TunnelSink;
+  /** Sends a frame (the WINDOW updates) on the stream's connection. */
+  send(bytes: Uint8Array): void;
+}
+
 /**
  * The receiving half of an upgraded stream, on either side: DATA written to the local socket, and
  * the window granted back with WINDOW only once the socket took the bytes, so a slow reader holds
@@ -15,28 +24,22 @@ export interface TunnelSink {
  * ERR_PROTOCOL_FLOW_CONTROL (the connection closes 4002).
  */
 export class TunnelReceiver {
-  readonly #streamId: number;
-  readonly #window: number;
-  readonly #sink: TunnelSink;
-  readonly #send: (bytes: Uint8Array) => void;
+  readonly #o: TunnelReceiverOptions;
   #left: number;
   #consumed = 0;
   #awaitingDrain = 0;
   #stopped = false;
 
-  constructor(streamId: number, window: number, sink: TunnelSink, send: (bytes: Uint8Array) => void) {
-    this.#streamId = streamId;
-    this.#window = window;
-    this.#left = window;
-    this.#sink = sink;
-    this.#send = send;
+  constructor(options: TunnelReceiverOptions) {
+    this.#o = options;
+    this.#left = options.window;
   }
 
   receive(data: Uint8Array): void {
     this.#left = consumeWindow(this.#left, data.byteLength);
-    if (this.#sink.write(data)) this.#ack(data.byteLength);
+    if (this.#o.sink.write(data)) this.#ack(data.byteLength);
     else {
-      if (this.#awaitingDrain === 0) this.#sink.once('drain', this.#onDrain);
+      if (this.#awaitingDrain === 0) this.#o.sink.once('drain', this.#onDrain);
       this.#awaitingDrain += data.byteLength;
     }
   }
@@ -54,8 +57,8 @@ export class TunnelReceiver {
 
   #ack(bytes: number): void {
     this.#consumed += bytes;
-    if (this.#stopped || !windowUpdateDue(this.#consumed, this.#window)) return;
-    this.#send(encodeFrame({ type: 'WINDOW', streamId: this.#streamId, increment: this.#consumed }));
+    if (this.#stopped || !windowUpdateDue(this.#consumed, this.#o.window)) return;
+    this.#o.send(encodeFrame({ type: 'WINDOW', streamId: this.#o.streamId, increment: this.#consumed }));
     this.#left += this.#consumed;
     this.#consumed = 0;
   }

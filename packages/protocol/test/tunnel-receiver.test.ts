@@ -36,7 +36,7 @@ describe('TunnelReceiver', () => {
   it('grants the window back once half of it was written, and only when the socket took the bytes', () => {
     const sent: Uint8Array[] = [];
     const s = fakeSink(10);
-    const r = new TunnelReceiver(3, 20, s.sink, (b) => sent.push(b));
+    const r = new TunnelReceiver({ streamId: 3, window: 20, sink: s.sink, send: (b) => sent.push(b) });
     r.receive(new Uint8Array(6));
     expect(sent).toHaveLength(0);
     r.receive(new Uint8Array(6)); // the sink is over its room: held until drain
@@ -48,7 +48,7 @@ describe('TunnelReceiver', () => {
 
   it('refuses bytes beyond the window with ERR_PROTOCOL_FLOW_CONTROL', () => {
     const s = fakeSink(0); // never takes anything: no WINDOW comes back
-    const r = new TunnelReceiver(1, 8, s.sink, () => {});
+    const r = new TunnelReceiver({ streamId: 1, window: 8, sink: s.sink, send: () => {} });
     r.receive(new Uint8Array(8));
     expect(() => r.receive(new Uint8Array(1))).toThrow(
       expect.objectContaining({ code: 'ERR_PROTOCOL_FLOW_CONTROL' }),
@@ -57,7 +57,12 @@ describe('TunnelReceiver', () => {
 
   it('sends no WINDOW after stop()', () => {
     const sent: Uint8Array[] = [];
-    const r = new TunnelReceiver(1, 4, fakeSink(100).sink, (b) => sent.push(b));
+    const r = new TunnelReceiver({
+      streamId: 1,
+      window: 4,
+      sink: fakeSink(100).sink,
+      send: (b) => sent.push(b),
+    });
     r.stop();
     r.receive(new Uint8Array(4));
     expect(sent).toHaveLength(0);

@@ -1,5 +1,5 @@
 // The shapes an agent connection is built from and reports, kept apart from the class.
-import type { AgentClaims, HeaderList } from '@slime/protocol';
+import type { AgentClaims, HeaderList, MuxTimers } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { StreamInit } from '../streams/hub-stream.js';
 import type { UpgradeInit } from '../streams/upgrade-stream.js';
@@ -15,6 +15,8 @@ export interface ConnectionOptions {
   helloTimeoutMs: number;
   streamIdleTimeoutMs: number;
   now: () => number;
+  /** Timers for the close deadline and frame batching (default: Node's, on `now`). */
+  timers?: MuxTimers;
   log: Logger;
   /** The agent can take more work (HELLO done and credits arrived, or a stream returned its credit). */
   onCapacity: (conn: AgentConnection) => void;

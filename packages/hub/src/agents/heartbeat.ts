@@ -1,17 +1,6 @@
-/**
- * What a heartbeat tick does: drop an agent silent for longer than the timeout, ping once per
- * interval. The hub ticks more often than it pings (see `heartbeatTickMs`), so a frozen agent is
- * dropped within timeout + one tick instead of timeout + one ping interval.
- */
-export function heartbeatDue(
-  now: number,
-  lastSeen: number,
-  lastPing: number,
-  opts: { heartbeatMs: number; heartbeatTimeoutMs: number },
-): 'drop' | 'ping' | 'none' {
-  if (now - lastSeen > opts.heartbeatTimeoutMs) return 'drop';
-  return now - lastPing >= opts.heartbeatMs ? 'ping' : 'none';
-}
+// What a heartbeat check does (drop a silent peer, ping once per interval) is the protocol's, shared
+// with the agent; the hub's ticker, its sweep and its ping phases are here.
+export { heartbeatDue } from '@slime/protocol';
 
 /** How often the hub checks its agents: a tenth of the timeout, at most the ping interval. */
 export function heartbeatTickMs(heartbeatMs: number, heartbeatTimeoutMs: number): number {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AgentClaims } from '@slime/protocol';
 import type { Logger } from 'pino';
+import { identitySnapshot, scopesOf, servesRequest } from '../agents/agent-identity.js';
 import type { AgentSnapshot, OpenStreamRequest } from '../agents/connection-types.js';
 import type { DispatchAgent } from '../dispatch/dispatcher.js';
 import { HubError } from '../errors.js';
@@ -75,8 +76,7 @@ export class GoAgentWorker implements DispatchAgent, GoStreamHost {
     this.agentId = init.agentId;
     this.claims = init.claims;
     this.id = `${init.claims.sub}#go-${init.agentId}`;
-    this.scopes = new Set(init.claims.scopes ?? []);
-    this.scopePaths = init.claims.scopePaths?.length ? new Set(init.claims.scopePaths) : null;
+    ({ scopes: this.scopes, scopePaths: this.scopePaths } = scopesOf(init.claims));
     this.remoteAddress = init.remoteAddress;
     this.software = init.software;
     this.since = host.now();
@@ -109,8 +109,7 @@ export class GoAgentWorker implements DispatchAgent, GoStreamHost {
   }
 
   serves(scope: string | undefined, path: string): boolean {
-    if (scope !== undefined && !this.scopes.has(scope)) return false;
-    return this.scopePaths === null || this.scopePaths.has(path);
+    return servesRequest(this, scope, path);
   }
 
   /** Any call from the agent shows it is alive. */
@@ -217,11 +216,7 @@ export class GoAgentWorker implements DispatchAgent, GoStreamHost {
 
   snapshot(): GoAgentSnapshot {
     return {
-      id: this.id,
-      name: this.name,
-      jti: this.claims.jti,
-      scopes: [...this.scopes],
-      scopePaths: this.scopePaths ? [...this.scopePaths] : [],
+      ...identitySnapshot(this),
       slots: 1,
       credits: this.#poll ? 1 : 0,
       inFlight: this.#active,

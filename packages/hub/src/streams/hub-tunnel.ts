@@ -1,13 +1,5 @@
 import type { Duplex } from 'node:stream';
-import {
-  type DataFrame,
-  DataPump,
-  encodeFrame,
-  ResetCode,
-  type ResetCodeValue,
-  TunnelReceiver,
-} from '@slime/protocol';
-import { HubError } from '../errors.js';
+import { type DataFrame, ResetCode, type ResetCodeValue, Tunnel } from '@slime/protocol';
 
 /** How an upgraded stream ended, for metrics and logs. */
 export type TunnelEnd = 'normal' | 'client-reset' | 'agent-reset' | 'agent-lost';
@@ -26,79 +18,51 @@ export interface TunnelHost {
 }
 
 /**
- * The hub's half of an upgraded stream after the 101: the client's socket and the stream's frames
- * joined both ways under the per-stream windows. Client bytes go out as DATA within the agent's
- * window (the socket is paused while it is used up); agent DATA is written to the socket and
- * granted back with WINDOW only once the socket took it, so a slow reader on either side holds at
- * most one window in the hub. END is a half close (FIN) in either direction; RESET, a socket error
- * and a lost agent end the tunnel at once by destroying the socket (the client sees an abnormal
- * close, never a silently truncated one).
+ * The hub's half of an upgraded stream after the 101: the client's socket joined to the stream's
+ * frames (the shared `Tunnel`). RESET, a socket error and a lost agent end it at once by destroying
+ * the socket; the client closing before both sides ended resets the stream (CANCEL).
  */
 export class HubTunnel {
-  readonly #id: number;
-  readonly #host: TunnelHost;
-  readonly #socket: Duplex;
-  readonly #pump: DataPump;
-  readonly #receiver: TunnelReceiver;
-  #sentEnd = false;
-  #recvEnd = false;
-  #clientEnded = false;
-  #closed = false;
+  readonly #tunnel: Tunnel;
+  /** How the tunnel ends unless both halves finished (then `normal`). */
+  #how: TunnelEnd = 'client-reset';
 
   constructor(id: number, host: TunnelHost, socket: Duplex) {
-    this.#id = id;
-    this.#host = host;
-    this.#socket = socket;
-    this.#receiver = new TunnelReceiver(id, host.hubWindow, socket, (b) => host.send(b));
-    // the host is the pump's sink: it sends, knows congestion and wakes the pump on drain
-    this.#pump = new DataPump(id, host.agentWindow, host, socket, () => {
-      this.#sentEnd = true;
-      this.#maybeDone();
-    });
-    socket.on('data', this.#onClientData);
-    socket.once('end', () => {
-      this.#clientEnded = true;
-      this.#pump.end();
-    });
-    socket.on('error', () => {});
-    socket.once('close', () => {
-      // Both FINs crossed and our END is still on its way out (waiting for window): let it finish.
-      if (this.#clientEnded && this.#recvEnd && !this.#closed) return;
-      this.#reset(ResetCode.CANCEL, 'client connection closed', 'client-reset');
+    this.#tunnel = new Tunnel({
+      streamId: id,
+      sink: host,
+      socket,
+      sendWindow: host.agentWindow,
+      receiveWindow: host.hubWindow,
+      onSocketClose: (t, localEnded, peerEnded) => {
+        // Both FINs crossed and our END is still on its way out (waiting for window): let it finish.
+        if (localEnded && peerEnded) t.finishAfterEnd();
+        else this.reset(ResetCode.CANCEL, 'client connection closed');
+      },
+      onClosed: (graceful) => host.onClosed(graceful ? 'normal' : this.#how),
+      onLocalBytes: (n) => host.onBytes('to_upstream', n),
+      onPeerBytes: (n) => host.onBytes('to_client', n),
     });
     // the socket was paused while the request waited for its answer
     socket.resume();
   }
 
-  #onClientData = (chunk: Buffer): void => {
-    if (this.#closed) return;
-    this.#host.onBytes('to_upstream', chunk.byteLength);
-    this.#pump.push(chunk);
-  };
-
   /** The WebSocket drained. */
   resume(): void {
-    this.#pump.resume();
+    this.#tunnel.resume();
   }
 
   onWindow(increment: number): void {
-    if (!this.#closed) this.#pump.expand(increment);
+    this.#tunnel.onWindow(increment);
   }
 
   onData(frame: DataFrame): void {
-    if (this.#closed) return;
-    if (this.#recvEnd) throw new HubError('ERR_HUB_UPSTREAM_ERROR', 'DATA after END on an upgraded stream');
-    this.#receiver.receive(frame.data);
-    this.#host.onBytes('to_client', frame.data.byteLength);
+    this.#tunnel.onData(frame.data);
   }
 
   /** The agent's side ended (its upstream closed its write side): half close toward the client. */
   onEnd(): void {
-    if (this.#closed || this.#recvEnd) return;
-    this.#recvEnd = true;
-    this.#receiver.stop();
-    this.#socket.end();
-    this.#maybeDone();
+    this.#tunnel.onEnd();
   }
 
   onReset(): void {
@@ -111,34 +75,13 @@ export class HubTunnel {
 
   /** Hub-side abort (client gone, shutdown): RESET to the agent, socket destroyed. */
   reset(code: ResetCodeValue, message: string): void {
-    this.#reset(code, message, 'client-reset');
-  }
-
-  #reset(code: ResetCodeValue, message: string, how: TunnelEnd): void {
-    if (this.#closed) return;
-    // Both halves ended already: the socket's close is the normal end, nothing to tell the agent.
-    if (!(this.#sentEnd && this.#recvEnd)) {
-      this.#host.send(encodeFrame({ type: 'RESET', streamId: this.#id, code, message }));
-    }
-    this.#end(this.#sentEnd && this.#recvEnd ? 'normal' : how);
-  }
-
-  #maybeDone(): void {
-    if (this.#sentEnd && this.#recvEnd) this.#end('normal');
+    this.#how = 'client-reset';
+    this.#tunnel.reset(code, message);
   }
 
   #end(how: TunnelEnd): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#pump.stop();
-    this.#receiver.stop();
-    this.#socket.off('data', this.#onClientData);
-    if (how === 'normal') {
-      // both FINs went out; the socket closes itself once its buffer is flushed
-      if (!this.#socket.writableEnded) this.#socket.end();
-    } else {
-      this.#socket.destroy();
-    }
-    this.#host.onClosed(how);
+    if (this.#tunnel.closed) return;
+    this.#how = how;
+    this.#tunnel.close();
   }
 }

@@ -1,0 +1,263 @@
+import { decodeFrame } from '../codec.js';
+import { CloseCode } from '../constants.js';
+import { closeCodeFor, closeReason, ProtocolError } from '../errors.js';
+import { FrameWriter } from '../frame-writer.js';
+import type { Frame } from '../frames.js';
+import type { Resumable } from '../write-budget.js';
+import { heartbeatDue } from './heartbeat.js';
+import type { MuxSocket, MuxTimers } from './mux-socket.js';
+import { StreamTable } from './stream-table.js';
+
+/** `hello` until the handshake, `draining` after a GOAWAY either way, `closed` for good. */
+export type MuxState = 'hello' | 'ready' | 'draining' | 'closed';
+
+/** The role on top of an endpoint: the hub's agent connection, or the agent's session. */
+export interface MuxHandler<S> {
+  /** One frame from the peer (the opening frame first). Throws (a ProtocolError, or the role's own error) on a violation. */
+  onFrame(frame: Frame): void;
+  /** A message broke the rules (`onFrame` threw, or it was no frame): log it, return the close reason. */
+  onFrameError(err: unknown): string;
+  /** The connection is over (closed by either side, or lost): `streams` were open on it. Called once. */
+  onClosed(code: number, reason: string, streams: S[]): void;
+  onSocketError?(err: Error): void;
+}
+
+/** The stream side of the endpoint: what it resumes once the socket drained. */
+export type MuxStream = Resumable;
+
+/**
+ * One end of a multiplexed connection, for either side of the protocol: the frame writer (frames
+ * of a turn batched into one write, DATA without copies, backpressure), the stream table with its
+ * late-frame rule, heartbeats, and the close with its terminate deadline. What the frames mean
+ * belongs to the role (`MuxHandler`); the socket and the timers are injected (`createMuxEndpoint`).
+ */
+export class MuxEndpoint<S extends MuxStream> {
+  readonly streams = new StreamTable<S>();
+  readonly #socket: MuxSocket;
+  readonly #timers: MuxTimers;
+  readonly #handler: MuxHandler<S>;
+  readonly #writer: FrameWriter<S>;
+  readonly #timing: { heartbeatMs: number; heartbeatTimeoutMs: number };
+  readonly #closeTimeoutMs: number;
+  readonly #onSent: ((bytes: number) => void) | undefined;
+  readonly #onReceived: ((bytes: number) => void) | undefined;
+  readonly #opening: 'HELLO' | 'WELCOME';
+  #state: MuxState = 'hello';
+  #lastSeen: number;
+  #lastPing: number;
+  #closeTimer: unknown;
+  #ended = false;
+
+  /** Use `createMuxEndpoint`, which checks the options. */
+  constructor(options: MuxEndpointOptions<S>) {
+    const { socket, timers } = options;
+    this.#socket = socket;
+    this.#timers = timers;
+    this.#handler = options.handler;
+    this.#timing = { heartbeatMs: options.heartbeatMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs };
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.#onSent = options.onSent;
+    this.#onReceived = options.onReceived;
+    this.#opening = options.opening;
+    this.#writer = new FrameWriter<S>({
+      // bound once: the frame path makes no extra call per frame
+      send: socket.send.bind(socket),
+      socket: socket.corkable,
+      schedule: timers.schedule.bind(timers),
+      highWater: options.highWater ?? DEFAULT_HIGH_WATER,
+      lowWater: options.lowWater ?? DEFAULT_LOW_WATER,
+      raw: socket.raw,
+    });
+    this.#lastSeen = timers.now();
+    this.#lastPing = (options.firstPingAt ?? Number.NEGATIVE_INFINITY) - options.heartbeatMs;
+    socket.listen({
+      message: (data, binary) => this.#message(data, binary),
+      alive: () => {
+        this.#lastSeen = this.#timers.now();
+      },
+      closed: (code, reason) => {
+        if (this.#closeTimer !== undefined) this.#timers.clearTimeout(this.#closeTimer);
+        this.#closeTimer = undefined;
+        this.abandon(code, reason);
+      },
+      error: (err) => this.#handler.onSocketError?.(err),
+    });
+  }
+
+  get state(): MuxState {
+    return this.#state;
+  }
+
+  /** The handshake is done (`ready`), or no new streams will come (`draining`). */
+  enter(state: 'ready' | 'draining'): void {
+    if (this.#state !== 'closed') this.#state = state;
+  }
+
+  /** When the peer was last heard from (any message, ping or pong). */
+  get lastSeen(): number {
+    return this.#lastSeen;
+  }
+
+  /** True while more than the high-water mark is unflushed: streams stop reading their sources. */
+  get congested(): boolean {
+    return this.#writer.congested;
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    this.#onSent?.(bytes.byteLength);
+    this.#writer.write(bytes);
+  }
+
+  /** One DATA frame, its payload written as it is (no copy into a frame, no masking copy). */
+  sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void {
+    if (this.#state === 'closed') return;
+    const n = this.#writer.writeData(streamId, chunks, length);
+    this.#onSent?.(n);
+  }
+
+  /** Writes what is held back now: before a close or terminate, nothing queued may be lost. */
+  flush(): void {
+    this.#writer.flush();
+  }
+
+  /** `stream.resume()` runs once the socket drained below the low-water mark. */
+  waitForDrain(stream: S): void {
+    this.#writer.wait(stream);
+  }
+
+  /** The stream ended: it leaves the table and waits for no drain. */
+  forget(id: number, stream: S): boolean {
+    this.#writer.forget(stream);
+    return this.streams.delete(id);
+  }
+
+  /** Pings when due; `drop` when the peer was silent past the timeout (the role terminates). */
+  heartbeat(now: number): 'drop' | 'ping' | 'none' {
+    const due = heartbeatDue(now, this.#lastSeen, this.#lastPing, this.#timing);
+    if (due === 'ping') {
+      this.#lastPing = now;
+      this.#socket.ping();
+    }
+    return due;
+  }
+
+  /** Starts the close handshake; the connection is over for the role at once. */
+  close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#socket.close(code, closeReason(reason));
+    // the close frame goes out now: a terminate may follow within this turn (shutdown)
+    this.#writer.flush();
+    // The handshake can hang on a frozen peer; the socket goes away regardless.
+    this.#closeTimer = this.#timers.setTimeout(() => this.#socket.terminate(), this.#closeTimeoutMs);
+    this.#end(code, reason);
+  }
+
+  /** Drops the socket without a handshake (a dead peer); what was queued is written first. */
+  terminate(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#writer.flush();
+    this.#socket.terminate();
+    this.#end(code, reason);
+  }
+
+  /** The socket is gone (or given up on elsewhere): the streams on it are abandoned. Idempotent. */
+  abandon(code: number, reason: string): void {
+    this.#state = 'closed';
+    this.#end(code, reason);
+  }
+
+  #end(code: number, reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#writer.clear();
+    this.#handler.onClosed(code, reason, this.streams.drain());
+  }
+
+  #message(data: Uint8Array, binary: boolean): void {
+    this.#lastSeen = this.#timers.now();
+    this.#onReceived?.(data.byteLength);
+    if (this.#state === 'closed') return;
+    try {
+      if (!binary) throw new ProtocolError('ERR_PROTOCOL_BAD_VALUE', 'text message on the connection');
+      const frame = decodeFrame(data);
+      if (this.#state === 'hello' && frame.type !== this.#opening) {
+        throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `${frame.type} before ${this.#opening}`);
+      }
+      this.#handler.onFrame(frame);
+    } catch (err) {
+      const reason = this.#handler.onFrameError(err);
+      this.close(err instanceof ProtocolError ? closeCodeFor(err) : CloseCode.PROTOCOL_ERROR, reason);
+    }
+  }
+}
+
+// Above this many unflushed bytes on the socket, streams stop reading their sources.
+const DEFAULT_HIGH_WATER = 1024 * 1024;
+const DEFAULT_LOW_WATER = 256 * 1024;
+const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
+
+export interface MuxEndpointOptions<S> {
+  socket: MuxSocket;
+  timers: MuxTimers;
+  handler: MuxHandler<S>;
+  /** The frame the peer opens the connection with: before it, any other frame is a violation. */
+  opening: 'HELLO' | 'WELCOME';
+  /** Ping at most this often (0: at every `heartbeat()` call). */
+  heartbeatMs: number;
+  /** `heartbeat()` says `drop` once the peer was silent for longer than this. */
+  heartbeatTimeoutMs: number;
+  /** When the first ping is due, on the timers' clock (default: at the first `heartbeat()`). */
+  firstPingAt?: number;
+  /** Unflushed bytes above which the connection is congested (default 1 MiB). */
+  highWater?: number;
+  /** Unflushed bytes at which waiting streams resume (default 256 KiB). */
+  lowWater?: number;
+  /** How long a close handshake may take before the socket is dropped (default 2 s). */
+  closeTimeoutMs?: number;
+  /** Counts bytes handed to the socket (metrics). */
+  onSent?: (bytes: number) => void;
+  /** Counts message bytes received (metrics). */
+  onReceived?: (bytes: number) => void;
+}
+
+/**
+ * Builds an endpoint on `options.socket`; throws TypeError or RangeError naming a bad option.
+ *
+ * @example
+ * ```ts
+ * const mux = createMuxEndpoint({ socket: webSocketMux(ws, { masked: true }), timers, handler,
+ *   opening: 'WELCOME', heartbeatMs: 0, heartbeatTimeoutMs: 15_000 });
+ * mux.send(encodeFrame({ type: 'CREDIT', streamId: 0, count: 4 }));
+ * ```
+ */
+export function createMuxEndpoint<S extends MuxStream>(options: MuxEndpointOptions<S>): MuxEndpoint<S> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { socket, timers, handler } = options;
+  for (const [name, value, methods] of [
+    ['socket', socket, ['listen', 'send', 'ping', 'close', 'terminate']],
+    ['timers', timers, ['now', 'schedule', 'setTimeout', 'clearTimeout']],
+    ['handler', handler, ['onFrame', 'onFrameError', 'onClosed']],
+  ] as const) {
+    for (const m of methods) {
+      if (typeof (value as unknown as Record<string, unknown> | undefined)?.[m] !== 'function')
+        throw new TypeError(`options.${name}.${m} must be a function`);
+    }
+  }
+  const durations = [
+    ['heartbeatMs', options.heartbeatMs, 0],
+    ['heartbeatTimeoutMs', options.heartbeatTimeoutMs, 1],
+    ['closeTimeoutMs', options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, 0],
+  ] as const;
+  for (const [name, value, min] of durations) {
+    if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value))
+      throw new RangeError(`options.${name} must be a finite number >= ${min}`);
+  }
+  if (options.opening !== 'HELLO' && options.opening !== 'WELCOME')
+    throw new TypeError("options.opening must be 'HELLO' or 'WELCOME'");
+  if (options.firstPingAt !== undefined && !Number.isFinite(options.firstPingAt))
+    throw new RangeError('options.firstPingAt must be a finite number');
+  return new MuxEndpoint(options);
+}
