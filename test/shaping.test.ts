@@ -88,7 +88,12 @@ describe('shaping through a real hub and agent', () => {
     const loaded = await timed(3 * C, 3000);
     clearInterval(sampler);
     const mean = limits.reduce((a, b) => a + b, 0) / limits.length;
-    console.log({ mean, best: best.rate, loaded: loaded.rate, p99: [unloaded.p99Ms, best.p99Ms, loaded.p99Ms] });
+    console.log({
+      mean,
+      best: best.rate,
+      loaded: loaded.rate,
+      p99: [unloaded.p99Ms, best.p99Ms, loaded.p99Ms],
+    });
     // Real sockets on a shared machine, so the bounds are wider than in simulated time
     // (packages/hub/test/shaping/limiter-simulation.test.ts: mean 20.8 for C = 20, goodput 97.9%).
     expect(mean).toBeGreaterThanOrEqual(0.75 * C);
