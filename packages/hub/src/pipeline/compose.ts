@@ -3,6 +3,7 @@ import type { Policy, RequestContext } from './context.js';
 /**
  * Composes policies into one, outermost first (as in koa and hono). Each may call `next()` at
  * most once; a second call is a bug in that policy and throws instead of running the rest twice.
+ * A policy that says it is `idle` right now is passed over for this request.
  */
 export function compose(policies: readonly Policy[]): (ctx: RequestContext) => Promise<void> {
   for (const [i, p] of policies.entries()) {
@@ -13,8 +14,9 @@ export function compose(policies: readonly Policy[]): (ctx: RequestContext) => P
     const run = (i: number): Promise<void> => {
       if (i <= last)
         return Promise.reject(new Error(`policy ${policies[i - 1]?.name || i - 1} called next() twice`));
+      let p = policies[i];
+      while (p?.idle?.()) p = policies[++i];
       last = i;
-      const p = policies[i];
       if (!p) return Promise.resolve();
       try {
         return p(ctx, () => run(i + 1));

@@ -145,4 +145,11 @@ export interface RequestContext {
 }
 
 /** A policy: a named async middleware. It calls `next()` at most once. */
-export type Policy = (ctx: RequestContext, next: () => Promise<void>) => Promise<void>;
+export type Policy = ((ctx: RequestContext, next: () => Promise<void>) => Promise<void>) & {
+  /**
+   * True while the policy would only call `next()` (its part of the policy document is empty):
+   * compose then passes over it, so an unconfigured step costs no call, frame or closure. Asked
+   * per request, so a policy update that fills the step takes effect on the next request.
+   */
+  idle?: () => boolean;
+};

@@ -106,6 +106,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       return policy ? policy(ctx, next) : next();
     };
     Object.defineProperty(slot, 'name', { value: name });
+    slot.idle = () => compiled.sections[name]?.policy === undefined;
     return [slot];
   };
 
@@ -138,11 +139,13 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
   const accessPolicy: Policy = function accessRules(ctx, next) {
     return compiled.allowAll ? next() : checkAccess(ctx, next);
   };
+  accessPolicy.idle = () => compiled.allowAll;
 
   const { policy: limitRates, chargeBytes } = rateLimiting;
   const rateLimitPolicy: Policy = function rateLimits(ctx, next) {
     return compiled.rates.length === 0 ? next() : limitRates(ctx, next);
   };
+  rateLimitPolicy.idle = () => compiled.rates.length === 0;
 
   return {
     clientIpPolicy,

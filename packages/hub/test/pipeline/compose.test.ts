@@ -44,4 +44,32 @@ describe('compose', () => {
     };
     await expect(compose([sync])(ctx)).rejects.toThrow('sync');
   });
+
+  it('passes over a policy while it says it is idle, and runs it again once it is not', async () => {
+    const order: string[] = [];
+    let idle = true;
+    const step: Policy = async (_ctx, next) => {
+      order.push('step');
+      await next();
+    };
+    step.idle = () => idle;
+    const last: Policy = async () => {
+      order.push('last');
+    };
+    const nextTwice: Policy = async function nextTwice(_ctx, next) {
+      await next();
+      await next();
+    };
+    const run = compose([step, last]);
+    await run(ctx);
+    expect(order).toEqual(['last']);
+    idle = false;
+    await run(ctx);
+    expect(order).toEqual(['last', 'step', 'last']);
+    // the next-twice check still names the caller when an idle policy stands between
+    idle = true;
+    await expect(compose([nextTwice, step, last])(ctx)).rejects.toThrow('policy nextTwice called next() twice');
+    // an idle last policy ends the chain
+    await expect(compose([last, step])(ctx)).resolves.toBeUndefined();
+  });
 });

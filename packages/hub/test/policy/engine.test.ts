@@ -72,6 +72,9 @@ describe('policy engine', () => {
     const plain = await send(engine, { target: '/a%2fb' });
     expect(plain.ok).toBe(true);
     expect(plain.ctx.responseHeaders.ratelimit).toBeUndefined();
+    const idle = () => [...engine.slots().access, ...engine.slots().rateLimits].map((p) => p.idle?.());
+    // compose passes over idle steps; the client address step always runs
+    expect(idle()).toEqual([undefined, true, true]);
     engine.update({
       paths: { rejectAmbiguous: true },
       ratelimits: [{ name: 'all', limit: 1, algorithm: 'fixed-window' }],
@@ -80,6 +83,7 @@ describe('policy engine', () => {
     expect(ambiguous.ok ? 'passed' : ambiguous.err.code).toBe('ERR_HUB_MALFORMED_REQUEST');
     expect(await remaining(engine)).toBe('"all";r=0;t=60');
     expect(await remaining(engine)).toBe('denied ERR_HUB_RATE_LIMITED');
+    expect(idle()).toEqual([undefined, false, false]);
     engine.update({});
     expect((await send(engine, { target: '/a%2fb' })).ok).toBe(true);
   });
