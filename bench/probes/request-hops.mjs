@@ -27,7 +27,12 @@ await once(up, 'listening');
 const hub = createHub({ secret: 's3cret', host: '127.0.0.1', port: 0 });
 const { url } = await hub.listen();
 const token = await signAgentToken({ secret: 's3cret', name: 'hops' });
-const agent = createAgent({ hub: url, token, upstream: `http://127.0.0.1:${up.address().port}`, numWorker: 1 });
+const agent = createAgent({
+  hub: url,
+  token,
+  upstream: `http://127.0.0.1:${up.address().port}`,
+  numWorker: 1,
+});
 agent.start();
 await agent.ready();
 for (let i = 0; i < 2; i++) {

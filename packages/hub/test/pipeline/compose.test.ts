@@ -68,7 +68,9 @@ describe('compose', () => {
     expect(order).toEqual(['last', 'step', 'last']);
     // the next-twice check still names the caller when an idle policy stands between
     idle = true;
-    await expect(compose([nextTwice, step, last])(ctx)).rejects.toThrow('policy nextTwice called next() twice');
+    await expect(compose([nextTwice, step, last])(ctx)).rejects.toThrow(
+      'policy nextTwice called next() twice',
+    );
     // an idle last policy ends the chain
     await expect(compose([last, step])(ctx)).resolves.toBeUndefined();
   });
