@@ -25,7 +25,6 @@ import type { Policy, RequestContext } from './pipeline/context.js';
 import { createContext } from './pipeline/create-context.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import type { RequestObserver } from './pipeline/policies/access-log.js';
-import type { BodyByteHooks } from './pipeline/policies/dispatch.js';
 import type { TlsPair } from './tls/tls-options.js';
 import { createHubTracing } from './tracing/hub-tracing.js';
 import { createClientUpgrades } from './upgrade/client-upgrade.js';
@@ -78,8 +77,6 @@ export interface HubInternals {
   /** Policies for the pipeline slots; fixed at creation (a policy engine swaps rules inside them). */
   policies?: HubPolicySlots;
   observe?: RequestObserver;
-  /** Request/response body byte counts per request (bandwidth limits). */
-  bytes?: BodyByteHooks;
   /** hub<->agent WebSocket payload bytes. */
   onAgentBytes?: (direction: 'to_agent' | 'from_agent', bytes: number) => void;
   /** Lifecycle hooks for metrics and status. */
@@ -168,7 +165,6 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     outliers,
     ...(internals.observe ? { observe: internals.observe } : {}),
-    ...(internals.bytes ? { bytes: internals.bytes } : {}),
     ...internals.policies,
     ...(tracing
       ? { shaping: [tracing.shapingStart, ...(internals.policies?.shaping ?? []), tracing.dispatchStart] }

@@ -13,10 +13,6 @@ export interface ForwardOptions {
   timeoutMs?: number;
   /** Time to the response head (the request deadline); default `timeoutMs`. */
   headersTimeoutMs?: number;
-  /** Request body bytes as they are sent. */
-  onBodyRead?: (bytes: number) => void;
-  /** Response body bytes as they are written to the client. */
-  onResponseBytes?: ((bytes: number) => void) | undefined;
 }
 
 // Same lifetime as an agent stream's idle timeout: a slow endpoint is not a dead one.
@@ -70,10 +66,15 @@ async function* counted(src: Readable, onRead: (n: number) => void): AsyncGenera
   }
 }
 
-function bodyOf(body: Readable, onBytes: ((n: number) => void) | undefined): ResponseBody {
+function bodyOf(body: Readable): ResponseBody {
+  let onBytes: ((n: number) => void) | undefined;
   return {
+    countBytes(fn) {
+      onBytes = fn;
+    },
     async pipe(res: ServerResponse) {
-      if (onBytes) body.on('data', (c: Uint8Array) => onBytes(c.byteLength));
+      const count = onBytes;
+      if (count) body.on('data', (c: Uint8Array) => count(c.byteLength));
       try {
         // pipeline honours the client's backpressure and destroys the upstream body if it leaves.
         await pipeline(body, res);
@@ -121,7 +122,8 @@ export async function forwardToUrl(
   const headers: string[] = [];
   for (const [name, value] of attempt.headers) if (!DROP.has(name)) headers.push(name, value);
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const onRead = (n: number) => options.onBodyRead?.(n);
+  // what the endpoint read is consumed: the request can no longer go elsewhere
+  const onRead = (n: number) => attempt.body.read(n);
   const body = attempt.body.stream;
   const dispatcher = options.dispatcher ?? getGlobalDispatcher();
   try {
@@ -139,7 +141,7 @@ export async function forwardToUrl(
       status: r.statusCode,
       headers: responseHeaders(r.headers),
       servedBy: '',
-      body: bodyOf(r.body, options.onResponseBytes),
+      body: bodyOf(r.body),
     };
   } catch (err) {
     throw toHubErrorFor(err, attempt.signal);
