@@ -5,6 +5,7 @@ import { type HeaderList, upstreamFailure } from '@slime/protocol';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { HubError } from '../errors.js';
 import type { Attempt, ProxyResponse, ResponseBody } from '../pipeline/context.js';
+import { readAtMost } from '../streams/response-body.js';
 
 export interface ForwardOptions {
   /** Connection pools; default undici's global dispatcher (idle sockets never hold the process). */
@@ -89,18 +90,12 @@ function bodyOf(body: Readable): ResponseBody {
       body.on('error', () => {});
       body.destroy();
     },
-    async readAll(limit: number) {
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      for await (const c of body) {
-        size += (c as Uint8Array).byteLength;
-        if (size > limit) {
-          body.destroy();
-          throw new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint body exceeds ${limit} bytes`);
-        }
-        chunks.push(c as Uint8Array);
-      }
-      return Buffer.concat(chunks);
+    readAll(limit: number) {
+      return readAtMost(
+        body,
+        limit,
+        () => new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint body exceeds ${limit} bytes`),
+      );
     },
   };
 }

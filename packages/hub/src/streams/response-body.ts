@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
 import { HubError } from '../errors.js';
 import { endGrpcCall } from '../http/grpc-status.js';
@@ -136,18 +137,27 @@ export class StreamResponseBody implements ResponseBody {
 
   async readAll(limit: number): Promise<Uint8Array> {
     if (this.#failed) throw this.#failed;
-    const readable = this.readable;
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of readable) {
-      size += (chunk as Uint8Array).byteLength;
-      if (size > limit) {
-        readable.destroy();
-        this.#producer.cancel('response body larger than the fallback spool limit');
-        throw new HubError('ERR_HUB_UPSTREAM_ERROR', `response body exceeds ${limit} bytes`);
-      }
-      chunks.push(chunk as Uint8Array);
-    }
-    return Buffer.concat(chunks);
+    return readAtMost(this.readable, limit, () => {
+      this.#producer.cancel('response body larger than the fallback spool limit');
+      return new HubError('ERR_HUB_UPSTREAM_ERROR', `response body exceeds ${limit} bytes`);
+    });
   }
+}
+
+/**
+ * Reads a body into memory, at most `limit` bytes: past it the body is destroyed and the error
+ * `tooLarge` gives is thrown.
+ */
+export async function readAtMost(body: Readable, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Uint8Array).byteLength;
+    if (size > limit) {
+      body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Uint8Array);
+  }
+  return Buffer.concat(chunks);
 }
