@@ -4,6 +4,7 @@ import {
   encodeFrame,
   type HeaderList,
   type PumpSink,
+  ResetCode,
   type ResetCodeValue,
   stripHopByHop,
 } from '@slime/protocol';
@@ -96,8 +97,10 @@ export function pumpResponse(
 export function upstreamFailed(
   err: unknown,
   deps: Pick<CallDeps, 'log' | 'onUpstreamDown'>,
-  context: { streamId: number; beforeHead: boolean; what: string },
+  context: { streamId: number; hubReset: boolean; beforeHead: boolean; what: string },
 ): { code: ResetCodeValue; reason: string } {
+  // The hub's own RESET aborted the call: that is the answer, not news worth a warning.
+  if (context.hubReset) return { code: ResetCode.CANCEL, reason: 'cancelled by hub' };
   const code = resetCodeFor(err);
   const reason = describeUpstreamError(err);
   const message = err instanceof Error ? err.message : String(err);

@@ -228,12 +228,9 @@ export class UpgradeCall implements StreamCall {
 
   #fail(err: unknown): void {
     if (this.#closed) return;
-    if (this.#hubReset) {
-      this.#reset(ResetCode.CANCEL, 'cancelled by hub');
-      return;
-    }
     const { code, reason } = upstreamFailed(err, this.#deps, {
       streamId: this.streamId,
+      hubReset: this.#hubReset,
       beforeHead: this.#response === null,
       what: 'upstream upgrade failed',
     });

@@ -243,12 +243,9 @@ export class UpstreamCall {
 
   #fail(err: unknown): void {
     if (this.#closed) return;
-    if (this.#hubReset) {
-      this.#reset(ResetCode.CANCEL, 'cancelled by hub');
-      return;
-    }
     const { code, reason } = upstreamFailed(err, this.#deps, {
       streamId: this.streamId,
+      hubReset: this.#hubReset,
       beforeHead: this.#status === undefined,
       what: 'upstream call failed',
     });

@@ -122,10 +122,15 @@ export class StreamResponseBody implements ResponseBody {
         if (!res.writableEnded && !endGrpcCall(res, failure)) res.destroy(failure);
         reject(failure);
       });
-      res.once('close', () => {
-        if (res.writableFinished) return;
-        if (!readable.destroyed) readable.destroy(clientGone());
-      });
+      const gone = () => {
+        if (!res.writableFinished && !readable.destroyed) readable.destroy(clientGone());
+      };
+      // a client that left before its body started gets no 'close' any more
+      if (res.destroyed) {
+        gone();
+        return;
+      }
+      res.once('close', gone);
       readable.pipe(res, { end: false });
     });
   }

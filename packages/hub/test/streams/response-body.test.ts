@@ -166,6 +166,16 @@ describe('StreamResponseBody (no sockets)', () => {
     expect(counted).toEqual([12]);
   });
 
+  it('a client that left before its body started: the pipe fails as client gone and the producer stops', async () => {
+    const { p, api } = producer();
+    const body = new StreamResponseBody(api);
+    body.push(bytes(4));
+    const client = slowResponse();
+    client.res.destroy();
+    await expect(body.pipe(client.res)).rejects.toMatchObject({ code: 'ERR_HUB_CLIENT_GONE' });
+    expect(p.cancelled).toEqual(['client went away']);
+  });
+
   it('a failed body refuses to pipe: the client connection is destroyed', async () => {
     const err = new HubError('ERR_HUB_AGENT_LOST', 'agent lost');
     const body = new StreamResponseBody(producer().api);
