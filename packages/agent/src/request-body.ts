@@ -32,6 +32,16 @@ export class RequestBody extends Readable {
     this.push(null);
   }
 
+  /**
+   * Every read reports what was taken. Node calls `_read` only after a push, so bytes read after
+   * the hub's last DATA (it waits for WINDOW) would otherwise never be credited.
+   */
+  override read(size?: number): ReturnType<Readable['read']> {
+    const chunk = super.read(size);
+    this._read();
+    return chunk;
+  }
+
   override _read(): void {
     const taken = this.#pushed - this.readableLength;
     const n = taken - this.#taken;

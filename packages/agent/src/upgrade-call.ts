@@ -2,7 +2,7 @@ import { type ClientRequest, request as httpRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import {
-  DataPump,
+  type DataPump,
   encodeFrame,
   type HeaderList,
   ProtocolError,
@@ -11,9 +11,9 @@ import {
   type ResetCodeValue,
   stripHopByHop,
 } from '@slime/protocol';
+import type { CallDeps, CallHost } from './call-types.js';
+import { callSink, pumpResponse, responseFrame, upstreamFailed } from './response-sender.js';
 import type { StreamCall } from './stream-call.js';
-import type { CallDeps, CallHost } from './upstream-call.js';
-import { describeUpstreamError, isConnectFailure, resetCodeFor } from './upstream-errors.js';
 import { upstreamRequest } from './upstream-request.js';
 import { UpstreamTunnel } from './upstream-tunnel.js';
 
@@ -28,10 +28,6 @@ export interface UpgradeCallHost extends Omit<CallHost, 'finished' | 'waitForDra
 
 /** The upgrade token a REQUEST carries, checked as a list of protocol tokens. */
 const TOKEN_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z/-]+(?:\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z/-]+)*$/;
-
-function headerList(raw: string[]): HeaderList {
-  return stripHopByHop(raw);
-}
 
 /**
  * One UPGRADE stream (protocol 3): the request goes to the upstream over node:http on a connection
@@ -126,18 +122,9 @@ export class UpgradeCall implements StreamCall {
       return;
     }
     const upgrade = res.headers.upgrade ?? '';
-    const headers = headerList(res.rawHeaders);
+    const headers = stripHopByHop(res.rawHeaders);
     if (upgrade !== '') headers.push(['upgrade', upgrade]);
-    try {
-      this.#send(
-        encodeFrame({ type: 'RESPONSE', streamId: this.streamId, endStream: false, status: 101, headers }),
-      );
-    } catch (err) {
-      socket.destroy();
-      this.#deps.log.warn({ err: (err as Error).message }, 'upstream 101 head cannot be forwarded');
-      this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
-      return;
-    }
+    if (!this.#sendHead(socket, 101, headers)) return;
     this.#switched = true;
     this.#deps.onResult?.({ outcome: 'upgraded', status: 101 });
     this.#host.upgraded(this);
@@ -166,41 +153,31 @@ export class UpgradeCall implements StreamCall {
       return;
     }
     this.#response = res;
-    try {
-      this.#send(
-        encodeFrame({
-          type: 'RESPONSE',
-          streamId: this.streamId,
-          endStream: false,
-          status: res.statusCode ?? 502,
-          headers: headerList(res.rawHeaders),
-        }),
-      );
-    } catch (err) {
-      res.destroy();
-      this.#deps.log.warn({ err: (err as Error).message }, 'upstream response head cannot be forwarded');
-      this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
-      return;
-    }
+    if (!this.#sendHead(res, res.statusCode ?? 502, stripHopByHop(res.rawHeaders))) return;
     this.#deps.onResult?.({ outcome: 'ok', status: res.statusCode });
     const host = this.#host;
-    const pump = new DataPump(
-      this.streamId,
-      host.hubWindow + this.#earlyWindow,
-      {
-        send: (b) => this.#send(b),
-        get congested() {
-          return host.congested;
-        },
-        waitForDrain: () => host.waitForDrain(this),
-      },
-      res,
-      () => this.#finish(),
+    const sink = callSink(
+      host,
+      () => host.waitForDrain(this),
+      () => this.#closed,
     );
-    this.#pump = pump;
-    res.on('data', (chunk: Buffer) => pump.push(chunk));
-    res.once('end', () => pump.end());
-    res.once('error', (err) => this.#fail(err));
+    this.#pump = pumpResponse(this.streamId, host.hubWindow + this.#earlyWindow, sink, res, {
+      done: () => this.#finish(),
+      failed: (err) => this.#fail(err),
+    });
+  }
+
+  /** Sends the response head; false (the call reset) when it is past the protocol's limits. */
+  #sendHead(upstream: { destroy(): void }, status: number, headers: HeaderList): boolean {
+    const frame = responseFrame(this.streamId, status, headers);
+    if (!(frame instanceof Error)) {
+      this.#send(frame);
+      return true;
+    }
+    upstream.destroy();
+    this.#deps.log.warn({ err: frame.message, status }, 'upstream response head cannot be forwarded');
+    this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
+    return false;
   }
 
   resume(): void {
@@ -251,17 +228,12 @@ export class UpgradeCall implements StreamCall {
 
   #fail(err: unknown): void {
     if (this.#closed) return;
-    if (this.#hubReset) {
-      this.#reset(ResetCode.CANCEL, 'cancelled by hub');
-      return;
-    }
-    const code = resetCodeFor(err);
-    const reason = describeUpstreamError(err);
-    this.#deps.log.warn(
-      { streamId: this.streamId, code, err: (err as Error).message },
-      'upstream upgrade failed',
-    );
-    if (this.#response === null && isConnectFailure(err)) this.#deps.onUpstreamDown?.(reason);
+    const { code, reason } = upstreamFailed(err, this.#deps, {
+      streamId: this.streamId,
+      hubReset: this.#hubReset,
+      beforeHead: this.#response === null,
+      what: 'upstream upgrade failed',
+    });
     this.#reset(code, reason);
   }
 

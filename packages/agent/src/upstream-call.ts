@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import {
-  DataPump,
+  type DataPump,
   encodeFrame,
   expandWindow,
   type HeaderList,
@@ -8,63 +8,26 @@ import {
   type RequestFrame,
   ResetCode,
   type ResetCodeValue,
-  stripHopByHop,
   trailerFields,
-  type WindowBudget,
 } from '@slime/protocol';
-import type { Logger } from 'pino';
 import type { Client, Dispatcher } from 'undici';
 import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
 import { CallSignal } from './call-signal.js';
+import type { CallDeps, CallHost } from './call-types.js';
 import type { H2cRequestOptions } from './h2c-upstream.js';
-import type { UpstreamTarget } from './options.js';
 import { RequestBody } from './request-body.js';
-import type { UpstreamConnections } from './upstream-connections.js';
-import { describeUpstreamError, isConnectFailure, resetCodeFor } from './upstream-errors.js';
+import { planRequestTrailers } from './request-trailers.js';
+import {
+  callSink,
+  pumpResponse,
+  rawFields,
+  responseFrame,
+  responseHeaders,
+  upstreamFailed,
+} from './response-sender.js';
 import { type UpstreamRequest, upstreamRequest } from './upstream-request.js';
 
-/** What a call needs from the session it runs on. */
-export interface CallHost {
-  send(bytes: Uint8Array): void;
-  /** One DATA frame without copying its payload (when the session can). */
-  sendData?(streamId: number, chunks: readonly Uint8Array[], length: number): void;
-  readonly congested: boolean;
-  waitForDrain(call: UpstreamCall): void;
-  /** The hub's per-stream window for response bodies. */
-  readonly hubWindow: number;
-  /** Our per-stream window for request bodies. */
-  readonly agentWindow: number;
-  /** How far request-body windows of this session's calls may grow together (auto-tuning). */
-  readonly windowBudget?: WindowBudget | null;
-  /** The hub takes interim (1xx) RESPONSE frames (protocol version 2). */
-  readonly interimResponses: boolean;
-  /** The hub speaks protocol 3: TRAILERS both ways (and upgraded streams). */
-  readonly trailers?: boolean;
-  /** The call is over and its upstream work has stopped: the worker slot is free. */
-  finished(call: UpstreamCall): void;
-}
-
-export interface CallDeps {
-  connections: UpstreamConnections;
-  target: UpstreamTarget;
-  preserveHost: boolean;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
-  log: Logger;
-  now?: () => number;
-  /**
-   * The call found the upstream unreachable (refused, reset before any answer, connect timeout):
-   * called with the reason before the call's RESET goes out, so the agent withdraws its slots
-   * and tells the hub first.
-   */
-  onUpstreamDown?: (reason: string) => void;
-  /** One call ended: 'ok' or the reset reason, with the status and time to the response head. */
-  onResult?: (result: {
-    outcome: string;
-    status?: number | undefined;
-    latencyMs?: number | undefined;
-  }) => void;
-}
+export type { CallDeps, CallHost } from './call-types.js';
 
 const RESET_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(ResetCode).map(([name, code]) => [code, name.toLowerCase()]),
@@ -74,28 +37,7 @@ const RESET_NAMES: ReadonlyMap<number, string> = new Map(
 function responseTrailers(res: UpstreamResponse): HeaderList {
   if (res.rawTrailers) return trailerFields(res.rawTrailers());
   const fields = (res as { trailers?: Record<string, string | string[] | undefined> }).trailers;
-  if (!fields) return [];
-  const raw: string[] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) raw.push(name, v);
-  }
-  return trailerFields(raw);
-}
-
-function hasField(headers: readonly string[], name: string): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
-  return false;
-}
-
-function responseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
-  const raw: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) raw.push(name, v);
-    else raw.push(name, value);
-  }
-  return stripHopByHop(raw);
+  return fields ? trailerFields(rawFields(fields)) : [];
 }
 
 /**
@@ -140,21 +82,8 @@ export class UpstreamCall {
       this.#fail(err);
       return;
     }
-    // Request trailers need a chunked body written by node:http (undici cannot send them); a
-    // `Trailer` announcement that cannot be honoured is dropped rather than promised upstream.
-    // HTTP/2 (h2c upstreams) ends any body with trailers, announced or not.
     const h2c = this.#deps.target.h2c === true;
-    const sendTrailers =
-      !frame.endStream &&
-      hasField(request.headers, 'trailer') &&
-      (h2c || !hasField(request.headers, 'content-length'));
-    if (!sendTrailers && hasField(request.headers, 'trailer')) {
-      const kept: string[] = [];
-      for (let i = 0; i < request.headers.length; i += 2) {
-        if (request.headers[i] !== 'trailer') kept.push(request.headers[i]!, request.headers[i + 1]!);
-      }
-      request.headers = kept;
-    }
+    const sendTrailers = planRequestTrailers(request, !frame.endStream, h2c);
     if (!frame.endStream) {
       const window = new ReceiveWindow({
         initial: this.#host.agentWindow,
@@ -215,18 +144,11 @@ export class UpstreamCall {
   #onInfo(status: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.#closed || this.#hubReset || !this.#host.interimResponses) return;
     if (status !== 102 && status !== 103) return;
-    try {
-      this.#send(
-        encodeFrame({
-          type: 'RESPONSE',
-          streamId: this.streamId,
-          endStream: false,
-          status,
-          headers: responseHeaders(headers),
-        }),
-      );
-    } catch (err) {
-      this.#deps.log.debug({ err: (err as Error).message, status }, 'interim response not forwarded');
+    const frame = responseFrame(this.streamId, status, responseHeaders(headers));
+    if (frame instanceof Error) {
+      this.#deps.log.debug({ err: frame.message, status }, 'interim response not forwarded');
+    } else {
+      this.#send(frame);
     }
   }
 
@@ -244,48 +166,32 @@ export class UpstreamCall {
     this.#response = body;
     this.#status = res.statusCode;
     if (this.#deps.now) this.#latencyMs = this.#deps.now() - this.#startedAt;
-    try {
-      this.#send(
-        encodeFrame({
-          type: 'RESPONSE',
-          streamId: this.streamId,
-          endStream: false,
-          status: res.statusCode,
-          headers: responseHeaders(res.headers),
-        }),
-      );
-    } catch (err) {
-      body.destroy();
-      this.#deps.log.warn({ err: (err as Error).message }, 'upstream response head cannot be forwarded');
-      this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
-      return;
-    }
+    if (!this.#sendHead(body, res.statusCode, responseHeaders(res.headers))) return;
     const host = this.#host;
-    const pump = new DataPump(
-      this.streamId,
-      host.hubWindow + this.#earlyWindow,
-      {
-        send: (b) => this.#send(b),
-        ...(host.sendData
-          ? {
-              sendData: (id: number, chunks: readonly Uint8Array[], length: number) => {
-                if (!this.#closed) host.sendData?.(id, chunks, length);
-              },
-            }
-          : {}),
-        get congested() {
-          return host.congested;
-        },
-        waitForDrain: () => host.waitForDrain(this),
-      },
-      body,
-      () => this.#finish(),
+    const sink = callSink(
+      host,
+      () => host.waitForDrain(this),
+      () => this.#closed,
     );
-    this.#pump = pump;
-    body.on('data', (chunk: Buffer) => pump.push(chunk));
-    // Protocol 3: the upstream's trailer section goes out as TRAILERS in place of END.
-    body.once('end', () => pump.end(this.#host.trailers ? responseTrailers(res) : undefined));
-    body.once('error', (err) => this.#fail(err));
+    this.#pump = pumpResponse(this.streamId, host.hubWindow + this.#earlyWindow, sink, body, {
+      done: () => this.#finish(),
+      failed: (err) => this.#fail(err),
+      // Protocol 3: the upstream's trailer section goes out as TRAILERS in place of END.
+      ...(host.trailers ? { trailers: () => responseTrailers(res) } : {}),
+    });
+  }
+
+  /** Sends the response head; false (the call reset) when it is past the protocol's limits. */
+  #sendHead(body: Readable, status: number, headers: HeaderList): boolean {
+    const frame = responseFrame(this.streamId, status, headers);
+    if (!(frame instanceof Error)) {
+      this.#send(frame);
+      return true;
+    }
+    body.destroy();
+    this.#deps.log.warn({ err: frame.message }, 'upstream response head cannot be forwarded');
+    this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
+    return false;
   }
 
   /** The WebSocket drained below its low-water mark. */
@@ -337,16 +243,12 @@ export class UpstreamCall {
 
   #fail(err: unknown): void {
     if (this.#closed) return;
-    if (this.#hubReset) {
-      this.#reset(ResetCode.CANCEL, 'cancelled by hub');
-      return;
-    }
-    const code = resetCodeFor(err);
-    const message = err instanceof Error ? err.message : String(err);
-    this.#deps.log.warn({ streamId: this.streamId, code, err: message }, 'upstream call failed');
-    const reason = describeUpstreamError(err);
-    // Before any response head only: a reset mid-body is one broken response, not a dead upstream.
-    if (this.#status === undefined && isConnectFailure(err)) this.#deps.onUpstreamDown?.(reason);
+    const { code, reason } = upstreamFailed(err, this.#deps, {
+      streamId: this.streamId,
+      hubReset: this.#hubReset,
+      beforeHead: this.#status === undefined,
+      what: 'upstream call failed',
+    });
     this.#reset(code, reason);
   }
 

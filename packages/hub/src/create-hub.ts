@@ -93,7 +93,6 @@ export function createHub(input: HubConfig): Hub {
     {
       policies: engine.slots(),
       apps: engine.apps,
-      bytes: { request: engine.onRequestBytes, response: engine.onResponseBytes },
       observe: metrics.observe,
       onWait: metrics.onWait,
       onAgentConnected: (agent) => {

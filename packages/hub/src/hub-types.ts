@@ -3,7 +3,6 @@ import type { AppDirectory } from './apps/app-directory.js';
 import type { DispatcherOptions } from './dispatch/dispatcher.js';
 import type { Policy } from './pipeline/context.js';
 import type { RequestObserver } from './pipeline/policies/access-log.js';
-import type { BodyByteHooks } from './pipeline/policies/dispatch.js';
 import type { Timers } from './pipeline/timers.js';
 import type { TlsPair } from './tls/tls-options.js';
 import type { UpgradeObserver } from './upgrade/upgrade-types.js';
@@ -52,8 +51,6 @@ export interface HubInternals {
   /** Policies for the pipeline slots; fixed at creation (a policy engine swaps rules inside them). */
   policies?: HubPolicySlots;
   observe?: RequestObserver;
-  /** Request/response body byte counts per request (bandwidth limits). */
-  bytes?: BodyByteHooks;
   /** hub<->agent WebSocket payload bytes. */
   onAgentBytes?: (direction: 'to_agent' | 'from_agent', bytes: number) => void;
   /** Lifecycle hooks for metrics and status. */

@@ -77,7 +77,6 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     outliers,
     ...(internals.observe ? { observe: internals.observe } : {}),
-    ...(internals.bytes ? { bytes: internals.bytes } : {}),
     ...(timers ? { timers } : {}),
     ...internals.policies,
     ...(tracing

@@ -47,6 +47,8 @@ export class GoRequestBody {
     source.on('data', this.#onData);
     source.once('end', this.#onEnd);
     source.once('error', this.#onError);
+    // A body someone paused (a byte counter, a refused try) does not start flowing by itself.
+    source.resume();
   }
 
   /** Stops the copy; returns the client's body, paused, when it was still attached. */

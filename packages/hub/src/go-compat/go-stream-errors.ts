@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { HubError } from '../errors.js';
 import { UpstreamConnectError } from '../streams/reset-errors.js';
 import { WireError } from './http-wire.js';
@@ -27,12 +26,10 @@ export const workerClosed = (agent: string, reason: string, retryable: boolean):
   new HubError('ERR_HUB_AGENT_LOST', `Go agent ${agent} was closed: ${reason}`, { retryable });
 
 /**
- * The worker left the request without a submit. `elsewhere` (with the request body taken back):
+ * The worker left the request without a submit. `elsewhere` (the attempt got its body back):
  * dispatch treats it as an unreachable upstream, tried elsewhere, never on this worker again.
  */
-export function requestDropped(agent: string, why: string, elsewhere?: { body: Readable | null }): HubError {
+export function requestDropped(agent: string, why: string, elsewhere: boolean): HubError {
   const message = `Go agent ${agent} dropped the request: ${why}`;
-  return elsewhere
-    ? new UpstreamConnectError(message, elsewhere.body)
-    : new HubError('ERR_HUB_AGENT_LOST', message);
+  return elsewhere ? new UpstreamConnectError(message) : new HubError('ERR_HUB_AGENT_LOST', message);
 }

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpenStreamRequest } from '../agents/connection-types.js';
 import type { DispatchedStream } from '../dispatch/dispatcher.js';
 import { HubError } from '../errors.js';
-import type { ProxyResponse } from '../pipeline/context.js';
+import type { AttemptBody, ProxyResponse } from '../pipeline/context.js';
+import { StreamResponseBody } from '../streams/response-body.js';
 import { type Exchange, refuseSubmit } from './go-exchange.js';
 import { GoRequestBody } from './go-request-body.js';
-import { GoResponseBody } from './go-response-body.js';
 import {
   agentLost,
   headTimeout,
@@ -39,12 +39,14 @@ export class GoStream implements DispatchedStream {
   #settled: Array<() => void> | null = [];
 
   readonly #request: GoRequestBody;
+  /** The attempt's body: a worker that drops the request untouched gives it back. */
+  readonly #attemptBody: AttemptBody | null;
 
   // response direction
   #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
   #parser: ResponseParser;
   #submitEnded = false;
-  readonly #body: GoResponseBody;
+  readonly #body: StreamResponseBody;
 
   constructor(
     host: GoStreamHost,
@@ -57,23 +59,21 @@ export class GoStream implements DispatchedStream {
     this.connectionId = connectionId;
     this.#poll = poll;
     this.#method = request.method;
-    this.#request = new GoRequestBody(poll.res, request.body, framing, {
+    this.#attemptBody = request.body;
+    this.#request = new GoRequestBody(poll.res, request.body?.stream ?? null, framing, {
       onRead: (bytes) => {
         this.lastActivity = this.#host.now();
-        request.onBodyRead(bytes);
+        request.body?.read(bytes);
       },
       onSent: () => this.#endPoll(),
       onError: () => this.cancel('client request body failed'),
     });
-    // The submit is read only as fast as the client (or a fallback's spool) takes the body.
-    this.#body = new GoResponseBody(
-      {
-        pause: () => this.#submit?.req.pause(),
-        resume: () => this.#submit?.req.resume(),
-        cancel: (reason) => this.cancel(reason),
-      },
-      request.onResponseBytes,
-    );
+    // The submit is read only as fast as the client (or a fallback's spool) takes the body:
+    // paused while the body is a high-water mark ahead of its reader, resumed as it reads.
+    this.#body = new StreamResponseBody({
+      consumed: () => this.#submit?.req.resume(),
+      cancel: (reason) => this.cancel(reason),
+    });
     this.#parser = new ResponseParser(request.method);
     this.lastActivity = host.now();
     this.response = new Promise((resolve, reject) => {
@@ -133,7 +133,8 @@ export class GoStream implements DispatchedStream {
   abandon(why: string, nothingSent = false): void {
     if (this.#state !== 'handed') return;
     const elsewhere = !this.#request.read && (nothingSent || IDEMPOTENT.has(this.#method));
-    this.#fail(requestDropped(this.#host.id, why, elsewhere ? { body: this.#request.detach() } : undefined));
+    if (elsewhere) this.#attemptBody?.handBack(this.#request.detach());
+    this.#fail(requestDropped(this.#host.id, why, elsewhere));
   }
 
   /** The worker's `POST /v1/agent/submit` for this stream arrived. */
@@ -192,7 +193,7 @@ export class GoStream implements DispatchedStream {
         });
         this.#head = null;
       } else if (e.type === 'data') {
-        if (e.data.byteLength > 0) this.#body.deliver(e.data);
+        if (e.data.byteLength > 0 && !this.#body.push(e.data)) this.#submit?.req.pause();
       } else {
         this.#complete();
       }
@@ -213,6 +214,8 @@ export class GoStream implements DispatchedStream {
     this.#state = 'done';
     this.#settle();
     this.#body.end();
+    // The rest of the submit (its last chunk) is read to its end even if nobody reads the body.
+    this.#submit?.req.resume();
     this.#answerSubmit();
   }
 

@@ -35,6 +35,11 @@ export interface ResponseBody {
   readAll(limit: number): Promise<Uint8Array>;
   /** Set when the body already failed before anything was written (the head can still be an error). */
   readonly failure?: Error | null;
+  /**
+   * Calls `onBytes` for each chunk of body written to the client (bandwidth limits count at this
+   * edge). Bodies that never reach the client as bytes (an upgrade's tunnel) leave it out.
+   */
+  countBytes?(onBytes: (bytes: number) => void): void;
 }
 
 /**

@@ -9,7 +9,7 @@ import { compose } from './compose.js';
 import type { Downstream, Policy, RequestContext } from './context.js';
 import { accessLog, type RequestObserver } from './policies/access-log.js';
 import { appAuth } from './policies/app-auth.js';
-import { type BodyByteHooks, dispatchToAgent } from './policies/dispatch.js';
+import { dispatchToAgent } from './policies/dispatch.js';
 import { errorBoundary } from './policies/error-boundary.js';
 import type { Timers } from './timers.js';
 
@@ -26,7 +26,6 @@ export interface PipelineDeps {
   requestTimeoutMs?: number;
   outliers?: OutlierDetector;
   observe?: RequestObserver;
-  bytes?: BodyByteHooks;
   /** Policies from the policy engine, in the slots below (each may be empty). */
   access?: Policy[];
   rateLimits?: Policy[];
@@ -62,7 +61,6 @@ export function buildPipeline(deps: PipelineDeps): (ctx: RequestContext) => Prom
       redispatchWaitMs: deps.redispatchWaitMs,
       requestTimeoutMs: deps.requestTimeoutMs ?? 0,
       outliers: deps.outliers,
-      bytes: deps.bytes,
       ...(deps.urlDispatcher ? { urlDispatcher: deps.urlDispatcher } : {}),
       ...(deps.timers ? { timers: deps.timers } : {}),
     }),

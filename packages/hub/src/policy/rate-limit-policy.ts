@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
 import type { Policy, RequestContext } from '../pipeline/context.js';
+import { countReads } from '../streams/count-reads.js';
 import { createInFlight } from './concurrency.js';
 import { applicable, type CompiledRateRule, contentLength, limitSpec, retryAfterMs } from './rate-limit.js';
 import { rateLimitHeaders } from './ratelimit-headers.js';
@@ -79,7 +80,14 @@ export function createRateLimiting(deps: RateLimitPolicyDeps): RateLimiting {
       }
       const byteSpecs = specs.filter((_, i) => counted[i]!.rule.bytes);
       tracked.set(ctx, { byteSpecs, requestBytesKnown: known !== undefined, release });
+      // Bandwidth rules count body bytes at the hub's edges: as the client's body is read, and
+      // as the response is written to the client.
+      const countBytes = byteSpecs.length > 0;
+      if (countBytes && known === undefined && ctx.body) {
+        countReads(ctx.body, (n) => chargeBytes(ctx, n, true));
+      }
       await next();
+      if (countBytes) ctx.result?.body.countBytes?.((n) => chargeBytes(ctx, n, false));
       passed = true;
     } finally {
       if (!passed || ctx.signal.aborted) release();

@@ -5,6 +5,7 @@ import { type HeaderList, upstreamFailure } from '@slime/protocol';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { HubError } from '../errors.js';
 import type { Attempt, ProxyResponse, ResponseBody } from '../pipeline/context.js';
+import { readAtMost } from '../streams/response-body.js';
 
 export interface ForwardOptions {
   /** Connection pools; default undici's global dispatcher (idle sockets never hold the process). */
@@ -13,10 +14,6 @@ export interface ForwardOptions {
   timeoutMs?: number;
   /** Time to the response head (the request deadline); default `timeoutMs`. */
   headersTimeoutMs?: number;
-  /** Request body bytes as they are sent. */
-  onBodyRead?: (bytes: number) => void;
-  /** Response body bytes as they are written to the client. */
-  onResponseBytes?: ((bytes: number) => void) | undefined;
 }
 
 // Same lifetime as an agent stream's idle timeout: a slow endpoint is not a dead one.
@@ -70,10 +67,15 @@ async function* counted(src: Readable, onRead: (n: number) => void): AsyncGenera
   }
 }
 
-function bodyOf(body: Readable, onBytes: ((n: number) => void) | undefined): ResponseBody {
+function bodyOf(body: Readable): ResponseBody {
+  let onBytes: ((n: number) => void) | undefined;
   return {
+    countBytes(fn) {
+      onBytes = fn;
+    },
     async pipe(res: ServerResponse) {
-      if (onBytes) body.on('data', (c: Uint8Array) => onBytes(c.byteLength));
+      const count = onBytes;
+      if (count) body.on('data', (c: Uint8Array) => count(c.byteLength));
       try {
         // pipeline honours the client's backpressure and destroys the upstream body if it leaves.
         await pipeline(body, res);
@@ -88,18 +90,12 @@ function bodyOf(body: Readable, onBytes: ((n: number) => void) | undefined): Res
       body.on('error', () => {});
       body.destroy();
     },
-    async readAll(limit: number) {
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      for await (const c of body) {
-        size += (c as Uint8Array).byteLength;
-        if (size > limit) {
-          body.destroy();
-          throw new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint body exceeds ${limit} bytes`);
-        }
-        chunks.push(c as Uint8Array);
-      }
-      return Buffer.concat(chunks);
+    readAll(limit: number) {
+      return readAtMost(
+        body,
+        limit,
+        () => new HubError('ERR_HUB_UPSTREAM_ERROR', `endpoint body exceeds ${limit} bytes`),
+      );
     },
   };
 }
@@ -121,7 +117,8 @@ export async function forwardToUrl(
   const headers: string[] = [];
   for (const [name, value] of attempt.headers) if (!DROP.has(name)) headers.push(name, value);
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const onRead = (n: number) => options.onBodyRead?.(n);
+  // what the endpoint read is consumed: the request can no longer go elsewhere
+  const onRead = (n: number) => attempt.body.read(n);
   const body = attempt.body.stream;
   const dispatcher = options.dispatcher ?? getGlobalDispatcher();
   try {
@@ -139,7 +136,7 @@ export async function forwardToUrl(
       status: r.statusCode,
       headers: responseHeaders(r.headers),
       servedBy: '',
-      body: bodyOf(r.body, options.onResponseBytes),
+      body: bodyOf(r.body),
     };
   } catch (err) {
     throw toHubErrorFor(err, attempt.signal);

@@ -1,32 +1,25 @@
-import type { Readable } from 'node:stream';
 import { ResetCode, type ResetCodeValue } from '@slime/protocol';
 import { HubError } from '../errors.js';
 
 /**
  * An agent handed a request back (RESET REFUSED: no free slot, or draining) before any of it
- * reached its upstream. Not a failed attempt: dispatch it again, with `body` in place of the
- * request body (the bytes already read from the client come first, then the rest).
+ * reached its upstream. Not a failed attempt: dispatch it again. The stream already gave the
+ * attempt's body what was read (a replay: those bytes first, then the rest).
  */
 export class StreamRefusedError extends HubError {
-  readonly body: Readable | null;
-
-  constructor(message: string, body: Readable | null) {
+  constructor(message: string) {
     super('ERR_HUB_AGENT_LOST', message, { retryable: true });
-    this.body = body;
   }
 }
 
 /**
  * The agent could not connect to its upstream (RESET UPSTREAM_CONNECT) before it took any of the
- * request: the upstream saw nothing, so even a POST may run elsewhere, with `body` as the request
- * body (what was read, then the rest).
+ * request: the upstream saw nothing, so even a POST may run elsewhere (the attempt's body was
+ * given back, as for a refusal).
  */
 export class UpstreamConnectError extends HubError {
-  readonly body: Readable | null;
-
-  constructor(message: string, body: Readable | null) {
+  constructor(message: string) {
     super('ERR_HUB_UPSTREAM_UNREACHABLE', message, { retryable: true });
-    this.body = body;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { HeaderList } from '@slime/protocol';
+import type { HeaderList, ResponseFrame } from '@slime/protocol';
 
 const DIGITS = /^\d{1,15}$/;
 
@@ -18,6 +18,22 @@ export class ResponseFraming {
   private constructor(expected: number | null, noBodyReason: string | null) {
     this.#expected = expected;
     this.#noBodyReason = noBodyReason;
+  }
+
+  /** 1xx but 101: informational heads that precede the final response (RFC 9110 §15.2). */
+  static isInterim(status: number): boolean {
+    return status < 200 && status !== 101;
+  }
+
+  /**
+   * Reads a final head from an agent; returns the problem instead when it breaks the framing: a
+   * 101 nobody asked for, a malformed length, or a head that ends a body it promised.
+   */
+  static ofHead(method: string, frame: ResponseFrame): ResponseFraming | string {
+    if (frame.status === 101) return 'a 101 Switching Protocols for a request that asked for no upgrade';
+    const framing = ResponseFraming.of(method, frame.status, frame.headers);
+    if (typeof framing === 'string' || !frame.endStream) return framing;
+    return framing.end() ?? framing;
   }
 
   /**

@@ -179,21 +179,19 @@ export class UpgradeStream implements AgentStream, ResponseBody {
   }
 
   onReset(frame: ResetFrame): void {
-    if (!this.#switched) {
-      this.#inner.onReset(frame);
-      return;
-    }
-    if (this.#tunnel) this.#tunnel.onReset();
-    else this.#endEarly('agent-reset');
+    if (!this.#switched) this.#inner.onReset(frame);
+    else this.#tunnelOr('agent-reset')?.onReset();
   }
 
   agentLost(reason: string): void {
-    if (!this.#switched) {
-      this.#inner.agentLost(reason);
-      return;
-    }
-    if (this.#tunnel) this.#tunnel.agentLost();
-    else this.#endEarly('agent-lost');
+    if (!this.#switched) this.#inner.agentLost(reason);
+    else this.#tunnelOr('agent-lost')?.agentLost();
+  }
+
+  /** The tunnel; null when the client writer has not joined it yet: the stream then ends `how`. */
+  #tunnelOr(how: TunnelEnd): HubTunnel | null {
+    if (!this.#tunnel) this.#endEarly(how);
+    return this.#tunnel;
   }
 
   cancel(reason: string, code: ResetCodeValue = ResetCode.CANCEL, error?: HubError): void {

@@ -6,14 +6,8 @@ import { HubError } from '../../errors.js';
 import { writeInterim } from '../../http/write-response.js';
 import { forwardToUrl } from '../../routing/forward-to-url.js';
 import { StreamRefusedError, UpstreamConnectError } from '../../streams/reset-errors.js';
-import type { Attempt, Policy, RequestContext } from '../context.js';
+import type { Policy, RequestContext } from '../context.js';
 import { GLOBAL_TIMERS, type Timers } from '../timers.js';
-
-/** Body byte counters (bandwidth rate limits). */
-export interface BodyByteHooks {
-  request(ctx: RequestContext, bytes: number): void;
-  response(ctx: RequestContext, bytes: number): void;
-}
 
 // An agent lost before answering: try again this many times before giving up with 502.
 const MAX_REDISPATCH = 5;
@@ -40,21 +34,15 @@ export function dispatchToAgent(options: {
   requestTimeoutMs?: number;
   /** Scores each agent's answers for passive outlier ejection. */
   outliers?: OutlierDetector | undefined;
-  bytes?: BodyByteHooks | undefined;
   urlDispatcher?: UndiciDispatcher;
   /** Timers for the deadline to the response head; default the global ones. */
   timers?: Timers;
 }): Policy {
-  const { dispatcher, redispatchWaitMs, bytes, urlDispatcher, outliers } = options;
+  const { dispatcher, redispatchWaitMs, urlDispatcher, outliers } = options;
   const now = options.now ?? Date.now;
   const timers = options.timers ?? GLOBAL_TIMERS;
   // One budget for the whole wait: shaping, refusals and re-dispatches do not restart it.
   const blockLeft = (ctx: RequestContext) => blockBudgetLeft(ctx, now());
-  // Fallback replays the body to later tries; bandwidth limits charge it once.
-  const bodyRead = (ctx: RequestContext, attempt: Attempt) => (n: number) => {
-    attempt.body.read(n);
-    if (attempt.index === 0) bytes?.request(ctx, n);
-  };
   return async function dispatchToAgent(ctx, next) {
     const attempt = ctx.attempt;
     if (!attempt) throw new HubError('ERR_HUB_INTERNAL', 'dispatch ran outside an attempt');
@@ -70,8 +58,6 @@ export function dispatchToAgent(options: {
       attempt.result = await forwardToUrl(ctx.method, attempt, route.url, {
         dispatcher: urlDispatcher,
         ...(deadline > 0 ? { headersTimeoutMs: deadline } : {}),
-        onBodyRead: bodyRead(ctx, attempt),
-        onResponseBytes: bytes ? (n) => bytes.response(ctx, n) : undefined,
       });
       return next();
     }
@@ -112,9 +98,8 @@ export function dispatchToAgent(options: {
               method: ctx.method,
               target: attempt.target,
               headers: attempt.headers,
-              body: body.stream,
-              onBodyRead: bodyRead(ctx, attempt),
-              ...(bytes ? { onResponseBytes: (n: number) => bytes.response(ctx, n) } : {}),
+              // the attempt's body: the stream reports what was read and gives back what was not
+              body: body.stream ? body : null,
               onInterim: (status, headers) => writeInterim(ctx.res, status, headers),
               req: ctx.req,
               ...(ctx.upgrade ? { upgrade: ctx.upgrade } : {}),
@@ -150,17 +135,16 @@ export function dispatchToAgent(options: {
       } catch (err) {
         timers.clear(timer);
         signal.removeEventListener('abort', cancel);
-        // A full agent (slots shared with other hubs) handed it back untouched: not a failed attempt.
+        // A full agent (slots shared with other hubs) handed it back untouched (the body too):
+        // not a failed attempt.
         if (err instanceof StreamRefusedError && !body.consumed) {
           refusals++;
-          body.handBack(err.body);
           ctx.log.debug({ refusals, err: err.message }, 're-dispatching a request an agent refused');
           continue;
         }
         if (err instanceof UpstreamConnectError) {
           outliers?.record(agent.id, 'connect-error');
           if (!body.consumed && n - refusals < MAX_REDISPATCH) {
-            body.handBack(err.body);
             lastConnectError = err;
             unreachable ??= new Set();
             unreachable.add(agent);

@@ -1,0 +1,110 @@
+import type { Readable } from 'node:stream';
+import {
+  DataPump,
+  encodeFrame,
+  type HeaderList,
+  type PumpSink,
+  ResetCode,
+  type ResetCodeValue,
+  stripHopByHop,
+} from '@slime/protocol';
+import type { CallDeps } from './call-types.js';
+import { describeUpstreamError, isConnectFailure, resetCodeFor } from './upstream-errors.js';
+
+/** What an upstream call (ordinary or upgrade) sends its response through: its session. */
+export interface ResponseHost {
+  send(bytes: Uint8Array): void;
+  sendData?(streamId: number, chunks: readonly Uint8Array[], length: number): void;
+  readonly congested: boolean;
+}
+
+type FieldObject = Record<string, string | string[] | undefined>;
+
+/** Fields as undici and node:http give them (an object) as a raw name/value list. */
+export function rawFields(fields: FieldObject): string[] {
+  const raw: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) raw.push(name, v);
+    else raw.push(name, value);
+  }
+  return raw;
+}
+
+/** An upstream's response fields as the protocol carries them: hop-by-hop fields gone. */
+export function responseHeaders(headers: FieldObject): HeaderList {
+  return stripHopByHop(rawFields(headers));
+}
+
+/**
+ * A RESPONSE frame for a head the upstream sent, or the error when the head cannot be one (it is
+ * past the protocol's limits): the caller then answers with a RESET instead.
+ */
+export function responseFrame(streamId: number, status: number, headers: HeaderList): Uint8Array | Error {
+  try {
+    return encodeFrame({ type: 'RESPONSE', streamId, endStream: false, status, headers });
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+/**
+ * The sink a call's response pump writes to: the session while the call is open (nothing once it
+ * closed), and the session's backpressure.
+ */
+export function callSink(host: ResponseHost, waitForDrain: () => void, closed: () => boolean): PumpSink {
+  return {
+    send: (b) => {
+      if (!closed()) host.send(b);
+    },
+    ...(host.sendData
+      ? {
+          sendData: (id: number, chunks: readonly Uint8Array[], length: number) => {
+            if (!closed()) host.sendData?.(id, chunks, length);
+          },
+        }
+      : {}),
+    get congested() {
+      return host.congested;
+    },
+    waitForDrain,
+  };
+}
+
+/**
+ * Sends an upstream response body to the hub as DATA within the hub's window and the session's
+ * backpressure, then END (TRAILERS in its place when `trailers` gives fields, protocol 3).
+ */
+export function pumpResponse(
+  streamId: number,
+  window: number,
+  sink: PumpSink,
+  body: Readable,
+  handlers: { done: () => void; failed: (err: Error) => void; trailers?: () => HeaderList | undefined },
+): DataPump {
+  const pump = new DataPump(streamId, window, sink, body, handlers.done);
+  body.on('data', (chunk: Buffer) => pump.push(chunk));
+  body.once('end', () => pump.end(handlers.trailers?.()));
+  body.once('error', handlers.failed);
+  return pump;
+}
+
+/**
+ * How a failed upstream call answers the hub: the RESET code and reason for `err`, logged; an
+ * upstream found unreachable before any response head is reported first (the agent withdraws its
+ * slots), while a reset mid-body is one broken response, not a dead upstream.
+ */
+export function upstreamFailed(
+  err: unknown,
+  deps: Pick<CallDeps, 'log' | 'onUpstreamDown'>,
+  context: { streamId: number; hubReset: boolean; beforeHead: boolean; what: string },
+): { code: ResetCodeValue; reason: string } {
+  // The hub's own RESET aborted the call: that is the answer, not news worth a warning.
+  if (context.hubReset) return { code: ResetCode.CANCEL, reason: 'cancelled by hub' };
+  const code = resetCodeFor(err);
+  const reason = describeUpstreamError(err);
+  const message = err instanceof Error ? err.message : String(err);
+  deps.log.warn({ streamId: context.streamId, code, err: message }, context.what);
+  if (context.beforeHead && isConnectFailure(err)) deps.onUpstreamDown?.(reason);
+  return { code, reason };
+}
