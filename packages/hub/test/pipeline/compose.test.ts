@@ -56,7 +56,7 @@ describe('compose', () => {
     const last: Policy = async () => {
       order.push('last');
     };
-    const nextTwice: Policy = async function nextTwice(_ctx, next) {
+    const callsNextTwice: Policy = async function nextTwice(_ctx, next) {
       await next();
       await next();
     };
@@ -68,7 +68,7 @@ describe('compose', () => {
     expect(order).toEqual(['last', 'step', 'last']);
     // the next-twice check still names the caller when an idle policy stands between
     idle = true;
-    await expect(compose([nextTwice, step, last])(ctx)).rejects.toThrow(
+    await expect(compose([callsNextTwice, step, last])(ctx)).rejects.toThrow(
       'policy nextTwice called next() twice',
     );
     // an idle last policy ends the chain
