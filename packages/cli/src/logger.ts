@@ -23,6 +23,13 @@ const REDACT = [
   '*.headers.authorization',
   '*.headers.cookie',
   '*.headers["slime-app-password"]',
+  // the admin token, passwords and proxy credentials, as the hub library's own list has them
+  'adminToken',
+  'password',
+  '*.adminToken',
+  '*.password',
+  '*.headers["proxy-authorization"]',
+  '*.headers["set-cookie"]',
 ];
 
 /** Validates a --log-level value; pino would throw a stack trace on an unknown one. */

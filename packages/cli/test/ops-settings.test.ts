@@ -93,6 +93,16 @@ describe('loggerFor', () => {
     expect(lines[0]).toContain('[redacted]');
     expect(lines[0]).not.toContain('abc.def.ghi');
   });
+
+  it('redacts the admin token, passwords and proxy credentials in JSON lines', () => {
+    const lines: string[] = [];
+    const log = loggerFor(settings(), ctx(false, lines));
+    log.info({ adminToken: 'adm-1', options: { password: 'pw-2' } }, 'x');
+    log.info({ req: { headers: { 'proxy-authorization': 'Basic cHc=', 'set-cookie': 's=3' } } }, 'y');
+    const text = lines.join('');
+    for (const secret of ['adm-1', 'pw-2', 'cHc=', 's=3']) expect(text).not.toContain(secret);
+    expect(text.match(/\[redacted\]/g)).toHaveLength(4);
+  });
 });
 
 describe('fatalLine', () => {
