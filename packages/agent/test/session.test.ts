@@ -1,55 +1,11 @@
-import {
-  CloseCode,
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-  type MuxTimers,
-  PROTOCOL_VERSION,
-  ResetCode,
-} from '@slime/protocol';
+import { CloseCode, type Frame, PROTOCOL_VERSION, ResetCode } from '@slime/protocol';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeWs, realMuxTimers } from '../../../test/helpers/fake-web-socket.js';
 import { Session, type SessionDeps } from '../src/session.js';
 import type { StreamCall } from '../src/stream-call.js';
 
-/** The agent's WebSocket in memory: sent frames decoded into `sent`; `frame` plays the hub. */
-class FakeWs {
-  readonly #listeners = new Map<string, Array<(...args: never[]) => void>>();
-  readonly OPEN = 1;
-  readyState = 1;
-  sent: Frame[] = [];
-  pings = 0;
-  closedWith: [number, string] | null = null;
-  terminated = false;
-  send(data: Uint8Array, _options: { binary: boolean }, cb: () => void): void {
-    this.sent.push(decodeFrame(data));
-    cb();
-  }
-  ping(): void {
-    this.pings++;
-  }
-  close(code: number, reason: string): void {
-    this.closedWith = [code, reason];
-  }
-  terminate(): void {
-    this.terminated = true;
-  }
-  on(event: string, listener: (...args: never[]) => void): this {
-    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener]);
-    return this;
-  }
-  frame(f: Frame): void {
-    for (const l of this.#listeners.get('message') ?? [])
-      (l as (...a: unknown[]) => void)(encodeFrame(f), true);
-  }
-}
-
-const timers: MuxTimers = {
-  now: () => Date.now(),
-  schedule: (fn) => setImmediate(fn),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+const timers = realMuxTimers;
 
 /** A call that records what the session routes to it. */
 function call(streamId: number) {

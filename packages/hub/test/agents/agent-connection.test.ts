@@ -1,54 +1,10 @@
-import {
-  CloseCode,
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-  type MuxTimers,
-  PROTOCOL_VERSION,
-  ResetCode,
-} from '@slime/protocol';
+import { CloseCode, type Frame, PROTOCOL_VERSION, ResetCode } from '@slime/protocol';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeWs, realMuxTimers } from '../../../../test/helpers/fake-web-socket.js';
 import { AgentConnection, type ConnectionOptions } from '../../src/agents/agent-connection.js';
 
-/** A WebSocket in memory: what the connection sends is decoded into `sent`; `frame` plays the agent. */
-class FakeWs {
-  readonly #listeners = new Map<string, Array<(...args: never[]) => void>>();
-  readonly OPEN = 1;
-  readyState = 1;
-  sent: Frame[] = [];
-  pings = 0;
-  closedWith: [number, string] | null = null;
-  terminated = false;
-  send(data: Uint8Array, _options: { binary: boolean }, cb: () => void): void {
-    this.sent.push(decodeFrame(data));
-    cb();
-  }
-  ping(): void {
-    this.pings++;
-  }
-  close(code: number, reason: string): void {
-    this.closedWith = [code, reason];
-  }
-  terminate(): void {
-    this.terminated = true;
-  }
-  on(event: string, listener: (...args: never[]) => void): this {
-    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener]);
-    return this;
-  }
-  frame(f: Frame): void {
-    for (const l of this.#listeners.get('message') ?? [])
-      (l as (...a: unknown[]) => void)(encodeFrame(f), true);
-  }
-}
-
-const timers: MuxTimers = {
-  now: () => Date.now(),
-  schedule: (fn) => setImmediate(fn),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+const timers = realMuxTimers;
 
 function connection(over: Partial<ConnectionOptions> = {}) {
   const ws = new FakeWs();
