@@ -25,23 +25,33 @@ export async function run({ quick, scope }) {
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 2, agentProcs: 1 });
   const rows = [];
   const data = [];
-  for (let t = 0; t < trials; t++) {
-    // A fresh victim each trial; the survivor (slime.agents[0]) stays.
-    const victim = await scope.spawn('agent', {
+  const spawnVictim = () =>
+    scope.spawn('agent', {
       token: slime.token,
       hub: slime.url,
       upstream: victimUpstream.info.url,
       numWorker: 2,
     });
+  /**
+   * Clears both upstreams' logs, then starts n Slime-Block requests at once (ids `${prefix}-${i}`);
+   * resolves once they are started, with `outcome` for their results.
+   */
+  const burst = async (prefix) => {
     await upstream.call('takeSlowLog');
     await victimUpstream.call('takeSlowLog');
-    const ids = Array.from({ length: n }, (_, i) => `${t}-${i}`);
+    const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
     const outcome = load.call('burst', {
       url: slime.url,
       path: `/slow?ms=${holdMs}`,
       ids,
       headers: { 'slime-block': '1' },
     });
+    return { outcome };
+  };
+  for (let t = 0; t < trials; t++) {
+    // A fresh victim each trial; the survivor (slime.agents[0]) stays.
+    const victim = await spawnVictim();
+    const { outcome } = await burst(`${t}`);
     // Kill once the victim's upstream has started its third request: the victim is then in the
     // middle of its second pair, so it has requests in flight (poll, bounded by the time limit).
     while ((await victimUpstream.call('slowCount')) < 3) await new Promise((r) => setTimeout(r, 2));
@@ -104,34 +114,16 @@ export async function run({ quick, scope }) {
     numWorker: 64,
   });
   // warm the newcomer's upstream connections, so the first trial does not measure their set-up
-  await load.call('burst', {
-    url: slime.url,
-    path: `/slow?ms=${holdMs}`,
-    ids: Array.from({ length: n }, (_, i) => `warm-${i}`),
-    headers: { 'slime-block': '1' },
-  });
+  await (await burst('warm')).outcome;
   const roomyRows = [];
   for (let t = 0; t < trials; t++) {
-    const victim = await scope.spawn('agent', {
-      token: slime.token,
-      hub: slime.url,
-      upstream: victimUpstream.info.url,
-      numWorker: 2,
-    });
+    const victim = await spawnVictim();
     // With 64 free slots beside it the victim may get no request from a burst: burst again
     // (bounded) until it holds one, then kill it.
     let outcome;
     let killedAt;
     for (let round = 0; round < 5 && killedAt === undefined; round++) {
-      await upstream.call('takeSlowLog');
-      await victimUpstream.call('takeSlowLog');
-      const ids = Array.from({ length: n }, (_, i) => `r${t}.${round}-${i}`);
-      outcome = load.call('burst', {
-        url: slime.url,
-        path: `/slow?ms=${holdMs}`,
-        ids,
-        headers: { 'slime-block': '1' },
-      });
+      ({ outcome } = await burst(`r${t}.${round}`));
       let done = false;
       outcome.then(() => {
         done = true;
