@@ -5,41 +5,12 @@ import {
   Dispatcher,
   type DispatcherOptions,
   type DispatchTicket,
-  type DispatchTimers,
 } from '../../src/dispatch/dispatcher.js';
 import type { HubError } from '../../src/errors.js';
+import { manualTimers } from '../pipeline/manual-timers.js';
 import { fakeClock } from '../policy/fake-context.js';
 
 // The dispatcher without sockets: the test owns the agents, the clock and the timers.
-
-/** Timers that fire only when the test says so. */
-export function manualTimers(clock: ReturnType<typeof fakeClock>) {
-  const pending = new Map<number, { at: number; fn: () => void }>();
-  let next = 0;
-  const timers: DispatchTimers = {
-    set(fn, ms) {
-      const id = ++next;
-      pending.set(id, { at: clock.now() + ms, fn });
-      return id;
-    },
-    clear: (id) => void pending.delete(id as number),
-  };
-  return {
-    timers,
-    get pending() {
-      return pending.size;
-    },
-    advance(ms: number) {
-      clock.advance(ms);
-      for (const [id, t] of [...pending]) {
-        if (t.at <= clock.now()) {
-          pending.delete(id);
-          t.fn();
-        }
-      }
-    },
-  };
-}
 
 /** An agent as the dispatcher sees it; its streams settle when the test says so. */
 export function agent(id: string, opts: { scopes?: string[]; slots?: number } = {}) {
