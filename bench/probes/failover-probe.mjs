@@ -7,9 +7,11 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { Writable } from 'node:stream';
 import { createAgent } from '@slime/agent';
-import { createHub, signAgentToken } from '@slime/hub';
 import pino from 'pino';
 import { request } from 'undici';
+import { startChain } from '../lib/in-process.mjs';
+
+const root = new URL('../..', import.meta.url).pathname;
 
 if (process.argv[2] === 'victim') {
   const [hub, token, upstream] = process.argv.slice(3);
@@ -28,30 +30,17 @@ if (process.argv[2] === 'victim') {
     },
   });
   const arrivals = [];
-  const mkUpstream = (name) =>
-    http.createServer((req, res) => {
-      arrivals.push({ at: now(), name, url: req.url });
-      setTimeout(() => res.end('ok'), 100);
-    });
-  const up = mkUpstream('survivor').listen(0, '127.0.0.1');
-  const vup = mkUpstream('victim').listen(0, '127.0.0.1');
-  await Promise.all([once(up, 'listening'), once(vup, 'listening')]);
-  const hub = createHub({
-    secret: 's3cret',
-    host: '127.0.0.1',
-    port: 0,
-    logger: pino({ level: 'debug' }, sink),
-  });
-  const { url } = await hub.listen();
-  const token = await signAgentToken({ secret: 's3cret', name: 'probe' });
-  const survivor = createAgent({
-    hub: url,
-    token,
-    upstream: `http://127.0.0.1:${up.address().port}`,
+  const arrive = (name) => (req, res) => {
+    arrivals.push({ at: now(), name, url: req.url });
+    setTimeout(() => res.end('ok'), 100);
+  };
+  const vup = http.createServer(arrive('victim')).listen(0, '127.0.0.1');
+  await once(vup, 'listening');
+  // the hub and the roomy survivor agent (64 slots) with its upstream
+  const { url, token, close } = await startChain(root, arrive('survivor'), {
     numWorker: 64,
+    hubOptions: { logger: pino({ level: 'debug' }, sink) },
   });
-  survivor.start();
-  await survivor.ready();
   for (let t = 0; t < 6; t++) {
     console.log(`trial ${t} start`);
     const child = fork(new URL(import.meta.url).pathname, [
@@ -102,8 +91,6 @@ if (process.argv[2] === 'victim') {
       console.log(`  +${rel(e.at)} ms hub: ${e.msg}`);
     for (const a of resent) console.log(`  +${rel(a.at)} ms survivor upstream: ${a.url}`);
   }
-  await survivor.close();
-  await hub.close();
-  up.close();
+  await close();
   vup.close();
 }

@@ -9,13 +9,10 @@
 // out; it includes the client's and the upstream's share, the same on both sides of a comparison.
 // ROOT is a built checkout (default this one). LOG=info gives the hub and the agent the CLI's
 // logger at that level (JSON lines to /dev/null), as `slime hub run` has by default.
-import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { startChain } from '../lib/in-process.mjs';
 
 const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
 const n = Number(process.argv[3] ?? 500);
-const { createHub, signAgentToken } = await import(`${root}/packages/hub/dist/index.js`);
-const { createAgent } = await import(`${root}/packages/agent/dist/index.js`);
 const { request } = await import(`${root}/node_modules/undici/index.js`);
 const { openSync, writeSync } = await import('node:fs');
 const logOpts = {};
@@ -24,25 +21,14 @@ if (process.env.LOG) {
   const fd = openSync('/dev/null', 'w');
   logOpts.logger = createLogger({ level: process.env.LOG, format: 'json', write: (l) => writeSync(fd, l) });
 }
-const up = createServer((_req, res) => res.end('hello world!'));
-up.listen(0, '127.0.0.1');
-await once(up, 'listening');
-const hub = createHub({ secret: 's', host: '127.0.0.1', port: 0, ...logOpts });
-const { url } = await hub.listen();
-const agent = createAgent({
-  hub: url,
-  upstream: `http://127.0.0.1:${up.address().port}`,
-  token: await signAgentToken({ secret: 's', name: 'a' }),
+const { url, close } = await startChain(root, (_req, res) => res.end('hello world!'), {
   numWorker: 4,
-  ...logOpts,
+  hubOptions: logOpts,
+  agentOptions: logOpts,
 });
-agent.start();
-await agent.ready();
 for (let i = 0; i < n; i++) {
   const r = await request(`${url}/`);
   await r.body.text();
 }
-await agent.close();
-await hub.close();
-up.close();
+await close();
 process.exit(0);

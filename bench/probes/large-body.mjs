@@ -7,19 +7,16 @@
 //
 // Prints, per direction, the median CPU ms per 100 MiB (user + sys of this process) and MiB/s.
 // ROOT is a built checkout (default this one), so a before/after compares two checkouts.
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { Readable } from 'node:stream';
+import { startChain } from '../lib/in-process.mjs';
 
 const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
 const mib = Number(process.argv[3] ?? 100);
 const rounds = Number(process.argv[4] ?? 3);
-const { createHub, signAgentToken } = await import(`${root}/packages/hub/dist/index.js`);
-const { createAgent } = await import(`${root}/packages/agent/dist/index.js`);
 const { request } = await import(`${root}/node_modules/undici/index.js`);
 
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
-const up = createServer((req, res) => {
+const handler = (req, res) => {
   if (req.url.startsWith('/download')) {
     const bytes = Number(new URL(req.url, 'http://x').searchParams.get('bytes'));
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
@@ -41,19 +38,8 @@ const up = createServer((req, res) => {
     n += c.length;
   });
   req.on('end', () => res.end(String(n)));
-});
-up.listen(0, '127.0.0.1');
-await once(up, 'listening');
-const hub = createHub({ secret: 's', host: '127.0.0.1', port: 0 });
-const { url } = await hub.listen();
-const agent = createAgent({
-  hub: url,
-  upstream: `http://127.0.0.1:${up.address().port}`,
-  token: await signAgentToken({ secret: 's', name: 'a' }),
-  numWorker: 4,
-});
-agent.start();
-await agent.ready();
+};
+const { url, close } = await startChain(root, handler, { numWorker: 4 });
 
 async function download(bytes) {
   const { body } = await request(`${url}/download?bytes=${bytes}`);
@@ -101,7 +87,5 @@ for (const [name, fn] of [
     `${name}: ${med(cpu).toFixed(0)} CPU ms per 100 MiB (runs ${cpu.map((x) => x.toFixed(0)).join(', ')}), ${med(rate).toFixed(0)} MiB/s`,
   );
 }
-await agent.close();
-await hub.close();
-up.close();
+await close();
 process.exit(0);

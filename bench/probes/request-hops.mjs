@@ -1,13 +1,10 @@
 // Counts the function hops of one request: the stack (sync and async frames) when the hub's
 // dispatcher gets it and when the agent hands it to undici. Used for #16's "hops" figure.
 //   node bench/probes/request-hops.mjs [ROOT]
-import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { startChain } from '../lib/in-process.mjs';
 
 const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
 Error.stackTraceLimit = Number.POSITIVE_INFINITY;
-const { createHub, signAgentToken } = await import(`${root}/packages/hub/dist/index.js`);
-const { createAgent } = await import(`${root}/packages/agent/dist/index.js`);
 const { Dispatcher } = await import(`${root}/packages/hub/dist/dispatch/dispatcher.js`);
 const undici = await import(`${root}/node_modules/undici/index.js`);
 
@@ -22,19 +19,7 @@ const wrap = (proto, name, label) => {
 wrap(Dispatcher.prototype, 'dispatch', 'hub: client socket -> Dispatcher.dispatch');
 wrap(undici.Client.prototype, 'request', 'agent: hub socket -> undici Client.request');
 
-const up = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1');
-await once(up, 'listening');
-const hub = createHub({ secret: 's3cret', host: '127.0.0.1', port: 0 });
-const { url } = await hub.listen();
-const token = await signAgentToken({ secret: 's3cret', name: 'hops' });
-const agent = createAgent({
-  hub: url,
-  token,
-  upstream: `http://127.0.0.1:${up.address().port}`,
-  numWorker: 1,
-});
-agent.start();
-await agent.ready();
+const { url, close } = await startChain(root, (_req, res) => res.end('ok'));
 for (let i = 0; i < 2; i++) {
   const res = await fetch(`${url}/x`);
   await res.text();
@@ -48,6 +33,4 @@ for (const [label, stack] of Object.entries(stacks)) {
   console.log(`${label}: ${frames.length} frames, ${ours.length} in our packages`);
   for (const f of frames) console.log(`  ${f.includes('/packages/') ? '*' : ' '} ${f.replace(root, '')}`);
 }
-await agent.close();
-await hub.close();
-up.close();
+await close();
