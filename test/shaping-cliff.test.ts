@@ -288,8 +288,13 @@ describe('retryThrottled: throttle answers are signals for clients that chose to
     // One slot is busy for a while (an answer the test holds back)...
     state.mode = 'hold-throttle';
     state.release = deferred();
+    state.seen.length = 0;
     const busy = get(s.url, { headers: {} });
-    await vi.waitFor(() => expect(s.stats().inFlight).toBe(1), { interval: 2 });
+    // Wait for the upstream to hold it, not just for the hub to count it in flight: the hub counts
+    // it before it reaches the upstream, and a request that arrives after the mode below is set is
+    // answered with a throttle at once (its slot frees, and the 500s reach the client).
+    await vi.waitFor(() => expect(state.seen).toHaveLength(1), { interval: 2 });
+    expect(s.stats().inFlight).toBe(1);
     // ...and the other request's answer is a throttle, which also halves the limit to 1: its
     // re-send waits at the front for the busy slot, within the 600 ms it asked for in all.
     state.mode = 'throttle';
