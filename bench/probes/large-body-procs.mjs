@@ -3,7 +3,7 @@
 // CPU ms per 100 MiB (user + sys from /proc) and their peak RSS growth. CPU per MiB holds up on a
 // shared machine better than MiB/s does; the rounds alternate so both roots see the same load.
 //
-//   node bench/probes/large-body-procs.mjs [MiB=200] [rounds=3] ROOT...
+//   node bench/probes/large-body-procs.mjs [MiB=200] [rounds=3] ROOT... (ROOT `direct`: no hub, no agent)
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 const role = process.env.LBP_ROLE;
 if (role) {
   const root = process.env.LBP_ROOT;
+  process.on('SIGTERM', () => process.exit(0));
   if (role === 'hub') {
     const { createHub } = await import(`${root}/packages/hub/dist/index.js`);
     const hub = createHub({ secret: 's', host: '127.0.0.1', port: 0 });
@@ -67,7 +68,11 @@ async function main() {
   const token = await signAgentToken({ secret: 's', name: 'probe' });
   const me = fileURLToPath(import.meta.url);
   const spawnRole = async (r, root, args = {}) => {
+    // LBP_PROF=hub|agent: that role writes a V8 CPU profile into LBP_PROF_DIR (default the cwd)
+    const execArgv =
+      process.env.LBP_PROF === r ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LBP_PROF_DIR ?? '.'}`] : [];
     const child = fork(me, [], {
+      execArgv,
       env: { ...process.env, LBP_ROLE: r, LBP_ROOT: root, LBP_ARGS: JSON.stringify(args) },
     });
     const [msg] = await once(child, 'message');
@@ -106,13 +111,37 @@ async function main() {
   const results = new Map();
   for (let round = 0; round < rounds; round++) {
     for (const root of roots) {
+      if (root === 'direct') {
+        for (const [dir, fn] of [
+          ['download', download],
+          ['upload', upload],
+        ]) {
+          await fn(upstream, 32 * 1024 * 1024);
+          const t0 = performance.now();
+          await fn(upstream, bytes);
+          const key = `direct ${dir}`;
+          if (!results.has(key)) results.set(key, []);
+          results
+            .get(key)
+            .push({
+              mbps: mib / ((performance.now() - t0) / 1000),
+              hub: 0,
+              agent: 0,
+              rssHub: 0,
+              rssAgent: 0,
+            });
+        }
+        continue;
+      }
       const hub = await spawnRole('hub', root);
       const agent = await spawnRole('agent', root, { hub: hub.msg.url, upstream, token });
       const pids = { hub: hub.child.pid, agent: agent.child.pid };
+      if (process.env.LBP_PIDS) console.log(`hub ${pids.hub} agent ${pids.agent}`);
       for (const [dir, fn] of [
         ['download', download],
         ['upload', upload],
       ]) {
+        if (process.env.LBP_DIR && process.env.LBP_DIR !== dir) continue;
         // warm-up; the hub may not have registered the agent for a moment after its ready()
         for (let i = 0; ; i++) {
           try {
