@@ -121,15 +121,13 @@ async function main() {
           await fn(upstream, bytes);
           const key = `direct ${dir}`;
           if (!results.has(key)) results.set(key, []);
-          results
-            .get(key)
-            .push({
-              mbps: mib / ((performance.now() - t0) / 1000),
-              hub: 0,
-              agent: 0,
-              rssHub: 0,
-              rssAgent: 0,
-            });
+          results.get(key).push({
+            mbps: mib / ((performance.now() - t0) / 1000),
+            hub: 0,
+            agent: 0,
+            rssHub: 0,
+            rssAgent: 0,
+          });
         }
         continue;
       }
