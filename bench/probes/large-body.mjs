@@ -3,7 +3,7 @@
 // does not depend on how busy the other core is (wall-clock MiB/s on this shared VM varies ±50%).
 // The stall part of throughput (windows, wake-ups) needs separate processes: bench scenario 2.
 //
-//   node bench/probes/large-body.mjs [ROOT] [MiB] [rounds]
+//   node bench/probes/large-body.mjs [ROOT] [MiB] [rounds] [download|upload]
 //
 // Prints, per direction, the median CPU ms per 100 MiB (user + sys of this process) and MiB/s.
 // ROOT is a built checkout (default this one), so a before/after compares two checkouts.
@@ -13,6 +13,7 @@ import { startChain } from '../lib/in-process.mjs';
 const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
 const mib = Number(process.argv[3] ?? 100);
 const rounds = Number(process.argv[4] ?? 3);
+const only = process.argv[5];
 const { request } = await import(`${root}/node_modules/undici/index.js`);
 
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
@@ -71,6 +72,7 @@ for (const [name, fn] of [
   ['download', download],
   ['upload', upload],
 ]) {
+  if (only && only !== name) continue;
   await fn(32 * 1024 * 1024); // warm-up
   const cpu = [];
   const rate = [];

@@ -4,9 +4,10 @@ import { expandWindow } from './flow.js';
 import type { HeaderList } from './frames.js';
 
 /**
- * Most payload bytes gathered into one DATA frame from chunks that piled up. Bigger frames cost
- * the receiver fewer messages but hold each byte until the whole frame arrived; a quarter MiB is
- * under a millisecond at the rates a connection reaches.
+ * Most payload bytes gathered into one `sendData` call from chunks that piled up. Bigger frames
+ * cost the receiver fewer messages but hold each byte until the whole frame arrived; a quarter MiB
+ * is under a millisecond at the rates a connection reaches. (The FrameWriter merges consecutive
+ * calls of one turn further, up to MERGE_DATA_BYTES.)
  */
 const GATHER_BYTES = 256 * 1024;
 
