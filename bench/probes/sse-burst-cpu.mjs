@@ -5,14 +5,14 @@
 //   node bench/probes/sse-burst-cpu.mjs ROOT [streams=100] [bursts=8] [mode=sse]
 // Modes separate where a new stream's set-up cost goes:
 //   sse        as scenario 13: the head at once, an event every 100 ms, the client leaves after the
-//              first event (destroys its connection: the next burst opens new connections on
-//              both hops, as the agent's upstream connection dies with the cancelled call)
+//              first event (destroys its connection; the agent's upstream connection dies with the
+//              cancelled call, and undici reconnects about half of them at once by itself)
 //   newclient  the upstream ends each response after one event; the client reads it to the end,
 //              then closes its connections after the burst: new client connections to the hub,
 //              warm connections from the agent to the upstream
 //   warm       as newclient, but the client keeps its connections: a new stream on warm
 //              connections on both hops
-// LOG=info gives hub and agent the CLI's JSON logger (to /dev/null); default: none.
+// WARM_STREAMS=N makes the warm-up burst N streams. LOG=info gives hub and agent the CLI's JSON logger (to /dev/null); default: none.
 import { fork } from 'node:child_process';
 import { openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -51,24 +51,34 @@ async function main() {
   const child = fork(fileURLToPath(import.meta.url), ['--load', root], { execArgv: [] });
   const replies = [];
   child.on('message', (m) => replies.shift()?.(m));
-  const call = (url) =>
+  const call = (url, n = streams) =>
     new Promise((resolve) => {
       replies.push(resolve);
-      child.send({ url, streams, fresh: mode !== 'warm', leave: mode === 'sse' });
+      child.send({ url, streams: n, fresh: mode !== 'warm', leave: mode === 'sse' });
     });
   // ONLY=hub+agent (or direct) runs one variant: for a profiler attached to this process
   const variants = [
     ['direct', chain.upUrl],
     ['hub+agent', chain.url],
   ].filter(([name]) => !process.env.ONLY || name === process.env.ONLY);
-  for (const [, url] of variants) await call(url); // warm-up: JIT, pools
+  let upConns = 0;
+  chain.up.on('connection', () => upConns++);
+  // warm-up: JIT, pools (WARM_STREAMS: a bigger first burst leaves the agent more connections than
+  // the measured bursts need)
+  for (const [, url] of variants) await call(url, Number(process.env.WARM_STREAMS ?? streams));
   const res = Object.fromEntries(variants.map(([name]) => [name, []]));
   for (let i = 0; i < bursts; i++) {
     for (const [name, url] of variants) {
       const c0 = process.cpuUsage();
+      const u0 = upConns;
       const r = await call(url);
       const c = process.cpuUsage(c0);
-      res[name].push({ ...r, cpuUs: (c.user + c.system) / streams, sysUs: c.system / streams });
+      res[name].push({
+        ...r,
+        cpuUs: (c.user + c.system) / streams,
+        sysUs: c.system / streams,
+        upConns: (upConns - u0) / streams,
+      });
     }
   }
   const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -79,6 +89,8 @@ async function main() {
       firstsMs: median(res[name].map((r) => r.first50)),
       cpuUsPerStream: median(res[name].map((r) => r.cpuUs)),
       sysUsPerStream: median(res[name].map((r) => r.sysUs)),
+      // connections the upstream accepted during the burst, per stream (direct: the client's)
+      upConnsPerStream: median(res[name].map((r) => r.upConns)),
       failed: res[name].reduce((n, r) => n + r.failed, 0),
     };
   }
@@ -94,7 +106,8 @@ async function main() {
     `${mode} x${streams}: headers ${h.headsMs.toFixed(1)} vs ${d.headsMs.toFixed(1)} ms (${(h.headsMs / d.headsMs).toFixed(2)}x), ` +
       `first ${h.firstsMs.toFixed(1)} vs ${d.firstsMs.toFixed(1)} ms, ` +
       `CPU/stream ${h.cpuUsPerStream.toFixed(0)} (sys ${h.sysUsPerStream.toFixed(0)}) vs ${d.cpuUsPerStream.toFixed(0)} (sys ${d.sysUsPerStream.toFixed(0)}) µs ` +
-      `(hub+agent +${(h.cpuUsPerStream - d.cpuUsPerStream).toFixed(0)} µs), failed ${h.failed + d.failed}`,
+      `(hub+agent +${(h.cpuUsPerStream - d.cpuUsPerStream).toFixed(0)} µs), ` +
+      `upstream connects/stream ${h.upConnsPerStream.toFixed(2)} vs ${d.upConnsPerStream.toFixed(2)}, failed ${h.failed + d.failed}`,
   );
   if (process.env.JSON) console.log(JSON.stringify(out));
   if (process.env.SERIES)
