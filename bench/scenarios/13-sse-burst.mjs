@@ -12,6 +12,17 @@ export const title = 'Bursts of SSE streams (time to headers and first event)';
 export const limitS = 180;
 export const quickLimitS = 90;
 
+/** Median over rounds of each process's CPU per stream, "hub / agent / upstream" (upstream alone direct). */
+function cpuPerStream(results, streams) {
+  const perPid = results[0].cpuMsByPid.map((_, i) =>
+    quantile(
+      results.map((r) => (r.cpuMsByPid[i] * 1000) / streams),
+      0.5,
+    ),
+  );
+  return perPid.map((us) => fmt(us, 0)).join(' / ');
+}
+
 export async function run({ quick, scope }) {
   const sizes = [100, 500, 1000];
   const rounds = quick ? 1 : 3;
@@ -20,10 +31,15 @@ export async function run({ quick, scope }) {
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 1000 });
   const variants = [
     { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },
-    { name: 'hub+agent', url: slime.url, pids: slime.pids },
+    // the upstream last: its share is comparable with the direct path's
+    { name: 'hub+agent', url: slime.url, pids: [...slime.pids, upstream.pid] },
   ];
-  // warm-up: JIT, and the agent's pool of upstream connections
-  for (const v of variants) await load.call('sseBurst', { url: v.url, streams: 100 });
+  // Warm-up: every size once on each path. A fresh hub spends about half its CPU of its first few
+  // hundred streams compiling (perf: v8's compiler and unoptimised code); one burst of 100 left the
+  // 500- and 1,000-stream rows measuring JIT warm-up rather than a running hub.
+  const warmSizes = (process.env.BENCH_SSE_WARMUP ?? sizes.join(',')).split(',').filter(Boolean).map(Number);
+  for (const streams of warmSizes)
+    for (const v of variants) await load.call('sseBurst', { url: v.url, streams });
   const rows = [];
   const data = {};
   for (const streams of sizes) {
@@ -46,6 +62,7 @@ export async function run({ quick, scope }) {
         fmt(q(v.name, 'firsts', 0.5), 1),
         fmt(q(v.name, 'firsts', 0.99), 1),
         direct ? '-' : fmt(q(v.name, 'firsts', 0.5) - q('direct', 'firsts', 0.5), 1),
+        cpuPerStream(res[v.name], streams),
         failed,
       ]);
     }
@@ -75,6 +92,7 @@ export async function run({ quick, scope }) {
           'first event p50 ms',
           'first event p99 ms',
           'first event added p50 ms',
+          'CPU µs/stream (hub / agent / upstream)',
           'failed (must be 0)',
         ],
         rows,
@@ -82,6 +100,7 @@ export async function run({ quick, scope }) {
     ],
     notes: [
       'Times run from the moment the client starts the burst. The upstream flushes its head at once and sends an event every 100 ms.',
+      'CPU per stream is read from /proc over each burst (10 ms ticks), so it includes closing the streams the client left.',
     ],
     data,
   };
