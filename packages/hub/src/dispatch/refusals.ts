@@ -1,35 +1,27 @@
-import { HubError } from '../errors.js';
+import { clientGone, expectedError, type HubError } from '../errors.js';
 import type { DispatchTicket } from './dispatch-types.js';
 import type { AppShare, FairQueue } from './fair-queue.js';
 
 /** The dispatcher's answers for requests it does not serve, in one place. */
 
-export const clientGone = () => new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
+export { clientGone };
 
 export const shuttingDown = () =>
-  new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 });
+  expectedError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 });
 
 /** The Slime-Block budget (or the re-dispatch wait) ran out; `what` it waited for names the limit. */
 export const blockTimeout = (ms: number | undefined, what = 'no agent became free') =>
-  new HubError('ERR_HUB_BLOCK_TIMEOUT', `${what} within ${ms} ms`, { retryAfter: 1 });
+  expectedError('ERR_HUB_BLOCK_TIMEOUT', `${what} within ${ms} ms`, { retryAfter: 1 });
 
 export const shed = () =>
-  new HubError('ERR_HUB_OVERLOADED', 'shed from a full wait queue for a request of higher priority', {
+  expectedError('ERR_HUB_OVERLOADED', 'shed from a full wait queue for a request of higher priority', {
     retryAfter: 1,
   });
 
 export function noAgent(ticket: DispatchTicket): HubError {
   const what =
     ticket.scope === undefined ? 'no agent is free' : `no agent for scope "${ticket.scope}" is free`;
-  // The designed answer when every slot is taken, at the rate clients retry: without a stack
-  // trace, which was most of its cost (a 503 is no bug to debug).
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new HubError('ERR_HUB_NO_AGENT', `${what}; send Slime-Block: 1 to wait`, { retryAfter: 1 });
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  return expectedError('ERR_HUB_NO_AGENT', `${what}; send Slime-Block: 1 to wait`, { retryAfter: 1 });
 }
 
 /**
@@ -48,7 +40,7 @@ export function queueRoom<T>(
   if (appLimit !== undefined && queue.sizeOf(app) >= appLimit) {
     const victim = queue.sheddable(priority, app);
     if (!victim) {
-      return new HubError('ERR_HUB_QUEUE_FULL', `wait queue of application "${app}" is full (${appLimit})`, {
+      return expectedError('ERR_HUB_QUEUE_FULL', `wait queue of application "${app}" is full (${appLimit})`, {
         retryAfter: 1,
       });
     }
@@ -57,7 +49,9 @@ export function queueRoom<T>(
   if (queue.size >= limits.maxQueue) {
     const victim = queue.sheddable(priority);
     if (!victim) {
-      return new HubError('ERR_HUB_QUEUE_FULL', `wait queue is full (${limits.maxQueue})`, { retryAfter: 1 });
+      return expectedError('ERR_HUB_QUEUE_FULL', `wait queue is full (${limits.maxQueue})`, {
+        retryAfter: 1,
+      });
     }
     shedOne(victim);
   }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
-import { HubError } from '../errors.js';
+import { clientGone, HubError } from '../errors.js';
 import { createAttempt } from '../pipeline/attempt.js';
 import type { Downstream, Policy, ProxyResponse, RequestContext, RouteTarget } from '../pipeline/context.js';
 import { GLOBAL_TIMERS, type Timers } from '../pipeline/timers.js';
@@ -190,7 +190,7 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
     if (spool) {
       replay = await spool.complete(clientSignal);
       if (!replay) {
-        if (clientSignal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
+        if (clientSignal.aborted) throw clientGone();
         log.info(
           { rule: rule.name, limit: rule.maxBodyBytes, budgetUsed: budget.used },
           'fallback off: body larger than the replay limit, or the hub-wide replay budget is spent',
@@ -258,7 +258,7 @@ export function compileFallback(rules: readonly FallbackRule[], deps: FallbackDe
       const result = await downstream(ctx, attempt);
       return { outcome: { status: result.status }, failure: { result } };
     } catch (err) {
-      if (ctx.signal.aborted) throw new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
+      if (ctx.signal.aborted) throw clientGone();
       const error = timer.signal.aborted
         ? new HubError(
             'ERR_HUB_UPSTREAM_TIMEOUT',

@@ -1,13 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HeaderList } from '@slime/protocol';
-import { HubError } from '../errors.js';
+import { clientGone, HubError } from '../errors.js';
 import { endGrpcCall } from '../http/grpc-status.js';
 import type { ResponseBody } from '../pipeline/context.js';
 import { type BodyProducer, BodyReadable } from './body-readable.js';
 import { writeTrailers } from './trailers.js';
-
-const clientGone = () => new HubError('ERR_HUB_CLIENT_GONE', 'client went away');
 
 /**
  * The body of a response that arrives in pieces (DATA frames from an agent, the submit of a Go
