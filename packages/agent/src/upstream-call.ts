@@ -1,56 +1,47 @@
 import type { Readable } from 'node:stream';
 import {
-  type DataPump,
+  DataPump,
   encodeFrame,
   expandWindow,
   type HeaderList,
+  type PumpSource,
   ReceiveWindow,
   type RequestFrame,
   ResetCode,
   type ResetCodeValue,
-  trailerFields,
+  stripHopByHop,
 } from '@slime/protocol';
 import type { Client, Dispatcher } from 'undici';
-import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
+import type { UpstreamResponse } from './asterisk-request.js';
 import { CallSignal } from './call-signal.js';
 import type { CallDeps, CallHost } from './call-types.js';
-import type { H2cRequestOptions } from './h2c-upstream.js';
+import { DispatchResponse, type ResponseEvents } from './dispatch-response.js';
 import { RequestBody } from './request-body.js';
 import { planRequestTrailers } from './request-trailers.js';
-import {
-  callSink,
-  pumpResponse,
-  rawFields,
-  responseFrame,
-  responseHeaders,
-  upstreamFailed,
-} from './response-sender.js';
+import { callSink, responseFrame, upstreamFailed } from './response-sender.js';
+import { forwardResponse, nodeRequest, streamRequest } from './stream-request.js';
+import { resetOutcome } from './upstream-errors.js';
 import { type UpstreamRequest, upstreamRequest } from './upstream-request.js';
 
 export type { CallDeps, CallHost } from './call-types.js';
-
-const RESET_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(ResetCode).map(([name, code]) => [code, name.toLowerCase()]),
-);
-
-/** A trailer section from undici (an object) or node:http (a raw list), as the protocol carries it. */
-function responseTrailers(res: UpstreamResponse): HeaderList {
-  if (res.rawTrailers) return trailerFields(res.rawTrailers());
-  const fields = (res as { trailers?: Record<string, string | string[] | undefined> }).trailers;
-  return fields ? trailerFields(rawFields(fields)) : [];
-}
 
 /**
  * One REQUEST forwarded to the upstream with undici: the request body streams in as DATA arrives,
  * the response streams back within the hub's window. The slot is released only once undici is
  * done with the upstream, so the upstream never sees more requests than the agent has slots.
+ * HTTP/1.1 upstreams go through undici's `dispatch` (DispatchResponse: no Readable, no promise);
+ * h2c connections and the node:http requests (`*` targets, request trailers) give a response
+ * object with a body stream.
  */
-export class UpstreamCall {
+export class UpstreamCall implements ResponseEvents {
   readonly streamId: number;
   readonly #host: CallHost;
   readonly #deps: CallDeps;
   readonly #frame: RequestFrame;
-  readonly #abort = new CallSignal();
+  /** The dispatched request (HTTP/1.1 upstreams). */
+  #dispatch: DispatchResponse | null = null;
+  /** The abort signal of a request()-style call (h2c, node:http), made when one starts. */
+  #signal: CallSignal | null = null;
   #body: RequestBody | null = null;
   /** The upstream connection lent to this call, returned when the call ends. */
   #client: Client | null = null;
@@ -96,55 +87,62 @@ export class UpstreamCall {
       // undici destroys the body on abort; that error is ours, not news.
       this.#body.on('error', () => {});
     }
-    let response: Promise<UpstreamResponse>;
     if (!h2c && (request.path === '*' || sendTrailers)) {
-      const body = this.#body;
-      response = asteriskRequest({
-        origin: this.#deps.target.origin,
-        method: request.method,
-        headers: request.headers,
-        body,
-        signal: this.#abort.toAbortSignal(),
-        headersTimeoutMs: this.#deps.headersTimeoutMs,
-        path: request.path,
-        ...(sendTrailers ? { trailers: () => body?.trailers } : {}),
-      });
-    } else {
-      const client = this.#deps.connections.acquire();
-      this.#client = client;
-      // A promise whatever happens: a synchronous refusal becomes this request's error only.
-      try {
-        const body = this.#body;
-        const options: Dispatcher.RequestOptions & Pick<H2cRequestOptions, 'trailers'> = {
-          method: request.method as Dispatcher.HttpMethod,
-          path: request.path,
-          headers: request.headers,
-          body,
-          // undici takes the plain call signal; the h2c client listens on a real AbortSignal
-          signal: h2c ? this.#abort.toAbortSignal() : this.#abort,
-          headersTimeout: this.#deps.headersTimeoutMs,
-          bodyTimeout: this.#deps.bodyTimeoutMs,
-          onInfo: (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) =>
-            this.#onInfo(info.statusCode, info.headers),
-          // an h2c connection (H2cConnection) sends them; undici's Client never reads this
-          ...(h2c && body ? { trailers: () => body.trailers } : {}),
-        };
-        response = client.request(options);
-      } catch (err) {
-        response = Promise.reject(err);
-      }
+      const signal = this.#callSignal().toAbortSignal();
+      this.#await(nodeRequest(this.#deps, request, this.#body, signal, sendTrailers));
+      return;
     }
+    const client = this.#deps.connections.acquire();
+    this.#client = client;
+    // undici's request() refuses CONNECT with its own error: the same error as before for it
+    if (!h2c && request.method !== 'CONNECT') {
+      this.#dispatch = new DispatchResponse(this, this.#host.trailers === true);
+      this.#dispatch.dispatch(client, {
+        method: request.method as Dispatcher.HttpMethod,
+        path: request.path,
+        headers: request.headers,
+        body: this.#body,
+        headersTimeout: this.#deps.headersTimeoutMs,
+        bodyTimeout: this.#deps.bodyTimeoutMs,
+      });
+      return;
+    }
+    this.#await(
+      streamRequest(client, request, {
+        body: this.#body,
+        signal: this.#callSignal(),
+        h2c,
+        headersTimeoutMs: this.#deps.headersTimeoutMs,
+        bodyTimeoutMs: this.#deps.bodyTimeoutMs,
+        onInfo: (status, fields) => this.#onInfo(status, fields),
+      }),
+    );
+  }
+
+  #callSignal(): CallSignal {
+    this.#signal ??= new CallSignal();
+    return this.#signal;
+  }
+
+  #await(response: Promise<UpstreamResponse>): void {
     response.then(
       (res) => this.#onResponse(res),
       (err: unknown) => this.#fail(err),
     );
   }
 
+  /** Stops the upstream request, whichever way it went out. */
+  #abortUpstream(): void {
+    this.#dispatch?.abort();
+    this.#signal?.abort();
+    this.#response?.destroy();
+  }
+
   /** An interim response: 103 Early Hints (and 102) go to the hub when it takes them. */
-  #onInfo(status: number, headers: Record<string, string | string[] | undefined>): void {
+  #onInfo(status: number, fields: string[]): void {
     if (this.#closed || this.#hubReset || !this.#host.interimResponses) return;
     if (status !== 102 && status !== 103) return;
-    const frame = responseFrame(this.streamId, status, responseHeaders(headers));
+    const frame = responseFrame(this.streamId, status, stripHopByHop(fields));
     if (frame instanceof Error) {
       this.#deps.log.debug({ err: frame.message, status }, 'interim response not forwarded');
     } else {
@@ -156,39 +154,56 @@ export class UpstreamCall {
     if (!this.#closed) this.#host.send(bytes);
   }
 
-  #onResponse(res: UpstreamResponse): void {
+  onUpstreamInfo(status: number, fields: string[]): void {
+    this.#onInfo(status, fields);
+  }
+
+  onUpstreamHead(status: number, fields: string[], source: PumpSource): boolean {
     if (this.#closed || this.#hubReset) {
-      res.body.destroy();
-      this.#fail(new Error('cancelled'));
-      return;
+      this.#abortUpstream();
+      return false;
     }
-    const body = res.body;
-    this.#response = body;
-    this.#status = res.statusCode;
+    this.#status = status;
     if (this.#deps.now) this.#latencyMs = this.#deps.now() - this.#startedAt;
-    if (!this.#sendHead(body, res.statusCode, responseHeaders(res.headers))) return;
+    if (!this.#sendHead(status, stripHopByHop(fields))) return false;
     const host = this.#host;
     const sink = callSink(
       host,
       () => host.waitForDrain(this),
       () => this.#closed,
     );
-    this.#pump = pumpResponse(this.streamId, host.hubWindow + this.#earlyWindow, sink, body, {
-      done: () => this.#finish(),
-      failed: (err) => this.#fail(err),
-      // Protocol 3: the upstream's trailer section goes out as TRAILERS in place of END.
-      ...(host.trailers ? { trailers: () => responseTrailers(res) } : {}),
-    });
+    this.#pump = new DataPump(this.streamId, host.hubWindow + this.#earlyWindow, sink, source, () =>
+      this.#finish(),
+    );
+    return true;
+  }
+
+  onUpstreamData(chunk: Uint8Array): void {
+    this.#pump?.push(chunk);
+  }
+
+  /** Protocol 3: the upstream's trailer section goes out as TRAILERS in place of END. */
+  onUpstreamEnd(trailers: HeaderList | undefined): void {
+    this.#pump?.end(trailers);
+  }
+
+  onUpstreamError(err: Error): void {
+    this.#fail(err);
+  }
+
+  #onResponse(res: UpstreamResponse): void {
+    this.#response = res.body;
+    forwardResponse(res, this, this.#host.trailers === true);
   }
 
   /** Sends the response head; false (the call reset) when it is past the protocol's limits. */
-  #sendHead(body: Readable, status: number, headers: HeaderList): boolean {
+  #sendHead(status: number, headers: HeaderList): boolean {
     const frame = responseFrame(this.streamId, status, headers);
     if (!(frame instanceof Error)) {
       this.#send(frame);
       return true;
     }
-    body.destroy();
+    this.#abortUpstream();
     this.#deps.log.warn({ err: frame.message }, 'upstream response head cannot be forwarded');
     this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
     return false;
@@ -225,16 +240,14 @@ export class UpstreamCall {
   onReset(): void {
     if (this.#closed) return;
     this.#hubReset = true;
-    this.#abort.abort();
-    this.#response?.destroy();
+    this.#abortUpstream();
     this.#reset(ResetCode.CANCEL, 'cancelled by hub');
   }
 
   /** The hub connection is gone: stop the upstream work; nobody is listening any more. */
   abandon(): void {
     if (this.#closed) return;
-    this.#abort.abort();
-    this.#response?.destroy();
+    this.#abortUpstream();
     this.#closed = true;
     this.#pump?.stop();
     this.#releaseClient();
@@ -254,9 +267,8 @@ export class UpstreamCall {
 
   #reset(code: ResetCodeValue, message: string): void {
     if (this.#closed) return;
-    this.#outcome = RESET_NAMES.get(code) ?? 'error';
-    this.#abort.abort();
-    this.#response?.destroy();
+    this.#outcome = resetOutcome(code);
+    this.#abortUpstream();
     this.#body?.destroy();
     this.#send(encodeFrame({ type: 'RESET', streamId: this.streamId, code, message }));
     this.#finish();
