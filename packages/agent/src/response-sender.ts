@@ -71,6 +71,47 @@ export function callSink(host: ResponseHost, waitForDrain: () => void, closed: (
   };
 }
 
+/** A call as its sink sees it: whether it is over. */
+export interface SinkCall {
+  readonly closed: boolean;
+}
+
+/** A session that sends DATA without a copy and resumes a call after a drain. */
+export interface SinkHost<C> extends ResponseHost {
+  sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void;
+  waitForDrain(call: C): void;
+}
+
+/**
+ * The sink of an ordinary call's pump (what `callSink` builds), as one object with its methods on
+ * the prototype instead of a literal of closures per call.
+ */
+export class CallSink<C extends SinkCall> implements PumpSink {
+  readonly #host: SinkHost<C>;
+  readonly #call: C;
+
+  constructor(host: SinkHost<C>, call: C) {
+    this.#host = host;
+    this.#call = call;
+  }
+
+  send(bytes: Uint8Array): void {
+    if (!this.#call.closed) this.#host.send(bytes);
+  }
+
+  sendData(id: number, chunks: readonly Uint8Array[], length: number): void {
+    if (!this.#call.closed) this.#host.sendData(id, chunks, length);
+  }
+
+  get congested(): boolean {
+    return this.#host.congested;
+  }
+
+  waitForDrain(): void {
+    this.#host.waitForDrain(this.#call);
+  }
+}
+
 /**
  * Sends an upstream response body to the hub as DATA within the hub's window and the session's
  * backpressure, then END (TRAILERS in its place when `trailers` gives fields, protocol 3).

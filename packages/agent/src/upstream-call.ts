@@ -18,7 +18,7 @@ import type { CallDeps, CallHost } from './call-types.js';
 import { DispatchResponse, type ResponseEvents } from './dispatch-response.js';
 import { RequestBody } from './request-body.js';
 import { planRequestTrailers } from './request-trailers.js';
-import { callSink, responseFrame, upstreamFailed } from './response-sender.js';
+import { CallSink, callSink, responseFrame, type SinkHost, upstreamFailed } from './response-sender.js';
 import { forwardResponse, nodeRequest, streamRequest } from './stream-request.js';
 import { resetOutcome } from './upstream-errors.js';
 import { type UpstreamRequest, upstreamRequest } from './upstream-request.js';
@@ -61,6 +61,11 @@ export class UpstreamCall implements ResponseEvents {
     this.#deps = deps;
     this.#frame = frame;
     this.streamId = frame.streamId;
+  }
+
+  /** The call is over (its END or RESET went out, or its session is gone). */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   start(): void {
@@ -167,11 +172,13 @@ export class UpstreamCall implements ResponseEvents {
     if (this.#deps.now) this.#latencyMs = this.#deps.now() - this.#startedAt;
     if (!this.#sendHead(status, stripHopByHop(fields))) return false;
     const host = this.#host;
-    const sink = callSink(
-      host,
-      () => host.waitForDrain(this),
-      () => this.#closed,
-    );
+    const sink = host.sendData
+      ? new CallSink(host as SinkHost<UpstreamCall>, this)
+      : callSink(
+          host,
+          () => host.waitForDrain(this),
+          () => this.#closed,
+        );
     this.#pump = new DataPump(this.streamId, host.hubWindow + this.#earlyWindow, sink, source, () =>
       this.#finish(),
     );
