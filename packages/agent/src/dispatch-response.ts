@@ -1,7 +1,9 @@
+import type { Readable } from 'node:stream';
 import { type HeaderList, type PumpSource, trailerFields } from '@slime/protocol';
 import type { Client, Dispatcher } from 'undici';
 import { ABORTED } from './call-signal.js';
 import { type RawField, rawFieldList } from './raw-fields.js';
+import type { UpstreamRequest } from './upstream-request.js';
 
 /**
  * What an upstream response reports to its call, however it was requested. Fields are flat
@@ -46,9 +48,22 @@ export class DispatchResponse implements Dispatcher.DispatchHandler, PumpSource 
   }
 
   /** Sends the request on `client`; every outcome, a synchronous refusal included, comes as events. */
-  dispatch(client: Client, options: Dispatcher.DispatchOptions): void {
+  dispatch(
+    client: Client,
+    request: UpstreamRequest,
+    body: Readable | null,
+    timeouts: { headersTimeoutMs: number; bodyTimeoutMs: number },
+  ): void {
     this.#dispatching = true;
     try {
+      const options: Dispatcher.DispatchOptions = {
+        method: request.method as Dispatcher.HttpMethod,
+        path: request.path,
+        headers: request.headers,
+        body,
+        headersTimeout: timeouts.headersTimeoutMs,
+        bodyTimeout: timeouts.bodyTimeoutMs,
+      };
       client.dispatch(options, this);
     } finally {
       this.#dispatching = false;

@@ -32,10 +32,6 @@ export interface HubLinkDeps {
   tls?: HubTlsOptions | undefined;
 }
 
-function zeroMask(mask: Buffer): void {
-  mask.fill(0);
-}
-
 /**
  * The agent's link to one hub: dials, keeps one Session at a time, reconnects forever with capped,
  * jittered backoff. Calls of a lost session keep their slots until they stop; the SlotPool then
@@ -73,10 +69,8 @@ export class HubLink {
         ...(this.#deps.hello.agentId ? { 'slime-agent-id': this.#deps.hello.agentId } : {}),
       },
       perMessageDeflate: false,
-      // A zero masking key, as the DATA frames written around ws already use: ws then sends each
-      // frame as it is instead of a masked copy (and the hub has nothing to unmask). Masking
-      // guards intermediaries against script-chosen bytes from browsers; this client is no browser.
-      generateMask: zeroMask,
+      // the zero masking key of the raw DATA path: frames go out as they are, not as masked copies
+      generateMask: (mask: Buffer) => void mask.fill(0),
       maxPayload: Limits.MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
       ...hubTlsClientOptions(this.#deps.tls),

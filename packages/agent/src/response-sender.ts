@@ -8,6 +8,7 @@ import {
   type ResetCodeValue,
   stripHopByHop,
 } from '@slime/protocol';
+import type { Logger } from 'pino';
 import type { CallDeps } from './call-types.js';
 import { describeUpstreamError, isConnectFailure, resetCodeFor } from './upstream-errors.js';
 
@@ -110,6 +111,33 @@ export class CallSink<C extends SinkCall> implements PumpSink {
   waitForDrain(): void {
     this.#host.waitForDrain(this.#call);
   }
+}
+
+/** The sink for a call's pump on `host`: a CallSink when the host sends DATA without a copy. */
+export function callSinkFor<C extends SinkCall>(
+  host: ResponseHost & { waitForDrain(call: C): void },
+  call: C,
+): PumpSink {
+  if (host.sendData) return new CallSink(host as SinkHost<C>, call);
+  return callSink(
+    host,
+    () => host.waitForDrain(call),
+    () => call.closed,
+  );
+}
+
+/** The RESPONSE frame of an interim (102, 103) response, or null when it is not forwarded. */
+export function interimFrame(
+  streamId: number,
+  status: number,
+  fields: string[],
+  log: Pick<Logger, 'debug'>,
+): Uint8Array | null {
+  if (status !== 102 && status !== 103) return null;
+  const frame = responseFrame(streamId, status, stripHopByHop(fields));
+  if (!(frame instanceof Error)) return frame;
+  log.debug({ err: frame.message, status }, 'interim response not forwarded');
+  return null;
 }
 
 /**

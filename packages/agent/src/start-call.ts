@@ -1,4 +1,4 @@
-import type { RequestFrame, WindowBudget } from '@slime/protocol';
+import type { HeaderList, RequestFrame, WindowBudget } from '@slime/protocol';
 import type { CallHost } from './call-types.js';
 import type { Session } from './session.js';
 import type { StreamCall } from './stream-call.js';
@@ -34,6 +34,16 @@ class SessionCallHost implements CallHost {
 
   sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void {
     this.#owner.sendData(streamId, chunks, length);
+  }
+
+  sendWholeResponse(
+    streamId: number,
+    status: number,
+    headers: HeaderList,
+    body: readonly Uint8Array[],
+    length: number,
+  ): boolean {
+    return this.#owner.sendWholeResponse(streamId, status, headers, body, length);
   }
 
   get congested(): boolean {

@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
-import { type HeaderList, trailerFields } from '@slime/protocol';
+import { type HeaderList, ReceiveWindow, trailerFields } from '@slime/protocol';
 import type { Client, Dispatcher } from 'undici';
 import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
 import type { CallSignal } from './call-signal.js';
-import type { CallDeps } from './call-types.js';
+import type { CallDeps, CallHost } from './call-types.js';
 import type { ResponseEvents } from './dispatch-response.js';
 import type { H2cRequestOptions } from './h2c-upstream.js';
-import type { RequestBody } from './request-body.js';
+import { RequestBody } from './request-body.js';
 import { rawFields } from './response-sender.js';
 import type { UpstreamRequest } from './upstream-request.js';
 
@@ -45,9 +45,9 @@ export interface StreamRequestOptions {
   signal: CallSignal;
   /** An h2c connection (H2cConnection): it listens on a real AbortSignal and sends request trailers. */
   h2c: boolean;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
-  onInfo: (status: number, fields: string[]) => void;
+  deps: Pick<CallDeps, 'headersTimeoutMs' | 'bodyTimeoutMs'>;
+  /** Interim responses go to `events.onUpstreamInfo`. */
+  events: Pick<ResponseEvents, 'onUpstreamInfo'>;
 }
 
 /**
@@ -69,10 +69,10 @@ export function streamRequest(
       body: body as Readable | null,
       // undici takes the plain call signal; the h2c client listens on a real AbortSignal
       signal: o.h2c ? o.signal.toAbortSignal() : o.signal,
-      headersTimeout: o.headersTimeoutMs,
-      bodyTimeout: o.bodyTimeoutMs,
+      headersTimeout: o.deps.headersTimeoutMs,
+      bodyTimeout: o.deps.bodyTimeoutMs,
       onInfo: (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) =>
-        o.onInfo(info.statusCode, rawFields(info.headers)),
+        o.events.onUpstreamInfo(info.statusCode, rawFields(info.headers)),
       // an h2c connection (H2cConnection) sends them; undici's Client never reads this
       ...(o.h2c && body ? { trailers: () => body.trailers } : {}),
     };
@@ -93,4 +93,21 @@ export function forwardResponse(res: UpstreamResponse, events: ResponseEvents, t
   body.on('data', (chunk: Buffer) => events.onUpstreamData(chunk));
   body.once('end', () => events.onUpstreamEnd(trailers ? responseTrailers(res) : undefined));
   body.once('error', (err: Error) => events.onUpstreamError(err));
+}
+
+/** A request body fed by the hub's DATA within our window; `grant` sends a WINDOW frame. */
+export function requestBody(
+  host: CallHost,
+  now: (() => number) | undefined,
+  grant: (increment: number) => void,
+): RequestBody {
+  const window = new ReceiveWindow({
+    initial: host.agentWindow,
+    budget: host.windowBudget ?? null,
+    now: now ?? Date.now,
+  });
+  const body = new RequestBody(window, grant);
+  // undici destroys the body on abort; that error is ours, not news.
+  body.on('error', () => {});
+  return body;
 }

@@ -5,21 +5,21 @@ import {
   expandWindow,
   type HeaderList,
   type PumpSource,
-  ReceiveWindow,
   type RequestFrame,
   ResetCode,
   type ResetCodeValue,
   stripHopByHop,
 } from '@slime/protocol';
-import type { Client, Dispatcher } from 'undici';
+import type { Client } from 'undici';
 import type { UpstreamResponse } from './asterisk-request.js';
 import { CallSignal } from './call-signal.js';
 import type { CallDeps, CallHost } from './call-types.js';
 import { DispatchResponse, type ResponseEvents } from './dispatch-response.js';
-import { RequestBody } from './request-body.js';
+import { HeldResponse } from './held-response.js';
+import type { RequestBody } from './request-body.js';
 import { planRequestTrailers } from './request-trailers.js';
-import { CallSink, callSink, responseFrame, type SinkHost, upstreamFailed } from './response-sender.js';
-import { forwardResponse, nodeRequest, streamRequest } from './stream-request.js';
+import { callSinkFor, interimFrame, responseFrame, upstreamFailed } from './response-sender.js';
+import { forwardResponse, nodeRequest, requestBody, streamRequest } from './stream-request.js';
 import { resetOutcome } from './upstream-errors.js';
 import { type UpstreamRequest, upstreamRequest } from './upstream-request.js';
 
@@ -47,6 +47,8 @@ export class UpstreamCall implements ResponseEvents {
   #client: Client | null = null;
   #response: Readable | null = null;
   #pump: DataPump | null = null;
+  /** A dispatched response's head held for the rest of the turn (HeldResponse). */
+  #held: HeldResponse | null = null;
   /** WINDOW granted before the response head (the protocol does not expect it; kept if it comes). */
   #earlyWindow = 0;
   #closed = false;
@@ -81,20 +83,13 @@ export class UpstreamCall implements ResponseEvents {
     const h2c = this.#deps.target.h2c === true;
     const sendTrailers = planRequestTrailers(request, !frame.endStream, h2c);
     if (!frame.endStream) {
-      const window = new ReceiveWindow({
-        initial: this.#host.agentWindow,
-        budget: this.#host.windowBudget ?? null,
-        now: this.#deps.now ?? Date.now,
-      });
-      this.#body = new RequestBody(window, (increment) =>
+      this.#body = requestBody(this.#host, this.#deps.now, (increment) =>
         this.#send(encodeFrame({ type: 'WINDOW', streamId: this.streamId, increment })),
       );
-      // undici destroys the body on abort; that error is ours, not news.
-      this.#body.on('error', () => {});
     }
     if (!h2c && (request.path === '*' || sendTrailers)) {
-      const signal = this.#callSignal().toAbortSignal();
-      this.#await(nodeRequest(this.#deps, request, this.#body, signal, sendTrailers));
+      this.#signal = new CallSignal();
+      this.#await(nodeRequest(this.#deps, request, this.#body, this.#signal.toAbortSignal(), sendTrailers));
       return;
     }
     const client = this.#deps.connections.acquire();
@@ -102,36 +97,20 @@ export class UpstreamCall implements ResponseEvents {
     // undici's request() refuses CONNECT with its own error: the same error as before for it
     if (!h2c && request.method !== 'CONNECT') {
       this.#dispatch = new DispatchResponse(this, this.#host.trailers === true);
-      this.#dispatch.dispatch(client, {
-        method: request.method as Dispatcher.HttpMethod,
-        path: request.path,
-        headers: request.headers,
-        body: this.#body,
-        headersTimeout: this.#deps.headersTimeoutMs,
-        bodyTimeout: this.#deps.bodyTimeoutMs,
-      });
+      this.#dispatch.dispatch(client, request, this.#body, this.#deps);
       return;
     }
-    this.#await(
-      streamRequest(client, request, {
-        body: this.#body,
-        signal: this.#callSignal(),
-        h2c,
-        headersTimeoutMs: this.#deps.headersTimeoutMs,
-        bodyTimeoutMs: this.#deps.bodyTimeoutMs,
-        onInfo: (status, fields) => this.#onInfo(status, fields),
-      }),
-    );
-  }
-
-  #callSignal(): CallSignal {
-    this.#signal ??= new CallSignal();
-    return this.#signal;
+    this.#signal = new CallSignal();
+    const options = { body: this.#body, signal: this.#signal, h2c, deps: this.#deps, events: this };
+    this.#await(streamRequest(client, request, options));
   }
 
   #await(response: Promise<UpstreamResponse>): void {
     response.then(
-      (res) => this.#onResponse(res),
+      (res) => {
+        this.#response = res.body;
+        forwardResponse(res, this, this.#host.trailers === true);
+      },
       (err: unknown) => this.#fail(err),
     );
   }
@@ -143,24 +122,15 @@ export class UpstreamCall implements ResponseEvents {
     this.#response?.destroy();
   }
 
-  /** An interim response: 103 Early Hints (and 102) go to the hub when it takes them. */
-  #onInfo(status: number, fields: string[]): void {
-    if (this.#closed || this.#hubReset || !this.#host.interimResponses) return;
-    if (status !== 102 && status !== 103) return;
-    const frame = responseFrame(this.streamId, status, stripHopByHop(fields));
-    if (frame instanceof Error) {
-      this.#deps.log.debug({ err: frame.message, status }, 'interim response not forwarded');
-    } else {
-      this.#send(frame);
-    }
-  }
-
   #send(bytes: Uint8Array): void {
     if (!this.#closed) this.#host.send(bytes);
   }
 
+  /** An interim response: 103 Early Hints (and 102) go to the hub when it takes them. */
   onUpstreamInfo(status: number, fields: string[]): void {
-    this.#onInfo(status, fields);
+    if (this.#closed || this.#hubReset || !this.#host.interimResponses) return;
+    const frame = interimFrame(this.streamId, status, fields, this.#deps.log);
+    if (frame) this.#send(frame);
   }
 
   onUpstreamHead(status: number, fields: string[], source: PumpSource): boolean {
@@ -170,37 +140,59 @@ export class UpstreamCall implements ResponseEvents {
     }
     this.#status = status;
     if (this.#deps.now) this.#latencyMs = this.#deps.now() - this.#startedAt;
-    if (!this.#sendHead(status, stripHopByHop(fields))) return false;
-    const host = this.#host;
-    const sink = host.sendData
-      ? new CallSink(host as SinkHost<UpstreamCall>, this)
-      : callSink(
-          host,
-          () => host.waitForDrain(this),
-          () => this.#closed,
-        );
-    this.#pump = new DataPump(this.streamId, host.hubWindow + this.#earlyWindow, sink, source, () =>
-      this.#finish(),
-    );
+    const headers = stripHopByHop(fields);
+    if (this.#dispatch && this.#host.sendWholeResponse && !this.#host.congested) {
+      this.#held = new HeldResponse(status, headers, source);
+      queueMicrotask(() => this.#release());
+      return true;
+    }
+    return this.#startBody(status, headers, source);
+  }
+
+  /** Sends the head and starts pumping the body; false (the call reset) when the head cannot go. */
+  #startBody(status: number, headers: HeaderList, source: PumpSource): boolean {
+    if (!this.#sendHead(status, headers)) return false;
+    const sink = callSinkFor(this.#host, this);
+    const window = this.#host.hubWindow + this.#earlyWindow;
+    this.#pump = new DataPump(this.streamId, window, sink, source, () => this.#finish());
     return true;
   }
 
+  /** The held head (and body so far) goes out frame by frame: the response is not complete yet. */
+  #release(): void {
+    const held = this.#held;
+    if (held === null) return;
+    this.#held = null;
+    if (this.#closed || !this.#startBody(held.status, held.headers, held.source)) return;
+    for (const chunk of held.chunks) this.#pump?.push(chunk);
+  }
+
   onUpstreamData(chunk: Uint8Array): void {
-    this.#pump?.push(chunk);
+    if (this.#held === null) this.#pump?.push(chunk);
+    else if (!this.#held.add(chunk)) this.#release();
   }
 
   /** Protocol 3: the upstream's trailer section goes out as TRAILERS in place of END. */
   onUpstreamEnd(trailers: HeaderList | undefined): void {
+    const held = this.#held;
+    if (held !== null && !trailers?.length && this.#sendWhole(held)) return;
+    this.#release();
     this.#pump?.end(trailers);
+  }
+
+  /** The whole response in one write (HeldResponse.sendWhole): true when the call is over. */
+  #sendWhole(held: HeldResponse): boolean {
+    if (this.#closed) return false;
+    const sent = held.sendWhole(this.#host, this.streamId, this.#host.hubWindow + this.#earlyWindow);
+    if (sent === false) return false;
+    this.#held = null;
+    if (sent === true) this.#finish();
+    else this.#headRefused(sent);
+    return true;
   }
 
   onUpstreamError(err: Error): void {
     this.#fail(err);
-  }
-
-  #onResponse(res: UpstreamResponse): void {
-    this.#response = res.body;
-    forwardResponse(res, this, this.#host.trailers === true);
   }
 
   /** Sends the response head; false (the call reset) when it is past the protocol's limits. */
@@ -210,10 +202,14 @@ export class UpstreamCall implements ResponseEvents {
       this.#send(frame);
       return true;
     }
-    this.#abortUpstream();
-    this.#deps.log.warn({ err: frame.message }, 'upstream response head cannot be forwarded');
-    this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
+    this.#headRefused(frame);
     return false;
+  }
+
+  #headRefused(err: Error): void {
+    this.#abortUpstream();
+    this.#deps.log.warn({ err: err.message }, 'upstream response head cannot be forwarded');
+    this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
   }
 
   /** The WebSocket drained below its low-water mark. */
@@ -262,6 +258,9 @@ export class UpstreamCall implements ResponseEvents {
   }
 
   #fail(err: unknown): void {
+    if (this.#closed) return;
+    // what arrived before the failure goes out first, as it would have without the hold
+    this.#release();
     if (this.#closed) return;
     const { code, reason } = upstreamFailed(err, this.#deps, {
       streamId: this.streamId,
