@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { childScope } from '../lib/children.mjs';
-import { startUpstream, SECRET, agentToken } from '../lib/setup.mjs';
+import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
 
 const [roundsS, ...roots] = process.argv.slice(2);
 const warm = Number(process.env.WARM ?? 2);
