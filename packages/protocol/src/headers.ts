@@ -70,7 +70,9 @@ export function stripHopByHop(raw: readonly string[], drop?: (lowerName: string)
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const token of raw[i + 1]!.split(',')) {
       const t = token.trim().toLowerCase();
-      if (t && !HOP_BY_HOP.has(t)) (named ??= new Set()).add(t);
+      if (!t || HOP_BY_HOP.has(t)) continue;
+      named ??= new Set();
+      named.add(t);
     }
   }
   const out: HeaderList = [];
