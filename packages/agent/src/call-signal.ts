@@ -7,7 +7,7 @@
 // One reason for every aborted call: undici destroys the response with it and streams read its
 // stack; a fresh Error per abort cost ~15 µs (stack capture and formatting) when a burst of 1,000
 // SSE clients left at once. Nothing inspects it beyond its name.
-const ABORTED = new Error('This operation was aborted');
+export const ABORTED = new Error('This operation was aborted');
 ABORTED.name = 'AbortError';
 
 export class CallSignal {

@@ -1,4 +1,4 @@
-import type { WindowBudget } from '@slime/protocol';
+import type { HeaderList, WindowBudget } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { UpstreamTarget } from './options.js';
 import type { UpstreamCall } from './upstream-call.js';
@@ -9,6 +9,17 @@ export interface CallHost {
   send(bytes: Uint8Array): void;
   /** One DATA frame without copying its payload (when the session can). */
   sendData?(streamId: number, chunks: readonly Uint8Array[], length: number): void;
+  /**
+   * RESPONSE, DATA (unless `length` is 0) and END of a complete response in one write; false when
+   * the session cannot (the frames then go one by one). Throws like encodeFrame for a bad head.
+   */
+  sendWholeResponse?(
+    streamId: number,
+    status: number,
+    headers: HeaderList,
+    body: readonly Uint8Array[],
+    length: number,
+  ): boolean;
   readonly congested: boolean;
   waitForDrain(call: UpstreamCall): void;
   /** The hub's per-stream window for response bodies. */

@@ -69,6 +69,8 @@ export class HubLink {
         ...(this.#deps.hello.agentId ? { 'slime-agent-id': this.#deps.hello.agentId } : {}),
       },
       perMessageDeflate: false,
+      // the zero masking key of the raw DATA path: frames go out as they are, not as masked copies
+      generateMask: (mask: Buffer) => void mask.fill(0),
       maxPayload: Limits.MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
       ...hubTlsClientOptions(this.#deps.tls),

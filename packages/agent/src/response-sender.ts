@@ -8,6 +8,7 @@ import {
   type ResetCodeValue,
   stripHopByHop,
 } from '@slime/protocol';
+import type { Logger } from 'pino';
 import type { CallDeps } from './call-types.js';
 import { describeUpstreamError, isConnectFailure, resetCodeFor } from './upstream-errors.js';
 
@@ -69,6 +70,74 @@ export function callSink(host: ResponseHost, waitForDrain: () => void, closed: (
     },
     waitForDrain,
   };
+}
+
+/** A call as its sink sees it: whether it is over. */
+export interface SinkCall {
+  readonly closed: boolean;
+}
+
+/** A session that sends DATA without a copy and resumes a call after a drain. */
+export interface SinkHost<C> extends ResponseHost {
+  sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void;
+  waitForDrain(call: C): void;
+}
+
+/**
+ * The sink of an ordinary call's pump (what `callSink` builds), as one object with its methods on
+ * the prototype instead of a literal of closures per call.
+ */
+export class CallSink<C extends SinkCall> implements PumpSink {
+  readonly #host: SinkHost<C>;
+  readonly #call: C;
+
+  constructor(host: SinkHost<C>, call: C) {
+    this.#host = host;
+    this.#call = call;
+  }
+
+  send(bytes: Uint8Array): void {
+    if (!this.#call.closed) this.#host.send(bytes);
+  }
+
+  sendData(id: number, chunks: readonly Uint8Array[], length: number): void {
+    if (!this.#call.closed) this.#host.sendData(id, chunks, length);
+  }
+
+  get congested(): boolean {
+    return this.#host.congested;
+  }
+
+  waitForDrain(): void {
+    this.#host.waitForDrain(this.#call);
+  }
+}
+
+/** The sink for a call's pump on `host`: a CallSink when the host sends DATA without a copy. */
+export function callSinkFor<C extends SinkCall>(
+  host: ResponseHost & { waitForDrain(call: C): void },
+  call: C,
+): PumpSink {
+  if (host.sendData) return new CallSink(host as SinkHost<C>, call);
+  return callSink(
+    host,
+    () => host.waitForDrain(call),
+    () => call.closed,
+  );
+}
+
+/** The RESPONSE frame of an interim (102, 103) response, or null when it is not forwarded. */
+export function interimFrame(
+  streamId: number,
+  status: number,
+  fields: string[],
+  log: Pick<Logger, 'debug'>,
+): Uint8Array | null {
+  if (status !== 102 && status !== 103) return null;
+  const frame = responseFrame(streamId, status, stripHopByHop(fields));
+  if (!(frame instanceof Error)) return frame;
+  log.debug({ err: frame.message, status }, 'interim response not forwarded');
+  return null;
 }
 
 /**

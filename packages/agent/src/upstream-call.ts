@@ -1,61 +1,54 @@
 import type { Readable } from 'node:stream';
 import {
-  type DataPump,
+  DataPump,
   encodeFrame,
   expandWindow,
   type HeaderList,
-  ReceiveWindow,
+  type PumpSource,
   type RequestFrame,
   ResetCode,
   type ResetCodeValue,
-  trailerFields,
+  stripHopByHop,
 } from '@slime/protocol';
-import type { Client, Dispatcher } from 'undici';
-import { asteriskRequest, type UpstreamResponse } from './asterisk-request.js';
+import type { Client } from 'undici';
+import type { UpstreamResponse } from './asterisk-request.js';
 import { CallSignal } from './call-signal.js';
 import type { CallDeps, CallHost } from './call-types.js';
-import type { H2cRequestOptions } from './h2c-upstream.js';
-import { RequestBody } from './request-body.js';
+import { DispatchResponse, type ResponseEvents } from './dispatch-response.js';
+import { HeldResponse } from './held-response.js';
+import type { RequestBody } from './request-body.js';
 import { planRequestTrailers } from './request-trailers.js';
-import {
-  callSink,
-  pumpResponse,
-  rawFields,
-  responseFrame,
-  responseHeaders,
-  upstreamFailed,
-} from './response-sender.js';
+import { callSinkFor, interimFrame, responseFrame, upstreamFailed } from './response-sender.js';
+import { forwardResponse, nodeRequest, requestBody, streamRequest } from './stream-request.js';
+import { resetOutcome } from './upstream-errors.js';
 import { type UpstreamRequest, upstreamRequest } from './upstream-request.js';
 
 export type { CallDeps, CallHost } from './call-types.js';
-
-const RESET_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(ResetCode).map(([name, code]) => [code, name.toLowerCase()]),
-);
-
-/** A trailer section from undici (an object) or node:http (a raw list), as the protocol carries it. */
-function responseTrailers(res: UpstreamResponse): HeaderList {
-  if (res.rawTrailers) return trailerFields(res.rawTrailers());
-  const fields = (res as { trailers?: Record<string, string | string[] | undefined> }).trailers;
-  return fields ? trailerFields(rawFields(fields)) : [];
-}
 
 /**
  * One REQUEST forwarded to the upstream with undici: the request body streams in as DATA arrives,
  * the response streams back within the hub's window. The slot is released only once undici is
  * done with the upstream, so the upstream never sees more requests than the agent has slots.
+ * HTTP/1.1 upstreams go through undici's `dispatch` (DispatchResponse: no Readable, no promise);
+ * h2c connections and the node:http requests (`*` targets, request trailers) give a response
+ * object with a body stream.
  */
-export class UpstreamCall {
+export class UpstreamCall implements ResponseEvents {
   readonly streamId: number;
   readonly #host: CallHost;
   readonly #deps: CallDeps;
   readonly #frame: RequestFrame;
-  readonly #abort = new CallSignal();
+  /** The dispatched request (HTTP/1.1 upstreams). */
+  #dispatch: DispatchResponse | null = null;
+  /** The abort signal of a request()-style call (h2c, node:http), made when one starts. */
+  #signal: CallSignal | null = null;
   #body: RequestBody | null = null;
   /** The upstream connection lent to this call, returned when the call ends. */
   #client: Client | null = null;
   #response: Readable | null = null;
   #pump: DataPump | null = null;
+  /** A dispatched response's head held for the rest of the turn (HeldResponse). */
+  #held: HeldResponse | null = null;
   /** WINDOW granted before the response head (the protocol does not expect it; kept if it comes). */
   #earlyWindow = 0;
   #closed = false;
@@ -72,6 +65,11 @@ export class UpstreamCall {
     this.streamId = frame.streamId;
   }
 
+  /** The call is over (its END or RESET went out, or its session is gone). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   start(): void {
     const frame = this.#frame;
     this.#startedAt = this.#deps.now?.() ?? 0;
@@ -85,113 +83,133 @@ export class UpstreamCall {
     const h2c = this.#deps.target.h2c === true;
     const sendTrailers = planRequestTrailers(request, !frame.endStream, h2c);
     if (!frame.endStream) {
-      const window = new ReceiveWindow({
-        initial: this.#host.agentWindow,
-        budget: this.#host.windowBudget ?? null,
-        now: this.#deps.now ?? Date.now,
-      });
-      this.#body = new RequestBody(window, (increment) =>
+      this.#body = requestBody(this.#host, this.#deps.now, (increment) =>
         this.#send(encodeFrame({ type: 'WINDOW', streamId: this.streamId, increment })),
       );
-      // undici destroys the body on abort; that error is ours, not news.
-      this.#body.on('error', () => {});
     }
-    let response: Promise<UpstreamResponse>;
     if (!h2c && (request.path === '*' || sendTrailers)) {
-      const body = this.#body;
-      response = asteriskRequest({
-        origin: this.#deps.target.origin,
-        method: request.method,
-        headers: request.headers,
-        body,
-        signal: this.#abort.toAbortSignal(),
-        headersTimeoutMs: this.#deps.headersTimeoutMs,
-        path: request.path,
-        ...(sendTrailers ? { trailers: () => body?.trailers } : {}),
-      });
-    } else {
-      const client = this.#deps.connections.acquire();
-      this.#client = client;
-      // A promise whatever happens: a synchronous refusal becomes this request's error only.
-      try {
-        const body = this.#body;
-        const options: Dispatcher.RequestOptions & Pick<H2cRequestOptions, 'trailers'> = {
-          method: request.method as Dispatcher.HttpMethod,
-          path: request.path,
-          headers: request.headers,
-          body,
-          // undici takes the plain call signal; the h2c client listens on a real AbortSignal
-          signal: h2c ? this.#abort.toAbortSignal() : this.#abort,
-          headersTimeout: this.#deps.headersTimeoutMs,
-          bodyTimeout: this.#deps.bodyTimeoutMs,
-          onInfo: (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) =>
-            this.#onInfo(info.statusCode, info.headers),
-          // an h2c connection (H2cConnection) sends them; undici's Client never reads this
-          ...(h2c && body ? { trailers: () => body.trailers } : {}),
-        };
-        response = client.request(options);
-      } catch (err) {
-        response = Promise.reject(err);
-      }
+      this.#signal = new CallSignal();
+      this.#await(nodeRequest(this.#deps, request, this.#body, this.#signal.toAbortSignal(), sendTrailers));
+      return;
     }
+    const client = this.#deps.connections.acquire();
+    this.#client = client;
+    // undici's request() refuses CONNECT with its own error: the same error as before for it
+    if (!h2c && request.method !== 'CONNECT') {
+      this.#dispatch = new DispatchResponse(this, this.#host.trailers === true);
+      this.#dispatch.dispatch(client, request, this.#body, this.#deps);
+      return;
+    }
+    this.#signal = new CallSignal();
+    const options = { body: this.#body, signal: this.#signal, h2c, deps: this.#deps, events: this };
+    this.#await(streamRequest(client, request, options));
+  }
+
+  #await(response: Promise<UpstreamResponse>): void {
     response.then(
-      (res) => this.#onResponse(res),
+      (res) => {
+        this.#response = res.body;
+        forwardResponse(res, this, this.#host.trailers === true);
+      },
       (err: unknown) => this.#fail(err),
     );
   }
 
-  /** An interim response: 103 Early Hints (and 102) go to the hub when it takes them. */
-  #onInfo(status: number, headers: Record<string, string | string[] | undefined>): void {
-    if (this.#closed || this.#hubReset || !this.#host.interimResponses) return;
-    if (status !== 102 && status !== 103) return;
-    const frame = responseFrame(this.streamId, status, responseHeaders(headers));
-    if (frame instanceof Error) {
-      this.#deps.log.debug({ err: frame.message, status }, 'interim response not forwarded');
-    } else {
-      this.#send(frame);
-    }
+  /** Stops the upstream request, whichever way it went out. */
+  #abortUpstream(): void {
+    this.#dispatch?.abort();
+    this.#signal?.abort();
+    this.#response?.destroy();
   }
 
   #send(bytes: Uint8Array): void {
     if (!this.#closed) this.#host.send(bytes);
   }
 
-  #onResponse(res: UpstreamResponse): void {
+  /** An interim response: 103 Early Hints (and 102) go to the hub when it takes them. */
+  onUpstreamInfo(status: number, fields: string[]): void {
+    if (this.#closed || this.#hubReset || !this.#host.interimResponses) return;
+    const frame = interimFrame(this.streamId, status, fields, this.#deps.log);
+    if (frame) this.#send(frame);
+  }
+
+  onUpstreamHead(status: number, fields: string[], source: PumpSource): boolean {
     if (this.#closed || this.#hubReset) {
-      res.body.destroy();
-      this.#fail(new Error('cancelled'));
-      return;
+      this.#abortUpstream();
+      return false;
     }
-    const body = res.body;
-    this.#response = body;
-    this.#status = res.statusCode;
+    this.#status = status;
     if (this.#deps.now) this.#latencyMs = this.#deps.now() - this.#startedAt;
-    if (!this.#sendHead(body, res.statusCode, responseHeaders(res.headers))) return;
-    const host = this.#host;
-    const sink = callSink(
-      host,
-      () => host.waitForDrain(this),
-      () => this.#closed,
-    );
-    this.#pump = pumpResponse(this.streamId, host.hubWindow + this.#earlyWindow, sink, body, {
-      done: () => this.#finish(),
-      failed: (err) => this.#fail(err),
-      // Protocol 3: the upstream's trailer section goes out as TRAILERS in place of END.
-      ...(host.trailers ? { trailers: () => responseTrailers(res) } : {}),
-    });
+    const headers = stripHopByHop(fields);
+    if (this.#dispatch && this.#host.sendWholeResponse && !this.#host.congested) {
+      this.#held = new HeldResponse(status, headers, source);
+      queueMicrotask(() => this.#release());
+      return true;
+    }
+    return this.#startBody(status, headers, source);
+  }
+
+  /** Sends the head and starts pumping the body; false (the call reset) when the head cannot go. */
+  #startBody(status: number, headers: HeaderList, source: PumpSource): boolean {
+    if (!this.#sendHead(status, headers)) return false;
+    const sink = callSinkFor(this.#host, this);
+    const window = this.#host.hubWindow + this.#earlyWindow;
+    this.#pump = new DataPump(this.streamId, window, sink, source, () => this.#finish());
+    return true;
+  }
+
+  /** The held head (and body so far) goes out frame by frame: the response is not complete yet. */
+  #release(): void {
+    const held = this.#held;
+    if (held === null) return;
+    this.#held = null;
+    if (this.#closed || !this.#startBody(held.status, held.headers, held.source)) return;
+    for (const chunk of held.chunks) this.#pump?.push(chunk);
+  }
+
+  onUpstreamData(chunk: Uint8Array): void {
+    if (this.#held === null) this.#pump?.push(chunk);
+    else if (!this.#held.add(chunk)) this.#release();
+  }
+
+  /** Protocol 3: the upstream's trailer section goes out as TRAILERS in place of END. */
+  onUpstreamEnd(trailers: HeaderList | undefined): void {
+    const held = this.#held;
+    if (held !== null && !trailers?.length && this.#sendWhole(held)) return;
+    this.#release();
+    this.#pump?.end(trailers);
+  }
+
+  /** The whole response in one write (HeldResponse.sendWhole): true when the call is over. */
+  #sendWhole(held: HeldResponse): boolean {
+    if (this.#closed) return false;
+    const sent = held.sendWhole(this.#host, this.streamId, this.#host.hubWindow + this.#earlyWindow);
+    if (sent === false) return false;
+    this.#held = null;
+    if (sent === true) this.#finish();
+    else this.#headRefused(sent);
+    return true;
+  }
+
+  onUpstreamError(err: Error): void {
+    this.#fail(err);
   }
 
   /** Sends the response head; false (the call reset) when it is past the protocol's limits. */
-  #sendHead(body: Readable, status: number, headers: HeaderList): boolean {
+  #sendHead(status: number, headers: HeaderList): boolean {
     const frame = responseFrame(this.streamId, status, headers);
     if (!(frame instanceof Error)) {
       this.#send(frame);
       return true;
     }
-    body.destroy();
-    this.#deps.log.warn({ err: frame.message }, 'upstream response head cannot be forwarded');
-    this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
+    this.#headRefused(frame);
     return false;
+  }
+
+  #headRefused(err: Error): void {
+    this.#abortUpstream();
+    this.#deps.log.warn({ err: err.message }, 'upstream response head cannot be forwarded');
+    this.#reset(ResetCode.UPSTREAM_ERROR, 'upstream response head exceeds protocol limits');
   }
 
   /** The WebSocket drained below its low-water mark. */
@@ -225,16 +243,14 @@ export class UpstreamCall {
   onReset(): void {
     if (this.#closed) return;
     this.#hubReset = true;
-    this.#abort.abort();
-    this.#response?.destroy();
+    this.#abortUpstream();
     this.#reset(ResetCode.CANCEL, 'cancelled by hub');
   }
 
   /** The hub connection is gone: stop the upstream work; nobody is listening any more. */
   abandon(): void {
     if (this.#closed) return;
-    this.#abort.abort();
-    this.#response?.destroy();
+    this.#abortUpstream();
     this.#closed = true;
     this.#pump?.stop();
     this.#releaseClient();
@@ -242,6 +258,9 @@ export class UpstreamCall {
   }
 
   #fail(err: unknown): void {
+    if (this.#closed) return;
+    // what arrived before the failure goes out first, as it would have without the hold
+    this.#release();
     if (this.#closed) return;
     const { code, reason } = upstreamFailed(err, this.#deps, {
       streamId: this.streamId,
@@ -254,9 +273,8 @@ export class UpstreamCall {
 
   #reset(code: ResetCodeValue, message: string): void {
     if (this.#closed) return;
-    this.#outcome = RESET_NAMES.get(code) ?? 'error';
-    this.#abort.abort();
-    this.#response?.destroy();
+    this.#outcome = resetOutcome(code);
+    this.#abortUpstream();
     this.#body?.destroy();
     this.#send(encodeFrame({ type: 'RESET', streamId: this.streamId, code, message }));
     this.#finish();

@@ -28,3 +28,12 @@ export function describeUpstreamError(err: unknown): string {
   if (err instanceof UnsendableRequestError) return `request cannot be sent upstream: ${err.message}`;
   return upstreamFailure(err).phrase;
 }
+
+const RESET_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(ResetCode).map(([name, code]) => [code, name.toLowerCase()]),
+);
+
+/** A call's outcome (metrics, traces) for the RESET code it ended with: the code's name. */
+export function resetOutcome(code: ResetCodeValue): string {
+  return RESET_NAMES.get(code) ?? 'error';
+}

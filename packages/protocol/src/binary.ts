@@ -64,6 +64,8 @@ interface Latin1Sliceable {
 export class Reader {
   readonly #bytes: Uint8Array;
   readonly #latin1: Latin1Sliceable | null;
+  /** The whole frame as Latin-1 text, made at the first string read: strings are cut from it. */
+  #text: string | null = null;
   #pos: number;
 
   constructor(bytes: Uint8Array, start = 0) {
@@ -113,7 +115,13 @@ export class Reader {
 
   /** The string of the ASCII bytes [start, end) (the caller checked them). */
   #ascii(start: number, end: number): string {
-    if (this.#latin1) return this.#latin1.latin1Slice(start, end);
+    // One native call per frame, not one per string: the strings of a REQUEST (method, target,
+    // header names and values) are cut from a single Latin-1 copy of the frame. REQUEST decode
+    // 1.85 -> 1.2 µs (bench/probes/codec-micro.mjs).
+    if (this.#latin1) {
+      this.#text ??= this.#latin1.latin1Slice(0, this.#bytes.byteLength);
+      return this.#text.substring(start, end);
+    }
     const raw = this.#bytes.subarray(start, end);
     return end - start <= ASCII_DECODE_MAX ? asciiString(raw) : utf8Decoder.decode(raw);
   }

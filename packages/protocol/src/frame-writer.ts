@@ -171,6 +171,18 @@ export class FrameWriter<W extends Resumable = Resumable> extends WriteBudget<W>
     });
   }
 
+  /**
+   * Writes bytes already framed as WebSocket messages (encodeWholeResponse) straight to the socket
+   * under the WebSocket, in this turn's corked write. False, writing nothing, without that path.
+   */
+  writeFramed(wire: Uint8Array): boolean {
+    const raw = this.#o.raw;
+    if (!raw?.open()) return false;
+    this.#cork();
+    raw.socket.write(wire, this.queued(wire.byteLength));
+    return true;
+  }
+
   #cork(): void {
     if (!this.#corked && this.#o.socket) {
       this.#corked = true;

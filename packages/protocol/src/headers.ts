@@ -61,14 +61,18 @@ export function isHopByHop(name: string): boolean {
  * `raw` is Node's `rawHeaders` shape: [name, value, name, value, ...].
  */
 export function stripHopByHop(raw: readonly string[], drop?: (lowerName: string) => boolean): HeaderList {
+  // Fields the Connection header names; those hop-by-hop anyway (`keep-alive`, sent with nearly
+  // every response) need no set. Only a 10-character name can be `connection`: the others are
+  // not lower-cased for this pass.
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'connection') {
+    const name = raw[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) {
+      const t = token.trim().toLowerCase();
+      if (!t || HOP_BY_HOP.has(t)) continue;
       named ??= new Set();
-      for (const token of raw[i + 1]!.split(',')) {
-        const t = token.trim().toLowerCase();
-        if (t) named.add(t);
-      }
+      named.add(t);
     }
   }
   const out: HeaderList = [];

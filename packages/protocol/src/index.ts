@@ -111,4 +111,5 @@ export {
   upstreamFailure,
 } from './upstream-failure.js';
 export { negotiateVersion, SUPPORTED_VERSIONS, type VersionRange } from './version.js';
+export { encodeWholeResponse } from './whole-response.js';
 export { type Resumable, WriteBudget } from './write-budget.js';

@@ -2,7 +2,8 @@ import { decodeFrame } from '../codec.js';
 import { CloseCode } from '../constants.js';
 import { closeCodeFor, closeReason, ProtocolError } from '../errors.js';
 import { FrameWriter } from '../frame-writer.js';
-import type { Frame } from '../frames.js';
+import type { Frame, HeaderList } from '../frames.js';
+import { encodeWholeResponse } from '../whole-response.js';
 import type { Resumable } from '../write-budget.js';
 import { heartbeatDue } from './heartbeat.js';
 import type { MuxSocket, MuxTimers } from './mux-socket.js';
@@ -114,6 +115,26 @@ export class MuxEndpoint<S extends MuxStream> {
     if (this.#state === 'closed') return;
     const n = this.#writer.writeData(streamId, chunks, length);
     this.#onSent?.(n);
+  }
+
+  /**
+   * A complete response (RESPONSE, DATA unless `length` is 0, END) in one write to the socket
+   * under the WebSocket. False when the socket has no such path (or is closed): nothing was sent,
+   * the caller sends the frames one by one.
+   */
+  sendWholeResponse(
+    streamId: number,
+    status: number,
+    headers: HeaderList,
+    body: readonly Uint8Array[],
+    length: number,
+  ): boolean {
+    const raw = this.#socket.raw;
+    if (this.#state === 'closed' || raw === undefined) return false;
+    const wire = encodeWholeResponse(streamId, status, headers, body, length, raw.masked);
+    if (!this.#writer.writeFramed(wire)) return false;
+    this.#onSent?.(wire.byteLength);
+    return true;
   }
 
   /** Writes what is held back now: before a close or terminate, nothing queued may be lost. */

@@ -1,3 +1,4 @@
+import type { HeaderList } from '../frames.js';
 import type { MuxEndpoint, MuxStream } from './mux-endpoint.js';
 
 /**
@@ -19,6 +20,17 @@ export abstract class MuxPeer<S extends MuxStream> {
   /** One DATA frame, its payload written as it is (no copy into a frame, no masking copy). */
   sendData(streamId: number, chunks: readonly Uint8Array[], length: number): void {
     this.mux.sendData(streamId, chunks, length);
+  }
+
+  /** A complete response in one socket write; false when it must go frame by frame (see MuxEndpoint). */
+  sendWholeResponse(
+    streamId: number,
+    status: number,
+    headers: HeaderList,
+    body: readonly Uint8Array[],
+    length: number,
+  ): boolean {
+    return this.mux.sendWholeResponse(streamId, status, headers, body, length);
   }
 
   /** Writes what is held back now: before a close or terminate, nothing queued may be lost. */
