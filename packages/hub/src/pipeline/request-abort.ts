@@ -23,7 +23,8 @@ export class RequestAbort implements AbortLike {
     // as an AbortSignal: a listener added after the abort never runs
     if (this.aborted) return;
     if (this.#first === null && this.#more === null) this.#first = listener;
-    else (this.#more ??= []).push(listener);
+    else if (this.#more === null) this.#more = [listener];
+    else this.#more.push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
