@@ -15,7 +15,7 @@ export function startUpstream(scope, args = {}) {
  * A hub process and `agentProcs` agent processes (each with `numWorker` slots) in front of
  * `upstreamUrl`. Returns { url, hub, agents, pids } where pids are hub + agents, whose CPU the
  * "proxy CPU per request" figure sums. `log`: a log level; the hub and agents then log as
- * `slime hub run` and `slime agent run` do (JSON lines, one write per line), else not at all.
+ * `slime hub run` and `slime agent run` do (JSON lines, one write per event-loop turn), else not at all.
  */
 export async function startSlime(
   scope,

@@ -36,7 +36,8 @@ const wrk = (s) =>
 console.error(`warm-up: ${await wrk(warm)} requests`);
 console.error('--- measuring');
 // ALLOC_PROF=FILE: a sampling allocation profile over the measured window, garbage included (what
-// the young-generation GC has to sweep), written as a .heapprofile.
+// the young-generation GC has to sweep), written as a .heapprofile. With ALLOC_PROF_SURVIVORS=1,
+// only what outlived a young-generation GC (copied, promoted or pretenured: what makes GC expensive).
 let session;
 if (process.env.ALLOC_PROF) {
   const { Session } = await import('node:inspector/promises');
@@ -45,7 +46,7 @@ if (process.env.ALLOC_PROF) {
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 4096,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: process.env.ALLOC_PROF_SURVIVORS !== '1',
   });
 }
 const t0 = process.hrtime.bigint() / 1000n;

@@ -3,15 +3,18 @@
 // the same for every build, so two builds compare on one number (ab-cpu.mjs alternates them).
 //   node bench/probes/inproc-cpu.mjs ROOT [warm s=3] [measure s=4]
 import { execFile } from 'node:child_process';
-import { openSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { devNullWriter } from '../lib/cli-logger.mjs';
 import { startChain } from '../lib/in-process.mjs';
 
-const [root, warm = '3', secs = '4'] = process.argv.slice(2);
+const [rootArg, warm = '3', secs = '4'] = process.argv.slice(2);
+// imports below are relative to this file, so `.` must become the checkout's absolute path
+const root = resolve(rootArg);
 const { createLogger } = await import(`${root}/packages/cli/dist/logger.js`);
-const fd = openSync('/dev/null', 'w');
+// as `slime hub run` writes its lines (one write per event-loop turn), whichever root is measured
 const logger = () =>
-  createLogger({ level: process.env.LOG ?? 'info', format: 'json', write: (l) => writeSync(fd, l) });
+  createLogger({ level: process.env.LOG ?? 'info', format: 'json', write: devNullWriter() });
 const body = Buffer.from('hello world\n');
 const { url, close } = await startChain(root, (_req, res) => res.end(body), {
   numWorker: 64,

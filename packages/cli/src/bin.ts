@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { homedir } from 'node:os';
+import { batchedWrite } from './batched-write.js';
 import { main } from './program.js';
 
 // The only place that binds the CLI to the real process.
@@ -34,38 +35,8 @@ function safeWriter(stream: NodeJS.WriteStream, onDropped: (err: NodeJS.ErrnoExc
   };
 }
 
-/**
- * Batches the text written in one turn of the event loop into one write: a busy hub writes an
- * access line per request, and one write(2) each cost ~9 µs of its request path (#19). Lines wait
- * at most until the loop's check phase, or until 64 KiB are pending; at exit (process.exit, an
- * uncaught error) what is pending is written at once, so only a SIGKILL can lose the last
- * turn's lines.
- */
-function batched(write: (text: string) => void): (text: string) => void {
-  let pending = '';
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    if (pending === '') return;
-    const text = pending;
-    pending = '';
-    write(text);
-  };
-  // stdout's writes are synchronous for files, terminals and (on Linux) pipes, so this one still
-  // lands before the process ends
-  process.on('exit', flush);
-  return (text) => {
-    pending += text;
-    if (pending.length >= 64 * 1024) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  };
-}
-
 const stderr = safeWriter(process.stderr, () => {});
-const stdout = batched(
+const stdout = batchedWrite(
   safeWriter(process.stdout, (err) =>
     stderr(`slime: stdout is closed (${err.code ?? err.message}); logs are dropped from now on\n`),
   ),

@@ -25,6 +25,11 @@ export interface ClientRequestDeps {
   track(res: ServerResponse): void;
 }
 
+/** Whether the target's path (before any query) is `path`, without splitting the target per request. */
+function pathIs(url: string, path: string): boolean {
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63); // '?'
+}
+
 /**
  * What the client port does with an ordinary request (not an upgrade): a Go agent's call, the
  * health check, a misdirected agent, or an application request through the pipeline; plus the
@@ -67,13 +72,13 @@ export function serveClientRequests(server: Server, deps: ClientRequestDeps): vo
       writeError(res, new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down', { retryAfter: 1 }));
       return;
     }
-    const path = req.url?.split('?', 1)[0];
-    if (path === '/_slime/health') {
+    const url = req.url ?? '';
+    if (pathIs(url, '/_slime/health')) {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: 'ok', agents: deps.agentCount() }));
       return;
     }
-    if (path === AGENT_PATH) {
+    if (pathIs(url, AGENT_PATH)) {
       writeError(res, new HubError('ERR_HUB_BAD_REQUEST', 'agents must connect with a WebSocket upgrade'));
       return;
     }

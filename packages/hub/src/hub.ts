@@ -149,7 +149,8 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     run,
     track(res) {
       inProgress++;
-      res.once('close', () => {
+      // 'close' comes once: `on` spares the wrapper `once` makes per listener
+      res.on('close', () => {
         if (--inProgress === 0) onIdle?.();
       });
     },

@@ -67,6 +67,8 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
   readonly #health: AgentHealth;
   #upgraded = 0;
   readonly log: Logger;
+  /** The hub's clock, for the streams' receive windows (one function for all of them). */
+  readonly clock: () => number;
 
   constructor(ws: WebSocketLike, opts: ConnectionOptions) {
     super();
@@ -78,6 +80,7 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
     this.hubWindow = opts.hubWindow;
     this.since = opts.now();
     this.log = opts.log;
+    this.clock = () => opts.now();
     this.#health = new AgentHealth(opts.log, {
       upstreamHealth: (healthy) => {
         opts.onUpstreamHealth?.(this, healthy);

@@ -53,15 +53,15 @@ export interface DispatchTicket {
   /** Opens the stream on the chosen agent; called synchronously when an agent is assigned. */
   open: (agent: DispatchAgent) => DispatchedStream;
   /** Per-agent shaping: only agents the gate admits are picked. */
-  gate?: AgentGate;
+  gate?: AgentGate | undefined;
   /** Shaping's admission (group limit, pacing, Retry-After holds), asked before an agent is picked. */
-  admission?: AdmissionGate;
+  admission?: AdmissionGate | undefined;
   /** Agents this request already failed on (could not reach their upstream): not picked again. */
-  exclude?: ReadonlySet<DispatchAgent>;
+  exclude?: ReadonlySet<DispatchAgent> | undefined;
   /** The application it is queued and counted under; default `default`. */
-  app?: string;
+  app?: string | undefined;
   /** Its order within the application's waiters; default `normal`. */
-  priority?: Priority;
+  priority?: Priority | undefined;
 }
 
 /** A request waiting in the dispatcher's queue for an agent. */

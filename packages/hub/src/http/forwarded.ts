@@ -11,6 +11,18 @@ export type XffMode = 'append' | 'overwrite';
 
 export const XFF_MODES: readonly XffMode[] = ['append', 'overwrite'];
 
+/** Fields the hub sets itself or consumes (a module-level function: no closure per request). */
+function notForwarded(name: string): boolean {
+  return (
+    name.startsWith('slime-') ||
+    // answered by the hub itself (100 Continue on the first body read)
+    name === 'expect' ||
+    name === 'x-request-id' ||
+    name === 'x-forwarded-proto' ||
+    name === 'x-forwarded-host'
+  );
+}
+
 /**
  * Headers for the upstream: hop-by-hop fields and our own Slime-* controls removed (the Go version
  * leaked the app password upstream), X-Forwarded-* set, X-Request-Id set.
@@ -25,16 +37,7 @@ export function upstreamHeaders(
   requestId: string,
   xff: XffMode = 'append',
 ): HeaderList {
-  const headers = stripHopByHop(
-    req.rawHeaders,
-    (name) =>
-      name.startsWith('slime-') ||
-      // answered by the hub itself (100 Continue on the first body read)
-      name === 'expect' ||
-      name === 'x-request-id' ||
-      name === 'x-forwarded-proto' ||
-      name === 'x-forwarded-host',
-  );
+  const headers = stripHopByHop(req.rawHeaders, notForwarded);
   let given: string | undefined;
   for (let i = 0; i < headers.length; i++) {
     if (headers[i]![0] === 'x-forwarded-for') {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import type { RequestObserver } from '../pipeline/policies/access-log.js';
 import { createUpgradeMetrics } from '../upgrade/upgrade-metrics.js';
 import { registerAgentGauges } from './agent-gauges.js';
@@ -93,6 +93,29 @@ const HISTOGRAMS = {
   },
 } as const;
 
+/** Increments of one label set not yet handed to prom-client. */
+interface Pending<T extends string> {
+  readonly labels: Partial<Record<T, string>>;
+  n: number;
+}
+
+function flushPending<T extends string>(counter: Counter<T>, p: Pending<T>): void {
+  if (p.n === 0) return;
+  counter.inc(p.labels, p.n);
+  p.n = 0;
+}
+
+// One label object per status class, not one per observation.
+const CLASS_LABELS = new Map<string, { status_class: string }>();
+function classLabels(cls: string): { status_class: string } {
+  let labels = CLASS_LABELS.get(cls);
+  if (labels === undefined) {
+    labels = { status_class: cls };
+    CLASS_LABELS.set(cls, labels);
+  }
+  return labels;
+}
+
 /**
  * Prometheus metrics for one hub, in a registry of its own (prom-client throws on a duplicate
  * name, and two hubs in one process must not share counters).
@@ -138,7 +161,34 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     limited,
     fallback,
     shapingRejected,
-  } = m.counters(COUNTERS);
+  } = m.counters(COUNTERS, {
+    // Counted per frame and per request in plain numbers, handed to prom-client when read: its inc
+    // hashes the label set (strings and objects) on every call.
+    agentBytes() {
+      for (const p of agentBytesPending.values()) flushPending(this, p);
+    },
+    requests() {
+      for (const byClass of requestsPending.values()) for (const p of byClass.values()) flushPending(this, p);
+    },
+  });
+  const agentBytesPending = new Map(
+    ['to_agent', 'from_agent'].map((direction) => [direction, { labels: { direction }, n: 0 }]),
+  );
+  const requestsPending = new Map<string, Map<string, Pending<'outcome' | 'status_class'>>>();
+  const countRequest = (outcome: string, cls: string) => {
+    let byClass = requestsPending.get(outcome);
+    if (byClass === undefined) {
+      byClass = new Map();
+      requestsPending.set(outcome, byClass);
+    }
+    let p = byClass.get(cls);
+    if (p === undefined) {
+      // outcomeLabel only ever admits more values, so its answer for an outcome stays valid
+      p = { labels: { outcome: outcomeLabel(outcome), status_class: cls }, n: 0 };
+      byClass.set(cls, p);
+    }
+    p.n++;
+  };
   const { duration, ttfb, queueWait } = m.histograms(HISTOGRAMS);
   m.gauge(
     'slime_queue_length',
@@ -174,8 +224,8 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     observeApp(e);
     const cls = statusClass(e.status);
     if (cls === '5xx') serverErrors++;
-    requests.inc({ outcome: outcomeLabel(e.outcome), status_class: cls });
-    duration.observe({ status_class: cls }, Math.max(0, e.durationMs) / 1000);
+    countRequest(e.outcome, cls);
+    duration.observe(classLabels(cls), Math.max(0, e.durationMs) / 1000);
     if (e.ttfbMs !== undefined) ttfb.observe(Math.max(0, e.ttfbMs) / 1000);
     if (e.bytesOut > 0) responseBytes.inc(e.bytesOut);
     // The error boundary records the access policy's 403 as this outcome: one source of truth.
@@ -202,7 +252,10 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
       connections.inc({ event: 'disconnected', reason: closeReasonLabel(code) }),
     agentRefused: (reason) => connections.inc({ event: 'refused', reason: refusedLabel(reason) }),
     agentBytes: (direction, bytes) => {
-      if (bytes > 0) agentBytes.inc({ direction }, bytes);
+      const p = agentBytesPending.get(direction);
+      if (bytes <= 0) return;
+      if (p === undefined) agentBytes.inc({ direction }, bytes);
+      else p.n += bytes;
     },
     framingViolation: () => framing.inc(),
     agentEjected: () => ejections.inc(),

@@ -35,8 +35,10 @@ export function closeReasonLabel(code: number): string {
   return 'other';
 }
 
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
 /** "2xx".."5xx"; anything outside 100-599 (e.g. 499 for a client that left) keeps its class too. */
 export function statusClass(status: number): string {
   if (!Number.isInteger(status) || status < 100 || status > 599) return 'other';
-  return `${Math.floor(status / 100)}xx`;
+  return STATUS_CLASSES[Math.floor(status / 100) - 1]!;
 }

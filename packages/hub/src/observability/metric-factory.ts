@@ -17,8 +17,14 @@ type LabelsOf<D> = D extends { readonly labelNames: readonly (infer T extends st
 /** Counters, gauges and histograms registered in one registry (the hub's own, never the global one). */
 export interface MetricFactory {
   readonly registry: Registry;
-  /** One counter per entry of a table of definitions, under the entry's key. */
-  counters<const D extends Record<string, MetricDef>>(defs: D): { [K in keyof D]: Counter<LabelsOf<D[K]>> };
+  /**
+   * One counter per entry of a table of definitions, under the entry's key. `collect` (by key) runs
+   * when a counter is read (a scrape), with the counter as `this`: counts kept elsewhere are added then.
+   */
+  counters<const D extends Record<string, MetricDef>>(
+    defs: D,
+    collect?: { [K in keyof D]?: (this: Counter<LabelsOf<D[K]>>) => void },
+  ): { [K in keyof D]: Counter<LabelsOf<D[K]>> };
   /** `collect` runs at scrape time, with the gauge as `this`. */
   gauge<T extends string = string>(
     name: string,
@@ -37,15 +43,23 @@ export function createMetricFactory(registry: Registry): MetricFactory {
   const labels = <T extends string>(labelNames: readonly T[] | undefined) =>
     labelNames === undefined ? {} : { labelNames };
   // Entries are registered in the table's order, so the exposition lists them that way.
-  const each = <D extends Record<string, MetricDef>, M>(defs: D, make: (def: D[keyof D]) => M) =>
-    Object.fromEntries(Object.entries(defs).map(([key, def]) => [key, make(def as D[keyof D])])) as Record<
-      keyof D,
-      M
-    >;
+  const each = <D extends Record<string, MetricDef>, M>(defs: D, make: (def: D[keyof D], key: string) => M) =>
+    Object.fromEntries(
+      Object.entries(defs).map(([key, def]) => [key, make(def as D[keyof D], key)]),
+    ) as Record<keyof D, M>;
   return {
     registry,
-    counters: (defs) =>
-      each(defs, (d) => new Counter({ name: d.name, help: d.help, ...labels(d.labelNames), registers })),
+    counters: (defs, collect) =>
+      each(defs, (d, key) => {
+        const onCollect = (collect as Record<string, (this: Counter) => void> | undefined)?.[key];
+        return new Counter({
+          name: d.name,
+          help: d.help,
+          ...labels(d.labelNames),
+          registers,
+          ...(onCollect ? { collect: onCollect } : {}),
+        });
+      }),
     gauge: (name, help, labelNames, collect) =>
       new Gauge({ name, help, ...labels(labelNames), registers, ...(collect ? { collect } : {}) }),
     histograms: (defs) =>

@@ -14,27 +14,38 @@ export interface AbortLike {
 export class RequestAbort implements AbortLike {
   aborted = false;
   #reason: unknown;
-  #listeners: Array<() => void> = [];
+  // Most requests have one listener (dispatch's): it takes no array; a second one makes the list.
+  #first: (() => void) | null = null;
+  #more: Array<() => void> | null = null;
   #controller: AbortController | undefined;
 
   addEventListener(_type: 'abort', listener: () => void): void {
     // as an AbortSignal: a listener added after the abort never runs
-    if (!this.aborted) this.#listeners.push(listener);
+    if (this.aborted) return;
+    if (this.#first === null && this.#more === null) this.#first = listener;
+    else if (this.#more === null) this.#more = [listener];
+    else this.#more.push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.#listeners.indexOf(listener);
-    if (i !== -1) this.#listeners.splice(i, 1);
+    if (this.#first === listener) {
+      this.#first = null;
+      return;
+    }
+    const i = this.#more?.indexOf(listener) ?? -1;
+    if (i !== -1) this.#more!.splice(i, 1);
   }
 
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.#reason = reason;
-    const listeners = this.#listeners;
-    this.#listeners = [];
+    const first = this.#first;
+    const more = this.#more;
+    this.#first = this.#more = null;
     this.#controller?.abort(reason);
-    for (const fn of listeners) fn();
+    first?.();
+    if (more !== null) for (const fn of more) fn();
   }
 
   /** A real AbortSignal that follows this one. */

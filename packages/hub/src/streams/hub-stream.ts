@@ -20,6 +20,8 @@ import { StreamState, type StreamStateValue } from './stream-state.js';
 
 export type { CloseOutcome, StreamHost, StreamInit } from './stream-host.js';
 
+const ignore = () => {};
+
 /**
  * The hub's side of one proxied request on an agent connection: pumps the client's body out as
  * DATA within the agent's window, and turns RESPONSE/DATA/END into a ProxyResponse whose body is
@@ -39,8 +41,9 @@ export class HubStream implements AgentStream {
   /** The agent's TRAILERS (version 3), written to the client after the body when it takes them. */
   #trailers: HeaderList | null = null;
 
-  // response direction
-  #head: { resolve: (r: ProxyResponse) => void; reject: (e: HubError) => void } | null = null;
+  // response direction: the head's settle functions, null once it settled
+  #resolveHead: ((r: ProxyResponse) => void) | null = null;
+  #rejectHead: ((e: HubError) => void) | null = null;
   readonly response: Promise<ProxyResponse>;
   #headSeen = false;
   #ended = false;
@@ -52,22 +55,24 @@ export class HubStream implements AgentStream {
     this.lastActivity = host.now();
     this.#onInterim = init.onInterim;
     this.#method = init.method ?? 'GET';
-    this.#request = RequestSender.of(host, this, init.body, init.req, () =>
-      this.cancel('client request body failed'),
-    );
+    // no closure for the (usual) request without a body
+    this.#request = init.body?.stream
+      ? RequestSender.of(host, this, init.body, init.req, () => this.cancel('client request body failed'))
+      : null;
     this.#state = new StreamState(host, this);
-    // WINDOW goes back as the client reads; a client that leaves resets the stream.
-    this.#body = new StreamResponseBody({
-      consumed: (bytes) => {
-        if (!this.#ended) this.#state.credit(bytes);
-      },
-      cancel: (reason) => this.cancel(reason),
-    });
+    // WINDOW goes back as the client reads (consumed); a client that leaves resets the stream (cancel).
+    this.#body = new StreamResponseBody(this);
     this.response = new Promise((resolve, reject) => {
-      this.#head = { resolve, reject };
+      this.#resolveHead = resolve;
+      this.#rejectHead = reject;
     });
     // A rejection nobody awaits yet (e.g. while the head is pending) must not crash the process.
-    this.response.catch(() => {});
+    this.response.catch(ignore);
+  }
+
+  /** The client took `bytes` of the response body (the body's producer side): WINDOW for them. */
+  consumed(bytes: number): void {
+    if (!this.#ended) this.#state.credit(bytes);
   }
 
   /** Why the response failed after its head was handed out (a later pipe() fails at once). */
@@ -131,13 +136,13 @@ export class HubStream implements AgentStream {
     }
     this.#framing = framing;
     this.#headSeen = true;
-    this.#head?.resolve({
+    this.#resolveHead?.({
       status: frame.status,
       headers: frame.headers,
       servedBy: this.#host.id,
       body: this.#body,
     });
-    this.#head = null;
+    this.#resolveHead = this.#rejectHead = null;
     if (frame.endStream) this.#onAgentEnd();
   }
 
@@ -284,9 +289,9 @@ export class HubStream implements AgentStream {
   }
 
   #fail(err: HubError): void {
-    if (this.#head) {
-      this.#head.reject(err);
-      this.#head = null;
+    if (this.#rejectHead) {
+      this.#rejectHead(err);
+      this.#resolveHead = this.#rejectHead = null;
     }
     // The head may be out already with nobody piping yet: pipe() must then fail, not wait forever.
     this.#body.fail(err);

@@ -34,6 +34,8 @@ export interface StreamHost {
   /** The agent broke its response's framing on `stream` (already reset and failed). */
   framingViolation(stream: HubStream, problem: string): void;
   now(): number;
+  /** `now` as a function of its own, shared by the connection's streams (else each makes one). */
+  readonly clock?: () => number;
 }
 
 export interface StreamInit {

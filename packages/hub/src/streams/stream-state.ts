@@ -23,7 +23,7 @@ export class StreamState {
     this.#window = new ReceiveWindow({
       initial: host.hubWindow,
       budget: host.windowBudget ?? null,
-      now: () => host.now(),
+      now: host.clock ?? (() => host.now()),
     });
   }
 

@@ -63,16 +63,19 @@ export function accessLog(options: {
         if (traceId !== undefined) line.traceId = traceId;
         log.info(line, 'request');
       }
-      observe?.({
+      if (observe === undefined) return;
+      const event: Parameters<RequestObserver>[0] = {
         status,
         outcome,
         durationMs,
         ttfbMs: ttfb,
         bytesOut,
         agent,
-        ...(ctx.app !== undefined ? { app: ctx.app } : {}),
         notes: ctx.notes,
-      });
+      };
+      // set only when there is one (no temporary object for a conditional spread)
+      if (ctx.app !== undefined) event.app = ctx.app;
+      observe(event);
     };
     res.on('close', done);
     // no await: this step has nothing to do after the rest, so it adds no promise of its own

@@ -1,4 +1,5 @@
 import type { Dispatcher as UndiciDispatcher } from 'undici';
+import type { OpenStreamRequest } from '../../agents/connection-types.js';
 import { blockBudgetLeft } from '../../dispatch/block-budget.js';
 import type { DispatchAgent, DispatchedStream, Dispatcher } from '../../dispatch/dispatcher.js';
 import type { OutlierDetector } from '../../dispatch/outlier-ejection.js';
@@ -77,6 +78,8 @@ export function dispatchToAgent(options: {
       let stream: DispatchedStream;
       const queuedAt = now();
       try {
+        // every field set, absent ones undefined: one shape for every ticket, and no temporary
+        // objects for conditional spreads
         stream = await dispatcher.dispatch({
           scope,
           path: ctx.path,
@@ -85,16 +88,16 @@ export function dispatchToAgent(options: {
           timeoutMs: redispatchAfterLoss && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
           signal,
           front: retry,
-          ...(gate ? { gate } : {}),
-          ...(attempt.admission ? { admission: attempt.admission } : {}),
-          ...(ctx.app !== undefined ? { app: ctx.app } : {}),
-          ...(ctx.priority !== undefined ? { priority: ctx.priority } : {}),
-          ...(unreachable ? { exclude: unreachable } : {}),
+          gate,
+          admission: attempt.admission,
+          app: ctx.app,
+          priority: ctx.priority,
+          exclude: unreachable,
           open: (agent: DispatchAgent) => {
             chosen = agent;
             // time in the dispatcher's queue, summed over re-dispatches (tracing reads it)
             ctx.notes.queueWaitMs = Number(ctx.notes.queueWaitMs ?? 0) + (now() - queuedAt);
-            return agent.openStream({
+            const request: OpenStreamRequest = {
               method: ctx.method,
               target: attempt.target,
               headers: attempt.headers,
@@ -102,8 +105,9 @@ export function dispatchToAgent(options: {
               body: body.stream ? body : null,
               onInterim: (status, headers) => writeInterim(ctx.res, status, headers),
               req: ctx.req,
-              ...(ctx.upgrade ? { upgrade: ctx.upgrade } : {}),
-            });
+            };
+            if (ctx.upgrade) request.upgrade = ctx.upgrade;
+            return agent.openStream(request);
           },
         });
       } catch (err) {
