@@ -167,6 +167,8 @@ export class MuxEndpoint<S extends MuxStream> {
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    // DATA merged in this turn leaves before the close frame (after it, the WebSocket refuses it)
+    this.#writer.flush();
     this.#socket.close(code, closeReason(reason));
     // the close frame goes out now: a terminate may follow within this turn (shutdown)
     this.#writer.flush();

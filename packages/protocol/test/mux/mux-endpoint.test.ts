@@ -268,4 +268,37 @@ describe('MuxEndpoint: backpressure', () => {
     expect(writes[1]).toBe(a); // not copied
     expect(local.sent).toHaveLength(0);
   });
+
+  it('writes DATA merged in this turn before the close frame when it closes', () => {
+    const [local] = memorySocketPair();
+    const order: string[] = [];
+    let open = true;
+    const raw = {
+      socket: {
+        write: (_chunk: Uint8Array, cb?: (err?: Error | null) => void) => {
+          order.push(open ? 'data' : 'data after close');
+          cb?.();
+          return true;
+        },
+      },
+      masked: false,
+      open: () => open,
+    };
+    const close = local.close.bind(local);
+    const socket = Object.assign(local, {
+      raw,
+      corkable: { cork: () => {}, uncork: () => {} },
+      close: (code: number, reason: string) => {
+        open = false;
+        order.push('close');
+        close(code, reason);
+      },
+    });
+    const { mux } = endpoint(socket);
+    mux.sendData(7, [new Uint8Array([1, 2])], 2);
+    mux.sendData(7, [new Uint8Array([3])], 1); // joins the held frame
+    expect(order).toEqual([]);
+    mux.close(CloseCode.NORMAL, 'bye');
+    expect(order).toEqual(['data', 'data', 'data', 'close']); // one head, then the two chunks
+  });
 });
