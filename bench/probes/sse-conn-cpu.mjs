@@ -3,8 +3,7 @@
 // process, the client in a child, alternating rounds, medians of server CPU µs per connection.
 //   node bench/probes/sse-conn-cpu.mjs ROOT [connections=200] [rounds=10]
 import { fork } from 'node:child_process';
-import { createServer } from 'node:http';
-import { request, Agent } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 if (process.argv[2] === '--load') {
@@ -60,7 +59,9 @@ if (process.argv[2] === '--load') {
     }
   }
   const med = (a) => a.sort((x, y) => x - y)[a.length >> 1];
-  console.log(`per new connection: plain ${med(results.plain).toFixed(1)} µs, hub listener ${med(results.hub).toFixed(1)} µs`);
+  console.log(
+    `per new connection: plain ${med(results.plain).toFixed(1)} µs, hub listener ${med(results.hub).toFixed(1)} µs`,
+  );
   child.kill();
   for (const s of Object.values(servers)) s.close();
   process.exit(0);
