@@ -8,7 +8,7 @@ import {
   type TrailersFrame,
   UPGRADE_VERSION,
 } from '@slime/protocol';
-import { HubError } from '../errors.js';
+import { expectedError, HubError } from '../errors.js';
 import type { ProxyResponse } from '../pipeline/context.js';
 import type { AgentStream } from './agent-stream.js';
 import { RequestSender } from './request-sender.js';
@@ -254,7 +254,11 @@ export class HubStream implements AgentStream {
     );
   }
 
-  /** Hub-side abort: tell the agent to stop; its own RESET returns the credit later. */
+  /**
+   * Hub-side abort: tell the agent to stop; its own RESET returns the credit later. A client that
+   * left is a designed outcome: its error carries no stack (building and formatting one, which
+   * Node forces when the body stream is destroyed with it, was most of a cancelled stream's cost).
+   */
   cancel(reason: string, code: ResetCodeValue = ResetCode.CANCEL, error?: HubError): void {
     if (this.#state.value !== 'open') return;
     this.#reset(code, reason);
@@ -262,7 +266,7 @@ export class HubStream implements AgentStream {
       error ??
       (code === ResetCode.IDLE_TIMEOUT
         ? new HubError('ERR_HUB_STREAM_IDLE', `no data from agent ${this.#host.id} for too long`)
-        : new HubError('ERR_HUB_CLIENT_GONE', reason));
+        : expectedError('ERR_HUB_CLIENT_GONE', reason));
     this.#fail(err);
   }
 
