@@ -50,8 +50,13 @@ if (process.env.ALLOC_PROF) {
 const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
 const obs = new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
-    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++, (gc.minorMs += e.duration);
-    else gc.major++, (gc.majorMs += e.duration);
+    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+      gc.minor++;
+      gc.minorMs += e.duration;
+    } else {
+      gc.major++;
+      gc.majorMs += e.duration;
+    }
   }
 });
 obs.observe({ entryTypes: ['gc'] });
