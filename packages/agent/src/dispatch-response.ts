@@ -76,7 +76,17 @@ export class DispatchResponse implements Dispatcher.DispatchHandler, PumpSource 
     this.#aborted = true;
     const abort = this.#abort;
     this.#abort = null;
-    abort?.(ABORTED);
+    if (abort === null) return;
+    // undici destroys the connection with a fresh InformationalError('aborted') per abort; its
+    // stack (captured, never read: the socket's error goes nowhere we log) was the main cost of a
+    // cancel when a burst of SSE clients left. No stack for errors made inside this call.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      abort(ABORTED);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 
   pause(): void {
