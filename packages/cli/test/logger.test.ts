@@ -20,7 +20,10 @@ describe('createLogger', () => {
       { n: Number.NaN, inf: Number.POSITIVE_INFINITY, neg: -0, nul: null, undef: undefined, big: 12n },
       { sym: Symbol('s'), fn: () => 1, arr: [1, 'x', { token: 't' }], date: new Date(0) },
       { secret: 's', token: 't', appPassword: 'p', adminToken: 'a', password: 'w' },
-      { opts: { secret: 's', token: 't', keep: 1 }, req: { headers: { authorization: 'x', cookie: 'c', host: 'h' } } },
+      {
+        opts: { secret: 's', token: 't', keep: 1 },
+        req: { headers: { authorization: 'x', cookie: 'c', host: 'h' } },
+      },
       { hello: { headers: { 'slime-app-password': 'p', 'proxy-authorization': 'q', 'set-cookie': ['z'] } } },
       { err: new Error('boom'), nested: { deep: { token: 'kept at depth 3' } } },
     ];
