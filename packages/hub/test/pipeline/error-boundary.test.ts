@@ -56,6 +56,26 @@ describe('the error boundary (no sockets: a recording response)', () => {
     expect(s.ctx.notes).toMatchObject({ outcome: 'ERR_HUB_RATE_LIMITED', status: 429 });
   });
 
+  it('a next() that throws synchronously is answered like a rejection', async () => {
+    const s = setup();
+    await errorBoundary()(s.ctx, () => {
+      throw new HubError('ERR_HUB_FORBIDDEN', 'no');
+    });
+    expect(s.res.statusCode).toBe(403);
+    expect(JSON.parse(s.res.body)).toMatchObject({ code: 'ERR_HUB_FORBIDDEN', requestId: 'req-1' });
+    expect(s.ctx.notes).toMatchObject({ outcome: 'ERR_HUB_FORBIDDEN', status: 403 });
+  });
+
+  it('a body that fails while piped is recorded as the outcome', async () => {
+    const s = setup();
+    const result = answer('x');
+    result.body.pipe = () => Promise.reject(new HubError('ERR_HUB_CLIENT_GONE', 'left'));
+    await errorBoundary()(s.ctx, async () => {
+      s.ctx.result = result;
+    });
+    expect(s.ctx.notes.outcome).toBe('ERR_HUB_CLIENT_GONE');
+  });
+
   it('a pipeline that produced nothing, or threw a plain Error, is 500 ERR_HUB_INTERNAL', async () => {
     for (const next of [async () => {}, () => Promise.reject(new Error('bug'))]) {
       const s = setup();
