@@ -1,13 +1,19 @@
 // Large bodies through hub and agent in SEPARATE processes (scenario 2's topology), for several
 // built checkouts in alternating rounds: per direction the median MiB/s, the hub's and the agent's
-// CPU ms per 100 MiB (user + sys from /proc) and their peak RSS growth. CPU per MiB holds up on a
-// shared machine better than MiB/s does; the rounds alternate so both roots see the same load.
+// CPU ms per 100 MiB (user + sys from /proc), their main-thread GC pauses (ms and major GCs per 100
+// MiB) and their peak RSS growth. CPU per MiB holds up on a shared machine better than MiB/s does;
+// the rounds alternate so both roots see the same load. GC pauses are wall time: on a loaded
+// machine they include time the process was not scheduled.
 //
 //   node bench/probes/large-body-procs.mjs [MiB=200] [rounds=3] ROOT... (ROOT `direct`: no hub, no agent)
+//
+// A ROOT may carry V8 flags for its hub and agent after `::`, comma-separated, to A/B a flag on one
+// checkout: `$PWD::--max-semi-space-size=32`.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +21,19 @@ const role = process.env.LBP_ROLE;
 if (role) {
   const root = process.env.LBP_ROOT;
   process.on('SIGTERM', () => process.exit(0));
+  // GC pauses on the main thread, by kind, answered on request: the parent asks before and after
+  // each transfer. (Concurrent marking and sweeping on helper threads count in CPU, not here.)
+  const gc = { minor: 0, major: 0, ms: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+      else gc.minor++;
+      gc.ms += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  process.on('message', (m) => {
+    if (m === 'gc?') setImmediate(() => process.send({ gc }));
+  });
   if (role === 'hub') {
     const { createHub } = await import(`${root}/packages/hub/dist/index.js`);
     const hub = createHub({ secret: 's', host: '127.0.0.1', port: 0 });
@@ -67,10 +86,15 @@ async function main() {
   const upstream = `http://127.0.0.1:${up.address().port}`;
   const token = await signAgentToken({ secret: 's', name: 'probe' });
   const me = fileURLToPath(import.meta.url);
-  const spawnRole = async (r, root, args = {}) => {
+  const spawnRole = async (r, rootSpec, args = {}) => {
+    const [root, flags = ''] = rootSpec.split('::');
     // LBP_PROF=hub|agent: that role writes a V8 CPU profile into LBP_PROF_DIR (default the cwd)
-    const execArgv =
-      process.env.LBP_PROF === r ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LBP_PROF_DIR ?? '.'}`] : [];
+    const execArgv = [
+      ...flags.split(',').filter(Boolean),
+      ...(process.env.LBP_PROF === r
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LBP_PROF_DIR ?? '.'}`]
+        : []),
+    ];
     const child = fork(me, [], {
       execArgv,
       env: { ...process.env, LBP_ROLE: r, LBP_ROOT: root, LBP_ARGS: JSON.stringify(args) },
@@ -125,6 +149,10 @@ async function main() {
             mbps: mib / ((performance.now() - t0) / 1000),
             hub: 0,
             agent: 0,
+            gcHub: 0,
+            gcAgent: 0,
+            mcHub: 0,
+            mcAgent: 0,
             rssHub: 0,
             rssAgent: 0,
           });
@@ -155,18 +183,36 @@ async function main() {
         const sampler = setInterval(() => {
           for (const k of ['hub', 'agent']) peak[k] = Math.max(peak[k], stat(pids[k]).rss);
         }, 50);
+        const askGc = async () => {
+          const ask = (c) => {
+            c.send('gc?');
+            return once(c, 'message').then(([m]) => ({ ...m.gc }));
+          };
+          return { hub: await ask(hub.child), agent: await ask(agent.child) };
+        };
+        const g0 = await askGc();
         const c0 = { hub: stat(pids.hub).cpu, agent: stat(pids.agent).cpu };
         const t0 = performance.now();
         await fn(hub.msg.url, bytes);
         const ms = performance.now() - t0;
         clearInterval(sampler);
         const per100 = (k) => ((stat(pids[k]).cpu - c0[k]) * 100) / mib;
+        const cpu = { hub: per100('hub'), agent: per100('agent') };
+        const g1 = await askGc();
+        const gcOf = (k) => ({
+          ms: ((g1[k].ms - g0[k].ms) * 100) / mib,
+          major: ((g1[k].major - g0[k].major) * 100) / mib,
+        });
         const key = `${root} ${dir}`;
         if (!results.has(key)) results.set(key, []);
         results.get(key).push({
           mbps: mib / (ms / 1000),
-          hub: per100('hub'),
-          agent: per100('agent'),
+          hub: cpu.hub,
+          agent: cpu.agent,
+          gcHub: gcOf('hub').ms,
+          gcAgent: gcOf('agent').ms,
+          mcHub: gcOf('hub').major,
+          mcAgent: gcOf('agent').major,
           rssHub: (peak.hub - rss0.hub) / 2 ** 20,
           rssAgent: (peak.agent - rss0.agent) / 2 ** 20,
         });
@@ -178,9 +224,9 @@ async function main() {
   }
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const [key, rs] of results) {
-    const f = (k) => med(rs.map((r) => r[k])).toFixed(0);
+    const f = (k, digits = 0) => med(rs.map((r) => r[k])).toFixed(digits);
     console.log(
-      `${key}: ${f('mbps')} MiB/s (${rs.map((r) => r.mbps.toFixed(0)).join(', ')}); CPU ms/100 MiB hub ${f('hub')} agent ${f('agent')} (sum ${rs.map((r) => (r.hub + r.agent).toFixed(0)).join(', ')}); RSS growth hub +${f('rssHub')} agent +${f('rssAgent')} MiB`,
+      `${key}: ${f('mbps')} MiB/s (${rs.map((r) => r.mbps.toFixed(0)).join(', ')}); CPU ms/100 MiB hub ${f('hub')} agent ${f('agent')} (sum ${rs.map((r) => (r.hub + r.agent).toFixed(0)).join(', ')}); GC pause ms/100 MiB hub ${f('gcHub')} agent ${f('gcAgent')}, major GCs/100 MiB hub ${f('mcHub', 1)} agent ${f('mcAgent', 1)}; RSS growth hub +${f('rssHub')} agent +${f('rssAgent')} MiB`,
     );
   }
   up.close();
