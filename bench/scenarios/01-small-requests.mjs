@@ -9,7 +9,7 @@ import { runWrk, startNginx } from '../lib/tools.mjs';
 
 export const id = '1';
 export const title = 'Small requests (12-byte response, keep-alive)';
-export const limitS = 600;
+export const limitS = 900;
 export const quickLimitS = 90;
 
 export async function run({ quick, tools, scope }) {
