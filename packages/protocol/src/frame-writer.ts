@@ -178,6 +178,7 @@ export class FrameWriter<W extends Resumable = Resumable> extends WriteBudget<W>
   writeFramed(wire: Uint8Array): boolean {
     const raw = this.#o.raw;
     if (!raw?.open()) return false;
+    if (this.#run) this.#emitRun();
     this.#cork();
     raw.socket.write(wire, this.queued(wire.byteLength));
     return true;

@@ -120,6 +120,17 @@ describe('FrameWriter merging DATA within a cork period', () => {
     expect(dataFrames(t.writes.slice(last + 1))).toEqual([{ streamId: 1, bytes: [4] }]);
   });
 
+  it('writes held DATA before bytes framed elsewhere (a whole response) that follow it', () => {
+    const t = setup();
+    t.writer.writeData(1, [new Uint8Array([1])], 1);
+    const wire = new Uint8Array([0x82, 0]); // any framed bytes: the writer passes them on as they are
+    expect(t.writer.writeFramed(wire)).toBe(true);
+    t.endTurn();
+    const at = t.writes.indexOf(wire);
+    expect(dataFrames(t.writes.slice(0, at))).toEqual([{ streamId: 1, bytes: [1] }]);
+    expect(at).toBe(t.writes.length - 1);
+  });
+
   it('starts a new frame rather than exceed MERGE_DATA_BYTES', () => {
     const t = setup();
     const big = new Uint8Array(MERGE_DATA_BYTES - 10);
