@@ -26,7 +26,7 @@ export function utf8(text: string): Uint8Array {
 // package needs no Node types.
 const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
 // A plain Uint8Array view of the same memory: frames stay Uint8Arrays whatever allocated them.
-const allocUnsafe: (size: number) => Uint8Array = NodeBuffer
+export const allocUnsafe: (size: number) => Uint8Array = NodeBuffer
   ? (size) => {
       const b = NodeBuffer.allocUnsafe(size);
       return new Uint8Array(b.buffer, b.byteOffset, size);

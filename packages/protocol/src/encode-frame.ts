@@ -1,4 +1,4 @@
-import { utf8, Writer } from './binary.js';
+import { allocUnsafe, utf8, Writer } from './binary.js';
 import {
   FRAME_HEADER_BYTES,
   FrameFlags,
@@ -10,6 +10,7 @@ import {
 import { checkMethod, checkRange, checkStreamId, checkTarget, checkText, fail } from './frame-checks.js';
 import type { Frame } from './frames.js';
 import { encodeHeaders, writeHeaders } from './header-block.js';
+import { writeFrameHead, writeWsHead, wsHeadBytes } from './ws-head.js';
 
 const RESET_CODES: ReadonlySet<number> = new Set(Object.values(ResetCode));
 
@@ -161,23 +162,7 @@ export function encodeDataHead(streamId: number, length: number, masked: boolean
     fail('ERR_PROTOCOL_OVERSIZE', `DATA is ${length} bytes, limit ${Limits.MAX_DATA_BYTES}`);
   }
   const n = FRAME_HEADER_BYTES + length;
-  const ext = n > 65_535 ? 8 : n > 125 ? 2 : 0;
-  const wsHead = 2 + ext + (masked ? 4 : 0);
-  const w = new Writer(wsHead + FRAME_HEADER_BYTES);
-  w.u8(0x82); // FIN + binary opcode
-  const maskBit = masked ? 0x80 : 0;
-  if (ext === 8) {
-    w.u8(maskBit | 127);
-    w.u32(0); // MAX_DATA_BYTES keeps the high half zero
-    w.u32(n);
-  } else if (ext === 2) {
-    w.u8(maskBit | 126);
-    w.u16(n);
-  } else {
-    w.u8(maskBit | n);
-  }
-  if (masked) w.u32(0);
-  w.u8(FrameType.DATA);
-  w.u32(streamId);
-  return w.bytes;
+  const out = allocUnsafe(wsHeadBytes(n, masked) + FRAME_HEADER_BYTES);
+  writeFrameHead(out, writeWsHead(out, 0, n, masked), FrameType.DATA, streamId);
+  return out;
 }

@@ -1,50 +1,9 @@
+import { allocUnsafe } from './binary.js';
 import { FRAME_HEADER_BYTES, FrameType, Limits } from './constants.js';
 import { encodeFrame } from './encode-frame.js';
 import { fail } from './frame-checks.js';
 import type { HeaderList } from './frames.js';
-
-// Node's Buffer when present (no zero-fill, small sizes from its pool; a socket takes it as it is).
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
-const alloc = (size: number): Uint8Array =>
-  NodeBuffer ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size);
-
-/** Bytes of the WebSocket header (RFC 6455 §5.2) of a final binary message of `n` bytes. */
-function wsHeadBytes(n: number, masked: boolean): number {
-  return 2 + (n > 65_535 ? 8 : n > 125 ? 2 : 0) + (masked ? 4 : 0);
-}
-
-/** Writes that header at `at` (a zero masking key when `masked`); returns the offset after it. */
-function writeWsHead(out: Uint8Array, at: number, n: number, masked: boolean): number {
-  let p = at;
-  out[p++] = 0x82; // FIN + binary opcode
-  const maskBit = masked ? 0x80 : 0;
-  if (n > 65_535) {
-    out[p++] = maskBit | 127;
-    for (let i = 0; i < 4; i++) out[p++] = 0; // MAX_FRAME_BYTES keeps the high half zero
-    out[p++] = n >>> 24;
-    out[p++] = n >>> 16;
-    out[p++] = n >>> 8;
-    out[p++] = n;
-  } else if (n > 125) {
-    out[p++] = maskBit | 126;
-    out[p++] = n >>> 8;
-    out[p++] = n;
-  } else {
-    out[p++] = maskBit | n;
-  }
-  if (masked) for (let i = 0; i < 4; i++) out[p++] = 0;
-  return p;
-}
-
-/** Writes our 5-byte frame header (type, stream id). */
-function writeFrameHead(out: Uint8Array, at: number, type: number, streamId: number): number {
-  out[at] = type;
-  out[at + 1] = streamId >>> 24;
-  out[at + 2] = streamId >>> 16;
-  out[at + 3] = streamId >>> 8;
-  out[at + 4] = streamId;
-  return at + FRAME_HEADER_BYTES;
-}
+import { writeFrameHead, writeWsHead, wsHeadBytes } from './ws-head.js';
 
 /**
  * A complete response as the bytes of its WebSocket messages back to back, for one socket write:
@@ -70,7 +29,7 @@ export function encodeWholeResponse(
   let size = wsHeadBytes(head.byteLength, masked) + head.byteLength;
   if (length > 0) size += wsHeadBytes(dataN, masked) + dataN;
   size += wsHeadBytes(FRAME_HEADER_BYTES, masked) + FRAME_HEADER_BYTES;
-  const out = alloc(size);
+  const out = allocUnsafe(size);
   let p = writeWsHead(out, 0, head.byteLength, masked);
   out.set(head, p);
   p += head.byteLength;
