@@ -8,11 +8,11 @@ import {
   type TrailersFrame,
   UPGRADE_VERSION,
 } from '@slime/protocol';
-import { expectedError, HubError } from '../errors.js';
+import { HubError } from '../errors.js';
 import type { ProxyResponse } from '../pipeline/context.js';
 import type { AgentStream } from './agent-stream.js';
 import { RequestSender } from './request-sender.js';
-import { errorForReset, StreamRefusedError, UpstreamConnectError } from './reset-errors.js';
+import { cancelError, earlyRefusal, errorForReset } from './reset-errors.js';
 import { StreamResponseBody } from './response-body.js';
 import { ResponseFraming } from './response-framing.js';
 import type { StreamHost, StreamInit } from './stream-host.js';
@@ -208,12 +208,7 @@ export class HubStream implements AgentStream {
       // the attempt gets the body back for its next try
       this.#request?.handBack();
       this.#state.close(refused ? 'refused' : 'returned');
-      const agent = this.#host.id;
-      this.#fail(
-        refused
-          ? new StreamRefusedError(`agent ${agent} refused the request: ${frame.message}`)
-          : new UpstreamConnectError(`agent ${agent} could not reach its upstream: ${frame.message}`),
-      );
+      this.#fail(earlyRefusal(frame.code, frame.message, this.#host.id));
       return;
     }
     this.#confirm();
@@ -254,20 +249,11 @@ export class HubStream implements AgentStream {
     );
   }
 
-  /**
-   * Hub-side abort: tell the agent to stop; its own RESET returns the credit later. A client that
-   * left is a designed outcome: its error carries no stack (building and formatting one, which
-   * Node forces when the body stream is destroyed with it, was most of a cancelled stream's cost).
-   */
+  /** Hub-side abort: tell the agent to stop; its own RESET returns the credit later. */
   cancel(reason: string, code: ResetCodeValue = ResetCode.CANCEL, error?: HubError): void {
     if (this.#state.value !== 'open') return;
     this.#reset(code, reason);
-    const err =
-      error ??
-      (code === ResetCode.IDLE_TIMEOUT
-        ? new HubError('ERR_HUB_STREAM_IDLE', `no data from agent ${this.#host.id} for too long`)
-        : expectedError('ERR_HUB_CLIENT_GONE', reason));
-    this.#fail(err);
+    this.#fail(error ?? cancelError(code, reason, this.#host.id));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { ResetCode, type ResetCodeValue } from '@slime/protocol';
-import { HubError } from '../errors.js';
+import { expectedError, HubError } from '../errors.js';
 
 /**
  * An agent handed a request back (RESET REFUSED: no free slot, or draining) before any of it
@@ -38,4 +38,23 @@ export function errorForReset(code: ResetCodeValue, message: string, agentId: st
     default:
       return new HubError('ERR_HUB_UPSTREAM_ERROR', `upstream failed: ${detail}`);
   }
+}
+
+/** A refusal or connect failure before the agent took any of the request: dispatch it again. */
+export function earlyRefusal(code: ResetCodeValue, message: string, agentId: string): HubError {
+  return code === ResetCode.REFUSED
+    ? new StreamRefusedError(`agent ${agentId} refused the request: ${message}`)
+    : new UpstreamConnectError(`agent ${agentId} could not reach its upstream: ${message}`);
+}
+
+/**
+ * Why the hub cancelled a stream (unless the caller has its own error): an idle stream, or a client
+ * that left. The latter is a designed outcome, so its error carries no stack (building and
+ * formatting one, which Node forces when the body stream is destroyed with it, was most of a
+ * cancelled stream's cost).
+ */
+export function cancelError(code: ResetCodeValue, reason: string, agentId: string): HubError {
+  return code === ResetCode.IDLE_TIMEOUT
+    ? new HubError('ERR_HUB_STREAM_IDLE', `no data from agent ${agentId} for too long`)
+    : expectedError('ERR_HUB_CLIENT_GONE', reason);
 }
