@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { type HeaderList, type PumpSource, trailerFields } from '@slime/protocol';
+import { type HeaderList, type PumpSource, trailerFields, withoutStack } from '@slime/protocol';
 import type { Client, Dispatcher } from 'undici';
 import { ABORTED } from './call-signal.js';
 import { type RawField, rawFieldList } from './raw-fields.js';
@@ -80,13 +80,7 @@ export class DispatchResponse implements Dispatcher.DispatchHandler, PumpSource 
     // undici destroys the connection with a fresh InformationalError('aborted') per abort; its
     // stack (captured, never read: the socket's error goes nowhere we log) was the main cost of a
     // cancel when a burst of SSE clients left. No stack for errors made inside this call.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      abort(ABORTED);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
+    withoutStack(() => abort(ABORTED));
   }
 
   pause(): void {

@@ -1,3 +1,5 @@
+import { withoutStack } from '@slime/protocol';
+
 /** Stable error codes of the hub. Each maps to one HTTP status in `statusOf`. */
 export type HubErrorCode =
   | 'ERR_HUB_BAD_REQUEST'
@@ -106,13 +108,7 @@ export class HubError extends Error {
  * no bug to debug; scenario 13's cancelled streams spent ~6% of the hub's CPU on these stacks).
  */
 export function expectedError(code: HubErrorCode, message: string, options?: HubErrorOptions): HubError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new HubError(code, message, options);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  return withoutStack(() => new HubError(code, message, options));
 }
 
 /** The client went away before the answer was written. */

@@ -112,4 +112,5 @@ export {
 } from './upstream-failure.js';
 export { negotiateVersion, SUPPORTED_VERSIONS, type VersionRange } from './version.js';
 export { encodeWholeResponse } from './whole-response.js';
+export { withoutStack } from './without-stack.js';
 export { type Resumable, WriteBudget } from './write-budget.js';
