@@ -8,10 +8,10 @@
 //   /fragile       the demo's overload model: `fragile.capacity` at once, then queue, then 500s (scenario 8)
 import { createServer } from 'node:http';
 import { createFragileEndpoint, DEFAULT_FRAGILE } from '@slime/cli';
+import { download, upload } from './bulk-upstream.mjs';
 import { nowMs } from './clock.mjs';
 
 const SMALL = Buffer.from('hello world\n'); // 12 bytes
-const CHUNK = Buffer.alloc(64 * 1024, 'x');
 
 export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
   const fragile = createFragileEndpoint({ ...DEFAULT_FRAGILE, ...fragileModel });
@@ -90,33 +90,6 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
       },
     },
   };
-}
-
-function download(res, bytes) {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
-  let left = bytes;
-  const pump = () => {
-    while (left > 0) {
-      const n = Math.min(left, CHUNK.length);
-      left -= n;
-      const ok = res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
-      if (!ok) return void res.once('drain', pump);
-    }
-    res.end();
-  };
-  pump();
-}
-
-function upload(req, res) {
-  let bytes = 0;
-  req.on('data', (c) => {
-    bytes += c.length;
-  });
-  req.on('end', () => {
-    const body = String(bytes);
-    res.writeHead(200, { 'content-length': body.length });
-    res.end(body);
-  });
 }
 
 function sse(res, everyMs, flush = false) {

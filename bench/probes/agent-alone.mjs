@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { startAllocProfile } from '../lib/alloc-profile.mjs';
 import { childScope } from '../lib/children.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
 import { which } from '../lib/tools.mjs';
@@ -19,7 +20,7 @@ const upstream = await startUpstream(scope);
 const hub = await scope.spawn('hub', { secret: SECRET, options: {}, log: 'info' });
 const { createAgent } = await import(`${resolve(root)}/packages/agent/dist/index.js`);
 const { createLogger } = await import(`${resolve(root)}/packages/cli/dist/logger.js`);
-const { openSync, writeSync, writeFileSync } = await import('node:fs');
+const { openSync, writeSync } = await import('node:fs');
 const fd = openSync('/dev/null', 'w');
 const logger = createLogger({ level: 'info', format: 'json', write: (l) => writeSync(fd, l) });
 const agent = createAgent({
@@ -36,17 +37,7 @@ const wrk = (s) =>
     Number(/(\d+) requests in/.exec(r.stdout)[1]),
   );
 console.error(`warm-up: ${await wrk(Number(warm))} requests`);
-let session;
-if (process.env.ALLOC_PROF) {
-  const { Session } = await import('node:inspector/promises');
-  session = new Session();
-  session.connect();
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: process.env.ALLOC_PROF_SURVIVORS !== '1',
-  });
-}
+const stopAllocProfile = await startAllocProfile();
 const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
 const obs = new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
@@ -64,10 +55,7 @@ const c0 = process.cpuUsage();
 const n = await wrk(Number(secs));
 const c = process.cpuUsage(c0);
 obs.disconnect();
-if (session) {
-  const { profile } = await session.post('HeapProfiler.stopSampling');
-  writeFileSync(process.env.ALLOC_PROF, JSON.stringify(profile));
-}
+await stopAllocProfile();
 const k = n / 1000;
 console.log(
   `${root}: ${n} requests, agent ${((c.user + c.system) / n).toFixed(1)} µs/req; young GCs ${(gc.minor / k).toFixed(2)} per 1k req, ${(gc.minorMs / k).toFixed(2)} ms per 1k req; major ${gc.major} (${gc.majorMs.toFixed(1)} ms)`,

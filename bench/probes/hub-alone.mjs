@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as hubModule from '@slime/hub';
+import { startAllocProfile } from '../lib/alloc-profile.mjs';
 import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
@@ -35,29 +36,13 @@ const wrk = (s) =>
   run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url]).then((r) => /(\d+) requests in/.exec(r.stdout)[1]);
 console.error(`warm-up: ${await wrk(warm)} requests`);
 console.error('--- measuring');
-// ALLOC_PROF=FILE: a sampling allocation profile over the measured window, garbage included (what
-// the young-generation GC has to sweep), written as a .heapprofile. With ALLOC_PROF_SURVIVORS=1,
-// only what outlived a young-generation GC (copied, promoted or pretenured: what makes GC expensive).
-let session;
-if (process.env.ALLOC_PROF) {
-  const { Session } = await import('node:inspector/promises');
-  session = new Session();
-  session.connect();
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: process.env.ALLOC_PROF_SURVIVORS !== '1',
-  });
-}
+const stopAllocProfile = await startAllocProfile();
 const t0 = process.hrtime.bigint() / 1000n;
 const c0 = process.cpuUsage();
 const a0 = cpuMs(agent.pid);
 const n = await wrk(secs);
 const c = process.cpuUsage(c0);
-if (session) {
-  const { profile } = await session.post('HeapProfiler.stopSampling');
-  (await import('node:fs')).writeFileSync(process.env.ALLOC_PROF, JSON.stringify(profile));
-}
+await stopAllocProfile();
 const agentUs = (cpuMs(agent.pid) - a0) * 1000;
 const t1 = process.hrtime.bigint() / 1000n;
 console.error(

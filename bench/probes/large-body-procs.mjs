@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { bulkHandler, CHUNK } from '../lib/bulk-upstream.mjs';
 
 const role = process.env.LBP_ROLE;
 if (role) {
@@ -58,29 +59,7 @@ async function main() {
   const here = fileURLToPath(new URL('../..', import.meta.url));
   const { request } = await import(`${here}/node_modules/undici/index.js`);
   const { signAgentToken } = await import(`${here}/packages/hub/dist/index.js`);
-  const CHUNK = Buffer.alloc(64 * 1024, 'x');
-  const up = createServer((req, res) => {
-    if (req.url.startsWith('/download')) {
-      let left = Number(new URL(req.url, 'http://x').searchParams.get('bytes'));
-      res.writeHead(200, { 'content-length': left });
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, CHUNK.length);
-          left -= n;
-          if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
-            return void res.once('drain', pump);
-        }
-        res.end();
-      };
-      pump();
-      return;
-    }
-    let n = 0;
-    req.on('data', (c) => {
-      n += c.length;
-    });
-    req.on('end', () => res.end(String(n)));
-  });
+  const up = createServer(bulkHandler);
   up.listen(0, '127.0.0.1');
   await once(up, 'listening');
   const upstream = `http://127.0.0.1:${up.address().port}`;

@@ -8,6 +8,7 @@
 // Prints, per direction, the median CPU ms per 100 MiB (user + sys of this process) and MiB/s.
 // ROOT is a built checkout (default this one), so a before/after compares two checkouts.
 import { Readable } from 'node:stream';
+import { bulkHandler, CHUNK } from '../lib/bulk-upstream.mjs';
 import { startChain } from '../lib/in-process.mjs';
 
 const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
@@ -16,31 +17,7 @@ const rounds = Number(process.argv[4] ?? 3);
 const only = process.argv[5];
 const { request } = await import(`${root}/node_modules/undici/index.js`);
 
-const CHUNK = Buffer.alloc(64 * 1024, 'x');
-const handler = (req, res) => {
-  if (req.url.startsWith('/download')) {
-    const bytes = Number(new URL(req.url, 'http://x').searchParams.get('bytes'));
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
-    let left = bytes;
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
-          return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
-    return;
-  }
-  let n = 0;
-  req.on('data', (c) => {
-    n += c.length;
-  });
-  req.on('end', () => res.end(String(n)));
-};
-const { url, close } = await startChain(root, handler, { numWorker: 4 });
+const { url, close } = await startChain(root, bulkHandler, { numWorker: 4 });
 
 async function download(bytes) {
   const { body } = await request(`${url}/download?bytes=${bytes}`);
