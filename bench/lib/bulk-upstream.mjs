@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 // The large-body shapes of the bench's upstream (scenario 2 and the large-body probes):
 //   /download?bytes=N  N bytes streamed with backpressure; /upload  counts the body, answers the count.
 /** The piece bodies are written in (64 KiB, as a socket reads). */
@@ -36,4 +37,18 @@ export function bulkHandler(req, res) {
     return download(res, Number(new URL(req.url, 'http://x').searchParams.get('bytes')));
   }
   upload(req, res);
+}
+
+/** A request body of `bytes` bytes in CHUNK pieces (the client side of /upload). */
+export function bulkBody(bytes) {
+  return Readable.from(
+    (function* () {
+      let left = bytes;
+      while (left > 0) {
+        const n = Math.min(left, CHUNK.length);
+        left -= n;
+        yield n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n);
+      }
+    })(),
+  );
 }

@@ -1,15 +1,14 @@
 // The load generator, in its own process so that it never shares an event loop with the hub.
 // autocannon for fixed-connection HTTP load; small undici clients for bodies, SSE, blocking loops.
 import { connect as h2connect } from 'node:http2';
-import { Readable } from 'node:stream';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
+import { bulkBody } from './bulk-upstream.mjs';
 import { nowMs } from './clock.mjs';
 import { quantile } from './stats.mjs';
 
 // Enough sockets for the blocking scenarios; keep-alive like a real client.
 const dispatcher = new Agent({ connections: 1024, keepAliveTimeout: 60_000 });
-const CHUNK = Buffer.alloc(64 * 1024, 'y');
 
 async function runAutocannon({ url, connections, seconds, headers = {} }) {
   const r = await autocannon({ url, connections, duration: seconds, headers, pipelining: 1 });
@@ -33,17 +32,9 @@ async function download({ url, bytes }) {
 
 async function upload({ url, bytes }) {
   const t0 = performance.now();
-  async function* gen() {
-    let left = bytes;
-    while (left > 0) {
-      const n = Math.min(left, CHUNK.length);
-      left -= n;
-      yield n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n);
-    }
-  }
   const { statusCode, body } = await request(`${url}/upload`, {
     method: 'POST',
-    body: Readable.from(gen()),
+    body: bulkBody(bytes),
     headers: { 'content-length': String(bytes) },
     dispatcher,
   });

@@ -14,9 +14,8 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { bulkHandler, CHUNK } from '../lib/bulk-upstream.mjs';
+import { bulkBody, bulkHandler } from '../lib/bulk-upstream.mjs';
 
 const role = process.env.LBP_ROLE;
 if (role) {
@@ -94,17 +93,9 @@ async function main() {
     if (got !== bytes) throw new Error(`download: ${got} of ${bytes}`);
   };
   const upload = async (url, bytes) => {
-    async function* gen() {
-      let left = bytes;
-      while (left > 0) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        yield n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n);
-      }
-    }
     const { body } = await request(`${url}/upload`, {
       method: 'POST',
-      body: Readable.from(gen()),
+      body: bulkBody(bytes),
       headers: { 'content-length': String(bytes) },
     });
     const echoed = Number(await body.text());

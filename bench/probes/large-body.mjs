@@ -7,8 +7,7 @@
 //
 // Prints, per direction, the median CPU ms per 100 MiB (user + sys of this process) and MiB/s.
 // ROOT is a built checkout (default this one), so a before/after compares two checkouts.
-import { Readable } from 'node:stream';
-import { bulkHandler, CHUNK } from '../lib/bulk-upstream.mjs';
+import { bulkBody, bulkHandler } from '../lib/bulk-upstream.mjs';
 import { startChain } from '../lib/in-process.mjs';
 
 const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
@@ -26,17 +25,9 @@ async function download(bytes) {
   if (got !== bytes) throw new Error(`download: ${got} of ${bytes}`);
 }
 async function upload(bytes) {
-  async function* gen() {
-    let left = bytes;
-    while (left > 0) {
-      const n = Math.min(left, CHUNK.length);
-      left -= n;
-      yield n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n);
-    }
-  }
   const { body } = await request(`${url}/upload`, {
     method: 'POST',
-    body: Readable.from(gen()),
+    body: bulkBody(bytes),
     headers: { 'content-length': String(bytes) },
   });
   const echoed = Number(await body.text());
