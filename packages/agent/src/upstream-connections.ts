@@ -27,7 +27,8 @@ export class UpstreamConnections {
   /** Idle connections, most recently used last (reused first: its socket is warm). */
   readonly #idle: Client[] = [];
   readonly #all = new Set<Client>();
-  #leased = 0;
+  /** Connections lent out now: a release checks its lease here, not by scanning the idle list. */
+  readonly #lent = new Set<Client>();
   #closed = false;
 
   constructor(options: UpstreamConnectionsOptions) {
@@ -41,7 +42,7 @@ export class UpstreamConnections {
 
   /** Connections lent out right now. */
   get leased(): number {
-    return this.#leased;
+    return this.#lent.size;
   }
 
   /** Connections created so far (idle or leased); never above the size. */
@@ -61,14 +62,13 @@ export class UpstreamConnections {
       client = this.#connect(this.#origin);
       this.#all.add(client);
     }
-    this.#leased++;
+    this.#lent.add(client);
     return client;
   }
 
   /** Takes a connection back; a second release of the same lease is ignored. */
   release(client: Client): void {
-    if (!this.#all.has(client) || this.#idle.includes(client)) return;
-    this.#leased--;
+    if (!this.#lent.delete(client)) return;
     if (this.#closed || client.destroyed || client.closed) {
       this.#all.delete(client);
       if (!client.destroyed) void client.destroy().catch(() => {});
