@@ -24,7 +24,14 @@ const self = fileURLToPath(import.meta.url);
 if (roundsS === '--child') {
   const [root, hub, upstream, token] = roots;
   const { createAgent } = await import(`${root}/packages/agent/dist/index.js`);
-  const agent = createAgent({ token, hub, upstream, numWorker: 1000, reconnectBaseMs: 20, reconnectMaxMs: 200 });
+  const agent = createAgent({
+    token,
+    hub,
+    upstream,
+    numWorker: 1000,
+    reconnectBaseMs: 20,
+    reconnectMaxMs: 200,
+  });
   agent.start();
   await agent.ready();
   process.send('ready');
@@ -48,14 +55,21 @@ if (roundsS === '--child') {
         const perf = process.env.PERF && root === roots[0];
         const child = fork(self, ['--child', resolve(root), hub.info.url, upstream.info.url, token], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          execArgv: [...(perf ? ['--perf-basic-prof'] : []), ...(process.env.AGENT_FLAGS ? process.env.AGENT_FLAGS.split(' ') : [])],
+          execArgv: [
+            ...(perf ? ['--perf-basic-prof'] : []),
+            ...(process.env.AGENT_FLAGS ? process.env.AGENT_FLAGS.split(' ') : []),
+          ],
         });
         await once(child, 'message');
         for (let w = 0; w < warm; w++) await load.call('sseBurst', { url: hub.info.url, streams });
         let rec;
         if (perf) {
           const out = `${process.env.PERF}.${i}`;
-          rec = spawn('perf', ['record', '-q', '-g', '-e', 'cpu-clock:u', '-F', '2000', '-p', String(child.pid), '-o', out], { stdio: 'ignore' });
+          rec = spawn(
+            'perf',
+            ['record', '-q', '-g', '-e', 'cpu-clock:u', '-F', '2000', '-p', String(child.pid), '-o', out],
+            { stdio: 'ignore' },
+          );
           await new Promise((r) => setTimeout(r, 300));
         }
         const t0 = ticks(child.pid);
@@ -89,6 +103,8 @@ if (roundsS === '--child') {
   }
   const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   for (const root of roots)
-    console.log(`median ${root}: ${median(res[root]).toFixed(0)} µs/stream (agent), heads p50 ${median(heads[root]).toFixed(0)} ms`);
+    console.log(
+      `median ${root}: ${median(res[root]).toFixed(0)} µs/stream (agent), heads p50 ${median(heads[root]).toFixed(0)} ms`,
+    );
   process.exit(0);
 }
