@@ -6,6 +6,7 @@
 // read from /proc over the measured bursts, so the hub's and the upstream's shares stay out.
 //   node bench/probes/agent-burst-ab.mjs ROUNDS ROOT_A [ROOT_B ...]   (env STREAMS=1000 BURSTS=3 WARM=3)
 // AGENT_FLAGS='--flag ...' gives the agent processes node flags.
+// STRACE=FILE counts the first root's agent's system calls over the measured bursts (strace -c).
 // PERF=FILE records the agent of the first root's rounds with `perf record -g` (--perf-basic-prof).
 import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -63,6 +64,11 @@ if (roundsS === '--child') {
         await once(child, 'message');
         for (let w = 0; w < warm; w++) await load.call('sseBurst', { url: hub.info.url, streams });
         let rec;
+        if (process.env.STRACE && root === roots[0]) {
+          const out = `${process.env.STRACE}.${i}`;
+          rec = spawn('strace', ['-c', '-f', '-p', String(child.pid), '-o', out], { stdio: 'ignore' });
+          await new Promise((r) => setTimeout(r, 300));
+        }
         if (perf) {
           const out = `${process.env.PERF}.${i}`;
           rec = spawn(
