@@ -46,7 +46,8 @@ export class UpstreamConnections {
     }
     this.#origin = options.origin;
     this.#size = options.size;
-    this.#connect = options.connect ?? ((origin) => new Client(origin, { pipelining: 1, connect: SOCKET_OPTIONS }));
+    this.#connect =
+      options.connect ?? ((origin) => new Client(origin, { pipelining: 1, connect: SOCKET_OPTIONS }));
   }
 
   /** Connections lent out right now. */
