@@ -64,7 +64,9 @@ if (roundsS === '--child') {
     const res = Object.fromEntries(roots.map((r) => [r, []]));
     const diffs = [];
     for (let i = 0; i < Number(roundsS); i++) {
-      const before = await Promise.all(agents.map(async (a) => ({ t: ticks(a.child.pid), n: await calls(a) })));
+      const before = await Promise.all(
+        agents.map(async (a) => ({ t: ticks(a.child.pid), n: await calls(a) })),
+      );
       await wrk(secs);
       const us = await Promise.all(
         agents.map(async (a, k) => {
@@ -72,7 +74,7 @@ if (roundsS === '--child') {
           return { us: ((ticks(a.child.pid) - before[k].t) * 1000) / n, n };
         }),
       );
-      us.forEach((u, k) => res[roots[k]].push(u.us));
+      for (const [k, u] of us.entries()) res[roots[k]].push(u.us);
       diffs.push(us[1].us - us[0].us);
       console.log(
         `round ${i + 1}: ${us.map((u, k) => `${roots[k]} ${u.us.toFixed(1)} µs/req (${u.n} req)`).join(', ')}`,
