@@ -6,6 +6,7 @@
 // read from /proc over the measured bursts, so the hub's and the upstream's shares stay out.
 //   node bench/probes/agent-burst-ab.mjs ROUNDS ROOT_A [ROOT_B ...]   (env STREAMS=1000 BURSTS=3 WARM=3)
 // AGENT_FLAGS='--flag ...' gives the agent processes node flags.
+// PAIR=1: both roots' agents at once (see pair() below); ROUNDS x BURSTS bursts.
 // STRACE=FILE counts the first root's agent's system calls over the measured bursts (strace -c).
 // PERF=FILE records the agent of the first root's rounds with `perf record -g` (--perf-basic-prof).
 import { fork, spawn } from 'node:child_process';
@@ -33,10 +34,22 @@ if (roundsS === '--child') {
     reconnectBaseMs: 20,
     reconnectMaxMs: 200,
   });
+  let calls = 0;
+  agent.on('callFinished', () => calls++);
   agent.start();
   await agent.ready();
+  process.on('message', () => {
+    const c = process.cpuUsage();
+    // the main thread alone (schedstat: ns on CPU), without V8's compiler and GC helper threads
+    const main = Number(
+      readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ')[0],
+    );
+    process.send({ calls, cpuUs: c.user + c.system, mainUs: main / 1000 });
+  });
   process.send('ready');
   process.on('disconnect', () => process.exit(0));
+} else if (process.env.PAIR) {
+  await pair();
 } else {
   const ticks = (pid) => {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -66,7 +79,11 @@ if (roundsS === '--child') {
         let rec;
         if (process.env.STRACE && root === roots[0]) {
           const out = `${process.env.STRACE}.${i}`;
-          rec = spawn('strace', ['-c', '-f', '-p', String(child.pid), '-o', out], { stdio: 'ignore' });
+          rec = spawn(
+            'strace',
+            [...(process.env.STRACE_FULL ? ['-tt'] : ['-c']), '-f', '-p', String(child.pid), '-o', out],
+            { stdio: 'ignore' },
+          );
           await new Promise((r) => setTimeout(r, 300));
         }
         if (perf) {
@@ -112,5 +129,70 @@ if (roundsS === '--child') {
     console.log(
       `median ${root}: ${median(res[root]).toFixed(0)} µs/stream (agent), heads p50 ${median(heads[root]).toFixed(0)} ms`,
     );
+  process.exit(0);
+}
+
+/**
+ * PAIR=1: one agent per root attached to the hub AT THE SAME TIME, so both see the same machine
+ * load; the hub spreads each burst over both (credits), and each agent's streams are its finished
+ * calls. Prints µs per stream per root per burst and the median of the per-burst differences.
+ */
+async function pair() {
+  const scope = childScope();
+  const upstream = await startUpstream(scope);
+  const load = await scope.spawn('load');
+  const hub = await scope.spawn('hub', { secret: SECRET, options: {} });
+  const token = await agentToken();
+  const agents = [];
+  try {
+    for (const root of roots) {
+      const child = fork(self, ['--child', resolve(root), hub.info.url, upstream.info.url, token], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      await once(child, 'message');
+      agents.push(child);
+    }
+    // finished calls and CPU µs (process.cpuUsage: finer than /proc's 10 ms ticks)
+    const stats = (child) => {
+      child.send('count');
+      return once(child, 'message').then(([m]) => m);
+    };
+    for (let w = 0; w < warm; w++) await load.call('sseBurst', { url: hub.info.url, streams });
+    const res = roots.map(() => []);
+    const mains = roots.map(() => []);
+    const diffs = [];
+    const mainDiffs = [];
+    for (let b = 0; b < Number(roundsS) * bursts; b++) {
+      const before = await Promise.all(agents.map(stats));
+      const r = await load.call('sseBurst', { url: hub.info.url, streams });
+      // the cancels finish after the client has left: let them land before reading the counters
+      await new Promise((ok) => setTimeout(ok, 500));
+      const us = await Promise.all(
+        agents.map(async (c, k) => {
+          const after = await stats(c);
+          const n = after.calls - before[k].calls;
+          return { us: (after.cpuUs - before[k].cpuUs) / n, main: (after.mainUs - before[k].mainUs) / n, n };
+        }),
+      );
+      for (const [k, u] of us.entries()) res[k].push(u.us);
+      for (const [k, u] of us.entries()) mains[k].push(u.main);
+      diffs.push(us[1].us - us[0].us);
+      mainDiffs.push(us[1].main - us[0].main);
+      console.log(
+        `burst ${b + 1}: ${us.map((u, k) => `${roots[k]} ${u.us.toFixed(0)} µs/stream (main thread ${u.main.toFixed(0)}, ${u.n})`).join(', ')}${r.failed ? `, ${r.failed} failed` : ''}`,
+      );
+    }
+    const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    for (const [k, root] of roots.entries())
+      console.log(
+        `median ${root}: ${median(res[k]).toFixed(0)} µs/stream (agent), main thread ${median(mains[k]).toFixed(0)}`,
+      );
+    console.log(
+      `median difference ${roots[1]} - ${roots[0]}: ${median(diffs).toFixed(0)} µs/stream, main thread ${median(mainDiffs).toFixed(0)}`,
+    );
+  } finally {
+    for (const c of agents) c.kill('SIGKILL');
+    await scope.close();
+  }
   process.exit(0);
 }
