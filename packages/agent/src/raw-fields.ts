@@ -63,6 +63,8 @@ export function responseFieldList(raw: readonly RawField[] | null): HeaderList {
 
 /** The field names a Connection value lists, less those hop-by-hop anyway, added to `into`. */
 function connectionTokens(value: string, into: Set<string> | undefined): Set<string> | undefined {
+  // what nearly every response says: nothing beyond the hop-by-hop fields
+  if (value === 'keep-alive' || value === 'close') return into;
   let set = into;
   for (const token of value.split(',')) {
     const t = token.trim().toLowerCase();
