@@ -10,7 +10,7 @@ import { HubLink } from './hub-link.js';
 import { type AgentOptions, hubList, upstreamTarget, validateAgentOptions } from './options.js';
 import type { Session } from './session.js';
 import { SlotPool } from './slot-pool.js';
-import { startCall } from './start-call.js';
+import { callStarter } from './start-call.js';
 import { startUpgrade } from './start-upgrade.js';
 import type { StreamCall } from './stream-call.js';
 import { UpstreamConnections } from './upstream-connections.js';
@@ -153,6 +153,8 @@ export function createAgent(options: AgentOptions): Agent {
     emitter.emit('callFinished');
   }
 
+  const startCall = callStarter((owner, call) => callFinished(owner, call));
+
   const links = urls.map((url) => {
     const linkLog = urls.length > 1 ? log.child({ hub: url.host }) : log;
     const link: HubLink = new HubLink({
@@ -178,7 +180,7 @@ export function createAgent(options: AgentOptions): Agent {
         const deps = options.tracer
           ? tracedCallDeps(options.tracer, frame, callDeps, target.label)
           : callDeps;
-        return startCall(owner, frame, deps, (c) => callFinished(owner, c));
+        return startCall(owner, frame, deps);
       },
       onWelcome: (session, agentId) => {
         if (state !== 'running') {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { type HeaderList, type PumpSource, trailerFields, withoutStack } from '@slime/protocol';
 import type { Client, Dispatcher } from 'undici';
 import { ABORTED } from './call-signal.js';
-import { type RawField, rawFieldList } from './raw-fields.js';
+import { type RawField, rawFieldList, responseFieldList } from './raw-fields.js';
 import type { UpstreamRequest } from './upstream-request.js';
 
 /**
@@ -13,10 +13,10 @@ export interface ResponseEvents {
   /** An interim (1xx) response head. */
   onUpstreamInfo(status: number, fields: string[]): void;
   /**
-   * The response head; `source` pauses and resumes the body. False when the call will not take
-   * the body (it has aborted the request).
+   * The response head, its hop-by-hop fields already gone; `source` pauses and resumes the body.
+   * False when the call will not take the body (it has aborted the request).
    */
-  onUpstreamHead(status: number, fields: string[], source: PumpSource): boolean;
+  onUpstreamHead(status: number, headers: HeaderList, source: PumpSource): boolean;
   onUpstreamData(chunk: Uint8Array): void;
   /** The body is complete: undici is done with the connection. Trailers only when asked for. */
   onUpstreamEnd(trailers: HeaderList | undefined): void;
@@ -104,7 +104,7 @@ export class DispatchResponse implements Dispatcher.DispatchHandler, PumpSource 
       return true;
     }
     this.#resume = resume;
-    return this.#events.onUpstreamHead(statusCode, rawFieldList(rawHeaders), this) && !this.#paused;
+    return this.#events.onUpstreamHead(statusCode, responseFieldList(rawHeaders), this) && !this.#paused;
   }
 
   onData(chunk: Buffer): boolean {

@@ -5,27 +5,37 @@ import type { StreamCall } from './stream-call.js';
 import { type CallDeps, UpstreamCall } from './upstream-call.js';
 
 /**
- * What a call sees of its session. One small object per call with its methods on the prototype:
- * an object literal of arrow functions and getters cost a closure per member per request.
+ * What the calls of one session see of it: one object per session, its methods on the prototype
+ * (an object per call, or a literal of arrow functions and getters, cost allocations per request).
+ * The settings come from the session's WELCOME, which precedes every call.
  */
 class SessionCallHost implements CallHost {
   readonly #owner: Session;
   readonly #finished: (call: StreamCall) => void;
-  readonly hubWindow: number;
-  readonly agentWindow: number;
-  readonly windowBudget: WindowBudget;
-  readonly interimResponses: boolean;
-  readonly trailers: boolean;
 
   constructor(owner: Session, finished: (call: StreamCall) => void) {
     this.#owner = owner;
     this.#finished = finished;
-    // read once, when the call starts, as the literal did
-    this.hubWindow = owner.hubWindow;
-    this.agentWindow = owner.agentWindow;
-    this.windowBudget = owner.windowBudget;
-    this.interimResponses = owner.interimResponses;
-    this.trailers = owner.trailers;
+  }
+
+  get hubWindow(): number {
+    return this.#owner.hubWindow;
+  }
+
+  get agentWindow(): number {
+    return this.#owner.agentWindow;
+  }
+
+  get windowBudget(): WindowBudget {
+    return this.#owner.windowBudget;
+  }
+
+  get interimResponses(): boolean {
+    return this.#owner.interimResponses;
+  }
+
+  get trailers(): boolean {
+    return this.#owner.trailers;
   }
 
   send(bytes: Uint8Array): void {
@@ -60,14 +70,20 @@ class SessionCallHost implements CallHost {
 }
 
 /**
- * Starts an ordinary REQUEST stream on a slot the caller already took: the call speaks to the
- * upstream through `deps` and to the hub through its session, and `finished` gives the slot back.
+ * Starts ordinary REQUEST streams on slots the caller already took: each call speaks to the
+ * upstream through `deps` and to the hub through its session, and `finished(session, call)` gives
+ * the slot back. One host per session, made at its first call.
  */
-export function startCall(
-  owner: Session,
-  frame: RequestFrame,
-  deps: CallDeps,
-  finished: (call: StreamCall) => void,
-): UpstreamCall {
-  return new UpstreamCall(new SessionCallHost(owner, finished), frame, deps);
+export function callStarter(
+  finished: (owner: Session, call: StreamCall) => void,
+): (owner: Session, frame: RequestFrame, deps: CallDeps) => UpstreamCall {
+  const hosts = new WeakMap<Session, SessionCallHost>();
+  return (owner, frame, deps) => {
+    let host = hosts.get(owner);
+    if (host === undefined) {
+      host = new SessionCallHost(owner, (call) => finished(owner, call));
+      hosts.set(owner, host);
+    }
+    return new UpstreamCall(host, frame, deps);
+  };
 }

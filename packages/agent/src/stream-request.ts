@@ -7,7 +7,7 @@ import type { CallDeps, CallHost } from './call-types.js';
 import type { ResponseEvents } from './dispatch-response.js';
 import type { H2cRequestOptions } from './h2c-upstream.js';
 import { RequestBody } from './request-body.js';
-import { rawFields } from './response-sender.js';
+import { rawFields, responseHeaders } from './response-sender.js';
 import type { UpstreamRequest } from './upstream-request.js';
 
 /** A trailer section from undici (an object) or node:http (a raw list), as the protocol carries it. */
@@ -89,7 +89,7 @@ export function streamRequest(
  */
 export function forwardResponse(res: UpstreamResponse, events: ResponseEvents, trailers: boolean): void {
   const body = res.body;
-  if (!events.onUpstreamHead(res.statusCode, rawFields(res.headers), body)) return;
+  if (!events.onUpstreamHead(res.statusCode, responseHeaders(res.headers), body)) return;
   body.on('data', (chunk: Buffer) => events.onUpstreamData(chunk));
   body.once('end', () => events.onUpstreamEnd(trailers ? responseTrailers(res) : undefined));
   body.once('error', (err: Error) => events.onUpstreamError(err));

@@ -8,7 +8,6 @@ import {
   type RequestFrame,
   ResetCode,
   type ResetCodeValue,
-  stripHopByHop,
 } from '@slime/protocol';
 import type { Client } from 'undici';
 import type { UpstreamResponse } from './asterisk-request.js';
@@ -133,14 +132,13 @@ export class UpstreamCall implements ResponseEvents {
     if (frame) this.#send(frame);
   }
 
-  onUpstreamHead(status: number, fields: string[], source: PumpSource): boolean {
+  onUpstreamHead(status: number, headers: HeaderList, source: PumpSource): boolean {
     if (this.#closed || this.#hubReset) {
       this.#abortUpstream();
       return false;
     }
     this.#status = status;
     if (this.#deps.now) this.#latencyMs = this.#deps.now() - this.#startedAt;
-    const headers = stripHopByHop(fields);
     if (this.#dispatch && this.#host.sendWholeResponse && !this.#host.congested) {
       this.#held = new HeldResponse(status, headers, source);
       queueMicrotask(() => this.#release());
