@@ -20,7 +20,6 @@ import { quantile } from '../lib/stats.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const epoch = () => performance.timeOrigin + performance.now();
 
 if (process.argv[2] === '--load') {
   // The load loop: `clients` sequential requests each; every sample as [end (epoch ms), latency].
@@ -109,8 +108,7 @@ async function main() {
       const lats = samples.map((s) => s[1]);
       const p99 = quantile(lats, 0.99);
       const slow = samples.filter((s) => s[1] >= p99);
-      const overlaps = (list, [end, lat]) =>
-        list.some((g) => g.at < end && g.at + g.ms > end - lat);
+      const overlaps = (list, [end, lat]) => list.some((g) => g.at < end && g.at + g.ms > end - lat);
       const gcList = gcs.map((g) => ({ at: g.at, ms: g.ms, kind: g.kind }));
       const spanList = spans.map(([at, d]) => ({ at, ms: d }));
       const byKind = (k) => gcList.filter((g) => g.kind === k);
@@ -143,7 +141,8 @@ async function main() {
     console.log(`root ${root}: ${n} idle agents, ${rounds} rounds, ${ms} ms windows`);
     for (let r = 0; r < rounds; r++) {
       const m0 = heap();
-      if (r === 0 && process.env.HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.HEAP_SNAPSHOT}/idle-0.heapsnapshot`);
+      if (r === 0 && process.env.HEAP_SNAPSHOT)
+        writeHeapSnapshot(`${process.env.HEAP_SNAPSHOT}/idle-0.heapsnapshot`);
       line(`round ${r} idle 0`, await measure());
       const idle = await scope.spawn('idle-agents', { hub: url, token: idleToken });
       const c = await idle.call('connect', { n }, 120_000);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { AgentConnection } from './agents/agent-connection.js';
 import { HEARTBEAT_SLICES, HeartbeatSweep, heartbeatTickMs } from './agents/heartbeat.js';
+import { nodeTimers } from './agents/node-timers.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { OutlierDetector } from './dispatch/outlier-ejection.js';
 import type { HubInternals } from './hub-types.js';
@@ -40,6 +41,15 @@ export function createAgentLinks(
   const { log, dispatcher, outliers } = deps;
   const connections = new Set<AgentConnection>();
   let nextAgent = 0;
+  // Shared by every connection (a connection's own would cost an object and closures per agent).
+  const timers = nodeTimers(deps.now);
+  const onCapacity = (c: AgentConnection): void => dispatcher.capacity(c);
+  const onClosed = (c: AgentConnection, code: number, reason: string): void => {
+    connections.delete(c);
+    outliers.forget(c.id);
+    dispatcher.remove(c);
+    internals.onAgentClosed?.(c, code, reason);
+  };
 
   /**
    * The id a connection is known by (status, logs, Slime-Agent-Id): the agent's own --agentID when
@@ -82,17 +92,14 @@ export function createAgentLinks(
         helloTimeoutMs: 10_000,
         streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
         now: deps.now,
-        log: log.child({ agent: id }),
-        onCapacity: (c) => dispatcher.capacity(c),
+        timers,
+        log,
+        childLog: true,
+        onCapacity,
         ...(internals.onAgentBytes ? { onBytes: internals.onAgentBytes } : {}),
         ...(internals.onFramingViolation ? { onFramingViolation: internals.onFramingViolation } : {}),
         ...(internals.onUpstreamHealth ? { onUpstreamHealth: internals.onUpstreamHealth } : {}),
-        onClosed: (c, code, reason) => {
-          connections.delete(c);
-          outliers.forget(c.id);
-          dispatcher.remove(c);
-          internals.onAgentClosed?.(c, code, reason);
-        },
+        onClosed,
       });
       connections.add(conn);
       // Agents serving the same scopes form a group: ejection never empties a group beyond its share.

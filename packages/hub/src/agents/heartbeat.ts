@@ -1,5 +1,11 @@
 // What a heartbeat check does (drop a silent peer, ping once per interval) is the protocol's, shared
 // with the agent; the hub's ticker, its sweep and its ping phases are here.
+import { CloseCode, type MuxEndpoint } from '@slime/protocol';
+import type { AgentStream } from '../streams/agent-stream.js';
+import type { AgentConnection } from './agent-connection.js';
+import { cancelIdle } from './agent-streams.js';
+import type { ConnectionOptions } from './connection-types.js';
+
 export { heartbeatDue } from '@slime/protocol';
 
 /** How often the hub checks its agents: a tenth of the timeout, at most the ping interval. */
@@ -57,4 +63,28 @@ export class HeartbeatSweep<T> {
  */
 export function pingPhaseMs(connectionNumber: number, heartbeatMs: number): number {
   return Math.floor(((connectionNumber * 0.618_033_988_75) % 1) * heartbeatMs);
+}
+
+/**
+ * One connection's share of a heartbeat tick: drops it without HELLO in time or silent past the
+ * timeout, pings it when due, cancels its streams idle for too long.
+ */
+export function tickConnection(
+  conn: AgentConnection,
+  mux: MuxEndpoint<AgentStream>,
+  now: number,
+  opts: Pick<ConnectionOptions, 'helloTimeoutMs' | 'streamIdleTimeoutMs'>,
+): void {
+  const state = conn.state;
+  if (state === 'closed') return;
+  if (state === 'hello' && now - conn.since > opts.helloTimeoutMs) {
+    conn.close(CloseCode.HELLO_TIMEOUT, 'no HELLO in time');
+    return;
+  }
+  if (mux.heartbeat(now) === 'drop') {
+    conn.log.warn({ silentMs: now - mux.lastSeen }, 'agent missed heartbeats; dropping it');
+    conn.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+    return;
+  }
+  if (mux.streams.size > 0) cancelIdle(mux.streams.values(), now, opts.streamIdleTimeoutMs);
 }
