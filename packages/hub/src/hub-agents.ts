@@ -3,7 +3,13 @@ import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { AgentConnection } from './agents/agent-connection.js';
-import { HEARTBEAT_SLICES, HeartbeatSweep, heartbeatTickMs } from './agents/heartbeat.js';
+import {
+  HEARTBEAT_MIN_SLICE_MS,
+  HEARTBEAT_PER_SLICE,
+  HEARTBEAT_SLICES,
+  HeartbeatSweep,
+  heartbeatTickMs,
+} from './agents/heartbeat.js';
 import { nodeTimers } from './agents/node-timers.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { OutlierDetector } from './dispatch/outlier-ejection.js';
@@ -67,17 +73,20 @@ export function createAgentLinks(
     connections,
     startHeartbeats(goCompat, timers) {
       // Each tick's agents are checked a slice at a time (HeartbeatSweep), spread over the tick.
-      const sweep = new HeartbeatSweep(connections);
-      const tickMs = heartbeatTickMs(deps.heartbeatMs, deps.heartbeatTimeoutMs) / HEARTBEAT_SLICES;
-      let slice = 0;
+      const tickMs = heartbeatTickMs(deps.heartbeatMs, deps.heartbeatTimeoutMs);
+      const sweep = new HeartbeatSweep(connections, {
+        slices: HEARTBEAT_SLICES,
+        perSlice: HEARTBEAT_PER_SLICE,
+        maxSlices: Math.max(HEARTBEAT_SLICES, Math.floor(tickMs / HEARTBEAT_MIN_SLICE_MS)),
+      });
       let ticker: unknown;
       const tick = (): void => {
-        ticker = timers.set(tick, tickMs);
+        // a new sweep may change the slice count: this one period keeps the last sweep's
+        ticker = timers.set(tick, tickMs / sweep.slices);
         const t = deps.now();
-        sweep.step((conn) => conn.tick(t));
-        if (++slice % HEARTBEAT_SLICES === 0) goCompat.tick(t);
+        if (sweep.step((conn) => conn.tick(t))) goCompat.tick(t);
       };
-      ticker = timers.set(tick, tickMs);
+      ticker = timers.set(tick, tickMs / sweep.slices);
       return () => timers.clear(ticker);
     },
     add(ws, claims, req) {
