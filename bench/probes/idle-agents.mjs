@@ -102,7 +102,8 @@ async function main() {
     const heap = () => {
       globalThis.gc?.();
       globalThis.gc?.();
-      return { heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
+      const m = process.memoryUsage();
+      return { heap: m.heapUsed, rss: m.rss, heapTotal: m.heapTotal, external: m.external };
     };
     /** Latency over one window, and what its slowest 1% overlapped. */
     const measure = async () => {
@@ -167,7 +168,9 @@ async function main() {
       const idleGcMs = gcs.reduce((a, g) => a + g.ms, 0);
       console.log(
         `round ${r} connected ${c.connected} in ${f(c.ms / 1000, 1)} s: heap ${f((m1.heap - m0.heap) / c.connected / 1024)} KiB/agent, ` +
-          `RSS ${f((m1.rss - m0.rss) / c.connected / 1024)} KiB/agent (heap ${f(m1.heap / 2 ** 20, 1)} MiB), ` +
+          `RSS ${f((m1.rss - m0.rss) / c.connected / 1024)} KiB/agent (heap ${f(m1.heap / 2 ** 20, 1)} MiB; ` +
+          `per agent: heap committed ${f((m1.heapTotal - m0.heapTotal) / c.connected / 1024)} KiB, ` +
+          `external ${f((m1.external - m0.external) / c.connected / 1024)} KiB), ` +
           `idle CPU ${f((cpu1.user + cpu1.system) / 1000 / (idleMs / 1000), 1)} ms/s, idle GC ${gcs.length} (${f(idleGcMs, 1)} ms)`,
       );
       line(`round ${r} idle ${n}`, await measure());
