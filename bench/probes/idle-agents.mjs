@@ -10,7 +10,8 @@
 // and latency again, then disconnects them (alternating, unlike scenario 4). HEAP_SNAPSHOT=DIR
 // writes DIR/idle-0.heapsnapshot and DIR/idle-N.heapsnapshot in the first round
 // (`node bench/probes/idle-heap-diff.mjs A B N` compares them per constructor). IDLE_MS sets the
-// idle-CPU window (default 5000: a heartbeat interval).
+// idle-CPU window (default 5000: a heartbeat interval). NO_GC=1 forces no GCs (scenario 4's timing,
+// with IDLE_MS=10000: V8's own major GCs, such as the memory reducer's, may then fall in a window).
 import { fork } from 'node:child_process';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -99,9 +100,11 @@ async function main() {
         load.once('message', resolve);
         load.send({ url: `${url}/`, clients, ms: loopMs });
       });
+    // NO_GC=1: no forced GCs, so V8 schedules its own as in scenario 4 (heap figures get rough)
+    const forceGc = process.env.NO_GC !== '1';
     const heap = () => {
-      globalThis.gc?.();
-      globalThis.gc?.();
+      if (forceGc) globalThis.gc?.();
+      if (forceGc) globalThis.gc?.();
       const m = process.memoryUsage();
       return { heap: m.heapUsed, rss: m.rss, heapTotal: m.heapTotal, external: m.external };
     };
@@ -157,7 +160,7 @@ async function main() {
       line(`round ${r} idle 0`, await measure());
       const idle = await scope.spawn('idle-agents', { hub: url, token: idleToken });
       const c = await idle.call('connect', { n }, 120_000);
-      await sleep(1000);
+      await sleep(forceGc ? 1000 : 500);
       const m1 = heap();
       if (r === 0 && process.env.HEAP_SNAPSHOT)
         writeHeapSnapshot(`${process.env.HEAP_SNAPSHOT}/idle-${n}.heapsnapshot`);
