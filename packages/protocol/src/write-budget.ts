@@ -45,7 +45,8 @@ export class WriteBudget<W extends Resumable = Resumable> {
 
   /** `w` resumes when the backlog drains. */
   wait(w: W): void {
-    (this.#waiting ??= new Set()).add(w);
+    this.#waiting ??= new Set();
+    this.#waiting.add(w);
   }
 
   /** `w` ended: it no longer waits. */

@@ -36,7 +36,8 @@ export class StreamTable<S> {
   /** Adds a stream this side opened with `nextId()`. */
   open(id: number, stream: S): void {
     this.#last = id;
-    (this.#streams ??= new Map()).set(id, stream);
+    this.#streams ??= new Map();
+    this.#streams.set(id, stream);
   }
 
   /** The peer opened stream `id`: throws ERR_PROTOCOL_BAD_STREAM_ID unless it is above every earlier id. */
@@ -47,7 +48,8 @@ export class StreamTable<S> {
 
   /** Adds a stream the peer opened (`accept` took its id). */
   add(id: number, stream: S): void {
-    (this.#streams ??= new Map()).set(id, stream);
+    this.#streams ??= new Map();
+    this.#streams.set(id, stream);
   }
 
   /**
@@ -63,7 +65,7 @@ export class StreamTable<S> {
   }
 
   delete(id: number): boolean {
-    return this.#streams !== null && this.#streams.delete(id);
+    return this.#streams?.delete(id) ?? false;
   }
 
   /** Empties the table; returns what was in it. */
