@@ -10,7 +10,8 @@
 // and latency again, then disconnects them (alternating, unlike scenario 4). HEAP_SNAPSHOT=DIR
 // writes DIR/idle-0.heapsnapshot and DIR/idle-N.heapsnapshot in the first round
 // (`node bench/probes/idle-heap-diff.mjs A B N` compares them per constructor). IDLE_MS sets the
-// idle-CPU window (default 5000: a heartbeat interval). NO_GC=1 forces no GCs (scenario 4's timing,
+// idle-CPU window (default 5000: a heartbeat interval); IDLE_PROF=FILE writes a CPU profile of the
+// first round's idle window (self time by function: `node bench/probes/cpuprofile-inclusive.mjs`). NO_GC=1 forces no GCs (scenario 4's timing,
 // with IDLE_MS=10000: V8's own major GCs, such as the memory reducer's, may then fall in a window).
 import { fork } from 'node:child_process';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -165,9 +166,11 @@ async function main() {
       if (r === 0 && process.env.HEAP_SNAPSHOT)
         writeHeapSnapshot(`${process.env.HEAP_SNAPSHOT}/idle-${n}.heapsnapshot`);
       gcs.length = 0;
+      const profiler = r === 0 && process.env.IDLE_PROF ? await startProfile() : null;
       const cpu0 = process.cpuUsage();
       await sleep(idleMs);
       const cpu1 = process.cpuUsage(cpu0);
+      if (profiler) await profiler.stop(process.env.IDLE_PROF);
       const idleGcMs = gcs.reduce((a, g) => a + g.ms, 0);
       console.log(
         `round ${r} connected ${c.connected} in ${f(c.ms / 1000, 1)} s: heap ${f((m1.heap - m0.heap) / c.connected / 1024)} KiB/agent, ` +
@@ -185,6 +188,23 @@ async function main() {
     await scope.close();
     process.exit(0);
   }
+}
+
+/** A V8 CPU profile of this process from now until `stop(file)` (the idle window). */
+async function startProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 /** Waits until the hub counts `count` agents (the idle ones' sockets closed). */
