@@ -35,8 +35,8 @@ function escapesAreUtf8(s: string): boolean {
  * Why a raw request path (no query) is ambiguous, or `undefined` when it is not. Checked in this
  * order, first hit reported:
  *
- * - a raw `` (many servers read it as `/`; the hub's own parser does);
- * - `%2f` or `%5c`, an encoded `/` or ``, in any case;
+ * - a raw `\` (many servers read it as `/`; the hub's own parser does);
+ * - `%2f` or `%5c`, an encoded `/` or `\`, in any case;
  * - `%25` followed by two hex digits: double encoding (`%2561` is `%61` once decoded, `a` twice);
  * - `;` or `%3b`: a path parameter (`/secret;x` is `/secret` to Tomcat, Jetty, Spring);
  * - an encoded control character `%00`-`%1f` or `%7f` (NUL truncates in C-based servers);
@@ -68,7 +68,7 @@ const MAX_DECODE_ROUNDS = 4;
 
 /**
  * The widest reading of a raw path that some upstream might take: every escape decoded (repeatedly,
- * so double encoding is undone), `` read as `/`, cut at a NUL, `;` parameters dropped from each
+ * so double encoding is undone), `\` read as `/`, cut at a NUL, `;` parameters dropped from each
  * segment, trailing whitespace trimmed from each segment, then dot segments resolved and `//`
  * collapsed. Used only for ambiguous targets: a rule that matches this reading may apply upstream.
  *

@@ -101,8 +101,8 @@ export const RESERVED_SECTIONS = ['router', 'fallback', 'shaping'] as const;
 /** How request paths are read, for the whole policy (the top-level `paths` section). */
 export interface PathOptions {
   /**
-   * Refuse every request whose target's path is ambiguous (an encoded `/` or ``, double encoding,
-   * `;` parameters, encoded control characters, a raw ``, malformed or non-UTF-8 escapes, a
+   * Refuse every request whose target's path is ambiguous (an encoded `/` or `\`, double encoding,
+   * `;` parameters, encoded control characters, a raw `\`, malformed or non-UTF-8 escapes, a
    * segment ending in whitespace) with 400 ERR_HUB_MALFORMED_REQUEST, before access rules.
    * Default false.
    */
