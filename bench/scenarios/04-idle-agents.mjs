@@ -1,7 +1,8 @@
-// Scenario 4: many idle agents on one hub (1,000, then 10,000, in --quick too), all from one
-// child process of raw WebSocket clients that send HELLO and nothing else. Reports the hub's RSS
-// per connected agent, its CPU while they sit idle (heartbeats), and request latency through a
-// real agent on the same hub before and with them connected.
+// Scenario 4: many idle agents on one hub (1,000, then 10,000, in --quick too; BENCH_IDLE_AGENTS
+// sets other counts), all from one child process of raw WebSocket clients that send HELLO and
+// nothing else. Reports the hub's RSS per connected agent, its CPU while they sit idle
+// (heartbeats), and request latency through a real agent on the same hub before and with them
+// connected. bench/probes/idle-agents.mjs measures the same in small, with the heap and GC.
 import { cpuMs, rssBytes } from '../lib/proc-stats.mjs';
 import { agentToken, startSlime, startUpstream } from '../lib/setup.mjs';
 import { fmt, mb } from '../lib/stats.mjs';
@@ -14,7 +15,8 @@ export const quickLimitS = 45;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function run({ quick, scope }) {
-  const steps = [1000, 10_000];
+  // BENCH_IDLE_AGENTS=2000,5000 runs other steps (ascending), to try a change on a busy machine.
+  const steps = process.env.BENCH_IDLE_AGENTS?.split(',').map(Number) ?? [1000, 10_000];
   const upstream = await startUpstream(scope);
   const load = await scope.spawn('load');
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 16 });

@@ -3,7 +3,14 @@ import { DEFAULT_STREAM_WINDOW } from '@slime/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { AgentConnection } from './agents/agent-connection.js';
-import { HEARTBEAT_SLICES, HeartbeatSweep, heartbeatTickMs } from './agents/heartbeat.js';
+import {
+  HEARTBEAT_MIN_SLICE_MS,
+  HEARTBEAT_PER_SLICE,
+  HEARTBEAT_SLICES,
+  HeartbeatSweep,
+  heartbeatTickMs,
+} from './agents/heartbeat.js';
+import { nodeTimers } from './agents/node-timers.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { OutlierDetector } from './dispatch/outlier-ejection.js';
 import type { HubInternals } from './hub-types.js';
@@ -40,6 +47,15 @@ export function createAgentLinks(
   const { log, dispatcher, outliers } = deps;
   const connections = new Set<AgentConnection>();
   let nextAgent = 0;
+  // Shared by every connection (a connection's own would cost an object and closures per agent).
+  const timers = nodeTimers(deps.now);
+  const onCapacity = (c: AgentConnection): void => dispatcher.capacity(c);
+  const onClosed = (c: AgentConnection, code: number, reason: string): void => {
+    connections.delete(c);
+    outliers.forget(c.id);
+    dispatcher.remove(c);
+    internals.onAgentClosed?.(c, code, reason);
+  };
 
   /**
    * The id a connection is known by (status, logs, Slime-Agent-Id): the agent's own --agentID when
@@ -57,17 +73,20 @@ export function createAgentLinks(
     connections,
     startHeartbeats(goCompat, timers) {
       // Each tick's agents are checked a slice at a time (HeartbeatSweep), spread over the tick.
-      const sweep = new HeartbeatSweep(connections);
-      const tickMs = heartbeatTickMs(deps.heartbeatMs, deps.heartbeatTimeoutMs) / HEARTBEAT_SLICES;
-      let slice = 0;
+      const tickMs = heartbeatTickMs(deps.heartbeatMs, deps.heartbeatTimeoutMs);
+      const sweep = new HeartbeatSweep(connections, {
+        slices: HEARTBEAT_SLICES,
+        perSlice: HEARTBEAT_PER_SLICE,
+        maxSlices: Math.max(HEARTBEAT_SLICES, Math.floor(tickMs / HEARTBEAT_MIN_SLICE_MS)),
+      });
       let ticker: unknown;
       const tick = (): void => {
-        ticker = timers.set(tick, tickMs);
+        // a new sweep may change the slice count: this one period keeps the last sweep's
+        ticker = timers.set(tick, tickMs / sweep.slices);
         const t = deps.now();
-        sweep.step((conn) => conn.tick(t));
-        if (++slice % HEARTBEAT_SLICES === 0) goCompat.tick(t);
+        if (sweep.step((conn) => conn.tick(t))) goCompat.tick(t);
       };
-      ticker = timers.set(tick, tickMs);
+      ticker = timers.set(tick, tickMs / sweep.slices);
       return () => timers.clear(ticker);
     },
     add(ws, claims, req) {
@@ -82,17 +101,14 @@ export function createAgentLinks(
         helloTimeoutMs: 10_000,
         streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
         now: deps.now,
-        log: log.child({ agent: id }),
-        onCapacity: (c) => dispatcher.capacity(c),
+        timers,
+        log,
+        childLog: true,
+        onCapacity,
         ...(internals.onAgentBytes ? { onBytes: internals.onAgentBytes } : {}),
         ...(internals.onFramingViolation ? { onFramingViolation: internals.onFramingViolation } : {}),
         ...(internals.onUpstreamHealth ? { onUpstreamHealth: internals.onUpstreamHealth } : {}),
-        onClosed: (c, code, reason) => {
-          connections.delete(c);
-          outliers.forget(c.id);
-          dispatcher.remove(c);
-          internals.onAgentClosed?.(c, code, reason);
-        },
+        onClosed,
       });
       connections.add(conn);
       // Agents serving the same scopes form a group: ejection never empties a group beyond its share.

@@ -13,7 +13,8 @@ export class WriteBudget<W extends Resumable = Resumable> {
   readonly #high: number;
   readonly #low: number;
   #unflushed = 0;
-  readonly #waiting = new Set<W>();
+  // Made with the first waiter: most connections (idle agents) never have one.
+  #waiting: Set<W> | null = null;
 
   constructor(highWater: number, lowWater: number) {
     if (!(lowWater >= 0 && highWater >= lowWater)) throw new RangeError('need 0 <= lowWater <= highWater');
@@ -34,7 +35,7 @@ export class WriteBudget<W extends Resumable = Resumable> {
     this.#unflushed += n;
     return () => {
       this.#unflushed -= n;
-      if (this.#waiting.size > 0 && this.#unflushed <= this.#low) {
+      if (this.#waiting !== null && this.#waiting.size > 0 && this.#unflushed <= this.#low) {
         const waiting = [...this.#waiting];
         this.#waiting.clear();
         for (const w of waiting) w.resume();
@@ -44,16 +45,17 @@ export class WriteBudget<W extends Resumable = Resumable> {
 
   /** `w` resumes when the backlog drains. */
   wait(w: W): void {
+    this.#waiting ??= new Set();
     this.#waiting.add(w);
   }
 
   /** `w` ended: it no longer waits. */
   forget(w: W): void {
-    this.#waiting.delete(w);
+    this.#waiting?.delete(w);
   }
 
   /** The connection closed: nobody will be resumed. */
   clear(): void {
-    this.#waiting.clear();
+    this.#waiting?.clear();
   }
 }

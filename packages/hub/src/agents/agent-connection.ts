@@ -9,6 +9,7 @@ import {
   GoawayCode,
   type HelloFrame,
   type MuxEndpoint,
+  type MuxHandler,
   MuxPeer,
   ProtocolError,
   UPGRADE_VERSION,
@@ -22,16 +23,18 @@ import type { CloseOutcome, HubStream, StreamHost } from '../streams/hub-stream.
 import type { UpgradeHost, UpgradeStream } from '../streams/upgrade-stream.js';
 import { AgentCredits } from './agent-credits.js';
 import { agentEndpoint } from './agent-endpoint.js';
-import { AgentHealth } from './agent-health.js';
-import { helloSnapshot, welcome } from './agent-hello.js';
-import { identitySnapshot, scopesOf, servesRequest } from './agent-identity.js';
-import { cancelIdle, createStream, deliver, isAgentStreamFrame, requestHead } from './agent-streams.js';
+import { type AgentHealth, connectionHealth } from './agent-health.js';
+import { logConnected, welcome } from './agent-hello.js';
+import { scopesOf, servesRequest } from './agent-identity.js';
+import { connectionSnapshot } from './agent-snapshot.js';
+import { createStream, deliver, isAgentStreamFrame, requestHead } from './agent-streams.js';
 import type {
   AgentSnapshot,
   ConnectionOptions,
   ConnectionState,
   OpenStreamRequest,
 } from './connection-types.js';
+import { tickConnection } from './heartbeat.js';
 
 export type {
   AgentSnapshot,
@@ -53,8 +56,6 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
   readonly remoteAddress: string;
   readonly since: number;
   readonly hubWindow: number;
-  /** Response windows of all streams here grow within this budget (auto-tuning, §11). */
-  readonly windowBudget = new WindowBudget(DEFAULT_CONNECTION_WINDOW_GROWTH);
   agentWindow = 0;
   /** The protocol version agreed in HELLO/WELCOME (0 before); 3 and later carry upgrades and trailers. */
   version = 0;
@@ -64,9 +65,11 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
   #hello: HelloFrame | null = null;
   protected readonly mux: MuxEndpoint<AgentStream>;
   readonly #opts: ConnectionOptions;
-  readonly #health: AgentHealth;
+  // Made when first needed: an idle agent never needs them (10,000 idle agents: bench scenario 4).
+  #log: Logger | null = null;
+  #windowBudget: WindowBudget | null = null;
+  #health: AgentHealth | null = null;
   #upgraded = 0;
-  readonly log: Logger;
   /** The hub's clock, for the streams' receive windows (one function for all of them). */
   readonly clock: () => number;
 
@@ -79,21 +82,45 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
     this.remoteAddress = opts.remoteAddress;
     this.hubWindow = opts.hubWindow;
     this.since = opts.now();
-    this.log = opts.log;
-    this.clock = () => opts.now();
-    this.#health = new AgentHealth(opts.log, {
-      upstreamHealth: (healthy) => {
-        opts.onUpstreamHealth?.(this, healthy);
-        if (healthy) opts.onCapacity(this);
-      },
-      framingViolation: (problem) => opts.onFramingViolation?.(this, problem),
-    });
-    this.mux = agentEndpoint(ws, opts, this.since, {
-      onFrame: (frame) => this.#onFrame(frame),
-      onFrameError: (err) => this.#health.frameError(err),
-      onClosed: (code, reason, streams) => this.#onClosed(code, reason, streams),
-      onSocketError: (err) => this.log.warn({ err: err.message }, 'agent socket error'),
-    });
+    this.clock = opts.now; // called without a receiver everywhere (the endpoint's timers too)
+    this.mux = agentEndpoint(ws, opts, this.since, new AgentConnection.#Handler(this));
+  }
+
+  /** The endpoint's handler: one small object per connection instead of a closure per event. */
+  static readonly #Handler = class implements MuxHandler<AgentStream> {
+    readonly #conn: AgentConnection;
+    constructor(conn: AgentConnection) {
+      this.#conn = conn;
+    }
+    onFrame(frame: Frame): void {
+      this.#conn.#onFrame(frame);
+    }
+    onFrameError(err: unknown): string {
+      return this.#conn.#agentHealth.frameError(err);
+    }
+    onClosed(code: number, reason: string, streams: AgentStream[]): void {
+      this.#conn.#onClosed(code, reason, streams);
+    }
+    onSocketError(err: Error): void {
+      this.#conn.log.warn({ err: err.message }, 'agent socket error');
+    }
+  };
+
+  /** This connection's logger (`agent` bound to its id when the hub asked for `childLog`). */
+  get log(): Logger {
+    this.#log ??= this.#opts.childLog ? this.#opts.log.child({ agent: this.id }) : this.#opts.log;
+    return this.#log;
+  }
+
+  /** Response windows of all streams here grow within this budget (auto-tuning, §11). */
+  get windowBudget(): WindowBudget {
+    this.#windowBudget ??= new WindowBudget(DEFAULT_CONNECTION_WINDOW_GROWTH);
+    return this.#windowBudget;
+  }
+
+  get #agentHealth(): AgentHealth {
+    this.#health ??= connectionHealth(this, this.#opts);
+    return this.#health;
   }
 
   /** Streams the agent takes now (its CREDITs, less the streams opened, plus those returned). */
@@ -122,12 +149,12 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
   /** Whether the hub may open new streams here. */
   get accepting(): boolean {
     const credits = this.#credits;
-    return this.state === 'ready' && credits.count > 0 && !credits.paused && this.#health.upstreamHealthy;
+    return this.state === 'ready' && credits.count > 0 && !credits.paused && this.upstreamHealthy;
   }
 
   /** Whether the agent's upstream answers, as its last STATUS said (true until one says otherwise). */
   get upstreamHealthy(): boolean {
-    return this.#health.upstreamHealthy;
+    return this.#health === null || this.#health.upstreamHealthy;
   }
 
   /** Refused a stream and has not granted a credit since. */
@@ -145,8 +172,9 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
   }
 
   framingViolation(stream: HubStream, problem: string): void {
-    if (this.#health.framingViolation(stream.id, problem)) {
-      this.close(CloseCode.PROTOCOL_ERROR, `${this.#health.framingViolations} response framing violations`);
+    const health = this.#agentHealth;
+    if (health.framingViolation(stream.id, problem)) {
+      this.close(CloseCode.PROTOCOL_ERROR, `${health.framingViolations} response framing violations`);
     }
   }
 
@@ -201,7 +229,9 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
         this.#opts.onCapacity(this);
         return;
       case 'STATUS':
-        this.#health.status(frame.upstreamHealthy, frame.reason);
+        // a healthy STATUS while nothing was ever unhealthy changes nothing (no state needed)
+        if (this.#health !== null || !frame.upstreamHealthy)
+          this.#agentHealth.status(frame.upstreamHealthy, frame.reason);
         return;
       case 'GOAWAY':
         this.log.info({ message: frame.message }, 'agent draining');
@@ -227,26 +257,13 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
     this.agentWindow = hello.streamWindow;
     this.mux.enter('ready');
     this.send(bytes);
-    this.log.info(
-      { name: this.name, slots: hello.slots, upstream: hello.upstream, version },
-      'agent connected',
-    );
+    const viaHub = this.#log === null && this.#opts.childLog === true;
+    logConnected(viaHub ? this.#opts.log : this.log, viaHub ? this.id : undefined, this, hello);
   }
 
   /** Heartbeat and timeouts; the hub calls this on one shared interval for all agents. */
   tick(now: number): void {
-    const state = this.state;
-    if (state === 'closed') return;
-    if (state === 'hello' && now - this.since > this.#opts.helloTimeoutMs) {
-      this.close(CloseCode.HELLO_TIMEOUT, 'no HELLO in time');
-      return;
-    }
-    if (this.mux.heartbeat(now) === 'drop') {
-      this.log.warn({ silentMs: now - this.mux.lastSeen }, 'agent missed heartbeats; dropping it');
-      this.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
-      return;
-    }
-    cancelIdle(this.mux.streams.values(), now, this.#opts.streamIdleTimeoutMs);
+    tickConnection(this, this.mux, now, this.#opts);
   }
 
   /** Asks the agent to drain: no new streams will come. */
@@ -274,16 +291,6 @@ export class AgentConnection extends MuxPeer<AgentStream> implements StreamHost,
   }
 
   snapshot(): AgentSnapshot {
-    return {
-      ...identitySnapshot(this),
-      ...helloSnapshot(this.#hello),
-      credits: this.credits,
-      inFlight: this.inFlight,
-      upgradedStreams: this.#upgraded,
-      state: this.state,
-      remoteAddress: this.remoteAddress,
-      since: this.since,
-      ...this.#health.snapshot(),
-    };
+    return connectionSnapshot(this, this.#hello, this.#health);
   }
 }

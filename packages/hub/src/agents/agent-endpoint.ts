@@ -20,7 +20,7 @@ export function agentEndpoint(
   since: number,
   handler: MuxHandler<AgentStream>,
 ): MuxEndpoint<AgentStream> {
-  const onBytes = opts.onBytes;
+  const counters = opts.onBytes ? byteCounters(opts.onBytes) : undefined;
   return createMuxEndpoint<AgentStream>({
     // the hub is the WebSocket server: its frames go unmasked
     socket: webSocketMux(ws, { masked: false }),
@@ -30,9 +30,21 @@ export function agentEndpoint(
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
     // The first ping comes somewhere within the first interval, not for every new agent at once.
     firstPingAt: since + pingPhaseMs(++connectionCount, opts.heartbeatMs),
-    ...(onBytes
-      ? { onSent: (n) => onBytes('to_agent', n), onReceived: (n) => onBytes('from_agent', n) }
-      : {}),
+    ...counters,
     handler,
   });
+}
+
+type OnBytes = NonNullable<ConnectionOptions['onBytes']>;
+type ByteCounters = { onSent: (n: number) => void; onReceived: (n: number) => void };
+const countersOf = new WeakMap<OnBytes, ByteCounters>();
+
+/** The endpoint's byte counters for the hub's `onBytes`: made once per hub, not per connection. */
+function byteCounters(onBytes: OnBytes): ByteCounters {
+  let c = countersOf.get(onBytes);
+  if (c === undefined) {
+    c = { onSent: (n) => onBytes('to_agent', n), onReceived: (n) => onBytes('from_agent', n) };
+    countersOf.set(onBytes, c);
+  }
+  return c;
 }

@@ -1,6 +1,8 @@
 import { ProtocolError } from '@slime/protocol';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
+import type { AgentConnection } from './agent-connection.js';
+import type { ConnectionOptions } from './connection-types.js';
 
 /** What an agent connection reports about the agent's own health (STATUS, broken responses). */
 export interface AgentHealthEvents {
@@ -50,9 +52,17 @@ export class AgentHealth {
   }
 
   snapshot() {
-    const { upstreamHealthy, upstreamReason, framingViolations } = this;
+    return AgentHealth.snapshotOf(this);
+  }
+
+  /** A snapshot of `health`; `AgentHealth.snapshotOf(AgentHealth.FRESH)` for an agent that reported nothing. */
+  static snapshotOf(health: Pick<AgentHealth, 'upstreamHealthy' | 'upstreamReason' | 'framingViolations'>) {
+    const { upstreamHealthy, upstreamReason, framingViolations } = health;
     return { framingViolations, upstreamHealthy, upstreamReason };
   }
+
+  /** What a new AgentHealth holds (a connection makes one only once the agent reports something). */
+  static readonly FRESH = { upstreamHealthy: true, upstreamReason: '', framingViolations: 0 } as const;
 
   /** A message from the agent broke the rules: logs it and returns the close reason. */
   frameError(err: unknown): string {
@@ -70,4 +80,15 @@ export class AgentHealth {
     this.#log.error({ err }, 'failed to handle a frame from an agent');
     return 'internal error handling a frame';
   }
+}
+
+/** The health of `conn`, reported through the hub's callbacks: made once the agent reports something. */
+export function connectionHealth(conn: AgentConnection, opts: ConnectionOptions): AgentHealth {
+  return new AgentHealth(conn.log, {
+    upstreamHealth: (healthy) => {
+      opts.onUpstreamHealth?.(conn, healthy);
+      if (healthy) opts.onCapacity(conn);
+    },
+    framingViolation: (problem) => opts.onFramingViolation?.(conn, problem),
+  });
 }

@@ -6,6 +6,7 @@ import {
   ProtocolError,
   SUPPORTED_VERSIONS,
 } from '@slime/protocol';
+import type { Logger } from 'pino';
 
 /**
  * Checks an agent's HELLO and builds our WELCOME: the version both speak, and our terms. Throws
@@ -45,4 +46,19 @@ function hardwareOf(hello: HelloFrame | null): unknown {
   } catch {
     return hello.hardware;
   }
+}
+
+/**
+ * The 'agent connected' line. `agent`: the connection's id when `log` is the hub's logger (the
+ * connection has made no child of its own yet): the line carries the binding the child would add,
+ * so it reads the same and an idle agent that logs nothing more never needs a child logger.
+ */
+export function logConnected(
+  log: Logger,
+  agent: string | undefined,
+  conn: { name: string; version: number },
+  hello: HelloFrame,
+): void {
+  const fields = { name: conn.name, slots: hello.slots, upstream: hello.upstream, version: conn.version };
+  log.info(agent === undefined ? fields : { agent, ...fields }, 'agent connected');
 }

@@ -10,9 +10,12 @@ export interface AgentIdentity {
   readonly scopePaths: ReadonlySet<string> | null;
 }
 
+// Most tokens carry no scopes: their agents share one empty set (nothing ever adds to one).
+const NO_SCOPES: ReadonlySet<string> = new Set();
+
 export function scopesOf(claims: AgentClaims): Pick<AgentIdentity, 'scopes' | 'scopePaths'> {
   return {
-    scopes: new Set(claims.scopes ?? []),
+    scopes: claims.scopes?.length ? new Set(claims.scopes) : NO_SCOPES,
     scopePaths: claims.scopePaths?.length ? new Set(claims.scopePaths) : null,
   };
 }

@@ -36,7 +36,9 @@ export function offersWebSocket(req: IncomingMessage): boolean {
 export function agentUpgradeHandler(deps: AgentUpgradeDeps) {
   const { verifier, wss, log } = deps;
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
+    // A function of no closure: a closure here would keep this upgrade's request, head and socket
+    // alive for the connection's lifetime (~2 KiB per agent), since the socket keeps its listener.
+    socket.on('error', destroySocket);
     const path = req.url?.split('?', 1)[0];
     if (!deps.accepting()) {
       // Another hub behind the same address may take the agent: it retries.
@@ -69,6 +71,10 @@ export function agentUpgradeHandler(deps: AgentUpgradeDeps) {
       },
     );
   };
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** Why the hub refused an agent upgrade: a {@link TokenRejection}, or `error` when the check failed. */

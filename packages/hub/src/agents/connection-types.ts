@@ -17,7 +17,13 @@ export interface ConnectionOptions {
   now: () => number;
   /** Timers for the close deadline and frame batching (default: Node's, on `now`). */
   timers?: MuxTimers;
+  /** The connection's logger; with `childLog`, the hub's, and the connection logs through a child of it. */
   log: Logger;
+  /**
+   * Log through `log.child({ agent: id })`, made on the first line after 'agent connected' (which
+   * `log` writes with the same binding): an idle agent keeps no child logger.
+   */
+  childLog?: boolean;
   /** The agent can take more work (HELLO done and credits arrived, or a stream returned its credit). */
   onCapacity: (conn: AgentConnection) => void;
   onClosed: (conn: AgentConnection, code: number, reason: string) => void;

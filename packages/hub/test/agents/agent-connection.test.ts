@@ -151,3 +151,75 @@ describe('AgentConnection without a socket', () => {
     expect(ws.terminated).toBe(true);
   });
 });
+
+describe('AgentConnection state made on first use (idle agents keep none)', () => {
+  /** A hub logger whose lines are captured, with its `child` calls counted. */
+  function hubLog() {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const child = vi.spyOn(log, 'child');
+    return { log, lines, child };
+  }
+
+  it('logs the connected line with the agent binding and makes no child logger until a later line', () => {
+    const { log, lines, child } = hubLog();
+    const { ws, conn, events } = ready({ log, childLog: true });
+    ws.frame({ type: 'STATUS', streamId: 0, upstreamHealthy: true, reason: '' });
+    expect(child).not.toHaveBeenCalled();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        agent: 'a#1',
+        name: 'a',
+        slots: 2,
+        upstream: 'up:80',
+        msg: 'agent connected',
+      }),
+    ]);
+    expect(conn.snapshot()).toMatchObject({
+      upstreamHealthy: true,
+      upstreamReason: '',
+      framingViolations: 0,
+    });
+
+    // the first STATUS that changes something makes the health state and the child logger
+    ws.frame({ type: 'STATUS', streamId: 0, upstreamHealthy: false, reason: 'down' });
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(child).toHaveBeenCalledWith({ agent: 'a#1' });
+    expect(conn.accepting).toBe(false);
+    expect(lines.at(-1)).toMatchObject({
+      agent: 'a#1',
+      reason: 'down',
+      msg: expect.stringMatching(/unhealthy/),
+    });
+    expect(conn.snapshot()).toMatchObject({ upstreamHealthy: false, upstreamReason: 'down' });
+    ws.frame({ type: 'STATUS', streamId: 0, upstreamHealthy: true, reason: '' });
+    expect(conn.accepting).toBe(true);
+    expect(events).toEqual(['capacity', 'capacity']);
+    conn.close(CloseCode.HUB_SHUTDOWN, 'bye');
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(lines.at(-1)).toMatchObject({ agent: 'a#1', msg: 'agent disconnected' });
+  });
+
+  it('gives the first stream of an idle connection its window budget, the same one for every later stream', async () => {
+    const { ws, conn } = ready();
+    const budget = conn.windowBudget;
+    expect(budget.available).toBe(budget.cap);
+    expect(conn.windowBudget).toBe(budget);
+    for (const id of [1, 2]) {
+      const stream = conn.openStream(get) as { response: Promise<{ status: number }> };
+      ws.frame({ type: 'RESPONSE', streamId: id, endStream: true, status: 204, headers: [] });
+      expect((await stream.response).status).toBe(204);
+    }
+    expect(conn.windowBudget).toBe(budget);
+  });
+
+  it('counts a framing violation on a connection that had no health state', () => {
+    const { log, lines } = hubLog();
+    const { conn } = ready({ log, childLog: true });
+    const stream = conn.openStream(get);
+    stream.cancel('test', ResetCode.CANCEL);
+    conn.framingViolation(stream as never, 'too long');
+    expect(conn.snapshot().framingViolations).toBe(1);
+    expect(lines.at(-1)).toMatchObject({ agent: 'a#1', problem: 'too long' });
+  });
+});

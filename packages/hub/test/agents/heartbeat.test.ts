@@ -84,3 +84,42 @@ describe('heartbeat sweep', () => {
     }
   });
 });
+
+describe('heartbeat sweep sizing', () => {
+  it('cuts a large set into more slices (perSlice), never fewer than `slices` nor more than `maxSlices`', () => {
+    const items = new Set(Array.from({ length: 1000 }, (_, i) => i));
+    const sweep = new HeartbeatSweep(items, { slices: 10, perSlice: 50, maxSlices: 40 });
+    const sizes: number[] = [];
+    let ended = 0;
+    for (let s = 0; s < 20; s++) {
+      let n = 0;
+      if (sweep.step(() => n++)) ended++;
+      sizes.push(n);
+    }
+    expect(sweep.slices).toBe(20);
+    expect(ended).toBe(1);
+    expect(sizes.every((n) => n === 50)).toBe(true);
+    // grown past maxSlices * perSlice: the slices grow instead
+    for (let i = 1000; i < 4000; i++) items.add(i);
+    let visited = 0;
+    let steps = 0;
+    let last = false;
+    while (!last) {
+      last = sweep.step(() => visited++);
+      steps++;
+    }
+    expect([steps, visited, sweep.slices]).toEqual([40, 4000, 40]);
+    // shrunk: back to the minimum
+    items.clear();
+    for (let i = 0; i < 30; i++) items.add(i);
+    sweep.step(() => {});
+    expect(sweep.slices).toBe(10);
+  });
+
+  it('says when a sweep ended, so the caller can run once-per-tick work', () => {
+    const sweep = new HeartbeatSweep(new Set([1, 2, 3]), 3);
+    expect([sweep.step(() => {}), sweep.step(() => {}), sweep.step(() => {})]).toEqual([false, false, true]);
+    expect(() => new HeartbeatSweep(new Set(), { slices: 10, maxSlices: 5 })).toThrow(RangeError);
+    expect(() => new HeartbeatSweep(new Set(), { perSlice: 0 })).toThrow(RangeError);
+  });
+});

@@ -7,11 +7,12 @@ import { assertNewStreamId, nextStreamId } from '../flow.js';
  * and is ignored) from a frame for a stream never opened (a protocol violation).
  */
 export class StreamTable<S> {
-  readonly #streams = new Map<number, S>();
+  // Made with the first stream: a hub holds thousands of idle agent connections that never get one.
+  #streams: Map<number, S> | null = null;
   #last = 0;
 
   get size(): number {
-    return this.#streams.size;
+    return this.#streams === null ? 0 : this.#streams.size;
   }
 
   /** The highest stream id opened on the connection (0 before any). */
@@ -20,11 +21,11 @@ export class StreamTable<S> {
   }
 
   values(): IterableIterator<S> {
-    return this.#streams.values();
+    return (this.#streams ?? NO_STREAMS).values() as IterableIterator<S>;
   }
 
   get(id: number): S | undefined {
-    return this.#streams.get(id);
+    return this.#streams?.get(id);
   }
 
   /** The id the next stream this side opens gets. */
@@ -35,6 +36,7 @@ export class StreamTable<S> {
   /** Adds a stream this side opened with `nextId()`. */
   open(id: number, stream: S): void {
     this.#last = id;
+    this.#streams ??= new Map();
     this.#streams.set(id, stream);
   }
 
@@ -46,6 +48,7 @@ export class StreamTable<S> {
 
   /** Adds a stream the peer opened (`accept` took its id). */
   add(id: number, stream: S): void {
+    this.#streams ??= new Map();
     this.#streams.set(id, stream);
   }
 
@@ -54,7 +57,7 @@ export class StreamTable<S> {
    * ERR_PROTOCOL_BAD_STREAM_ID for an id never opened.
    */
   route(type: string, id: number): S | undefined {
-    const stream = this.#streams.get(id);
+    const stream = this.#streams?.get(id);
     if (stream === undefined && id > this.#last) {
       throw new ProtocolError('ERR_PROTOCOL_BAD_STREAM_ID', `${type} for unopened stream ${id}`);
     }
@@ -62,13 +65,16 @@ export class StreamTable<S> {
   }
 
   delete(id: number): boolean {
-    return this.#streams.delete(id);
+    return this.#streams?.delete(id) ?? false;
   }
 
   /** Empties the table; returns what was in it. */
   drain(): S[] {
+    if (this.#streams === null) return [];
     const streams = [...this.#streams.values()];
     this.#streams.clear();
     return streams;
   }
 }
+
+const NO_STREAMS: ReadonlyMap<number, unknown> = new Map<number, unknown>();
