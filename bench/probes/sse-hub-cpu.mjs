@@ -3,9 +3,11 @@
 // --cpu-prof shows both by file path), each with its own agent (this checkout's, numWorker 1000)
 // in a child; one upstream and the load generator (scenario 13's sseBurst) in children.
 // Alternates bursts between the hubs and prints medians: time to headers, to the first event,
-// and hub / agent CPU µs per stream (agent read from /proc: 10 ms ticks).
+// and hub / agent CPU µs per stream (agent read from /proc: 10 ms ticks). ALLOC_PROF=FILE (one
+// ROOT) writes an allocation profile of the measured bursts (bench/lib/alloc-profile.mjs).
 //   node [--cpu-prof] bench/probes/sse-hub-cpu.mjs ROOT_A [ROOT_B] [streams=500] [bursts=8]
 import { resolve } from 'node:path';
+import { startAllocProfile } from '../lib/alloc-profile.mjs';
 import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
@@ -29,6 +31,7 @@ const burst = (url) => load.call('sseBurst', { url, streams });
 // warm-up: JIT of both hubs, the agents' upstream pools
 for (let i = 0; i < 3; i++) for (const h of hubs) await burst(h.url);
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const stopAllocProfile = await startAllocProfile();
 const t0 = process.hrtime.bigint() / 1000n;
 const cpu0 = process.cpuUsage();
 for (let i = 0; i < bursts; i++) {
@@ -64,6 +67,7 @@ for (let i = 0; i < bursts; i++) {
 }
 const t1 = process.hrtime.bigint() / 1000n;
 const cpu = process.cpuUsage(cpu0);
+await stopAllocProfile();
 // for cpuprofile-inclusive.mjs (with one ROOT): the measured window on the profile's clock
 console.log(`window ${t0} ${t1} streams ${streams * bursts * hubs.length} cpuUs ${cpu.user + cpu.system}`);
 for (const h of hubs) {
