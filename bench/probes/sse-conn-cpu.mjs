@@ -5,8 +5,8 @@
 // With ROOT_B, ROOT_B's listener joins the rotation (A/B of two checkouts in one process). CPU is
 // the main thread's (/proc/self/task): V8's helper threads and the load's noise stay out of it.
 import { fork } from 'node:child_process';
-import { Agent, createServer, request } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

@@ -70,7 +70,11 @@ describe('cleartext protocol sniffing', () => {
   it('serves an HTTP/1.1 request whose first bytes look like the HTTP/2 preface for a while', async () => {
     const port = await listener();
     // "P", "PR": could still be the preface; "PRO" is not (and not a method Node knows either)
-    const pieces = ['P', 'OST /p HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n', 'connection: close\r\n\r\nabc'];
+    const pieces = [
+      'P',
+      'OST /p HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n',
+      'connection: close\r\n\r\nabc',
+    ];
     const got = await exchange(port, pieces);
     expect(got).toContain('POST /p http/1.1 abc');
   });
