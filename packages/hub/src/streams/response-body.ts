@@ -142,7 +142,8 @@ export class StreamResponseBody implements ResponseBody {
         this.#abort(res, clientGone());
         return;
       }
-      res.once('close', () => {
+      // 'close' comes once: `on` spares the wrapper `once` makes
+      res.on('close', () => {
         if (this.#resolve !== null && !res.writableFinished) this.#abort(res, clientGone());
       });
       // What arrived before the pipe follows the head on the next tick, as a piped Readable's
