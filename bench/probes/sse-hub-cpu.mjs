@@ -27,9 +27,11 @@ for (const root of roots) {
   const agent = await scope.spawn('agent', { token, hub: url, upstream: upstream.info.url, numWorker: 1000 });
   hubs.push({ root, hub, url, agent, res: [] });
 }
-const burst = (url) => load.call('sseBurst', { url, streams });
-// warm-up: JIT of both hubs, the agents' upstream pools
-for (let i = 0; i < 3; i++) for (const h of hubs) await burst(h.url);
+const burst = (url, n = streams) => load.call('sseBurst', { url, streams: n });
+// warm-up: JIT of both hubs (a few hundred streams run mostly unoptimised code), the agents'
+// upstream pools; WARM_STREAMS sets the warm-up bursts' size (default max(streams, 500))
+const warm = Number(process.env.WARM_STREAMS ?? Math.max(streams, 500));
+for (let i = 0; i < 3; i++) for (const h of hubs) await burst(h.url, warm);
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const stopAllocProfile = await startAllocProfile();
 const t0 = process.hrtime.bigint() / 1000n;
