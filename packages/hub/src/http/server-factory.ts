@@ -17,6 +17,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { assertTlsPair, secureContextOptions, type TlsPair, tlsServerOptions } from '../tls/tls-options.js';
+import { FirstByteDeadline } from './first-byte-deadline.js';
 import { adaptH2Request, adaptH2Response } from './h2-request.js';
 
 /** The client connection preface of HTTP/2 (RFC 9113 §3.4). */
@@ -113,7 +114,7 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
   });
 
   // Connections whose protocol is not known yet (waiting for the first bytes in cleartext).
-  const pending = new Set<Socket>();
+  const pending = new FirstByteDeadline({ timeoutMs: firstByteTimeoutMs });
   const event = secure ? 'secureConnection' : 'connection';
   const [http1] = server.listeners(event) as ((socket: Socket) => void)[];
   if (http1 === undefined) throw new Error(`node:http registered no ${event} listener`);
@@ -132,48 +133,50 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
 
   function sniff(socket: Socket): void {
     pending.add(socket);
-    let seen: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => socket.destroy(), firstByteTimeoutMs);
-    timer.unref();
+    let seen: Buffer | null = null;
     const done = () => {
-      clearTimeout(timer);
       pending.delete(socket);
       socket.off('data', onData);
       socket.off('close', done);
       socket.off('error', done);
     };
     const onData = (chunk: Buffer) => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      seen = seen === null ? chunk : Buffer.concat([seen, chunk]);
       const n = Math.min(seen.length, PREFACE.length);
-      const isPreface = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+      const isPreface = seen.compare(PREFACE, 0, n, 0, n) === 0;
       if (isPreface && n < PREFACE.length) return; // too early to tell
       done();
-      socket.pause();
-      socket.unshift(seen);
       if (isPreface) {
         // the session reads what is buffered on the socket itself; resuming would lose it
+        socket.pause();
+        socket.unshift(seen);
         toHttp2(socket);
       } else {
+        // Still flowing: the parser Node attaches takes the handle's next reads natively, and the
+        // bytes read here go to it at once (unshift into an empty flowing stream emits them),
+        // where pause(), unshift() and resume() cost a tick and a second trip through the
+        // stream's buffer per connection.
         toHttp1(socket);
-        socket.resume();
+        socket.unshift(seen);
       }
     };
+    // `on`, not `once`: done() removes them, and `once` makes a wrapper per listener
     socket.on('data', onData);
-    socket.once('close', done);
-    socket.once('error', done);
+    socket.on('close', done);
+    socket.on('error', done);
   }
 
   const closeIdle = server.closeIdleConnections.bind(server);
   const closeAll = server.closeAllConnections.bind(server);
   server.closeIdleConnections = () => {
     closeIdle();
-    for (const socket of pending) socket.destroy();
+    pending.destroyAll();
     // GOAWAY: streams under way finish, no new ones start
     for (const session of sessions) if (!session.closed) session.close();
   };
   server.closeAllConnections = () => {
     closeAll();
-    for (const socket of pending) socket.destroy();
+    pending.destroyAll();
     for (const session of sessions) session.destroy();
   };
   return { server, secure, reloadTls: (pair) => reload(server, pair) };

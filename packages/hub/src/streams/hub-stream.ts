@@ -11,6 +11,7 @@ import {
 import { HubError } from '../errors.js';
 import type { ProxyResponse } from '../pipeline/context.js';
 import type { AgentStream } from './agent-stream.js';
+import { finishBodiless } from './finish-bodiless.js';
 import { RequestSender } from './request-sender.js';
 import { cancelError, earlyRefusal, errorForReset } from './reset-errors.js';
 import { StreamResponseBody } from './response-body.js';
@@ -59,6 +60,7 @@ export class HubStream implements AgentStream {
     this.#request = init.body?.stream
       ? RequestSender.of(host, this, init.body, init.req, () => this.cancel('client request body failed'))
       : null;
+    if (this.#request === null) finishBodiless(init.req);
     this.#state = new StreamState(host, this);
     // WINDOW goes back as the client reads (consumed); a client that leaves resets the stream (cancel).
     this.#body = new StreamResponseBody(this);

@@ -151,6 +151,104 @@ describe('StreamResponseBody (no sockets)', () => {
     expect(counted).toEqual([10, 10, 10]);
   });
 
+  it('writes each piece to the client as it arrives and credits it at once', async () => {
+    const { p, api } = producer();
+    const body = new StreamResponseBody(api);
+    const got: number[] = [];
+    const res = new Writable({
+      write(chunk: Uint8Array, _enc, cb) {
+        got.push(chunk.byteLength);
+        cb();
+      },
+    }) as unknown as ServerResponse;
+    const piped = body.pipe(res);
+    // no tick in between: the piece is with the client and credited
+    expect(body.push(bytes(7))).toBe(true);
+    expect(got).toEqual([7]);
+    expect(p.taken).toBe(7);
+    body.push(bytes(5));
+    expect(got).toEqual([7, 5]);
+    body.end();
+    await piped;
+    expect(p.taken).toBe(12);
+    expect(p.cancelled).toEqual([]);
+  });
+
+  it('held while the client is behind: push says wait past the high-water mark, the end waits for the rest', async () => {
+    const { p, api } = producer();
+    const body = new StreamResponseBody(api);
+    const client = slowResponse();
+    const piped = body.pipe(client.res);
+    body.push(bytes(10));
+    // the client is behind now: the rest is held, and the producer told to wait past 64 KiB
+    expect(body.push(bytes(40 * 1024))).toBe(true);
+    expect(body.push(bytes(40 * 1024))).toBe(false);
+    body.end();
+    expect(p.taken).toBe(10);
+    let ended = false;
+    void piped.then(() => {
+      ended = true;
+    });
+    for (let i = 0; i < 3; i++) {
+      client.release();
+      await vi.waitFor(() => expect(client.got).toHaveLength(Math.min(i + 2, 3)));
+    }
+    await piped;
+    expect(ended).toBe(true);
+    expect(client.got.map((c) => c.byteLength)).toEqual([10, 40 * 1024, 40 * 1024]);
+    expect(p.taken).toBe(10 + 80 * 1024);
+  });
+
+  it('a failure while piping destroys the client response, fails the pipe, and stops the producer', async () => {
+    const { p, api } = producer();
+    const body = new StreamResponseBody(api);
+    const client = slowResponse();
+    client.res.on('error', () => {});
+    const piped = body.pipe(client.res);
+    body.push(bytes(3));
+    const err = new HubError('ERR_HUB_AGENT_LOST', 'agent lost');
+    body.fail(err);
+    await expect(piped).rejects.toBe(err);
+    expect(client.res.destroyed).toBe(true);
+    expect(p.cancelled).toEqual(['agent lost']);
+    expect(body.push(bytes(1))).toBe(false);
+    expect(client.got).toHaveLength(1);
+  });
+
+  it('a client that leaves mid-body: the pipe fails as client gone, the producer stops, nothing more is written', async () => {
+    const { p, api } = producer();
+    const body = new StreamResponseBody(api);
+    const client = slowResponse();
+    const piped = body.pipe(client.res);
+    body.push(bytes(3));
+    client.res.destroy();
+    await expect(piped).rejects.toMatchObject({ code: 'ERR_HUB_CLIENT_GONE' });
+    expect(p.cancelled).toEqual(['client went away']);
+    expect(body.push(bytes(1))).toBe(false);
+    expect(client.got).toHaveLength(1);
+  });
+
+  it('what arrived before the pipe follows on the next tick, before anything that arrives later', async () => {
+    const { p, api } = producer();
+    const body = new StreamResponseBody(api);
+    const got: number[] = [];
+    const res = new Writable({
+      write(chunk: Uint8Array, _enc, cb) {
+        got.push(chunk.byteLength);
+        cb();
+      },
+    }) as unknown as ServerResponse;
+    body.push(bytes(1));
+    body.push(bytes(2));
+    const piped = body.pipe(res);
+    body.push(bytes(3));
+    expect(got).toEqual([]);
+    body.end();
+    await piped;
+    expect(got).toEqual([1, 2, 3]);
+    expect(p.taken).toBe(6);
+  });
+
   it('a complete body is written in one go without a stream, and counted', async () => {
     const { api } = producer();
     const body = new StreamResponseBody(api);

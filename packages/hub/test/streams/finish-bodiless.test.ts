@@ -1,0 +1,91 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer as createH2Server, type Http2ServerRequest, connect as h2connect } from 'node:http2';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HubStream } from '../../src/streams/hub-stream.js';
+import type { StreamHost } from '../../src/streams/stream-host.js';
+
+const host: StreamHost = {
+  id: 'agent-1',
+  agentWindow: 65_536,
+  hubWindow: 65_536,
+  send: () => {},
+  congested: false,
+  waitForDrain: () => {},
+  streamClosed: () => {},
+  version: 3,
+  framingViolation: () => {},
+  now: () => 0,
+};
+
+let cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const fn of cleanup) fn();
+  cleanup = [];
+});
+
+/** A real HTTP/1.1 exchange: resolves with the server's req/res and the client's request. */
+async function exchange(method: string, body?: string) {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanup.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as { port: number };
+  const client = request({ port, host: '127.0.0.1', method, path: '/sse' });
+  client.on('error', () => {});
+  if (body !== undefined) client.setHeader('content-length', Buffer.byteLength(body));
+  client.end(body);
+  const [req, res] = (await once(server, 'request')) as [IncomingMessage, ServerResponse];
+  return { req, res, client };
+}
+
+describe('a HubStream for a request without a body', () => {
+  it('ends the request at once, so a client that leaves mid-response leaves no aborted request', async () => {
+    const { req, res, client } = await exchange('GET');
+    const errors: unknown[] = [];
+    req.on('error', (e) => errors.push(e));
+    new HubStream(host, 1, { body: null, req });
+    await once(req, 'end');
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    await once(client, 'response');
+    client.destroy();
+    await once(res, 'close');
+    expect(req.readableEnded).toBe(true);
+    expect(req.errored).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it('leaves a request with a body to its reader', async () => {
+    const { req } = await exchange('POST', 'hello');
+    new HubStream(host, 3, {
+      body: { stream: req, consumed: false, read: () => {}, handBack: () => {} } as never,
+      req,
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(req.readableFlowing).toBeNull();
+    let got = '';
+    for await (const c of req) got += c;
+    expect(got).toBe('hello');
+  });
+
+  it('leaves an HTTP/2 request alone (its stream is the response’s too)', async () => {
+    const server = createH2Server();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    cleanup.push(() => {
+      session.destroy();
+      server.close();
+    });
+    session.request({ ':path': '/' }).on('error', () => {});
+    const [req] = (await once(server, 'request')) as [Http2ServerRequest];
+    new HubStream(host, 1, { body: null, req: req as unknown as IncomingMessage });
+    await new Promise((r) => setImmediate(r));
+    expect(req.readableFlowing).toBeNull();
+  });
+});
