@@ -84,7 +84,7 @@ export function dispatchToAgent(options: {
       try {
         // every field set, absent ones undefined: one shape for every ticket, and no temporary
         // objects for conditional spreads
-        stream = await dispatcher.dispatch({
+        const opened = dispatcher.dispatchNow({
           scope,
           path: ctx.path,
           // A request re-dispatched after an agent loss was admitted once: it waits, boundedly.
@@ -116,6 +116,8 @@ export function dispatchToAgent(options: {
             return agent.openStream(request);
           },
         });
+        // an agent free now (the common case) costs no await
+        stream = opened instanceof Promise ? await opened : opened;
       } catch (err) {
         if (lastConnectError && err instanceof HubError && err.code === 'ERR_HUB_NO_AGENT') {
           throw new HubError(
