@@ -12,6 +12,8 @@ import type { Policy } from '../context.js';
 import { type Deadline, Deadlines } from '../deadlines.js';
 import { GLOBAL_TIMERS, type Timers } from '../timers.js';
 
+const ONCE = { once: true } as const;
+
 // An agent lost before answering: try again this many times before giving up with 502.
 const MAX_REDISPATCH = 5;
 
@@ -135,7 +137,7 @@ export function dispatchToAgent(options: {
       // A client that leaves before the response head must stop the upstream work too.
       const cancel = () => stream.cancel('client went away');
       if (signal.aborted) cancel();
-      else signal.addEventListener('abort', cancel, { once: true });
+      else signal.addEventListener('abort', cancel, ONCE);
       // The deadline runs from the hand-over: time in the queue is Slime-Block-Timeout's business.
       const timer: Deadline | undefined =
         deadline > 0 ? deadlines.set(deadline, handedAt, () => stream.expire(deadline)) : undefined;
