@@ -45,10 +45,13 @@ export class BatchedHistogram<T extends string = string> extends Histogram<T> {
   readonly #pending = new Map<object, Pending>();
 
   constructor(config: HistogramConfiguration<T>) {
+    const collect = config.collect;
     super({
       ...config,
+      // what was recorded is handed over first, then a collect of the caller's runs as usual
       collect(this: Histogram<T>) {
         (this as BatchedHistogram<T>).flush();
+        return collect?.call(this);
       },
     });
     this.#bounds = [...(config.buckets ?? [])].sort((a, b) => a - b);

@@ -76,6 +76,25 @@ describe('BatchedHistogram', () => {
     expect(await h.ours.metrics()).toContain('h_seconds_count 5');
   });
 
+  it("runs a collect of the caller's after handing over what was recorded", async () => {
+    const registry = new Registry();
+    const none = {};
+    const h = new BatchedHistogram({
+      name: 'c_seconds',
+      help: 'c',
+      buckets: BUCKETS,
+      registers: [registry],
+      collect(this: Histogram) {
+        this.observe(0.002);
+      },
+    });
+    h.record(none, 1);
+    h.record(none, 2);
+    const text = await registry.metrics();
+    expect(text).toContain('c_seconds_count 3');
+    expect(text).toContain('c_seconds_bucket{le="0.005"} 1');
+  });
+
   it('refuses a value that is not a number, as prom-client does, and unknown labels', () => {
     const h = pair(['status_class']);
     h.batched.record(LABELS.a, 1);
