@@ -1,6 +1,7 @@
 import { type Logger, pino } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import type { CliContext } from './context.js';
+import { withFlatLines } from './flat-line.js';
 import type { Settings } from './settings.js';
 import { UsageError } from './usage-error.js';
 
@@ -76,9 +77,9 @@ export function createLogger(options: LoggerOptions | string): Logger {
       ignore: 'pid,hostname',
     });
     const out = write ?? ((line: string) => process.stdout.write(line));
-    return withCheapPrimitives(pino(base, { write: (line: string) => out(prettify(line)) }));
+    return withFlatLines(withCheapPrimitives(pino(base, { write: (line: string) => out(prettify(line)) })));
   }
-  return withCheapPrimitives(write === undefined ? pino(base) : pino(base, { write }));
+  return withFlatLines(withCheapPrimitives(write === undefined ? pino(base) : pino(base, { write })));
 }
 
 type Stringifier = (value: unknown, safe?: unknown) => string | undefined;

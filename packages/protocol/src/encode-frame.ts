@@ -1,4 +1,4 @@
-import { allocUnsafe, utf8, Writer } from './binary.js';
+import { allocUnsafe, isAscii, utf8, Writer } from './binary.js';
 import {
   FRAME_HEADER_BYTES,
   FrameFlags,
@@ -73,16 +73,23 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case 'REQUEST': {
       checkMethod(frame.method);
       checkTarget(frame.target);
-      const method = utf8(frame.method);
-      const target = utf8(frame.target);
-      checkText('target', target, Limits.MAX_TARGET_BYTES);
+      // The method is a token (ASCII) and the target nearly always ASCII: their char codes are
+      // their bytes, written straight into the frame (no Uint8Array per string per request).
+      const method = frame.method;
+      const target = isAscii(frame.target) ? frame.target : utf8(frame.target);
+      const targetBytes = typeof target === 'string' ? target.length : target.byteLength;
+      if (targetBytes > Limits.MAX_TARGET_BYTES)
+        fail('ERR_PROTOCOL_OVERSIZE', `target is ${targetBytes} bytes, limit ${Limits.MAX_TARGET_BYTES}`);
       if (frame.upgrade === true && frame.endStream)
         fail('ERR_PROTOCOL_BAD_VALUE', 'an UPGRADE request cannot end its stream');
       const h = encodeHeaders(frame.headers);
-      const w = start('REQUEST', frame.streamId, 1 + 1 + method.byteLength + 2 + target.byteLength + h.size);
+      const w = start('REQUEST', frame.streamId, 1 + 1 + method.length + 2 + targetBytes + h.size);
       w.u8((frame.endStream ? FrameFlags.END_STREAM : 0) | (frame.upgrade === true ? FrameFlags.UPGRADE : 0));
-      w.str8(method);
-      w.str16(target);
+      w.u8(method.length);
+      w.ascii(method);
+      w.u16(targetBytes);
+      if (typeof target === 'string') w.ascii(target);
+      else w.raw(target);
       writeHeaders(w, h);
       return w.bytes;
     }

@@ -94,6 +94,15 @@ export class Dispatcher {
 
   /** Finds an agent for the request now, or queues it; resolves with the opened stream. */
   dispatch(ticket: DispatchTicket): Promise<DispatchedStream> {
+    const stream = this.dispatchNow(ticket);
+    return stream instanceof Promise ? stream : Promise.resolve(stream);
+  }
+
+  /**
+   * As `dispatch`, but a stream opened at once (an agent was free) comes back as it is: the
+   * request path skips a promise and a microtask before its cancel hook and deadline are set.
+   */
+  dispatchNow(ticket: DispatchTicket): DispatchedStream | Promise<DispatchedStream> {
     if (this.#closed) return Promise.reject(new HubError('ERR_HUB_SHUTTING_DOWN', 'hub is shutting down'));
     if (ticket.signal.aborted) return Promise.reject(clientGone());
     const { admission } = ticket;
@@ -107,7 +116,7 @@ export class Dispatcher {
     if (check instanceof HubError) return Promise.reject(check);
     if (skip && check === 'admit') {
       const agent = this.#pick(ticket);
-      if (agent) return Promise.resolve(this.#assign(ticket, agent));
+      if (agent) return this.#assign(ticket, agent);
       if (!ticket.block) return Promise.reject(this.#gated ? ticket.gate!.refusal() : noAgent(ticket));
     }
     const app = ticket.app ?? DEFAULT_APP;

@@ -76,6 +76,8 @@ export function createOutlierDetector(options: OutlierOptions, deps: OutlierDeps
   const maxMs = checkCount('maxEjectionMs', options.maxEjectionMs, 300_000);
   const maxPercent = checkCount('maxEjectionPercent', options.maxEjectionPercent, 50, 100);
   const agents = new Map<string, Tracked>();
+  // An agent never ejected needs no clock read: this runs for every agent a request may pick.
+  const ejected = (a: Tracked): boolean => a.ejectedUntil !== 0 && a.ejectedUntil > deps.now();
 
   const ejectedIn = (group: string): number => {
     let n = 0;
@@ -126,7 +128,7 @@ export function createOutlierDetector(options: OutlierOptions, deps: OutlierDeps
     },
     record(agentId, outcome) {
       const a = agents.get(agentId);
-      if (!a || a.ejectedUntil > deps.now()) return;
+      if (!a || ejected(a)) return;
       if (outcome === 'ok') {
         a.connectErrors = 0;
         a.fives = 0;
@@ -145,7 +147,7 @@ export function createOutlierDetector(options: OutlierOptions, deps: OutlierDeps
     },
     isEjected(agentId) {
       const a = agents.get(agentId);
-      return a !== undefined && a.ejectedUntil > deps.now();
+      return a !== undefined && ejected(a);
     },
     snapshot(agentId) {
       const a = agents.get(agentId);

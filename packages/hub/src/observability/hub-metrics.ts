@@ -105,6 +105,9 @@ function flushPending<T extends string>(counter: Counter<T>, p: Pending<T>): voi
   p.n = 0;
 }
 
+// The label set of a histogram without labels (one object: `record` keeps counts per object).
+const NO_LABELS = {};
+
 // One label object per status class, not one per observation.
 const CLASS_LABELS = new Map<string, { status_class: string }>();
 function classLabels(cls: string): { status_class: string } {
@@ -151,7 +154,6 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
 
   const {
     requests,
-    responseBytes,
     agentBytes,
     connections,
     framing,
@@ -170,10 +172,14 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     requests() {
       for (const byClass of requestsPending.values()) for (const p of byClass.values()) flushPending(this, p);
     },
+    responseBytes() {
+      flushPending(this, responseBytesPending);
+    },
   });
   const agentBytesPending = new Map(
     ['to_agent', 'from_agent'].map((direction) => [direction, { labels: { direction }, n: 0 }]),
   );
+  const responseBytesPending: Pending<string> = { labels: {}, n: 0 };
   const requestsPending = new Map<string, Map<string, Pending<'outcome' | 'status_class'>>>();
   const countRequest = (outcome: string, cls: string) => {
     let byClass = requestsPending.get(outcome);
@@ -225,9 +231,9 @@ export function createHubMetrics(source: HubSource, options: HubMetricsOptions =
     const cls = statusClass(e.status);
     if (cls === '5xx') serverErrors++;
     countRequest(e.outcome, cls);
-    duration.observe(classLabels(cls), Math.max(0, e.durationMs) / 1000);
-    if (e.ttfbMs !== undefined) ttfb.observe(Math.max(0, e.ttfbMs) / 1000);
-    if (e.bytesOut > 0) responseBytes.inc(e.bytesOut);
+    duration.record(classLabels(cls), Math.max(0, e.durationMs) / 1000);
+    if (e.ttfbMs !== undefined) ttfb.record(NO_LABELS, Math.max(0, e.ttfbMs) / 1000);
+    if (e.bytesOut > 0) responseBytesPending.n += e.bytesOut;
     // The error boundary records the access policy's 403 as this outcome: one source of truth.
     if (e.outcome === 'ERR_HUB_FORBIDDEN') denied.inc();
     // rule names come from the policy file, so the label stays bounded (and ruleLabel caps it)

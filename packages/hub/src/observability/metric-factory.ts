@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { BatchedHistogram } from './batched-histogram.js';
 
 /** What a dashboard sees of a metric: its name, help text and label names. */
 export interface MetricDef {
@@ -32,10 +33,13 @@ export interface MetricFactory {
     labelNames?: readonly T[],
     collect?: (this: Gauge<T>) => void,
   ): Gauge<T>;
-  /** One histogram per entry of a table of definitions, under the entry's key. */
+  /**
+   * One histogram per entry of a table of definitions, under the entry's key. Per-request paths
+   * use `record` (batched until a scrape); `observe` is prom-client's.
+   */
   histograms<const D extends Record<string, HistogramDef>>(
     defs: D,
-  ): { [K in keyof D]: Histogram<LabelsOf<D[K]>> };
+  ): { [K in keyof D]: BatchedHistogram<LabelsOf<D[K]>> };
 }
 
 export function createMetricFactory(registry: Registry): MetricFactory {
@@ -66,7 +70,7 @@ export function createMetricFactory(registry: Registry): MetricFactory {
       each(
         defs,
         (d) =>
-          new Histogram({
+          new BatchedHistogram({
             name: d.name,
             help: d.help,
             ...labels(d.labelNames),

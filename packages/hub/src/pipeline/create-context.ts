@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
@@ -8,6 +7,7 @@ import { grpcTimeoutMs } from '../http/grpc-timeout.js';
 import { requestTarget } from '../http/request-target.js';
 import type { RequestContext } from './context.js';
 import { RequestAbort } from './request-abort.js';
+import { randomRequestId } from './request-id.js';
 
 // The reason of every aborted request signal: abort() without one builds a DOMException with a
 // stack per request (~10 µs), which added up when a burst of clients left at once. Listeners
@@ -87,7 +87,7 @@ class HubRequestContext implements RequestContext {
     const target = requestTarget(req);
     const q = target.indexOf('?');
     const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomRequestId();
     const clientIp = req.socket.remoteAddress ?? '';
     const abort = new RequestAbort();
     // 'close' comes once: `on` spares the wrapper `once` makes per listener

@@ -22,6 +22,27 @@ describe('Dispatcher (no sockets: the test owns the agents and timers)', () => {
     expect(dispatcher.active).toBe(3);
   });
 
+  it('dispatchNow hands a stream opened at once back as it is, and a wait as a promise', async () => {
+    const { dispatcher } = setup();
+    const a = agent('a', { slots: 1 });
+    dispatcher.capacity(a);
+    const now = ticket();
+    const opened = dispatcher.dispatchNow(now);
+    expect(opened).not.toBeInstanceOf(Promise);
+    expect(now.opened).toEqual(['a']);
+    // the only slot is taken: a blocking request waits, as a promise
+    const later = ticket({ block: true });
+    const waiting = dispatcher.dispatchNow(later);
+    expect(waiting).toBeInstanceOf(Promise);
+    expect(later.opened).toEqual([]);
+    a.settle();
+    dispatcher.capacity(a);
+    await waiting;
+    expect(later.opened).toEqual(['a']);
+    // and a refusal is a rejected promise, as from dispatch
+    expect(await codeOf(dispatcher.dispatchNow(ticket()) as Promise<unknown>)).toBe('ERR_HUB_NO_AGENT');
+  });
+
   it('without an agent: 503 ERR_HUB_NO_AGENT at once, or a Slime-Block wait woken by capacity in FIFO order', async () => {
     const { dispatcher, waits, clock } = setup();
     expect(await codeOf(dispatcher.dispatch(ticket()))).toBe('ERR_HUB_NO_AGENT');

@@ -7,8 +7,12 @@ import { HubError } from '../../errors.js';
 import { writeInterim } from '../../http/write-response.js';
 import { forwardToUrl } from '../../routing/forward-to-url.js';
 import { StreamRefusedError, UpstreamConnectError } from '../../streams/reset-errors.js';
-import type { Policy, RequestContext } from '../context.js';
+import { DONE } from '../compose.js';
+import type { Policy } from '../context.js';
+import { type Deadline, Deadlines } from '../deadlines.js';
 import { GLOBAL_TIMERS, type Timers } from '../timers.js';
+
+const ONCE = { once: true } as const;
 
 // An agent lost before answering: try again this many times before giving up with 502.
 const MAX_REDISPATCH = 5;
@@ -41,9 +45,8 @@ export function dispatchToAgent(options: {
 }): Policy {
   const { dispatcher, redispatchWaitMs, urlDispatcher, outliers } = options;
   const now = options.now ?? Date.now;
-  const timers = options.timers ?? GLOBAL_TIMERS;
-  // One budget for the whole wait: shaping, refusals and re-dispatches do not restart it.
-  const blockLeft = (ctx: RequestContext) => blockBudgetLeft(ctx, now());
+  // one timer per deadline length rather than a setTimeout per request (the default is 60 s)
+  const deadlines = new Deadlines(options.timers ?? GLOBAL_TIMERS, now);
   return async function dispatchToAgent(ctx, next) {
     const attempt = ctx.attempt;
     if (!attempt) throw new HubError('ERR_HUB_INTERNAL', 'dispatch ran outside an attempt');
@@ -60,7 +63,9 @@ export function dispatchToAgent(options: {
         dispatcher: urlDispatcher,
         ...(deadline > 0 ? { headersTimeoutMs: deadline } : {}),
       });
-      return next();
+      const after = next();
+      if (after !== DONE) await after;
+      return;
     }
     const { scope, body } = attempt;
     // An upgrade goes only to agents that carry one (protocol 3) and have room for it.
@@ -77,15 +82,17 @@ export function dispatchToAgent(options: {
       let chosen: DispatchAgent | undefined;
       let stream: DispatchedStream;
       const queuedAt = now();
+      let handedAt = queuedAt;
       try {
         // every field set, absent ones undefined: one shape for every ticket, and no temporary
         // objects for conditional spreads
-        stream = await dispatcher.dispatch({
+        const opened = dispatcher.dispatchNow({
           scope,
           path: ctx.path,
           // A request re-dispatched after an agent loss was admitted once: it waits, boundedly.
           block: ctx.block || redispatchAfterLoss,
-          timeoutMs: redispatchAfterLoss && !ctx.block ? redispatchWaitMs : blockLeft(ctx),
+          // one budget for the whole wait: shaping, refusals and re-dispatches do not restart it
+          timeoutMs: redispatchAfterLoss && !ctx.block ? redispatchWaitMs : blockBudgetLeft(ctx, queuedAt),
           signal,
           front: retry,
           gate,
@@ -95,8 +102,9 @@ export function dispatchToAgent(options: {
           exclude: unreachable,
           open: (agent: DispatchAgent) => {
             chosen = agent;
+            handedAt = now();
             // time in the dispatcher's queue, summed over re-dispatches (tracing reads it)
-            ctx.notes.queueWaitMs = Number(ctx.notes.queueWaitMs ?? 0) + (now() - queuedAt);
+            ctx.notes.queueWaitMs = Number(ctx.notes.queueWaitMs ?? 0) + (handedAt - queuedAt);
             const request: OpenStreamRequest = {
               method: ctx.method,
               target: attempt.target,
@@ -110,6 +118,8 @@ export function dispatchToAgent(options: {
             return agent.openStream(request);
           },
         });
+        // an agent free now (the common case) costs no await
+        stream = opened instanceof Promise ? await opened : opened;
       } catch (err) {
         if (lastConnectError && err instanceof HubError && err.code === 'ERR_HUB_NO_AGENT') {
           throw new HubError(
@@ -127,17 +137,18 @@ export function dispatchToAgent(options: {
       // A client that leaves before the response head must stop the upstream work too.
       const cancel = () => stream.cancel('client went away');
       if (signal.aborted) cancel();
-      else signal.addEventListener('abort', cancel, { once: true });
+      else signal.addEventListener('abort', cancel, ONCE);
       // The deadline runs from the hand-over: time in the queue is Slime-Block-Timeout's business.
-      const timer = deadline > 0 ? timers.set(() => stream.expire(deadline), deadline) : undefined;
+      const timer: Deadline | undefined =
+        deadline > 0 ? deadlines.set(deadline, handedAt, () => stream.expire(deadline)) : undefined;
       try {
         attempt.result = await stream.response;
-        timers.clear(timer);
+        timer?.cancel();
         outliers?.record(agent.id, attempt.result.status >= 500 ? '5xx' : 'ok');
         ctx.notes.attempts = n + 1;
         break;
       } catch (err) {
-        timers.clear(timer);
+        timer?.cancel();
         signal.removeEventListener('abort', cancel);
         // A full agent (slots shared with other hubs) handed it back untouched (the body too):
         // not a failed attempt.
@@ -168,6 +179,8 @@ export function dispatchToAgent(options: {
         throw err;
       }
     }
-    await next();
+    // the last step of the chain (nothing after dispatch) costs no await
+    const after = next();
+    if (after !== DONE) await after;
   };
 }
