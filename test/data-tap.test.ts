@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { signAgentToken } from '@slime/hub';
 import {
   CloseCode,
   createMuxEndpoint,
@@ -12,11 +13,10 @@ import {
   type MuxTimers,
   webSocketMux,
 } from '@slime/protocol';
-import { signAgentToken } from '@slime/hub';
 import { describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { rawAgent } from './helpers/raw-agent.js';
 import { SECRET, startHub } from './helpers/harness.js';
+import { rawAgent } from './helpers/raw-agent.js';
 
 const timers: MuxTimers = {
   now: () => Date.now(),
@@ -35,8 +35,14 @@ interface Stream {
  */
 async function endpointPair(tapData: boolean) {
   const server = createServer();
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Limits.MAX_FRAME_BYTES });
-  server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws)));
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: Limits.MAX_FRAME_BYTES,
+  });
+  server.on('upgrade', (req, socket, head) =>
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws)),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const accepted = once(wss, 'connection');
