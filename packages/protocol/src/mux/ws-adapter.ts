@@ -25,6 +25,7 @@ interface ReceiverLike {
   _state?: number;
   _bufferedBytes?: number;
   _fragmented?: number;
+  _allowSynchronousEvents?: boolean;
 }
 type WithReceiver = WebSocketLike & { _receiver?: ReceiverLike | undefined };
 
@@ -79,13 +80,16 @@ export function webSocketMux(ws: WebSocketLike, options: WebSocketMuxOptions): M
 /**
  * Puts a DataTap in front of ws's frame parser: every chunk the socket reads passes the tap first
  * (ws's socket listener and its close path both call `write`). Done only while the parser sits at
- * a frame boundary with nothing buffered, as it does before the first frame; otherwise (or with a
- * ws whose internals look different) ws keeps every frame. Returns whether the tap is in place.
+ * a frame boundary with nothing buffered, as it does before the first frame, and emits messages
+ * synchronously (ws's default); otherwise (or with a ws whose internals look different) ws keeps
+ * every frame. Returns whether the tap is in place.
  */
 function tapReceiver(ws: WebSocketLike, peerMasks: boolean, events: MuxSocketEvents): boolean {
   const receiver = (ws as WithReceiver)._receiver;
   if (typeof receiver?.write !== 'function') return false;
   if (receiver._state !== 0 || receiver._bufferedBytes !== 0 || receiver._fragmented !== 0) return false;
+  // ws must emit a message while it is handed the frame, or DATA would overtake what came before
+  if (receiver._allowSynchronousEvents !== true) return false;
   const pass = receiver.write.bind(receiver);
   const tap = new DataTap({
     peerMasks,
