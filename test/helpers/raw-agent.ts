@@ -12,6 +12,8 @@ export interface RawAgentOptions {
   streamWindow?: number;
   /** Highest protocol version announced in HELLO (default 1: the oldest agent). */
   maxVersion?: number;
+  /** ws's masking-key generator (default random keys; our agent uses zero keys). */
+  generateMask?: (mask: Buffer) => void;
 }
 
 /**
@@ -23,6 +25,7 @@ export async function rawAgent(hubUrl: string, opts: RawAgentOptions = {}) {
   const ws = new WebSocket(`${hubUrl.replace('http', 'ws')}/_slime/agent`, {
     headers: { authorization: `Bearer ${token}` },
     autoPong: opts.autoPong ?? true,
+    ...(opts.generateMask ? { generateMask: opts.generateMask } : {}),
   });
   const frames: Frame[] = [];
   const waiters: Array<() => void> = [];

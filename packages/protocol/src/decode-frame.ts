@@ -99,8 +99,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     }
     case 'DATA': {
       const data = r.bytes(r.remaining, 'DATA');
-      if (data.byteLength === 0) fail('ERR_PROTOCOL_BAD_VALUE', 'DATA frame is empty');
-      if (data.byteLength > Limits.MAX_DATA_BYTES) fail('ERR_PROTOCOL_OVERSIZE', 'DATA payload too large');
+      checkDataPayload(data.byteLength);
       return { type, streamId, data };
     }
     case 'END':
@@ -139,4 +138,18 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       return { type, streamId: 0, upstreamHealthy: healthy === 1, reason };
     }
   }
+}
+
+function checkDataPayload(bytes: number): void {
+  if (bytes === 0) fail('ERR_PROTOCOL_BAD_VALUE', 'DATA frame is empty');
+  if (bytes > Limits.MAX_DATA_BYTES) fail('ERR_PROTOCOL_OVERSIZE', 'DATA payload too large');
+}
+
+/**
+ * What `decodeFrame` checks of a DATA frame, for one whose payload (`payloadBytes` long) arrives
+ * in pieces (DataTap): the same ProtocolError for the same fault.
+ */
+export function checkDataFrame(streamId: number, payloadBytes: number): void {
+  checkStreamId('DATA', streamId);
+  checkDataPayload(payloadBytes);
 }

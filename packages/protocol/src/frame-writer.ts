@@ -9,8 +9,8 @@ import { type Resumable, WriteBudget } from './write-budget.js';
  * decode and a write per piece (hub and agent in separate processes, 100 MiB alternating rounds:
  * CPU per 100 MiB upload 250-270 ms at 1 MiB against 310-400 at 256 KiB and 320-460 unmerged;
  * download 350-360 against 360-370 and 410). Nothing leaves later for it: the socket writes
- * all of it at the uncork anyway; the receiver gets a frame's first byte once the whole frame
- * arrived, at most 1 MiB later.
+ * all of it at the uncork anyway; a receiver with a DataTap (webSocketMux) gets the payload in
+ * pieces as it arrives, one without a tap once the whole frame arrived, at most 1 MiB later.
  */
 export const MERGE_DATA_BYTES = Limits.MAX_DATA_BYTES;
 

@@ -79,6 +79,7 @@ export {
   isWritableFieldValue,
   stripHopByHop,
 } from './headers.js';
+export { DataTap, type DataTapSink } from './mux/data-tap.js';
 export { type HeartbeatTiming, heartbeatDue } from './mux/heartbeat.js';
 export {
   createMuxEndpoint,
@@ -91,7 +92,7 @@ export {
 export { MuxPeer } from './mux/mux-peer.js';
 export type { MuxSocket, MuxSocketEvents, MuxTimers } from './mux/mux-socket.js';
 export { StreamTable } from './mux/stream-table.js';
-export { type WebSocketLike, webSocketMux } from './mux/ws-adapter.js';
+export { type WebSocketLike, type WebSocketMuxOptions, webSocketMux } from './mux/ws-adapter.js';
 export {
   DEFAULT_CONNECTION_WINDOW_GROWTH,
   DEFAULT_MAX_STREAM_WINDOW,

@@ -1,5 +1,6 @@
 import { decodeFrame } from '../codec.js';
-import { CloseCode } from '../constants.js';
+import { CloseCode, FRAME_HEADER_BYTES } from '../constants.js';
+import { checkDataFrame } from '../decode-frame.js';
 import { closeCodeFor, closeReason, ProtocolError } from '../errors.js';
 import { FrameWriter } from '../frame-writer.js';
 import type { Frame, HeaderList } from '../frames.js';
@@ -73,6 +74,7 @@ export class MuxEndpoint<S extends MuxStream> {
     this.#lastPing = (options.firstPingAt ?? Number.NEGATIVE_INFINITY) - options.heartbeatMs;
     socket.listen({
       message: (data, binary) => this.#message(data, binary),
+      data: (streamId, piece, frameBytes) => this.#data(streamId, piece, frameBytes),
       alive: () => {
         this.#lastSeen = this.#timers.now();
       },
@@ -197,6 +199,26 @@ export class MuxEndpoint<S extends MuxStream> {
     this.#ended = true;
     this.#writer.clear();
     this.#handler.onClosed(code, reason, this.streams.drain());
+  }
+
+  /** A piece of a DATA frame the socket took off the stream (see MuxSocketEvents.data). */
+  #data(streamId: number, piece: Uint8Array, frameBytes: number): void {
+    if (frameBytes > 0) {
+      this.#lastSeen = this.#timers.now();
+      this.#onReceived?.(frameBytes);
+    }
+    if (this.#state === 'closed') return;
+    try {
+      // what decodeFrame checks of a DATA frame, once per frame
+      if (frameBytes > 0) checkDataFrame(streamId, frameBytes - FRAME_HEADER_BYTES);
+      if (this.#state === 'hello') {
+        throw new ProtocolError('ERR_PROTOCOL_STREAM_STATE', `DATA before ${this.#opening}`);
+      }
+      this.#handler.onFrame({ type: 'DATA', streamId, data: piece });
+    } catch (err) {
+      const reason = this.#handler.onFrameError(err);
+      this.close(err instanceof ProtocolError ? closeCodeFor(err) : CloseCode.PROTOCOL_ERROR, reason);
+    }
   }
 
   #message(data: Uint8Array, binary: boolean): void {

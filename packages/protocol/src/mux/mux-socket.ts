@@ -4,6 +4,11 @@ import type { Corkable, RawDataPath } from '../frame-writer.js';
 export interface MuxSocketEvents {
   /** One message arrived; a frame when `binary`. */
   message(data: Uint8Array, binary: boolean): void;
+  /**
+   * A piece of a DATA frame taken off the byte stream without a copy (webSocketMux's DataTap), in
+   * order with `message`. `frameBytes` is the whole frame's size on its first piece, 0 on the rest.
+   */
+  data(streamId: number, piece: Uint8Array, frameBytes: number): void;
   /** A ping or a pong arrived: the peer is alive. */
   alive(): void;
   /** The socket is closed: after the close handshake, a terminate or a network failure. */
