@@ -17,6 +17,17 @@ export function cpuMs(pid) {
   }
 }
 
+/** User and system CPU milliseconds of `pid` so far, apart ({ user: 0, sys: 0 } when it is gone). */
+export function cpuSplitMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) * TICK_MS, sys: Number(fields[12]) * TICK_MS };
+  } catch {
+    return { user: 0, sys: 0 };
+  }
+}
+
 /** Summed CPU ms of several pids. */
 export function cpuMsOf(pids) {
   return pids.reduce((s, pid) => s + cpuMs(pid), 0);

@@ -6,11 +6,11 @@
 //   node bench/probes/agent-ab.mjs ROUNDS ROOT_A ROOT_B [...]   (env WARM=2 SECS=5)
 import { execFile, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { childScope } from '../lib/children.mjs';
+import { cpuSplitMs } from '../lib/proc-stats.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
 
 const [roundsS, ...roots] = process.argv.slice(2);
@@ -32,11 +32,7 @@ if (roundsS === '--child') {
   process.send('ready');
   process.on('disconnect', () => process.exit(0));
 } else {
-  const ticks = (pid) => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(x[11]) * 10, sys: Number(x[12]) * 10 };
-  };
+  const ticks = cpuSplitMs;
   const scope = childScope();
   const upstream = await startUpstream(scope);
   const hub = await scope.spawn('hub', { secret: SECRET, options: {}, log: 'info' });

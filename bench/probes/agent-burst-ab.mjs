@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childScope } from '../lib/children.mjs';
+import { cpuSplitMs } from '../lib/proc-stats.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
 
 const [roundsS, ...roots] = process.argv.slice(2);
@@ -51,11 +52,7 @@ if (roundsS === '--child') {
 } else if (process.env.PAIR) {
   await pair();
 } else {
-  const ticks = (pid) => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(x[11]) * 10, sys: Number(x[12]) * 10 };
-  };
+  const ticks = cpuSplitMs;
   const scope = childScope();
   const upstream = await startUpstream(scope);
   const load = await scope.spawn('load');
