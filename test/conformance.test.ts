@@ -100,16 +100,20 @@ describe.concurrent('httpbin straight vs through hub and agent', () => {
 
   it('GET /drip streams: the bytes arrive spread over time through the hub too', async () => {
     const { sides } = await env();
-    // httpbin writes one byte every 200 ms; a proxy that buffers delivers them all at once.
+    // httpbin writes one byte every 200 ms; a proxy that buffers delivers them all at once (one
+    // read, no spread). Several reads and at least one of httpbin's gaps: a busy machine may merge
+    // two bytes into one read or shorten the spread, but never to a single read at once.
     const path = '/drip?duration=1&numbytes=5&delay=0';
     const [direct, viaHub] = await Promise.all([
       timedGet(`${sides.direct}${path}`, forwardedBy(sides.hub), sides.dispatcher),
       timedGet(`${sides.hub}${path}`, HUB_ONLY, sides.dispatcher),
     ]);
     expect(direct).toMatchObject({ status: 200, body: '*****' });
-    expect(direct.spreadMs).toBeGreaterThan(500);
+    expect(direct.reads).toBeGreaterThanOrEqual(3);
+    expect(direct.spreadMs).toBeGreaterThan(200);
     expect({ status: viaHub.status, body: viaHub.body }).toEqual({ status: 200, body: '*****' });
-    expect(viaHub.spreadMs, 'ms between the first and the last byte').toBeGreaterThan(500);
+    expect(viaHub.reads, 'body reads that brought bytes').toBeGreaterThanOrEqual(3);
+    expect(viaHub.spreadMs, 'ms between the first and the last byte').toBeGreaterThan(200);
   });
 
   it('POST with Expect: 100-continue gets its 100, then the echo of the body', async () => {

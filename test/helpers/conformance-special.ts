@@ -69,6 +69,8 @@ export async function timedGet(url: string, headers: string[], dispatcher: Dispa
     status: res.statusCode,
     body: Buffer.concat(parts).toString('latin1'),
     spreadMs: times.length ? times.at(-1)! - times[0]! : 0,
+    /** Body reads that brought bytes: 1 when a proxy buffered the whole body. */
+    reads: parts.length,
   };
 }
 
