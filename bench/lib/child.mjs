@@ -16,6 +16,10 @@ process.on('message', async ({ id, cmd, args }) => {
     } else if (cmd === 'usage') {
       // Own CPU time and memory, for roles that want to report without /proc.
       result = { cpu: process.cpuUsage(), rss: process.memoryUsage().rss };
+    } else if (cmd === 'heap') {
+      // Heap by space, for probes that look for growth across rounds.
+      const v8 = await import('node:v8');
+      result = { mem: process.memoryUsage(), spaces: v8.getHeapSpaceStatistics() };
     } else {
       const h = handlers[cmd];
       if (!h) throw new Error(`unknown command ${cmd}`);

@@ -9,8 +9,11 @@ const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
 const live = new Set();
 
 function profileFlags(role) {
+  if (role !== 'hub' && role !== 'agent') return [];
   const dir = process.env.BENCH_CPU_PROF;
-  return dir && (role === 'hub' || role === 'agent') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  // BENCH_NODE_FLAGS: more Node/V8 flags for the hub and agent processes (--trace-gc, ...)
+  const extra = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
 /**

@@ -1,8 +1,11 @@
 // One or more real agents (packages/agent/dist) in one process.
 import { createAgent } from '@slime/agent';
+import { applyCliHeapTuning } from './cli-heap.mjs';
 import { cliLogger } from './cli-logger.mjs';
 
 // `log`: a level for the CLI's default logger (cli-logger.mjs); without it the agent logs nothing.
+applyCliHeapTuning();
+
 export async function start({ token, hub, upstream, numWorker = 1, count = 1, options = {}, log }) {
   const logger = log ? cliLogger(log) : undefined;
   const agents = [];

@@ -1,5 +1,6 @@
 // A hub in its own process (built package: packages/hub/dist).
 import * as hubModule from '@slime/hub';
+import { applyCliHeapTuning } from './cli-heap.mjs';
 import { cliLogger } from './cli-logger.mjs';
 
 /**
@@ -7,6 +8,8 @@ import { cliLogger } from './cli-logger.mjs';
  * by createHub as `slime hub run` does. `log`: a level for the CLI's default logger (cli-logger.mjs);
  * without it the hub logs nothing (createHub's library default).
  */
+applyCliHeapTuning();
+
 export async function start({ secret, options = {}, policy, log }) {
   const hub = hubModule.createHub({
     secret,

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { homedir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { batchedWrite } from './batched-write.js';
+import { heapTuningFlag } from './heap-tuning.js';
 import { main } from './program.js';
 
 // The only place that binds the CLI to the real process.
@@ -35,6 +37,10 @@ function safeWriter(stream: NodeJS.WriteStream, onDropped: (err: NodeJS.ErrnoExc
   };
 }
 
+// Before the hub or agent allocates anything: see heap-tuning.ts.
+const heapFlag = heapTuningFlag(process.execArgv);
+if (heapFlag) setFlagsFromString(heapFlag);
+
 const stderr = safeWriter(process.stderr, () => {});
 const stdout = batchedWrite(
   safeWriter(process.stdout, (err) =>
@@ -49,6 +55,7 @@ main(process.argv.slice(2), {
   stderr,
   exit: (code) => process.exit(code),
   stdoutIsTTY: process.stdout.isTTY === true,
+  heapTuning: heapFlag,
 }).then((code) => {
   if (code !== 0) process.exitCode = code;
 });

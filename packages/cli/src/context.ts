@@ -17,4 +17,9 @@ export interface CliContext {
   readonly exit: (code: number) => void;
   /** Whether stdout is a terminal: logs are then readable lines instead of JSON. Default false. */
   readonly stdoutIsTTY?: boolean;
+  /**
+   * The V8 flag bin.ts set for this process (heap-tuning.ts); null when node's command line chose
+   * a growing factor of its own; absent where no real process is bound.
+   */
+  readonly heapTuning?: string | null;
 }

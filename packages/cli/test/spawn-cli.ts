@@ -38,14 +38,14 @@ function parse(line: string): LogLine | undefined {
   }
 }
 
-/** Spawns `node dist/bin.js ...args` with only PATH, HOME and `env` in its environment. */
+/** Spawns `node [nodeArgs] dist/bin.js ...args` with only PATH, HOME and `env` in its environment. */
 export function spawnCli(
   args: readonly string[],
   env: Record<string, string> = {},
-  options: { cwd?: string } = {},
+  options: { cwd?: string; nodeArgs?: readonly string[] } = {},
 ): CliProcess {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npx tsc -b\` before the end-to-end tests`);
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),

@@ -10,6 +10,7 @@ import {
 } from '@slime/agent';
 import type { Logger } from 'pino';
 import type { CliContext } from '../context.js';
+import { logHeapTuning } from '../heap-tuning.js';
 import { hubTlsFrom } from '../hub-tls-flags.js';
 import { loggerFor } from '../logger.js';
 import { tracingFrom } from '../otel.js';
@@ -207,6 +208,7 @@ export async function runAgent(settings: Settings, ctx: CliContext): Promise<voi
       await tracing.shutdown();
     };
   }
+  logHeapTuning(logger, ctx);
   for (const agent of agents) watch(agent, logger, ctx, group.destroy);
   for (const agent of agents) agent.start();
   logger.info({ upstreams: agents.length, hubs: settings.list('hub')?.length ?? 1 }, 'agent starting');

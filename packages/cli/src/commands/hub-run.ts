@@ -1,5 +1,6 @@
 import { createHub, type Hub, type HubOptions } from '@slime/hub';
 import type { CliContext } from '../context.js';
+import { logHeapTuning } from '../heap-tuning.js';
 import { loggerFor } from '../logger.js';
 import { tracingFrom } from '../otel.js';
 import type { Settings } from '../settings.js';
@@ -120,6 +121,8 @@ export async function runHub(settings: Settings, ctx: CliContext): Promise<void>
       ? listenError(err, config.admin?.host ?? '127.0.0.1', config.admin?.port ?? 8081)
       : listenError(err, options.host ?? '0.0.0.0', options.port ?? 8080);
   }
+  // once the command line and the policy were accepted: a refused start writes nothing to stdout
+  logHeapTuning(logger, ctx);
   const tlsReloads = createTlsReloads(logger);
   const created = hub;
   tlsReloads.add(tlsFiles, (pair) => created.reloadTls(pair));
