@@ -15,7 +15,12 @@ const scope = childScope();
 try {
   const upstream = await startUpstream(scope);
   const load = await scope.spawn('load');
-  const slime = await startSlime(scope, upstream.info.url, { numWorker: 4 });
+  // BENCH_STREAM_WINDOW=bytes: another per-stream window on both sides, as in scenario 2
+  const win = Number(process.env.BENCH_STREAM_WINDOW) || undefined;
+  const slime = await startSlime(scope, upstream.info.url, {
+    numWorker: 4,
+    ...(win ? { hubOptions: { streamWindow: win }, agentOptions: { streamWindow: win } } : {}),
+  });
   const [hubPid, agentPid] = slime.pids;
   const mib = (n) => (n / 1048576).toFixed(1);
   for (let r = 0; r < rounds; r++) {
