@@ -39,3 +39,18 @@ export async function startSlime(
   }
   return { url: hub.info.url, hub, agents, token, pids: [hub.pid, ...agents.map((a) => a.pid)] };
 }
+
+/**
+ * Scenario 2's processes: upstream, load generator, and a hub with one agent of 4 slots.
+ * BENCH_STREAM_WINDOW=bytes tries another per-stream flow-control window on both sides (`win`).
+ */
+export async function startLargeBodyTopology(scope) {
+  const upstream = await startUpstream(scope);
+  const load = await scope.spawn('load');
+  const win = Number(process.env.BENCH_STREAM_WINDOW) || undefined;
+  const slime = await startSlime(scope, upstream.info.url, {
+    numWorker: 4,
+    ...(win ? { hubOptions: { streamWindow: win }, agentOptions: { streamWindow: win } } : {}),
+  });
+  return { upstream, load, slime, win };
+}

@@ -6,21 +6,15 @@
 import { spawn } from 'node:child_process';
 import { childScope } from '../lib/children.mjs';
 import { cpuSplitMs } from '../lib/proc-stats.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLargeBodyTopology } from '../lib/setup.mjs';
 
 const dir = process.argv[2] ?? 'download';
 const bytes = Number(process.argv[3] ?? 1024) * 1024 * 1024;
 const rounds = Number(process.argv[4] ?? 8);
 const scope = childScope();
 try {
-  const upstream = await startUpstream(scope);
-  const load = await scope.spawn('load');
-  // BENCH_STREAM_WINDOW=bytes: another per-stream window on both sides, as in scenario 2
-  const win = Number(process.env.BENCH_STREAM_WINDOW) || undefined;
-  const slime = await startSlime(scope, upstream.info.url, {
-    numWorker: 4,
-    ...(win ? { hubOptions: { streamWindow: win }, agentOptions: { streamWindow: win } } : {}),
-  });
+  // BENCH_STREAM_WINDOW as in scenario 2
+  const { load, slime } = await startLargeBodyTopology(scope);
   const [hubPid, agentPid] = slime.pids;
   const mib = (n) => (n / 1048576).toFixed(1);
   for (let r = 0; r < rounds; r++) {

@@ -17,7 +17,7 @@ const scope = childScope();
 
 async function traced(name, url, pids) {
   await runWrk(wrk, { url, connections: 32, seconds: 2 }); // warm-up
-  const files = pids.map((pid, i) => `/tmp/syscalls-${name}-${i}.txt`);
+  const files = pids.map((_pid, i) => `/tmp/syscalls-${name}-${i}.txt`);
   const tracers = pids.map((pid, i) => spawn('strace', ['-c', '-f', '-p', String(pid), '-o', files[i]]));
   await new Promise((r) => setTimeout(r, 300));
   const res = await runWrk(wrk, { url, connections: 32, seconds });

@@ -4,7 +4,7 @@
 // the body size.
 import { alternate, med, roundRatio } from '../lib/measure.mjs';
 import { rssBytes, sampleRss } from '../lib/proc-stats.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLargeBodyTopology } from '../lib/setup.mjs';
 import { fmt, fmtRatio, mb } from '../lib/stats.mjs';
 
 export const id = '2';
@@ -19,14 +19,7 @@ export async function run({ quick, scope }) {
   const sizes = quick ? [100 * MiB] : [100 * MiB, 1024 * MiB];
   // one 1 GiB transfer swings ±25% on a shared 2-core VM: the median of 5 is worth its ~25 s
   const rounds = quick ? 2 : 5;
-  const upstream = await startUpstream(scope);
-  const load = await scope.spawn('load');
-  // BENCH_STREAM_WINDOW=bytes tries another per-stream flow-control window on both sides.
-  const win = Number(process.env.BENCH_STREAM_WINDOW) || undefined;
-  const slime = await startSlime(scope, upstream.info.url, {
-    numWorker: 4,
-    ...(win ? { hubOptions: { streamWindow: win }, agentOptions: { streamWindow: win } } : {}),
-  });
+  const { upstream, load, slime, win } = await startLargeBodyTopology(scope);
   const [hubPid, agentPid] = slime.pids;
   const before = { hub: rssBytes(hubPid), agent: rssBytes(agentPid) };
 
