@@ -1,5 +1,6 @@
 // The load generator, in its own process so that it never shares an event loop with the hub.
 // autocannon for fixed-connection HTTP load; small undici clients for bodies, SSE, blocking loops.
+import { setMaxListeners } from 'node:events';
 import { connect as h2connect } from 'node:http2';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
@@ -46,6 +47,8 @@ async function upload({ url, bytes }) {
 async function sse({ url, streams, ms, everyMs = 10 }) {
   const delays = [];
   const ac = new AbortController();
+  // one signal for every stream, by design: not a listener leak
+  setMaxListeners(0, ac.signal);
   const timer = setTimeout(() => ac.abort(), ms);
   const one = async () => {
     try {
@@ -77,6 +80,7 @@ async function sse({ url, streams, ms, everyMs = 10 }) {
  */
 async function sseBurst({ url, streams, everyMs = 100, timeoutMs = 30_000 }) {
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal);
   const timer = setTimeout(() => ac.abort(), timeoutMs);
   const heads = [];
   const firsts = [];
