@@ -7,16 +7,18 @@ import type { CliContext } from './context.js';
  * A hub or an agent keeps a small live heap (~15 MiB) and streams bodies through short-lived
  * ArrayBuffers. V8 grows the old generation by a factor it derives from how fast the last
  * mark-compacts ran against how fast the program allocates there. With a small heap that marks
- * quickly, the factor it picks can fall to ~1.5-2.7, leaving less room above the live size than
- * the young generation holds (2 x 16 MiB semi-spaces). Every scavenge then starts incremental
- * marking again and the process runs a full mark-compact every 50-100 ms for as long as traffic
- * flows: measured at 1 GiB transfers, 25-45 mark-compacts per GiB and 2-3x the CPU of a process
- * that happened to pick a larger factor (which ran 2 per run). Which way a process goes is decided
- * by timing, so without this a run is a coin toss (bench/probes/large-body-rounds.mjs).
+ * quickly, the factor it picks can fall to ~1.5-2.7: limits of 27-38 MB over 11-14 MB live were
+ * seen, against 48-52 MB in healthy processes. With that little room (V8 compares it with what the
+ * young generation may promote), every scavenge starts incremental marking again and the process
+ * runs a full mark-compact every 50-100 ms for as long as traffic flows: at 1 GiB transfers,
+ * 25-45 mark-compacts per GiB and 2-3x the CPU of a process that picked a larger factor (2 per
+ * run). Which way a process goes is decided by timing, so without this a run is a coin toss
+ * (bench/probes/large-body-rounds.mjs; docs/bench.md has the A/B).
  *
- * A fixed factor of 4 (V8's own ceiling) keeps ~3x the live heap as room: a few tens of MiB
- * more at most, and no mark-compact loop. An explicit `node --heap-growing-percent=N` wins (Node
- * does not take V8 heap flags from NODE_OPTIONS).
+ * A fixed factor of 4 (V8's own ceiling) lets up to 3x the live heap of garbage build up between
+ * full collections (tens of MiB for a typical hub; --max-old-space-size still caps it), and no
+ * mark-compact loop. An explicit `node --heap-growing-percent=N` wins (Node does not take V8 heap
+ * flags from NODE_OPTIONS).
  */
 export const HEAP_GROWING_FLAG = '--heap-growing-percent';
 export const HEAP_GROWING_PERCENT = 300;
