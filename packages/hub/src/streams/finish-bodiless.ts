@@ -1,13 +1,27 @@
 import type { IncomingMessage } from 'node:http';
 
 /**
- * Ends the (empty) reading of an HTTP/1.1 request without a body, complete once its head was
- * parsed, as Node ends it when the response finishes. A client that leaves mid-response (an SSE
- * stream) then finds its request done; otherwise Node destroys the request with an ECONNRESET
- * whose stack it formats: ~6 µs per stream a client leaves (plain node:http, main-thread CPU,
- * alternating rounds). Nothing in the hub reads such a request. Not HTTP/2: there the request and
+ * Ends the (empty) reading of an HTTP/1.1 request without a body, as Node ends it when the
+ * response finishes. A client that leaves mid-response (an SSE stream) then finds its request
+ * done; otherwise Node's socket 'close' destroys the request with an ECONNRESET whose stack it
+ * formats (Readable destroy reads `err.stack`). A --cpu-prof of a 500-stream SSE burst charged ~8%
+ * of the hub's time per stream to that (bench/probes/sse-hub-cpu.mjs; its A/B could not tell the
+ * saving from noise). Nothing in the hub reads such a request. Not HTTP/2: there the request and
  * the response share one stream.
+ *
+ * The hub opens a stream inside Node's 'request' event when an agent slot is free. llhttp has then
+ * parsed the head but not yet reported the message's end, so `req.complete` is still false: a
+ * request whose head announces no body (no Transfer-Encoding, no or a zero Content-Length) counts
+ * as bodiless too. Resuming it cannot lose body bytes, as there are none to come.
  */
 export function finishBodiless(req: IncomingMessage | undefined): void {
-  if (req !== undefined && req.httpVersionMajor === 1 && req.complete) req.resume();
+  if (req === undefined || req.httpVersionMajor !== 1) return;
+  if (req.complete || announcesNoBody(req)) req.resume();
+}
+
+function announcesNoBody(req: IncomingMessage): boolean {
+  const { headers } = req;
+  if (headers['transfer-encoding'] !== undefined) return false;
+  const length = headers['content-length'];
+  return length === undefined || length === '0';
 }

@@ -59,6 +59,44 @@ describe('a HubStream for a request without a body', () => {
     expect(errors).toEqual([]);
   });
 
+  it('does so when the stream opens inside the request event, before Node saw the message end', async () => {
+    // The hub opens the stream synchronously in 'request' (an agent slot free): llhttp has parsed
+    // the head but not yet called on_message_complete, so req.complete is still false there.
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanup.push(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const opened = new Promise<{ req: IncomingMessage; res: ServerResponse; completeAtOpen: boolean }>(
+      (resolve) => {
+        server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+          const completeAtOpen = req.complete;
+          new HubStream(host, 2, { body: null, req });
+          resolve({ req, res, completeAtOpen });
+        });
+      },
+    );
+    const { port } = server.address() as { port: number };
+    const client = request({ port, host: '127.0.0.1', method: 'GET', path: '/sse' });
+    client.on('error', () => {});
+    client.end();
+    const { req, res, completeAtOpen } = await opened;
+    expect(completeAtOpen).toBe(false);
+    const errors: unknown[] = [];
+    req.on('error', (e) => errors.push(e));
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    await once(client, 'response');
+    await new Promise((r) => setImmediate(r));
+    expect(req.readableEnded).toBe(true);
+    client.destroy();
+    await once(res, 'close');
+    expect(req.errored).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
   it('leaves a request with a body to its reader', async () => {
     const { req } = await exchange('POST', 'hello');
     new HubStream(host, 3, {
