@@ -24,20 +24,31 @@ afterEach(() => {
   cleanup = [];
 });
 
-/** A real HTTP/1.1 exchange: resolves with the server's req/res and the client's request. */
-async function exchange(method: string, body?: string) {
-  const server = createServer();
+/** A real HTTP/1.1 server on port 0, closed after the test, with `onRequest` as its listener. */
+async function listen(onRequest?: (req: IncomingMessage, res: ServerResponse) => void) {
+  const server = createServer(onRequest);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   cleanup.push(() => {
     server.closeAllConnections();
     server.close();
   });
-  const { port } = server.address() as { port: number };
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+/** A client request to `port` (its errors ignored: the tests destroy it). */
+function send(port: number, method: string, body?: string) {
   const client = request({ port, host: '127.0.0.1', method, path: '/sse' });
   client.on('error', () => {});
   if (body !== undefined) client.setHeader('content-length', Buffer.byteLength(body));
   client.end(body);
+  return client;
+}
+
+/** A real HTTP/1.1 exchange: resolves with the server's req/res and the client's request. */
+async function exchange(method: string, body?: string) {
+  const { server, port } = await listen();
+  const client = send(port, method, body);
   const [req, res] = (await once(server, 'request')) as [IncomingMessage, ServerResponse];
   return { req, res, client };
 }
@@ -62,27 +73,17 @@ describe('a HubStream for a request without a body', () => {
   it('does so when the stream opens inside the request event, before Node saw the message end', async () => {
     // The hub opens the stream synchronously in 'request' (an agent slot free): llhttp has parsed
     // the head but not yet called on_message_complete, so req.complete is still false there.
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    cleanup.push(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-    const opened = new Promise<{ req: IncomingMessage; res: ServerResponse; completeAtOpen: boolean }>(
-      (resolve) => {
-        server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-          const completeAtOpen = req.complete;
-          new HubStream(host, 2, { body: null, req });
-          resolve({ req, res, completeAtOpen });
-        });
-      },
+    let opened!: (v: { req: IncomingMessage; res: ServerResponse; completeAtOpen: boolean }) => void;
+    const open = new Promise<{ req: IncomingMessage; res: ServerResponse; completeAtOpen: boolean }>(
+      (resolve) => (opened = resolve),
     );
-    const { port } = server.address() as { port: number };
-    const client = request({ port, host: '127.0.0.1', method: 'GET', path: '/sse' });
-    client.on('error', () => {});
-    client.end();
-    const { req, res, completeAtOpen } = await opened;
+    const { port } = await listen((req, res) => {
+      const completeAtOpen = req.complete;
+      new HubStream(host, 2, { body: null, req });
+      opened({ req, res, completeAtOpen });
+    });
+    const client = send(port, 'GET');
+    const { req, res, completeAtOpen } = await open;
     expect(completeAtOpen).toBe(false);
     const errors: unknown[] = [];
     req.on('error', (e) => errors.push(e));
