@@ -47,29 +47,19 @@ export function accessLog(options: {
       const log = logger ?? ctx.log;
       // Built only when it is written: a level above info (or silent) costs nothing per request.
       if (log.isLevelEnabled('info')) {
-        // one literal per shape (fields in the line's order), not a map grown field by field
-        const line: Record<string, unknown> = logger
-          ? {
-              requestId: ctx.requestId,
-              method: ctx.method,
-              path: ctx.path,
-              status,
-              bytes: bytesOut,
-              durationMs,
-              agent,
-              outcome,
-              client: ctx.clientIp,
-            }
-          : {
-              method: ctx.method,
-              path: ctx.path,
-              status,
-              bytes: bytesOut,
-              durationMs,
-              agent,
-              outcome,
-              client: ctx.clientIp,
-            };
+        // one literal (fields in the line's order), not a map grown field by field. The request's
+        // child logger (ctx.log) binds requestId already; undefined here leaves it out of the line.
+        const line: Record<string, unknown> = {
+          requestId: logger ? ctx.requestId : undefined,
+          method: ctx.method,
+          path: ctx.path,
+          status,
+          bytes: bytesOut,
+          durationMs,
+          agent,
+          outcome,
+          client: ctx.clientIp,
+        };
         if (ctx.app !== undefined) line.app = ctx.app;
         // the hub's own trace when tracing is on, else the client's (traceparent passes through)
         const traceId = ctx.notes.traceId ?? traceIdOf(ctx.req.headers.traceparent);
