@@ -3,6 +3,9 @@
 // agent (64 slots) and upstream processes of this tree, under wrk -c32, and reports the hub
 // process's CPU µs per request. Rounds alternate the roots, so load from other work weighs on both.
 //   node bench/probes/hub-ab.mjs ROUNDS ROOT_A ROOT_B [...]     (a child: hub-ab.mjs --one ROOT)
+// `ROOT::--flag,--flag2` runs that root's hub with extra node flags (the same ROOT may appear with
+// different flags). Each hub gets the CLI's heap setting (--heap-growing-percent=300) unless its
+// flags name their own.
 import { execFile, execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +13,8 @@ import { promisify } from 'node:util';
 
 if (process.argv[2] === '--one') {
   const root = resolve(process.argv[3]);
+  const { applyCliHeapTuning } = await import('../lib/cli-heap.mjs');
+  applyCliHeapTuning();
   const [warm, secs] = [Number(process.env.WARM ?? 3), Number(process.env.SECS ?? 5)];
   const { childScope } = await import('../lib/children.mjs');
   const { agentToken, SECRET, startUpstream } = await import('../lib/setup.mjs');
@@ -53,7 +58,11 @@ const self = fileURLToPath(import.meta.url);
 const res = Object.fromEntries(roots.map((r) => [r, []]));
 for (let i = 0; i < Number(roundsS); i++) {
   for (const root of roots) {
-    const out = JSON.parse(execFileSync(process.execPath, [self, '--one', root], { encoding: 'utf8' }));
+    const [dir, flags = ''] = root.split('::');
+    const nodeArgs = flags ? flags.split(',') : [];
+    const out = JSON.parse(
+      execFileSync(process.execPath, [...nodeArgs, self, '--one', dir], { encoding: 'utf8' }),
+    );
     res[root].push(out.usPerReq);
     console.log(
       `round ${i + 1} ${root}: hub ${out.usPerReq.toFixed(1)} µs/req (user ${out.userUs.toFixed(1)}, ${out.requests} requests)`,

@@ -2,7 +2,9 @@
 // and CLI logger, wrk -c32): `strace -c -f` on each proxy process over a few seconds of load,
 // divided by the requests wrk counted meanwhile. Counts hold on a busy machine, unlike times.
 //
-//   node bench/probes/syscalls-small.mjs [seconds=4]
+//   node bench/probes/syscalls-small.mjs [seconds=4] [connections=32]
+// At 1 connection every request wakes each process on its own, so the count shows the per-wake-up
+// work (timers, deferred flushes) that batching hides at 32.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -11,16 +13,17 @@ import { startSlime, startUpstream } from '../lib/setup.mjs';
 import { runWrk, which } from '../lib/tools.mjs';
 
 const seconds = Number(process.argv[2] ?? 4);
+const connections = Number(process.argv[3] ?? 32);
 const wrk = which('wrk');
 if (!wrk || !which('strace')) throw new Error('needs wrk and strace');
 const scope = childScope();
 
 async function traced(name, url, pids) {
-  await runWrk(wrk, { url, connections: 32, seconds: 2 }); // warm-up
+  await runWrk(wrk, { url, connections, seconds: 2 }); // warm-up
   const files = pids.map((_pid, i) => `/tmp/syscalls-${name}-${i}.txt`);
   const tracers = pids.map((pid, i) => spawn('strace', ['-c', '-f', '-p', String(pid), '-o', files[i]]));
   await new Promise((r) => setTimeout(r, 300));
-  const res = await runWrk(wrk, { url, connections: 32, seconds });
+  const res = await runWrk(wrk, { url, connections, seconds });
   for (const t of tracers) {
     t.kill('SIGINT');
     await once(t, 'exit');
