@@ -2,7 +2,8 @@
 // upstream and one agent (64 slots) in child processes, under wrk -c32.
 //   node [flags] bench/probes/hub-alone.mjs [warm s=5] [measure s=10]
 // With --cpu-prof, bench/probes/cpuprofile-inclusive.mjs reads the profile over the measured window;
-// BENCH_CPU_PROF=DIR profiles the agent's process too.
+// BENCH_CPU_PROF=DIR profiles the agent's process too. POLICY=ten gives the hub scenario 7's ten
+// rules (none trips).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as hubModule from '@slime/hub';
@@ -23,6 +24,7 @@ const hub = hubModule.createHub({
   port: 0,
   metrics: { defaultMetrics: false },
   logger: cliLogger(process.env.LOG_LEVEL ?? 'info'),
+  ...(process.env.POLICY === 'ten' ? { policy: (await import('../scenarios/07-policy-cost.mjs')).TEN_RULES } : {}),
 });
 const { url } = await hub.listen();
 const agent = await scope.spawn('agent', {

@@ -15,7 +15,7 @@ export function available({ hubModule }) {
 }
 
 // Four deny rules on headers nobody sends, six generous rate limits keyed several ways.
-const TEN_RULES = {
+export const TEN_RULES = {
   access: [1, 2, 3, 4].map((i) => ({
     name: `deny-${i}`,
     action: 'deny',

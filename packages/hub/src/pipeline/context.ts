@@ -147,6 +147,16 @@ export interface RequestContext {
   readonly startedAt: number;
   /** Free-form annotations for the access log (outcome, rule names...). */
   readonly notes: Record<string, string | number | boolean>;
+  /**
+   * The policy engine's view of the request (policy/request-view.ts), kept here rather than in a
+   * WeakMap keyed by the context: a WeakMap entry kept each request's objects alive through young
+   * collections until they were promoted (4 ms scavenges instead of 0.7, and mark-compacts).
+   */
+  policyView?: unknown;
+  /** The rate-limit policy's hold on the request (slots, byte rules), kept here for the same reason. */
+  rateLimitHold?: unknown;
+  /** The request's trace when tracing is on (tracing/hub-tracing.ts), kept here for the same reason. */
+  traceState?: unknown;
 }
 
 /** A policy: a named async middleware. It calls `next()` at most once. */

@@ -76,6 +76,9 @@ class HubRequestContext implements RequestContext {
   readonly abortLike: RequestAbort;
   readonly startedAt: number;
   readonly notes: Record<string, string | number | boolean> = {};
+  policyView: unknown = undefined;
+  rateLimitHold: unknown = undefined;
+  traceState: unknown = undefined;
   // Parsed on first use: most requests meet no rule that reads a query parameter.
   #query: URLSearchParams | undefined;
   // A child logger costs a few µs (its bindings are serialized at once); most requests never log

@@ -34,7 +34,7 @@ interface Tracked {
 export function createRateLimiting(deps: RateLimitPolicyDeps): RateLimiting {
   const { store, now, log } = deps;
   const inFlight = createInFlight();
-  const tracked = new WeakMap<RequestContext, Tracked>();
+  const trackedOf = (ctx: RequestContext) => ctx.rateLimitHold as Tracked | undefined;
 
   const rateLimitPolicy: Policy = async function rateLimits(ctx, next) {
     const applied = applicable(deps.rates(), viewOf(ctx));
@@ -79,7 +79,10 @@ export function createRateLimiting(deps: RateLimitPolicyDeps): RateLimiting {
         if (headers) Object.assign(ctx.responseHeaders, headers);
       }
       const byteSpecs = specs.filter((_, i) => counted[i]!.rule.bytes);
-      tracked.set(ctx, { byteSpecs, requestBytesKnown: known !== undefined, release });
+      // only what chargeBytes or release(ctx) will need
+      if (byteSpecs.length > 0 || held.length > 0) {
+        ctx.rateLimitHold = { byteSpecs, requestBytesKnown: known !== undefined, release } satisfies Tracked;
+      }
       // Bandwidth rules count body bytes at the hub's edges: as the client's body is read, and
       // as the response is written to the client.
       const countBytes = byteSpecs.length > 0;
@@ -90,12 +93,13 @@ export function createRateLimiting(deps: RateLimitPolicyDeps): RateLimiting {
       if (countBytes) ctx.result?.body.countBytes?.((n) => chargeBytes(ctx, n, false));
       passed = true;
     } finally {
-      if (!passed || ctx.signal.aborted) release();
+      // the stand-in: reading ctx.signal would make an AbortController for every request
+      if (!passed || (ctx.abortLike ?? ctx.signal).aborted) release();
     }
   };
 
   const chargeBytes = (ctx: RequestContext, n: number, request: boolean) => {
-    const t = tracked.get(ctx);
+    const t = trackedOf(ctx);
     if (!t || t.byteSpecs.length === 0 || !(n > 0)) return;
     if (request && t.requestBytesKnown) return;
     store
@@ -103,5 +107,5 @@ export function createRateLimiting(deps: RateLimitPolicyDeps): RateLimiting {
       .catch((err: unknown) => log?.warn({ err }, 'rate-limit store charge failed'));
   };
 
-  return { policy: rateLimitPolicy, chargeBytes, release: (ctx) => tracked.get(ctx)?.release() };
+  return { policy: rateLimitPolicy, chargeBytes, release: (ctx) => trackedOf(ctx)?.release() };
 }

@@ -30,7 +30,7 @@ export interface HubTracing {
  * agent, upstream to the response head) -> the agent's `upstream <METHOD>` (CLIENT) -> the upstream.
  */
 export function createHubTracing(tracer: Tracer, now: () => number): HubTracing {
-  const traces = new WeakMap<RequestContext, RequestTrace>();
+  const traceOf = (ctx: RequestContext) => ctx.traceState as RequestTrace | undefined;
 
   function setTraceparent(headers: HeaderList, value: string): void {
     // the client's traceparent is replaced; tracestate travels as the client sent it
@@ -57,7 +57,7 @@ export function createHubTracing(tracer: Tracer, now: () => number): HubTracing 
         remoteParent(req.headers),
       );
       const state: RequestTrace = { span };
-      traces.set(ctx, state);
+      ctx.traceState = state;
       ctx.notes.traceId = span.spanContext().traceId;
       res.once('close', () => {
         const status = res.headersSent ? res.statusCode : Number(ctx.notes.status ?? 499);
@@ -76,13 +76,13 @@ export function createHubTracing(tracer: Tracer, now: () => number): HubTracing 
     },
 
     async shapingStart(ctx, next) {
-      const state = traces.get(ctx);
+      const state = traceOf(ctx);
       if (state) state.shapingAt ??= now();
       await next();
     },
 
     async dispatchStart(ctx, next) {
-      const state = traces.get(ctx);
+      const state = traceOf(ctx);
       const attempt = ctx.attempt;
       if (!state || !attempt) return next();
       const at = now();
