@@ -24,7 +24,9 @@ const hub = hubModule.createHub({
   port: 0,
   metrics: { defaultMetrics: false },
   logger: cliLogger(process.env.LOG_LEVEL ?? 'info'),
-  ...(process.env.POLICY === 'ten' ? { policy: (await import('../scenarios/07-policy-cost.mjs')).TEN_RULES } : {}),
+  ...(process.env.POLICY === 'ten'
+    ? { policy: (await import('../scenarios/07-policy-cost.mjs')).TEN_RULES }
+    : {}),
 });
 const { url } = await hub.listen();
 const agent = await scope.spawn('agent', {
