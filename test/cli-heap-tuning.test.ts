@@ -12,16 +12,7 @@ describe('the CLI process sets the V8 heap growing factor', () => {
     expect(line.flag).toBe('--heap-growing-percent=300');
     await hub.waitForLog((l) => l.msg === 'hub listening');
 
-    const agent = spawnCli([
-      'agent',
-      'run',
-      '--token',
-      't',
-      '--hub',
-      'http://127.0.0.1:9',
-      '--upstream',
-      '127.0.0.1:9',
-    ]);
+    const agent = spawnCli('agent run --token t --hub http://127.0.0.1:9 --upstream 127.0.0.1:9'.split(' '));
     const agentLine = await agent.waitForLog((l) => l.msg === 'v8 heap growing factor set');
     expect(agentLine.flag).toBe('--heap-growing-percent=300');
   });

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Policy } from '../pipeline/context.js';
-import { createIpSet, type IpSet, normalizeIp, parseIp } from './ip.js';
+import { createIpSet, type IpSet, normalizeIp, parseIp, rememberLast } from './ip.js';
 
 // A longer chain is garbage or an attack; walking it would only cost time.
 const MAX_HOPS = 64;
@@ -16,18 +16,7 @@ function forwardedFor(headers: IncomingHttpHeaders): string[] {
     .filter((s) => s.length > 0);
 }
 
-// Keep-alive clients send many requests from one address, and most hubs see a few peers (their
-// load balancers): the last normalisation is remembered instead of parsing the address per request.
-let lastPeer = '';
-let lastNorm = '';
-
-function normalizedPeer(peer: string): string {
-  if (peer !== lastPeer) {
-    lastNorm = normalizeIp(peer) ?? peer;
-    lastPeer = peer;
-  }
-  return lastNorm;
-}
+const normalizedPeer = rememberLast((peer) => normalizeIp(peer) ?? peer);
 
 /**
  * The client's address: the socket peer, unless the peer is a trusted proxy; then

@@ -94,6 +94,23 @@ export function normalizeIp(s: string): string | undefined {
   return n === undefined ? undefined : formatIp(n);
 }
 
+/**
+ * `fn` remembering its last address and result. Keep-alive clients send many requests from one
+ * address, and most hubs see a few peers (their load balancers): parsing once per change in a row
+ * saves the bigint work per request. Results are immutable (strings, bigints), so sharing is safe.
+ */
+export function rememberLast<T>(fn: (address: string) => T): (address: string) => T {
+  let lastAddress: string | undefined;
+  let last: T;
+  return (address) => {
+    if (address !== lastAddress) {
+      last = fn(address);
+      lastAddress = address;
+    }
+    return last;
+  };
+}
+
 interface Cidr {
   base: bigint;
   mask: bigint;

@@ -1,5 +1,5 @@
 import type { RequestContext } from '../pipeline/context.js';
-import { parseIp } from './ip.js';
+import { parseIp, rememberLast } from './ip.js';
 import { ambiguityOf, lenientPath } from './path-rules.js';
 
 /**
@@ -65,18 +65,7 @@ export function headerValues(raw: readonly string[], name: string): string[] {
   return out;
 }
 
-// Keep-alive clients send many requests from one address: the last one parsed is remembered (a
-// bigint is immutable, so sharing it is safe), as client-ip.ts remembers the last normalisation.
-let lastIpText = '';
-let lastIp: bigint | undefined;
-
-function parseClientIp(text: string): bigint | undefined {
-  if (text !== lastIpText) {
-    lastIp = parseIp(text);
-    lastIpText = text;
-  }
-  return lastIp;
-}
+const parseClientIp = rememberLast(parseIp);
 
 export function viewOf(ctx: RequestContext): RequestView {
   const hit = ctx.policyView as RequestView | undefined;

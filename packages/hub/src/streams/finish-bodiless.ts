@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { hasBody } from '../http/forwarded.js';
 
 /**
  * Ends the (empty) reading of an HTTP/1.1 request without a body, as Node ends it when the
@@ -16,12 +17,5 @@ import type { IncomingMessage } from 'node:http';
  */
 export function finishBodiless(req: IncomingMessage | undefined): void {
   if (req === undefined || req.httpVersionMajor !== 1) return;
-  if (req.complete || announcesNoBody(req)) req.resume();
-}
-
-function announcesNoBody(req: IncomingMessage): boolean {
-  const { headers } = req;
-  if (headers['transfer-encoding'] !== undefined) return false;
-  const length = headers['content-length'];
-  return length === undefined || length === '0';
+  if (req.complete || !hasBody(req)) req.resume();
 }
