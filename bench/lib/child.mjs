@@ -20,6 +20,8 @@ process.on('message', async ({ id, cmd, args }) => {
       // Heap by space, for probes that look for growth across rounds.
       const v8 = await import('node:v8');
       result = { mem: process.memoryUsage(), spaces: v8.getHeapSpaceStatistics() };
+    } else if (cmd === 'gc') {
+      result = await gcSinceLastCall();
     } else {
       const h = handlers[cmd];
       if (!h) throw new Error(`unknown command ${cmd}`);
@@ -30,3 +32,31 @@ process.on('message', async ({ id, cmd, args }) => {
     process.send({ id, error: err?.stack ?? String(err) });
   }
 });
+
+// GC pauses on the main thread since the previous 'gc' command (the first call starts counting and
+// returns zeros): scavenges and mark-compacts, count and ms. Off until asked, so that no bench run
+// pays for an observer it does not read.
+let gcTotals;
+async function gcSinceLastCall() {
+  if (!gcTotals) {
+    const { PerformanceObserver, constants } = await import('node:perf_hooks');
+    gcTotals = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = e.detail?.kind;
+        const key =
+          kind === constants.NODE_PERFORMANCE_GC_MINOR
+            ? 'minor'
+            : kind === constants.NODE_PERFORMANCE_GC_MAJOR
+              ? 'major'
+              : null;
+        if (key === null) continue; // incremental marking steps, weak callbacks
+        gcTotals[key]++;
+        gcTotals[`${key}Ms`] += e.duration;
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
+  const out = { ...gcTotals };
+  Object.assign(gcTotals, { minor: 0, minorMs: 0, major: 0, majorMs: 0 });
+  return out;
+}

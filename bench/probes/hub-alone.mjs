@@ -8,11 +8,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as hubModule from '@slime/hub';
 import { startAllocProfile } from '../lib/alloc-profile.mjs';
+import { applyCliHeapTuning } from '../lib/cli-heap.mjs';
 import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
 import { which } from '../lib/tools.mjs';
 
+applyCliHeapTuning(); // as `slime hub run` (and the bench's hub role) do
 const [warm = 5, secs = 10] = process.argv.slice(2).map(Number);
 const run = promisify(execFile);
 const scope = childScope();
@@ -39,6 +41,8 @@ const agent = await scope.spawn('agent', {
 const wrk = (s) =>
   run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url]).then((r) => /(\d+) requests in/.exec(r.stdout)[1]);
 console.error(`warm-up: ${await wrk(warm)} requests`);
+// IDLE_MS: a pause after the warm-up, as between the bench's alternating rounds
+if (process.env.IDLE_MS) await new Promise((r) => setTimeout(r, Number(process.env.IDLE_MS)));
 console.error('--- measuring');
 const stopAllocProfile = await startAllocProfile();
 const t0 = process.hrtime.bigint() / 1000n;

@@ -1,0 +1,56 @@
+// What a pause between rounds does to the next round: scenario 1's hub+agent (CLI logger at info,
+// 64 slots) and the lean two-hop floor, long-lived, each measured under wrk -c32 as five 1-second
+// runs right after IDLE_MS of idle (the bench's alternating rounds leave each variant idle ~25 s),
+// in turns. Prints CPU µs/req per second after the pause, and the hub's and the agent's main-thread
+// GC (scavenges and mark-compacts, count and ms) during the pause and during the load.
+//   node bench/probes/post-idle.mjs [cycles=3]      (IDLE_MS=25000; BENCH_NODE_FLAGS for hub and agent)
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { childScope } from '../lib/children.mjs';
+import { cpuMs } from '../lib/proc-stats.mjs';
+import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { which } from '../lib/tools.mjs';
+
+const cycles = Number(process.argv[2] ?? 3);
+const idleMs = Number(process.env.IDLE_MS ?? 25_000);
+const run = promisify(execFile);
+const wrk = async (url, s) =>
+  Number(/(\d+) requests in/.exec((await run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url])).stdout)[1]);
+const scope = childScope();
+try {
+  const upstream = await startUpstream(scope);
+  const slime = await startSlime(scope, upstream.info.url, { numWorker: 64, log: 'info' });
+  const leanFront = await scope.spawn('lean-front');
+  const leanBack = await scope.spawn('lean-back', { ws: leanFront.info.ws, upstream: upstream.info.url });
+  await leanFront.call('connected');
+  const variants = [
+    { name: 'lean two-hop', url: leanFront.info.url, pids: [leanFront.pid, leanBack.pid] },
+    { name: 'hub+agent', url: slime.url, pids: slime.pids },
+  ];
+  const procs = [slime.hub, slime.agents[0]];
+  const gc = async () => {
+    const [h, a] = await Promise.all(procs.map((p) => p.call('gc')));
+    const f = (g) => `${g.minor} scav ${g.minorMs.toFixed(0)} ms, ${g.major} MC ${g.majorMs.toFixed(0)} ms`;
+    return `hub ${f(h)}; agent ${f(a)}`;
+  };
+  await gc();
+  for (const v of variants) await wrk(v.url, 5);
+  for (let c = 0; c < cycles; c++) {
+    for (const v of variants) {
+      await gc();
+      await new Promise((r) => setTimeout(r, idleMs));
+      const duringIdle = await gc();
+      const perSecond = [];
+      for (let s = 0; s < 5; s++) {
+        const c0 = v.pids.map(cpuMs);
+        const n = await wrk(v.url, 1);
+        perSecond.push(((v.pids.reduce((sum, pid, i) => sum + cpuMs(pid) - c0[i], 0) * 1000) / n).toFixed(0));
+      }
+      console.log(`${v.name}: µs/req in each second after ${idleMs} ms idle: ${perSecond.join(' ')}`);
+      console.log(`  GC while idle: ${duringIdle}\n  GC under load: ${await gc()}`);
+    }
+  }
+} finally {
+  await scope.close();
+}
+process.exit(0);
