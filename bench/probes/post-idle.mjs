@@ -3,7 +3,7 @@
 // runs right after IDLE_MS of idle (the bench's alternating rounds leave each variant idle ~25 s),
 // in turns. Prints CPU µs/req per second after the pause, and the hub's and the agent's main-thread
 // GC (scavenges and mark-compacts, count and ms) during the pause and during the load.
-//   node bench/probes/post-idle.mjs [cycles=3]      (IDLE_MS=25000; BENCH_NODE_FLAGS for hub and agent)
+//   node bench/probes/post-idle.mjs [cycles=3]   (IDLE_MS=25000; LOG=level|none; BENCH_NODE_FLAGS for hub and agent)
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { childScope } from '../lib/children.mjs';
@@ -19,7 +19,9 @@ const wrk = async (url, s) =>
 const scope = childScope();
 try {
   const upstream = await startUpstream(scope);
-  const slime = await startSlime(scope, upstream.info.url, { numWorker: 64, log: 'info' });
+  // LOG=level for hub and agent (default info, the CLI's); LOG=none: no logger at all
+  const log = process.env.LOG === 'none' ? undefined : (process.env.LOG ?? 'info');
+  const slime = await startSlime(scope, upstream.info.url, { numWorker: 64, log });
   const leanFront = await scope.spawn('lean-front');
   const leanBack = await scope.spawn('lean-back', { ws: leanFront.info.ws, upstream: upstream.info.url });
   await leanFront.call('connected');
