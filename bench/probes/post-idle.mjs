@@ -2,7 +2,8 @@
 // 64 slots) and the lean two-hop floor, long-lived, each measured under wrk -c32 as five 1-second
 // runs right after IDLE_MS of idle (the bench's alternating rounds leave each variant idle ~25 s),
 // in turns. Prints CPU µs/req per second after the pause, and the hub's and the agent's main-thread
-// GC (scavenges and mark-compacts, count and ms) during the pause and during the load.
+// GC (scavenges and mark-compacts, count and ms) of hub, agent, lean front and lean back during the
+// pause and during the load.
 //   node bench/probes/post-idle.mjs [cycles=3]   (IDLE_MS=25000; LOG=level|none; BENCH_NODE_FLAGS for hub and agent)
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -29,11 +30,13 @@ try {
     { name: 'lean two-hop', url: leanFront.info.url, pids: [leanFront.pid, leanBack.pid] },
     { name: 'hub+agent', url: slime.url, pids: slime.pids },
   ];
-  const procs = [slime.hub, slime.agents[0]];
+  const procs = { hub: slime.hub, agent: slime.agents[0], 'lean front': leanFront, 'lean back': leanBack };
   const gc = async () => {
-    const [h, a] = await Promise.all(procs.map((p) => p.call('gc')));
+    const gcs = await Promise.all(Object.values(procs).map((p) => p.call('gc')));
     const f = (g) => `${g.minor} scav ${g.minorMs.toFixed(0)} ms, ${g.major} MC ${g.majorMs.toFixed(0)} ms`;
-    return `hub ${f(h)}; agent ${f(a)}`;
+    return Object.keys(procs)
+      .map((name, i) => `${name} ${f(gcs[i])}`)
+      .join('; ');
   };
   await gc();
   for (const v of variants) await wrk(v.url, 5);
