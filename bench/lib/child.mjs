@@ -33,30 +33,10 @@ process.on('message', async ({ id, cmd, args }) => {
   }
 });
 
-// GC pauses on the main thread since the previous 'gc' command (the first call starts counting and
-// returns zeros): scavenges and mark-compacts, count and ms. Off until asked, so that no bench run
-// pays for an observer it does not read.
-let gcTotals;
+// Started on the first 'gc' command (which returns zeros), so no bench run pays for an observer it
+// does not read.
+let gcCounter;
 async function gcSinceLastCall() {
-  if (!gcTotals) {
-    const { PerformanceObserver, constants } = await import('node:perf_hooks');
-    gcTotals = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) {
-        const kind = e.detail?.kind;
-        const key =
-          kind === constants.NODE_PERFORMANCE_GC_MINOR
-            ? 'minor'
-            : kind === constants.NODE_PERFORMANCE_GC_MAJOR
-              ? 'major'
-              : null;
-        if (key === null) continue; // incremental marking steps, weak callbacks
-        gcTotals[key]++;
-        gcTotals[`${key}Ms`] += e.duration;
-      }
-    }).observe({ entryTypes: ['gc'] });
-  }
-  const out = { ...gcTotals };
-  Object.assign(gcTotals, { minor: 0, minorMs: 0, major: 0, majorMs: 0 });
-  return out;
+  gcCounter ??= (await import('./gc-count.mjs')).countGc();
+  return gcCounter.take();
 }

@@ -6,10 +6,10 @@
 // heapprofile-report.mjs); with ALLOC_PROF_SURVIVORS=1 only what outlived a young-generation GC.
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { startAllocProfile } from '../lib/alloc-profile.mjs';
 import { childScope } from '../lib/children.mjs';
+import { countGc } from '../lib/gc-count.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
 import { which } from '../lib/tools.mjs';
 
@@ -38,23 +38,12 @@ const wrk = (s) =>
   );
 console.error(`warm-up: ${await wrk(Number(warm))} requests`);
 const stopAllocProfile = await startAllocProfile();
-const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
-const obs = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) {
-      gc.minor++;
-      gc.minorMs += e.duration;
-    } else {
-      gc.major++;
-      gc.majorMs += e.duration;
-    }
-  }
-});
-obs.observe({ entryTypes: ['gc'] });
+const gcCount = countGc();
 const c0 = process.cpuUsage();
 const n = await wrk(Number(secs));
 const c = process.cpuUsage(c0);
-obs.disconnect();
+const gc = gcCount.take();
+gcCount.stop();
 await stopAllocProfile();
 const k = n / 1000;
 console.log(
