@@ -9,6 +9,9 @@ const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
 const live = new Set();
 
 function profileFlags(role) {
+  // BENCH_LEAN_FLAGS: Node/V8 flags for the lean pair (bench/probes/gc-mode-odds.mjs)
+  if (role === 'lean-front' || role === 'lean-back')
+    return process.env.BENCH_LEAN_FLAGS?.split(' ').filter(Boolean) ?? [];
   if (role !== 'hub' && role !== 'agent') return [];
   const dir = process.env.BENCH_CPU_PROF;
   // BENCH_NODE_FLAGS: more Node/V8 flags for the hub and agent processes (--trace-gc, ...)
