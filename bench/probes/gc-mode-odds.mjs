@@ -9,21 +9,18 @@
 //   node bench/probes/gc-mode-odds.mjs [lean|hub] [runs=6]
 //   BENCH_LEAN_FLAGS='--no-incremental-marking' node bench/probes/gc-mode-odds.mjs lean 6
 //   BENCH_NODE_FLAGS='--incremental-marking' node bench/probes/gc-mode-odds.mjs hub 6
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
 import { startSlime, startUpstream } from '../lib/setup.mjs';
-import { which } from '../lib/tools.mjs';
+import { runWrk, which } from '../lib/tools.mjs';
 
 const pair = process.argv[2] ?? 'lean';
 const runs = Number(process.argv[3] ?? 6);
 const badMs = Number(process.env.BAD_MS ?? 2.5);
 const idleMs = Number(process.env.IDLE_MS ?? 0);
 if (pair !== 'lean' && pair !== 'hub') throw new TypeError('pair must be lean or hub');
-const run = promisify(execFile);
-const wrk = async (url, s) =>
-  Number(/(\d+) requests in/.exec((await run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url])).stdout)[1]);
+const wrkPath = which('wrk');
+const wrk = async (url, seconds) => (await runWrk(wrkPath, { url, connections: 32, seconds })).requests;
 
 const tally = { front: 0, back: 0 };
 for (let r = 0; r < runs; r++) {

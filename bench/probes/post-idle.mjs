@@ -5,18 +5,15 @@
 // GC (scavenges and mark-compacts, count and ms) of hub, agent, lean front and lean back during the
 // pause and during the load.
 //   node bench/probes/post-idle.mjs [cycles=3]   (IDLE_MS=25000; LOG=level|none; BENCH_NODE_FLAGS for hub and agent)
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
 import { startSlime, startUpstream } from '../lib/setup.mjs';
-import { which } from '../lib/tools.mjs';
+import { runWrk, which } from '../lib/tools.mjs';
 
 const cycles = Number(process.argv[2] ?? 3);
 const idleMs = Number(process.env.IDLE_MS ?? 25_000);
-const run = promisify(execFile);
-const wrk = async (url, s) =>
-  Number(/(\d+) requests in/.exec((await run(which('wrk'), ['-t1', '-c32', `-d${s}s`, url])).stdout)[1]);
+const wrkPath = which('wrk');
+const wrk = async (url, seconds) => (await runWrk(wrkPath, { url, connections: 32, seconds })).requests;
 const scope = childScope();
 try {
   const upstream = await startUpstream(scope);
