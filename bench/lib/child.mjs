@@ -34,7 +34,7 @@ process.on('message', async ({ id, cmd, args }) => {
 });
 
 // Started on the first 'gc' command (which returns zeros), so no bench run pays for an observer it
-// does not read. The observer is not neutral: it alone puts the lean front into the bad GC mode
+// does not read. The observer is not neutral: it can tip the lean front into the bad GC mode
 // (docs/bench.md, "The two GC modes", follow-up).
 let gcCounter;
 async function gcSinceLastCall() {

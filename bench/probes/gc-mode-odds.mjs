@@ -4,8 +4,8 @@
 // mode when its scavenges average more than BAD_MS (default 2.5 ms; good mode runs ~0.5-1.2 ms,
 // bad mode 4-10 ms). The mode is a coin toss per process, so compare flags by these odds, never by
 // one run. IDLE_MS=N idles N ms between warm-up and measurement. Caveat: the children's `gc` command
-// is a perf_hooks GC observer, and that observer alone puts the lean front into bad mode
-// (docs/bench.md); its lean tallies measure that. Hub and agent did not follow it.
+// is a perf_hooks GC observer, which can tip the lean front into bad mode (docs/bench.md;
+// bench/probes/gc-observer-mode.mjs reads GC from outside). Hub and agent did not follow it.
 //   node bench/probes/gc-mode-odds.mjs [lean|hub] [runs=6]
 //   BENCH_LEAN_FLAGS='--no-incremental-marking' node bench/probes/gc-mode-odds.mjs lean 6
 //   BENCH_NODE_FLAGS='--incremental-marking' node bench/probes/gc-mode-odds.mjs hub 6
