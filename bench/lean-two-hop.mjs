@@ -41,7 +41,10 @@ function unpack(buf) {
 /** The front: HTTP in, one WebSocket message out per request; resolves when the back connected. */
 export function createLeanFront() {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-  const pending = new Map();
+  // Responses waiting by id, in a ring rather than a Map: a Map with churning keys keeps every
+  // request alive through young GCs once one of its tables is promoted (packages/protocol's
+  // IdTable says why), and the floor should not pay for that. Fewer than 65,536 in flight.
+  const pending = new Array(65536).fill(undefined);
   let nextId = 0;
   let back = null;
   const connected = new Promise((resolve) => {
@@ -49,8 +52,8 @@ export function createLeanFront() {
       back = ws;
       ws.on('message', (data) => {
         const { id, head, body } = unpack(data);
-        const res = pending.get(id);
-        pending.delete(id);
+        const res = pending[id & 0xffff];
+        pending[id & 0xffff] = undefined;
         if (!res) return;
         head.headers['content-length'] = String(body.length);
         res.writeHead(head.status, head.headers);
@@ -64,7 +67,7 @@ export function createLeanFront() {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const id = ++nextId;
-      pending.set(id, res);
+      pending[id & 0xffff] = res;
       const headers = {};
       for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
       back.send(

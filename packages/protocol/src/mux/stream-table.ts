@@ -1,5 +1,6 @@
 import { ProtocolError } from '../errors.js';
 import { assertNewStreamId, nextStreamId } from '../flow.js';
+import { IdTable } from './id-table.js';
 
 /**
  * The open streams of one connection by id, and the highest id opened so far. Ids only grow, so
@@ -8,7 +9,8 @@ import { assertNewStreamId, nextStreamId } from '../flow.js';
  */
 export class StreamTable<S> {
   // Made with the first stream: a hub holds thousands of idle agent connections that never get one.
-  #streams: Map<number, S> | null = null;
+  // Not a Map: see IdTable for why a churning Map keeps every request alive through young GCs.
+  #streams: IdTable<S> | null = null;
   #last = 0;
 
   get size(): number {
@@ -20,8 +22,9 @@ export class StreamTable<S> {
     return this.#last;
   }
 
-  values(): IterableIterator<S> {
-    return (this.#streams ?? NO_STREAMS).values() as IterableIterator<S>;
+  /** The open streams in id order (a copy: streams may close while the caller walks it). */
+  values(): S[] {
+    return this.#streams === null ? [] : this.#streams.values();
   }
 
   get(id: number): S | undefined {
@@ -36,7 +39,7 @@ export class StreamTable<S> {
   /** Adds a stream this side opened with `nextId()`. */
   open(id: number, stream: S): void {
     this.#last = id;
-    this.#streams ??= new Map();
+    this.#streams ??= new IdTable();
     this.#streams.set(id, stream);
   }
 
@@ -48,7 +51,7 @@ export class StreamTable<S> {
 
   /** Adds a stream the peer opened (`accept` took its id). */
   add(id: number, stream: S): void {
-    this.#streams ??= new Map();
+    this.#streams ??= new IdTable();
     this.#streams.set(id, stream);
   }
 
@@ -71,10 +74,8 @@ export class StreamTable<S> {
   /** Empties the table; returns what was in it. */
   drain(): S[] {
     if (this.#streams === null) return [];
-    const streams = [...this.#streams.values()];
+    const streams = this.#streams.values();
     this.#streams.clear();
     return streams;
   }
 }
-
-const NO_STREAMS: ReadonlyMap<number, unknown> = new Map<number, unknown>();
