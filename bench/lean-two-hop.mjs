@@ -38,13 +38,31 @@ function unpack(buf) {
   };
 }
 
-/** The front: HTTP in, one WebSocket message out per request; resolves when the back connected. */
-export function createLeanFront() {
+/**
+ * The front: HTTP in, one WebSocket message out per request; resolves when the back connected.
+ * `pending: 'map'` keeps waiting responses in a Map instead (bench/probes/gc-observer-mode.mjs
+ * shows what that costs).
+ */
+export function createLeanFront({ pending: kind = 'ring' } = {}) {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   // Responses waiting by id, in a ring rather than a Map: a Map with churning keys keeps every
   // request alive through young GCs once one of its tables is promoted (packages/protocol's
   // IdTable says why), and the floor should not pay for that. Fewer than 65,536 in flight.
-  const pending = new Array(65536).fill(undefined);
+  const ring = new Array(65536).fill(undefined);
+  const map = new Map();
+  const put = kind === 'map' ? (id, res) => map.set(id, res) : (id, res) => (ring[id & 0xffff] = res);
+  const take =
+    kind === 'map'
+      ? (id) => {
+          const res = map.get(id);
+          map.delete(id);
+          return res;
+        }
+      : (id) => {
+          const res = ring[id & 0xffff];
+          ring[id & 0xffff] = undefined;
+          return res;
+        };
   let nextId = 0;
   let back = null;
   const connected = new Promise((resolve) => {
@@ -52,8 +70,7 @@ export function createLeanFront() {
       back = ws;
       ws.on('message', (data) => {
         const { id, head, body } = unpack(data);
-        const res = pending[id & 0xffff];
-        pending[id & 0xffff] = undefined;
+        const res = take(id);
         if (!res) return;
         head.headers['content-length'] = String(body.length);
         res.writeHead(head.status, head.headers);
@@ -67,7 +84,7 @@ export function createLeanFront() {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const id = ++nextId;
-      pending[id & 0xffff] = res;
+      put(id, res);
       const headers = {};
       for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
       back.send(

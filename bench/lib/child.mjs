@@ -34,8 +34,8 @@ process.on('message', async ({ id, cmd, args }) => {
 });
 
 // Started on the first 'gc' command (which returns zeros), so no bench run pays for an observer it
-// does not read. The observer is not neutral: it can tip the lean front into the bad GC mode
-// (docs/bench.md, "The two GC modes", follow-up).
+// does not read. While the lean front kept a churning Map the observer could tip it into the bad
+// GC mode; with the ring it does not (docs/bench.md, "Answered: the hub's two GC modes").
 let gcCounter;
 async function gcSinceLastCall() {
   gcCounter ??= (await import('./gc-count.mjs')).countGc();

@@ -1,11 +1,11 @@
-// How often a fresh proxy process falls into the bad GC mode (docs/bench.md, "The two GC modes"):
+// How often a fresh proxy process falls into the bad GC mode (docs/bench.md, "Answered: the hub's
+// two GC modes"; a churning Map was the cause, so expect 0 of N now and use this as a guard):
 // RUNS times, fresh processes of one pair (the lean two-hop pair, or hub+agent as scenario 1 runs
 // them) are started, warmed with 2 s of wrk -c32 and measured for 5 s more. A process is in bad
 // mode when its scavenges average more than BAD_MS (default 2.5 ms; good mode runs ~0.5-1.2 ms,
 // bad mode 4-10 ms). The mode is a coin toss per process, so compare flags by these odds, never by
-// one run. IDLE_MS=N idles N ms between warm-up and measurement. Caveat: the children's `gc` command
-// is a perf_hooks GC observer, which can tip the lean front into bad mode (docs/bench.md;
-// bench/probes/gc-observer-mode.mjs reads GC from outside). Hub and agent did not follow it.
+// one run. IDLE_MS=N idles N ms between warm-up and measurement. The children's `gc` command is a
+// perf_hooks GC observer; bench/probes/gc-observer-mode.mjs reads GC from outside instead.
 //   node bench/probes/gc-mode-odds.mjs [lean|hub] [runs=6]
 //   BENCH_LEAN_FLAGS='--no-incremental-marking' node bench/probes/gc-mode-odds.mjs lean 6
 //   BENCH_NODE_FLAGS='--incremental-marking' node bench/probes/gc-mode-odds.mjs hub 6

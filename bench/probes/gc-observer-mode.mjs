@@ -1,9 +1,9 @@
-// Whether a perf_hooks GC observer puts the lean front (bench/lean-two-hop.mjs) into the bad GC
-// mode (docs/bench.md, "The two GC modes", follow-up), with GC read from outside: the front runs
-// under --trace-gc-nvp, and its scavenges under 8 s of wrk -c32 are summed from that output. RUNS
-// fresh fronts per variant: no observer, then one (gc-count.mjs's countGc, what the children's `gc`
-// command starts).
-//   node bench/probes/gc-observer-mode.mjs [runs=3]
+// What puts the lean front (bench/lean-two-hop.mjs) into the bad GC mode (docs/bench.md,
+// "Answered: the two GC modes"), with GC read from outside: the front runs under --trace-gc-nvp,
+// and its scavenges under 8 s of wrk -c32 are summed from that output. RUNS fresh fronts per
+// variant. `pending` (the cause): waiting responses in a Map, then in a ring; `observer`: no GC
+// observer, then one (gc-count.mjs's countGc, what the children's `gc` command starts).
+//   node bench/probes/gc-observer-mode.mjs [runs=3] [pending|observer]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,14 @@ import { startUpstream } from '../lib/setup.mjs';
 import { runWrk, which } from '../lib/tools.mjs';
 
 const runs = Number(process.argv[2] ?? 3);
+// `pending`: the front's waiting responses in a Map, then in a ring (no observer either way);
+// `observer`: no GC observer, then one (ring)
+const compare = process.argv[3] ?? 'pending';
+if (compare !== 'pending' && compare !== 'observer') throw new RangeError('compare: pending|observer');
 const LEAN = fileURLToPath(new URL('../lean-two-hop.mjs', import.meta.url));
 // the front, saying when the back has connected (the front's own CLI mode does not)
-const FRONT = `import { createLeanFront } from '${new URL('../lean-two-hop.mjs', import.meta.url)}';
-const { server, wss, connected } = createLeanFront();
+const FRONT = (kind) => `import { createLeanFront } from '${new URL('../lean-two-hop.mjs', import.meta.url)}';
+const { server, wss, connected } = createLeanFront({ pending: '${kind}' });
 server.listen(0, '127.0.0.1', () => {
   const ready = () => console.log('http: ' + server.address().port + ' ws: ' + wss.address().port);
   if (wss.address()) ready(); else wss.once('listening', ready);
@@ -28,11 +32,17 @@ const tracked = (proc) => {
   return proc;
 };
 
-async function once8s(upstream, observer) {
+async function once8s(upstream, observer, kind) {
   const front = tracked(
     spawn(
       process.execPath,
-      ['--trace-gc-nvp', ...(observer ? ['--import', OBSERVER] : []), '--input-type=module', '-e', FRONT],
+      [
+        '--trace-gc-nvp',
+        ...(observer ? ['--import', OBSERVER] : []),
+        '--input-type=module',
+        '-e',
+        FRONT(kind),
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -71,11 +81,19 @@ async function once8s(upstream, observer) {
 const scope = childScope();
 try {
   const upstream = (await startUpstream(scope)).info.url;
-  for (const observer of [false, true]) {
+  const variants =
+    compare === 'pending'
+      ? [
+          ['pending in a Map', false, 'map'],
+          ['pending in a ring', false, 'ring'],
+        ]
+      : [
+          ['no observer', false, 'ring'],
+          ['GC observer', true, 'ring'],
+        ];
+  for (const [name, observer, kind] of variants) {
     for (let r = 0; r < runs; r++) {
-      console.log(
-        `${observer ? 'GC observer' : 'no observer'} run ${r + 1}: ${await once8s(upstream, observer)}`,
-      );
+      console.log(`${name} run ${r + 1}: ${await once8s(upstream, observer, kind)}`);
     }
   }
 } finally {
