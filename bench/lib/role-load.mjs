@@ -91,6 +91,7 @@ async function sseBurst({ url, streams, everyMs = 100, timeoutMs = 30_000 }) {
     allFirst = r;
   });
   const t0 = performance.now();
+  const startedAt = nowMs();
   const one = async () => {
     try {
       const { statusCode, body } = await request(`${url}/sse?every=${everyMs}&flush=1`, {
@@ -117,7 +118,7 @@ async function sseBurst({ url, streams, everyMs = 100, timeoutMs = 30_000 }) {
   clearTimeout(timer);
   ac.abort();
   await Promise.allSettled(runs);
-  return { heads, firsts, failed };
+  return { heads, firsts, failed, startedAt };
 }
 
 /**

@@ -19,6 +19,7 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
   let slotLog = []; // { start, end } of each served /slot request
   let slotOverlaps = 0;
   let slowLog = []; // { id, at }
+  let sseArrivals = []; // nowMs() of each /sse request's arrival (bench/probes/sse-burst-timeline.mjs)
 
   const server = createServer((req, res) => {
     const q = req.url.indexOf('?');
@@ -32,6 +33,7 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
       case '/upload':
         return upload(req, res);
       case '/sse':
+        sseArrivals.push(nowMs());
         return sse(res, Number(params.get('every') ?? 10), params.has('flush'));
       case '/slot': {
         const start = nowMs();
@@ -81,6 +83,11 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
       takeFragileStats() {
         const out = fragile.stats();
         fragile.resetStats();
+        return out;
+      },
+      takeSseArrivals() {
+        const out = sseArrivals;
+        sseArrivals = [];
         return out;
       },
       takeSlowLog() {

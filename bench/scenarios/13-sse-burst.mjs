@@ -1,5 +1,6 @@
 // Scenario 13: bursts of SSE streams (issue #19). N streams opened at the same instant through
-// one agent with numWorker 1000, against the same burst sent straight to the upstream: the time
+// one agent with numWorker 1000, against the same burst sent straight to the upstream and through
+// the lean two-hop floor (bench/lean-two-hop.mjs, streaming): the time
 // from the burst's start to each stream's response head and to its first event. The upstream
 // sends its head at once and an event every 100 ms, so "first event" includes up to 100 ms of
 // waiting for the upstream's timer on both paths.
@@ -29,8 +30,18 @@ export async function run({ quick, scope }) {
   const upstream = await startUpstream(scope);
   const load = await scope.spawn('load');
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 1000 });
+  // The floor (bench/lean-two-hop.mjs streams a response without a length), with as many upstream
+  // connections as the agent's 1,000 slots.
+  const leanFront = await scope.spawn('lean-front');
+  const leanBack = await scope.spawn('lean-back', {
+    ws: leanFront.info.ws,
+    upstream: upstream.info.url,
+    connections: 1000,
+  });
+  await leanFront.call('connected');
   const variants = [
     { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },
+    { name: 'lean two-hop', url: leanFront.info.url, pids: [leanFront.pid, leanBack.pid, upstream.pid] },
     // the upstream last: its share is comparable with the direct path's
     { name: 'hub+agent', url: slime.url, pids: [...slime.pids, upstream.pid] },
   ];
@@ -77,7 +88,7 @@ export async function run({ quick, scope }) {
     headline: [
       [
         `${last} SSE streams at once: median time to headers, hub+agent vs direct`,
-        `${fmt(h('hub+agent'), 0)} ms vs ${fmt(h('direct'), 0)} ms (${fmt(h('hub+agent') / h('direct'), 2)}x)`,
+        `${fmt(h('hub+agent'), 0)} ms vs ${fmt(h('direct'), 0)} ms (${fmt(h('hub+agent') / h('direct'), 2)}x; lean two-hop ${fmt(h('lean two-hop') / h('direct'), 2)}x)`,
       ],
     ],
     tables: [
@@ -92,7 +103,7 @@ export async function run({ quick, scope }) {
           'first event p50 ms',
           'first event p99 ms',
           'first event added p50 ms',
-          'CPU µs/stream (hub / agent / upstream)',
+          'CPU µs/stream (hub / agent / upstream; lean: front / back / upstream)',
           'failed (must be 0)',
         ],
         rows,

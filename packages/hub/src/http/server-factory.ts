@@ -132,10 +132,10 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
   });
 
   function sniff(socket: Socket): void {
-    pending.add(socket);
+    const waiting = pending.add(socket);
     let seen: Buffer | null = null;
     const done = () => {
-      pending.delete(socket);
+      pending.delete(waiting);
       socket.off('data', onData);
       socket.off('close', done);
       socket.off('error', done);

@@ -43,10 +43,13 @@ describe('FirstByteDeadline', () => {
     now = 400;
     deadline.add(b);
     now = 600;
-    deadline.add(c);
+    const waitingC = deadline.add(c);
     expect(t.pending).toBe(1);
-    // c's first bytes came: it is spared
-    deadline.delete(c);
+    expect(deadline.size).toBe(3);
+    // c's first bytes came: it is spared (and a second delete changes nothing)
+    deadline.delete(waitingC);
+    deadline.delete(waitingC);
+    expect(deadline.size).toBe(2);
     now = 999;
     t.advance(999);
     expect([a.destroyed, b.destroyed]).toEqual([false, false]);
@@ -69,6 +72,41 @@ describe('FirstByteDeadline', () => {
     now = 2400;
     t.advance(1000);
     expect(more[0]!.destroyed).toBe(true);
+  });
+
+  it('keeps up with many connections that come and go, destroying only the silent ones', async () => {
+    const t = manualTimers();
+    let now = 0;
+    const deadline = new FirstByteDeadline({ timeoutMs: 1000, timers: t.timers, now: () => now });
+    const { server, accepted, clients } = await sockets(2);
+    cleanup.push(() => server.close());
+    cleanup.push(() => {
+      for (const c of clients) c.destroy();
+    });
+    const [silent, late] = accepted as [Socket, Socket];
+    // a burst: thousands of connections that each send their first bytes, one silent among them
+    const fake = {
+      destroy: () => expect.unreachable('a connection that spoke was destroyed'),
+    } as unknown as Socket;
+    for (let i = 0; i < 5000; i++) {
+      if (i === 2500) deadline.add(silent);
+      deadline.delete(deadline.add(fake));
+      now += 0.1;
+    }
+    expect(deadline.size).toBe(1);
+    now = 600;
+    const lateWaiting = deadline.add(late);
+    now = 1250;
+    t.advance(1250);
+    expect(silent.destroyed).toBe(true);
+    expect(late.destroyed).toBe(false);
+    expect(deadline.size).toBe(1);
+    deadline.delete(lateWaiting);
+    expect(deadline.size).toBe(0);
+    now = 1600;
+    t.advance(350);
+    expect(late.destroyed).toBe(false);
+    expect(t.pending).toBe(0);
   });
 
   it('destroyAll ends every waiting connection', async () => {
