@@ -41,6 +41,17 @@ export async function startSlime(
 }
 
 /**
+ * The lean two-hop floor (bench/lean-two-hop.mjs): front and back in their own processes, the back
+ * connected. `connections`: the back's upstream connections (undici Pool; its default 256).
+ */
+export async function startLean(scope, upstreamUrl, { connections } = {}) {
+  const front = await scope.spawn('lean-front');
+  const back = await scope.spawn('lean-back', { ws: front.info.ws, upstream: upstreamUrl, connections });
+  await front.call('connected');
+  return { url: front.info.url, front, back, pids: [front.pid, back.pid] };
+}
+
+/**
  * Scenario 2's processes: upstream, load generator, and a hub with one agent of 4 slots.
  * BENCH_STREAM_WINDOW=bytes tries another per-stream flow-control window on both sides (`win`).
  */

@@ -11,7 +11,7 @@
 //   BENCH_NODE_FLAGS='--incremental-marking' node bench/probes/gc-mode-odds.mjs hub 6
 import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { runWrk, which } from '../lib/tools.mjs';
 
 const pair = process.argv[2] ?? 'lean';
@@ -30,9 +30,7 @@ for (let r = 0; r < runs; r++) {
     let url;
     let procs;
     if (pair === 'lean') {
-      const front = await scope.spawn('lean-front');
-      const back = await scope.spawn('lean-back', { ws: front.info.ws, upstream: upstream.info.url });
-      await front.call('connected');
+      const { front, back } = await startLean(scope, upstream.info.url);
       url = front.info.url;
       procs = [front, back];
     } else {

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { which } from '../lib/tools.mjs';
 
 const [roundsS = '3', secsS = '6', ...specs] = process.argv.slice(2);
@@ -72,9 +72,7 @@ const scope = childScope();
 const results = { lean: [], ...Object.fromEntries(variants.map((v) => [v.name, []])) };
 try {
   const upstream = await startUpstream(scope);
-  const leanFront = await scope.spawn('lean-front');
-  const leanBack = await scope.spawn('lean-back', { ws: leanFront.info.ws, upstream: upstream.info.url });
-  await leanFront.call('connected');
+  const { front: leanFront, back: leanBack } = await startLean(scope, upstream.info.url);
   for (let r = 0; r < rounds; r++) {
     results.lean.push(
       await measure('lean two-hop', leanFront.info.url, [leanFront.pid, leanBack.pid], upstream.pid),

@@ -7,7 +7,7 @@
 //   node bench/probes/post-idle.mjs [cycles=3]   (IDLE_MS=25000; LOG=level|none; BENCH_NODE_FLAGS for hub and agent)
 import { childScope } from '../lib/children.mjs';
 import { cpuMs } from '../lib/proc-stats.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { runWrk, which } from '../lib/tools.mjs';
 
 const cycles = Number(process.argv[2] ?? 3);
@@ -20,9 +20,7 @@ try {
   // LOG=level for hub and agent (default info, the CLI's); LOG=none: no logger at all
   const log = process.env.LOG === 'none' ? undefined : (process.env.LOG ?? 'info');
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 64, log });
-  const leanFront = await scope.spawn('lean-front');
-  const leanBack = await scope.spawn('lean-back', { ws: leanFront.info.ws, upstream: upstream.info.url });
-  await leanFront.call('connected');
+  const { front: leanFront, back: leanBack } = await startLean(scope, upstream.info.url);
   const variants = [
     { name: 'lean two-hop', url: leanFront.info.url, pids: [leanFront.pid, leanBack.pid] },
     { name: 'hub+agent', url: slime.url, pids: slime.pids },

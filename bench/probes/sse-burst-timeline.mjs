@@ -6,7 +6,7 @@
 // forward path (client -> proxy -> new upstream connection).
 //   node bench/probes/sse-burst-timeline.mjs [streams=1000] [rounds=3]
 import { childScope } from '../lib/children.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { quantile } from '../lib/stats.mjs';
 
 const streams = Number(process.argv[2] ?? 1000);
@@ -18,13 +18,7 @@ try {
   const slime = await startSlime(scope, upstream.info.url, {
     numWorker: Number(process.env.NUM_WORKER ?? 1000),
   });
-  const front = await scope.spawn('lean-front');
-  const back = await scope.spawn('lean-back', {
-    ws: front.info.ws,
-    upstream: upstream.info.url,
-    connections: 1000,
-  });
-  await front.call('connected');
+  const { front, back } = await startLean(scope, upstream.info.url, { connections: 1000 });
   const paths = [
     ['direct', upstream.info.url, []],
     ['lean two-hop', front.info.url, [front, back]],

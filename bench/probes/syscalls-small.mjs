@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { childScope } from '../lib/children.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { runWrk, which } from '../lib/tools.mjs';
 
 const seconds = Number(process.argv[2] ?? 4);
@@ -50,9 +50,7 @@ async function traced(name, url, pids) {
 
 try {
   const upstream = await startUpstream(scope);
-  const leanFront = await scope.spawn('lean-front');
-  const leanBack = await scope.spawn('lean-back', { ws: leanFront.info.ws, upstream: upstream.info.url });
-  await leanFront.call('connected');
+  const { front: leanFront, back: leanBack } = await startLean(scope, upstream.info.url);
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 64, log: 'info' });
   await traced('lean', leanFront.info.url, [leanFront.pid, leanBack.pid]);
   await traced('slime', slime.url, slime.pids);

@@ -3,7 +3,7 @@
 // with Slime-Block: 1 and numWorker 16 (requests beyond 16 wait in the hub's queue); and
 // hub+agent with HTTP/2 clients (h2c prior knowledge) beside HTTP/1.1 ones.
 import { alternate, cpuUsPerRequest, med, roundRatio } from '../lib/measure.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { fmt, fmtRatio } from '../lib/stats.mjs';
 import { runWrk, startNginx } from '../lib/tools.mjs';
 
@@ -21,9 +21,7 @@ export async function run({ quick, tools, scope }) {
   const slimeBlock = await startSlime(scope, upstream.info.url, { numWorker: 16, log: 'info' });
   const onehop = await scope.spawn('one-hop', { upstream: upstream.info.url });
   // The floor: two Node processes and one WebSocket, no policies (bench/lean-two-hop.mjs).
-  const leanFront = await scope.spawn('lean-front');
-  const leanBack = await scope.spawn('lean-back', { ws: leanFront.info.ws, upstream: upstream.info.url });
-  await leanFront.call('connected');
+  const { front: leanFront, back: leanBack } = await startLean(scope, upstream.info.url);
 
   const variants = [
     { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },

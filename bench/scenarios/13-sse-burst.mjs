@@ -5,7 +5,7 @@
 // sends its head at once and an event every 100 ms, so "first event" includes up to 100 ms of
 // waiting for the upstream's timer on both paths.
 import { alternate } from '../lib/measure.mjs';
-import { startSlime, startUpstream } from '../lib/setup.mjs';
+import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { fmt, quantile } from '../lib/stats.mjs';
 
 export const id = '13';
@@ -32,16 +32,10 @@ export async function run({ quick, scope }) {
   const slime = await startSlime(scope, upstream.info.url, { numWorker: 1000 });
   // The floor (bench/lean-two-hop.mjs streams a response without a length), with as many upstream
   // connections as the agent's 1,000 slots.
-  const leanFront = await scope.spawn('lean-front');
-  const leanBack = await scope.spawn('lean-back', {
-    ws: leanFront.info.ws,
-    upstream: upstream.info.url,
-    connections: 1000,
-  });
-  await leanFront.call('connected');
+  const lean = await startLean(scope, upstream.info.url, { connections: 1000 });
   const variants = [
     { name: 'direct', url: upstream.info.url, pids: [upstream.pid] },
-    { name: 'lean two-hop', url: leanFront.info.url, pids: [leanFront.pid, leanBack.pid, upstream.pid] },
+    { name: 'lean two-hop', url: lean.url, pids: [...lean.pids, upstream.pid] },
     // the upstream last: its share is comparable with the direct path's
     { name: 'hub+agent', url: slime.url, pids: [...slime.pids, upstream.pid] },
   ];
