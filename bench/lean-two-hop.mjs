@@ -20,6 +20,13 @@ const HOP = new Set([
   'host',
 ]);
 
+/** The end-to-end fields of a request's or response's head. */
+function withoutHop(fields) {
+  const headers = {};
+  for (const [k, v] of Object.entries(fields)) if (!HOP.has(k)) headers[k] = v;
+  return headers;
+}
+
 // message: u8 kind | u32 id | u16 json length | json head (or none) | body bytes
 const REQUEST = 0; // front -> back: head {method, path, headers} and the whole request body
 const CANCEL = 1; // front -> back: the client left a streamed response
@@ -111,13 +118,11 @@ export function createLeanFront({ pending: kind = 'ring' } = {}) {
     req.on('end', () => {
       const id = ++nextId;
       pending.set(id, res);
-      const headers = {};
-      for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
       back.send(
         pack(
           REQUEST,
           id,
-          { method: req.method, path: req.url, headers },
+          { method: req.method, path: req.url, headers: withoutHop(req.headers) },
           chunks.length ? Buffer.concat(chunks) : null,
         ),
       );
@@ -136,11 +141,6 @@ export function startLeanBack(wsUrl, upstream, { connections = 256 } = {}) {
   const pool = new Pool(upstream, { connections, pipelining: 1 });
   const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
   const streaming = ring();
-  const headersOf = (up) => {
-    const headers = {};
-    for (const [k, v] of Object.entries(up.headers)) if (!HOP.has(k)) headers[k] = v;
-    return headers;
-  };
   ws.on('message', async (data) => {
     const { kind, id, head, body } = unpack(data);
     if (kind === CANCEL) {
@@ -158,12 +158,12 @@ export function startLeanBack(wsUrl, upstream, { connections = 256 } = {}) {
       });
       if (up.headers['content-length'] !== undefined) {
         const buf = Buffer.from(await up.body.arrayBuffer());
-        ws.send(pack(WHOLE, id, { status: up.statusCode, headers: headersOf(up) }, buf));
+        ws.send(pack(WHOLE, id, { status: up.statusCode, headers: withoutHop(up.headers) }, buf));
         return;
       }
       stream = up.body;
       streaming.set(id, stream);
-      ws.send(pack(HEAD, id, { status: up.statusCode, headers: headersOf(up) }, null));
+      ws.send(pack(HEAD, id, { status: up.statusCode, headers: withoutHop(up.headers) }, null));
       for await (const chunk of stream) ws.send(pack(DATA, id, null, chunk));
       if (streaming.get(id) !== stream) return; // cancelled
       streaming.delete(id);

@@ -74,9 +74,10 @@ export class FirstByteDeadline {
     const from = this.#head;
     this.#reset();
     for (let i = from; i < queue.length; i++) {
-      const socket = queue[i]?.socket;
-      if (!socket) continue;
-      (queue[i] as Waiting).socket = null;
+      const entry = queue[i] as Waiting;
+      const socket = entry.socket;
+      if (socket === null) continue;
+      entry.socket = null;
       socket.destroy();
     }
   }

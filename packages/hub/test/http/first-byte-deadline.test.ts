@@ -1,11 +1,17 @@
 import { once } from 'node:events';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FirstByteDeadline } from '../../src/http/first-byte-deadline.js';
 import { manualTimers } from '../pipeline/manual-timers.js';
 
-/** Real connections: the server's side of each is what the deadline watches. */
-async function sockets(n: number): Promise<{ server: Server; accepted: Socket[]; clients: Socket[] }> {
+let cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const fn of cleanup) fn();
+  cleanup = [];
+});
+
+/** Real connections (closed after the test): the server's side of each is what the deadline watches. */
+async function sockets(n: number): Promise<Socket[]> {
   const accepted: Socket[] = [];
   const server = createServer((s) => accepted.push(s));
   server.listen(0, '127.0.0.1');
@@ -19,25 +25,19 @@ async function sockets(n: number): Promise<{ server: Server; accepted: Socket[];
     await once(c, 'connect');
   }
   while (accepted.length < n) await once(server, 'connection');
-  return { server, accepted, clients };
+  cleanup.push(() => {
+    for (const c of clients) c.destroy();
+    server.close();
+  });
+  return accepted;
 }
-
-let cleanup: Array<() => void> = [];
-afterEach(() => {
-  for (const fn of cleanup) fn();
-  cleanup = [];
-});
 
 describe('FirstByteDeadline', () => {
   it('destroys a connection silent for the timeout, not before, with one timer for all', async () => {
     const t = manualTimers();
     let now = 0;
     const deadline = new FirstByteDeadline({ timeoutMs: 1000, timers: t.timers, now: () => now });
-    const { server, accepted, clients } = await sockets(3);
-    cleanup.push(() => server.close());
-    cleanup.push(() => {
-      for (const c of clients) c.destroy();
-    });
+    const accepted = await sockets(3);
     const [a, b, c] = accepted as [Socket, Socket, Socket];
     deadline.add(a);
     now = 400;
@@ -64,9 +64,7 @@ describe('FirstByteDeadline', () => {
     expect(deadline.size).toBe(0);
     expect(t.pending).toBe(0);
     // a connection after the timer ran dry arms it again
-    const { server: s2, accepted: more, clients: c2 } = await sockets(1);
-    cleanup.push(() => s2.close());
-    cleanup.push(() => c2[0]!.destroy());
+    const more = await sockets(1);
     deadline.add(more[0]!);
     expect(t.pending).toBe(1);
     now = 2400;
@@ -78,11 +76,7 @@ describe('FirstByteDeadline', () => {
     const t = manualTimers();
     let now = 0;
     const deadline = new FirstByteDeadline({ timeoutMs: 1000, timers: t.timers, now: () => now });
-    const { server, accepted, clients } = await sockets(2);
-    cleanup.push(() => server.close());
-    cleanup.push(() => {
-      for (const c of clients) c.destroy();
-    });
+    const accepted = await sockets(2);
     const [silent, late] = accepted as [Socket, Socket];
     // a burst: thousands of connections that each send their first bytes, one silent among them
     const fake = {
@@ -112,11 +106,7 @@ describe('FirstByteDeadline', () => {
   it('destroyAll ends every waiting connection', async () => {
     const t = manualTimers();
     const deadline = new FirstByteDeadline({ timeoutMs: 1000, timers: t.timers, now: () => 0 });
-    const { server, accepted, clients } = await sockets(2);
-    cleanup.push(() => server.close());
-    cleanup.push(() => {
-      for (const c of clients) c.destroy();
-    });
+    const accepted = await sockets(2);
     for (const s of accepted) deadline.add(s);
     deadline.destroyAll();
     expect(accepted.map((s) => s.destroyed)).toEqual([true, true]);

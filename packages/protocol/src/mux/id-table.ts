@@ -99,13 +99,9 @@ export class IdTable<V> {
 
   /** The values, in ascending id order (a copy: the table may change while it is read). */
   values(): V[] {
-    const out: { id: number; value: V }[] = [];
-    const keys = this.#keys;
-    for (let i = 0; i < keys.length; i++) {
-      if (keys[i] !== 0) out.push({ id: keys[i] as number, value: this.#values[i] as V });
-    }
-    if (out.length > 1) out.sort((a, b) => a.id - b.id);
-    return out.map((e) => e.value);
+    // a typed array sorts numerically
+    const ids = this.#keys.filter((k) => k !== 0).sort();
+    return Array.from(ids, (id) => this.get(id) as V);
   }
 
   clear(): void {
