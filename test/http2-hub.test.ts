@@ -184,6 +184,19 @@ describe('HTTP/2 during shutdown', () => {
   });
 });
 
+describe('the HTTP/2 preface on a cleartext HTTP/1.1 connection', () => {
+  it('only switches as the first bytes: after a request it is malformed, so the answer goes and the connection closes', async () => {
+    await using hub = await startHub();
+    const { connect } = await import('node:net');
+    const socket = connect(hub.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /_slime/health HTTP/1.1\r\nhost: x\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    const answer = (await readAll(socket)).toString();
+    // the whole exchange: the health answer, then the close (no HTTP/2 SETTINGS frame)
+    expect(answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n1a\r\n\{"status":"ok","agents":0\}\r\n0\r\n\r\n$/);
+  });
+});
+
 describe('HTTP/2 turned off', () => {
   it('a cleartext hub with http2: false answers the HTTP/2 preface as a malformed HTTP/1 request', async () => {
     await using hub = await startHub({ http2: false });

@@ -6,6 +6,8 @@
 // and hub / agent CPU µs per stream (agent read from /proc: 10 ms ticks). ALLOC_PROF=FILE (one
 // ROOT) writes an allocation profile of the measured bursts (bench/lib/alloc-profile.mjs).
 //   node [--cpu-prof] bench/probes/sse-hub-cpu.mjs ROOT_A [ROOT_B] [streams=500] [bursts=8]
+// A ROOT may carry createHub options after `::` as JSON, to A/B an option on one checkout:
+// `$PWD $PWD::{"http2":false}`.
 import { resolve } from 'node:path';
 import { startAllocProfile } from '../lib/alloc-profile.mjs';
 import { childScope } from '../lib/children.mjs';
@@ -13,19 +15,27 @@ import { cpuMs } from '../lib/proc-stats.mjs';
 import { agentToken, SECRET, startUpstream } from '../lib/setup.mjs';
 
 const args = process.argv.slice(2);
-const roots = args.filter((a) => !/^\d+$/.test(a)).map((r) => resolve(r));
+const roots = args.filter((a) => !/^\d+$/.test(a));
 const [streams = 500, bursts = 8] = args.filter((a) => /^\d+$/.test(a)).map(Number);
 const scope = childScope();
 const upstream = await startUpstream(scope);
 const load = await scope.spawn('load');
 const token = await agentToken();
 const hubs = [];
-for (const root of roots) {
+for (const arg of roots) {
+  const [dir, json] = arg.split('::');
+  const root = resolve(dir);
   const { createHub } = await import(`${root}/packages/hub/dist/index.js`);
-  const hub = createHub({ secret: SECRET, host: '127.0.0.1', port: 0, metrics: { defaultMetrics: false } });
+  const hub = createHub({
+    secret: SECRET,
+    host: '127.0.0.1',
+    port: 0,
+    metrics: { defaultMetrics: false },
+    ...(json ? JSON.parse(json) : {}),
+  });
   const { url } = await hub.listen();
   const agent = await scope.spawn('agent', { token, hub: url, upstream: upstream.info.url, numWorker: 1000 });
-  hubs.push({ root, hub, url, agent, res: [] });
+  hubs.push({ root: arg, hub, url, agent, res: [] });
 }
 const burst = (url, n = streams) => load.call('sseBurst', { url, streams: n });
 // warm-up: JIT of both hubs (a few hundred streams run mostly unoptimised code), the agents'

@@ -119,6 +119,7 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
     },
     tls: options.tls,
     http2: options.http2,
+    clientError: clientErrorHandler(log),
     log,
   });
   const server: Server = listener.server;
@@ -155,7 +156,6 @@ export function createHubServer(options: HubOptions, internals: HubInternals = {
       });
     },
   });
-  server.on('clientError', clientErrorHandler(log));
   const agentUpgrade = agentUpgradeHandler({
     verifier,
     wss,

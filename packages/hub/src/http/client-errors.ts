@@ -7,7 +7,12 @@ import { problemBody, statusTitle, writeProblem } from './problem.js';
 /** How long a refused connection keeps reading before it is dropped (see `lingeringClose`). */
 const LINGER_MS = 2_000;
 
-type ParseError = Error & { code?: string; rawPacket?: Buffer };
+/** A parser error as node:http's 'clientError' passes it (bytesParsed: into the current read). */
+export type ParseError = Error & {
+  code?: string | undefined;
+  rawPacket?: Buffer | undefined;
+  bytesParsed?: number | undefined;
+};
 
 /** Parser failures in our words; llhttp's reason strings are its own vocabulary. */
 const MALFORMED: Readonly<Record<string, string>> = {

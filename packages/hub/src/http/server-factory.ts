@@ -17,11 +17,9 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { assertTlsPair, secureContextOptions, type TlsPair, tlsServerOptions } from '../tls/tls-options.js';
-import { FirstByteDeadline } from './first-byte-deadline.js';
+import type { ParseError } from './client-errors.js';
 import { adaptH2Request, adaptH2Response } from './h2-request.js';
-
-/** The client connection preface of HTTP/2 (RFC 9113 §3.4). */
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+import { PREFACE_PARSER_CODE, PrefaceHandoff } from './h2c-preface.js';
 
 export interface ClientServerOptions {
   /** Options of the HTTP/1.1 server (header limits and timeouts). */
@@ -30,8 +28,12 @@ export interface ClientServerOptions {
   tls?: TlsPair | undefined;
   /** Serve HTTP/2: by ALPN over TLS, by prior knowledge in cleartext. Default true. */
   http2?: boolean | undefined;
-  /** Longest wait for a new connection's first bytes, ms. Default 60000. */
-  firstByteTimeoutMs?: number | undefined;
+  /**
+   * The HTTP/1.1 server's 'clientError' handling (a request its parser refused). The listener owns
+   * the event: the HTTP/2 preface of a cleartext connection is taken over before this sees it.
+   * Default: the connection is closed.
+   */
+  clientError?: ((err: ParseError, socket: Socket) => void) | undefined;
   log: Logger;
 }
 
@@ -64,7 +66,7 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
   const { log } = options;
   if (options.tls !== undefined) assertTlsPair(options.tls);
   const h2Enabled = options.http2 ?? true;
-  const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 60_000;
+  const clientError = options.clientError ?? ((_err: ParseError, socket: Socket) => socket.destroy());
   const server: Server =
     options.tls === undefined
       ? createHttpServer(options.http)
@@ -79,6 +81,7 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
   }
   const secure = options.tls !== undefined;
   if (!h2Enabled) {
+    server.on('clientError', clientError);
     return { server, secure, reloadTls: (pair) => reload(server, pair) };
   }
 
@@ -113,70 +116,47 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
     }
   });
 
-  // Connections whose protocol is not known yet (waiting for the first bytes in cleartext).
-  const pending = new FirstByteDeadline({ timeoutMs: firstByteTimeoutMs });
-  const event = secure ? 'secureConnection' : 'connection';
-  const [http1] = server.listeners(event) as ((socket: Socket) => void)[];
-  if (http1 === undefined) throw new Error(`node:http registered no ${event} listener`);
-  server.removeListener(event, http1);
-  const toHttp1 = (socket: Socket) => http1.call(server, socket);
   const toHttp2 = (socket: Socket) => h2.emit('connection', socket);
-  server.on(event, (socket: Socket) => {
-    if (secure) {
-      // ALPN chose already; a client that offered nothing speaks HTTP/1.1
+  if (secure) {
+    // ALPN chose already; a client that offered nothing speaks HTTP/1.1
+    const [http1] = server.listeners('secureConnection') as ((socket: Socket) => void)[];
+    if (http1 === undefined) throw new Error('node:https registered no secureConnection listener');
+    server.removeListener('secureConnection', http1);
+    server.on('secureConnection', (socket: Socket) => {
       if ((socket as TLSSocket).alpnProtocol === 'h2') toHttp2(socket);
-      else toHttp1(socket);
-      return;
-    }
-    sniff(socket);
-  });
-
-  function sniff(socket: Socket): void {
-    const waiting = pending.add(socket);
-    let seen: Buffer | null = null;
-    const done = () => {
-      pending.delete(waiting);
-      socket.off('data', onData);
-      socket.off('close', done);
-      socket.off('error', done);
-    };
-    const onData = (chunk: Buffer) => {
-      seen = seen === null ? chunk : Buffer.concat([seen, chunk]);
-      const n = Math.min(seen.length, PREFACE.length);
-      const isPreface = seen.compare(PREFACE, 0, n, 0, n) === 0;
-      if (isPreface && n < PREFACE.length) return; // too early to tell
-      done();
-      if (isPreface) {
-        // the session reads what is buffered on the socket itself; resuming would lose it
-        socket.pause();
-        socket.unshift(seen);
-        toHttp2(socket);
-      } else {
-        // Still flowing: the parser Node attaches takes the handle's next reads natively, and the
-        // bytes read here go to it at once (unshift into an empty flowing stream emits them),
-        // where pause(), unshift() and resume() cost a tick and a second trip through the
-        // stream's buffer per connection.
-        toHttp1(socket);
-        socket.unshift(seen);
+      else http1.call(server, socket);
+    });
+    server.on('clientError', clientError);
+  } else {
+    // Cleartext: Node's HTTP/1.1 parser reads every new connection natively and stops at the
+    // HTTP/2 preface, which then moves to the HTTP/2 server (h2c-preface.ts says why not sniff).
+    const handoff = new PrefaceHandoff(toHttp2);
+    server.prependOnceListener('connection', (socket: Socket) => handoff.observe(socket));
+    server.on('clientError', (err: ParseError, socket: Socket) => {
+      if (err.code !== PREFACE_PARSER_CODE) {
+        clientError(err, socket);
+        return;
       }
-    };
-    // `on`, not `once`: done() removes them, and `once` makes a wrapper per listener
-    socket.on('data', onData);
-    socket.on('close', done);
-    socket.on('error', done);
+      const taken = handoff.take(err, socket);
+      if (taken === 'handed-off') return;
+      if (taken === 'not-first') {
+        clientError(err, socket);
+        return;
+      }
+      log.warn('could not move an HTTP/2 prior-knowledge connection off the HTTP/1.1 server; closed');
+      socket.destroy();
+    });
   }
 
   const closeIdle = server.closeIdleConnections.bind(server);
   const closeAll = server.closeAllConnections.bind(server);
   server.closeIdleConnections = () => {
     closeIdle();
-    pending.destroyAll();
     // GOAWAY: streams under way finish, no new ones start
     for (const session of sessions) if (!session.closed) session.close();
   };
   server.closeAllConnections = () => {
     closeAll();
-    pending.destroyAll();
     for (const session of sessions) session.destroy();
   };
   return { server, secure, reloadTls: (pair) => reload(server, pair) };

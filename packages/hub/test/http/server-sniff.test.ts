@@ -1,12 +1,14 @@
 import { once } from 'node:events';
+import type { ServerOptions } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClientServer } from '../../src/http/server-factory.js';
 
-// The cleartext listener tells HTTP/1.1 from HTTP/2's preface by the first bytes; these cover how
-// those bytes reach the protocol chosen, however they arrive.
+// The cleartext listener serves HTTP/1.1 with Node's parser and moves a connection that opens with
+// HTTP/2's preface to the HTTP/2 server (h2c-preface.ts); these cover how the bytes reach the
+// protocol chosen, however they arrive.
 
 const log = pino({ level: 'silent' });
 let close: Array<() => void> = [];
@@ -15,8 +17,15 @@ afterEach(() => {
   close = [];
 });
 
-async function listener(firstByteTimeoutMs?: number) {
-  const { server } = createClientServer({ http: {}, log, firstByteTimeoutMs });
+async function listener(http: ServerOptions = {}, clientErrors: string[] = []) {
+  const { server } = createClientServer({
+    http,
+    log,
+    clientError: (err, socket) => {
+      clientErrors.push(String(err.code));
+      socket.destroy();
+    },
+  });
   server.on('request', (req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -95,12 +104,68 @@ describe('cleartext protocol sniffing', () => {
     expect(body).toBe('GET /h2 http/2.0 ');
   });
 
-  it('closes a connection that sends nothing within firstByteTimeoutMs', async () => {
-    const port = await listener(50);
+  it('hands over a preface that arrives in pieces, with the bytes after it in the same read', async () => {
+    const port = await listener();
     const socket = connect(port, '127.0.0.1');
     close.push(() => socket.destroy());
-    socket.resume();
-    await once(socket, 'close');
-    expect(socket.bytesRead).toBe(0);
+    await once(socket, 'connect');
+    const settings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]); // an empty SETTINGS frame
+    const reply = new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    for (const piece of ['PRI * HTTP/2.0\r\n', '\r\nSM']) {
+      await new Promise<void>((resolve) => socket.write(piece, () => resolve()));
+      await new Promise((r) => setImmediate(r));
+    }
+    socket.write(Buffer.concat([Buffer.from('\r\n\r\n', 'latin1'), settings]));
+    const first = await reply;
+    // the HTTP/2 server's own SETTINGS frame (type 4), not an HTTP/1.1 answer
+    expect(first.subarray(0, 4).toString('latin1')).not.toBe('HTTP');
+    expect(first[3]).toBe(4);
+  });
+
+  it('refuses the preface after an HTTP/1.1 request on the same connection', async () => {
+    const errors: string[] = [];
+    const port = await listener({}, errors);
+    const got = await exchange(port, ['GET /a HTTP/1.1\r\nhost: x\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n']);
+    // this test's handler closes at once (the hub's answers the request first, then refuses)
+    expect(got === '' || got.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(errors).toEqual(['HPE_PAUSED_H2_UPGRADE']);
+  });
+
+  it('passes other parse errors to the clientError handler', async () => {
+    const errors: string[] = [];
+    const port = await listener({}, errors);
+    const got = await exchange(port, ['PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n']);
+    expect(got).toBe('');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^HPE_/);
+    expect(errors[0]).not.toBe('HPE_PAUSED_H2_UPGRADE');
+  });
+
+  it('closes a silent connection after headersTimeout, and not an HTTP/2 session handed over before it', async () => {
+    const errors: string[] = [];
+    const port = await listener(
+      { headersTimeout: 50, requestTimeout: 0, connectionsCheckingInterval: 10 },
+      errors,
+    );
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    close.push(() => session.destroy());
+    const get = async (path: string) => {
+      const req = session.request({ ':path': path, ':method': 'GET' });
+      req.resume();
+      const [headers] = (await once(req, 'response')) as [Record<string, unknown>];
+      await once(req, 'end');
+      return headers[':status'];
+    };
+    expect(await get('/before')).toBe(200);
+    // opened after the session: had the session's HTTP/1.1 parser stayed in the server's list of
+    // connections, it would have timed out first
+    const silent = connect(port, '127.0.0.1');
+    close.push(() => silent.destroy());
+    silent.resume();
+    await once(silent, 'close');
+    expect(silent.bytesRead).toBe(0);
+    expect(errors).toEqual(['ERR_HTTP_REQUEST_TIMEOUT']);
+    expect(session.closed).toBe(false);
+    expect(await get('/after')).toBe(200);
   });
 });
