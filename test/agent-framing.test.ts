@@ -118,10 +118,11 @@ describe('the hub enforces the framing of agent responses', () => {
       hub.port,
       `${method} /nobody HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
     );
-    const streamId = await answer(bad, status, [['content-length', '3']], ['abc'], false);
+    // not hex: the answer carries a random request id, which a short hex body could match
+    const streamId = await answer(bad, status, [['content-length', '3']], ['xyz'], false);
     expect(await bad.next('RESET')).toMatchObject({ streamId, code: ResetCode.PROTOCOL_ERROR });
     const out = await pending;
-    expect(out).not.toContain('abc');
+    expect(out).not.toContain('xyz');
     expect(hub.hub.agents()[0]?.framingViolations).toBe(1);
     bad.ws.terminate();
   });
