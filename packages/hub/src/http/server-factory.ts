@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { assertTlsPair, secureContextOptions, type TlsPair, tlsServerOptions } from '../tls/tls-options.js';
 import type { ParseError } from './client-errors.js';
 import { adaptH2Request, adaptH2Response } from './h2-request.js';
-import { PREFACE_PARSER_CODE, PrefaceHandoff } from './h2c-preface.js';
+import { PrefaceHandoff } from './h2c-preface.js';
 
 export interface ClientServerOptions {
   /** Options of the HTTP/1.1 server (header limits and timeouts). */
@@ -80,10 +80,9 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
     });
   }
   const secure = options.tls !== undefined;
-  if (!h2Enabled) {
-    server.on('clientError', clientError);
-    return { server, secure, reloadTls: (pair) => reload(server, pair) };
-  }
+  // Cleartext HTTP/2 wraps it (below): the preface reaches the listener as a parser error.
+  if (!h2Enabled || secure) server.on('clientError', clientError);
+  if (!h2Enabled) return { server, secure, reloadTls: (pair) => reload(server, pair) };
 
   const maxHeaderSize = options.http.maxHeaderSize ?? 16 * 1024;
   const h2: Http2Server = createH2Server({
@@ -126,26 +125,12 @@ export function createClientServer(options: ClientServerOptions): ClientServer {
       if ((socket as TLSSocket).alpnProtocol === 'h2') toHttp2(socket);
       else http1.call(server, socket);
     });
-    server.on('clientError', clientError);
   } else {
     // Cleartext: Node's HTTP/1.1 parser reads every new connection natively and stops at the
     // HTTP/2 preface, which then moves to the HTTP/2 server (h2c-preface.ts says why not sniff).
-    const handoff = new PrefaceHandoff(toHttp2);
+    const handoff = new PrefaceHandoff({ toHttp2, otherwise: clientError, log });
     server.prependOnceListener('connection', (socket: Socket) => handoff.observe(socket));
-    server.on('clientError', (err: ParseError, socket: Socket) => {
-      if (err.code !== PREFACE_PARSER_CODE) {
-        clientError(err, socket);
-        return;
-      }
-      const taken = handoff.take(err, socket);
-      if (taken === 'handed-off') return;
-      if (taken === 'not-first') {
-        clientError(err, socket);
-        return;
-      }
-      log.warn('could not move an HTTP/2 prior-knowledge connection off the HTTP/1.1 server; closed');
-      socket.destroy();
-    });
+    server.on('clientError', handoff.clientError);
   }
 
   const closeIdle = server.closeIdleConnections.bind(server);
