@@ -2,6 +2,7 @@
 import * as hubModule from '@slime/hub';
 import { applyCliHeapTuning } from './cli-heap.mjs';
 import { cliLogger } from './cli-logger.mjs';
+import { traceServer } from './stage-trace.mjs';
 
 /**
  * `policy`: a policy document applied through the hub's policy engine (scenarios 7 and 8), assembled
@@ -30,6 +31,7 @@ export async function start({ secret, options = {}, policy, log }) {
         agents: hub.agents().length,
       }),
       shapingStats: () => hub.shaping(),
+      traceServer,
     },
   };
 }

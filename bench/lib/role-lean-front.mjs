@@ -1,5 +1,6 @@
 // The front half of bench/lean-two-hop.mjs (the hub's place) in its own process.
 import { createLeanFront } from '../lean-two-hop.mjs';
+import { traceServer } from './stage-trace.mjs';
 
 export async function start() {
   const { server, wss, connected } = createLeanFront();
@@ -8,6 +9,6 @@ export async function start() {
   const { port } = server.address();
   return {
     info: { url: `http://127.0.0.1:${port}`, port, ws: `ws://127.0.0.1:${wss.address().port}` },
-    handlers: { connected: () => connected.then(() => ({})) },
+    handlers: { connected: () => connected.then(() => ({})), traceServer },
   };
 }

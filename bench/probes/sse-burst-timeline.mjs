@@ -1,9 +1,17 @@
 // Where a burst's time to headers goes (scenario 13's topology: upstream, load, hub + one agent
 // with numWorker 1000, the lean two-hop floor, each in its own process): per path, alternating
-// bursts of STREAMS, the time from the burst's start to each request's ARRIVAL at the upstream
-// (one clock across processes, bench/lib/clock.mjs) and to each response head at the client. The
-// gap between the two is the return path (upstream head -> proxy -> client); arrival itself is the
-// forward path (client -> proxy -> new upstream connection).
+// bursts of STREAMS, the time from the burst's start (one clock across processes,
+// bench/lib/clock.mjs) to each stage of each stream, in the order a stream passes them:
+//   front parsed      the hub or lean front began the request (node:http)
+//   back made         the agent or lean back made its undici request
+//   back connected    a new upstream connection of the back was up
+//   back sent         the back wrote the request's head to the upstream
+//   at upstream       the upstream saw the request (its ARRIVAL)
+//   back got head     the upstream's response head reached the back
+//   front flushed     the front flushed the head to its client
+//   head at client    the client read the head
+// Each is a distribution over all streams (p10 / p50 / p90), not one stream followed through, so
+// compare medians stage to stage. Stages come from bench/lib/stage-trace.mjs.
 //   node bench/probes/sse-burst-timeline.mjs [streams=1000] [rounds=3]
 import { childScope } from '../lib/children.mjs';
 import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
@@ -11,6 +19,17 @@ import { quantile } from '../lib/stats.mjs';
 
 const streams = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 3);
+const STAGES = [
+  ['front parsed', 'requests'],
+  ['back made', 'created'],
+  ['back connected', 'connected'],
+  ['back sent', 'sent'],
+  ['at upstream', 'arrivals'],
+  ['back got head', 'headers'],
+  ['front flushed', 'flushed'],
+  ['head at client', 'heads'],
+  ['first event', 'firsts'],
+];
 const scope = childScope();
 try {
   const upstream = await startUpstream(scope);
@@ -24,47 +43,51 @@ try {
     ['lean two-hop', front.info.url, [front, back]],
     ['hub+agent', slime.url, [slime.hub, slime.agents[0]]],
   ];
-  const agent = slime.agents[0];
-  await agent.call('traceUpstream');
+  const trace = ([f, b] = []) => Promise.all([f?.call('traceServer') ?? {}, b?.call('traceUpstream') ?? {}]);
+  for (const [, , procs] of paths) await trace(procs); // subscribe
   const burst = async (url, procs) => {
     await upstream.call('takeSseArrivals');
     await Promise.all(procs.map((p) => p.call('gc')));
-    if (procs.includes(agent)) await agent.call('traceUpstream');
+    await trace(procs);
     const r = await load.call('sseBurst', { url, streams });
     const gc = await Promise.all(procs.map((p) => p.call('gc')));
-    const arrivals = (await upstream.call('takeSseArrivals')).map((t) => t - r.startedAt);
-    const traced = procs.includes(agent) ? await agent.call('traceUpstream') : null;
-    const rel = (xs) => xs.map((t) => t - r.startedAt);
+    const arrivals = await upstream.call('takeSseArrivals');
+    const [served, called] = await trace(procs);
+    const rel = (xs = []) => xs.map((t) => t - r.startedAt);
     return {
-      ...r,
-      arrivals,
+      heads: r.heads,
+      firsts: r.firsts,
+      arrivals: rel(arrivals),
+      requests: rel(served.requests),
+      flushed: rel(served.heads),
+      created: rel(called.created),
+      connected: rel(called.connected),
+      sent: rel(called.sent),
+      headers: rel(called.headers),
       gc,
-      agentCreated: traced ? rel(traced.created) : [],
-      agentHeads: traced ? rel(traced.headers) : [],
     };
   };
   for (const [, url, procs] of paths) await burst(url, procs); // JIT warm-up
   const pooled = Object.fromEntries(
-    paths.map(([name]) => [
-      name,
-      { arrivals: [], heads: [], firsts: [], agentCreated: [], agentHeads: [], gc: [] },
-    ]),
+    paths.map(([name]) => [name, { gc: [], ...Object.fromEntries(STAGES.map(([, k]) => [k, []])) }]),
   );
   for (let i = 0; i < rounds; i++) {
     for (const [name, url, procs] of paths) {
       const r = await burst(url, procs);
-      for (const k of ['arrivals', 'heads', 'firsts', 'agentCreated', 'agentHeads'])
-        pooled[name][k].push(...r[k]);
+      for (const [, k] of STAGES) pooled[name][k].push(...r[k]);
       pooled[name].gc.push(r.gc);
     }
   }
-  const q = (xs, p) => quantile(xs, p).toFixed(1);
+  const q = (xs, p) => quantile(xs, p).toFixed(1).padStart(6);
+  const cell = (xs) => (xs.length ? `${q(xs, 0.1)} / ${q(xs, 0.5)} / ${q(xs, 0.9)}` : '');
   console.log(`${streams} streams, ${rounds} rounds; ms from the burst's start (p10 / p50 / p90)`);
-  for (const [name] of paths) {
-    const d = pooled[name];
-    const cell = (xs) => `${q(xs, 0.1)} / ${q(xs, 0.5)} / ${q(xs, 0.9)}`;
-    // main-thread GC per burst and process (proxy's two processes): scavenges × ms, mark-compacts × ms
-    const gc = d.gc
+  console.log(`${''.padEnd(16)}${paths.map(([name]) => name.padEnd(26)).join('')}`);
+  for (const [label, k] of STAGES) {
+    console.log(`${label.padEnd(16)}${paths.map(([name]) => cell(pooled[name][k]).padEnd(26)).join('')}`);
+  }
+  // main-thread GC per burst and process (front | back): scavenges × ms, mark-compacts × ms
+  for (const [name] of paths.slice(1)) {
+    const gc = pooled[name].gc
       .map((procs) =>
         procs
           .map(
@@ -74,14 +97,7 @@ try {
           .join(' | '),
       )
       .join('; ');
-    if (d.agentCreated.length) {
-      console.log(
-        `${name.padEnd(13)} agent's upstream request made ${cell(d.agentCreated)}   its head at the agent ${cell(d.agentHeads)}`,
-      );
-    }
-    console.log(
-      `${name.padEnd(13)} upstream arrival ${cell(d.arrivals)}   head at client ${cell(d.heads)}   first event ${cell(d.firsts)}${gc ? `\n${''.padEnd(14)}GC per burst (front|back): ${gc}` : ''}`,
-    );
+    console.log(`GC per burst, ${name} (front | back): ${gc}`);
   }
 } finally {
   await scope.close();
