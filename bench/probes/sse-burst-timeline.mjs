@@ -67,7 +67,9 @@ try {
       gc,
     };
   };
-  for (const [, url, procs] of paths) await burst(url, procs); // JIT warm-up
+  // Two warm-up bursts per path: the JIT, and the backs' upstream connections. The first burst
+  // after start connects all of them and the second still some; later ones find them warm.
+  for (let i = 0; i < 2; i++) for (const [, url, procs] of paths) await burst(url, procs);
   const pooled = Object.fromEntries(
     paths.map(([name]) => [name, { gc: [], ...Object.fromEntries(STAGES.map(([, k]) => [k, []])) }]),
   );
