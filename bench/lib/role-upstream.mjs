@@ -20,6 +20,7 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
   let slotOverlaps = 0;
   let slowLog = []; // { id, at }
   let sseArrivals = []; // nowMs() of each /sse request's arrival (bench/probes/sse-burst-timeline.mjs)
+  let sseOpen = 0; // /sse responses not closed yet (bench/lib/settle.mjs)
 
   const server = createServer((req, res) => {
     const q = req.url.indexOf('?');
@@ -34,6 +35,8 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
         return upload(req, res);
       case '/sse':
         sseArrivals.push(nowMs());
+        sseOpen++;
+        res.on('close', () => sseOpen--);
         return sse(res, Number(params.get('every') ?? 10), params.has('flush'));
       case '/slot': {
         const start = nowMs();
@@ -85,6 +88,7 @@ export async function start({ slotMs = 20, fragile: fragileModel } = {}) {
         fragile.resetStats();
         return out;
       },
+      sseOpen: () => sseOpen,
       takeSseArrivals() {
         const out = sseArrivals;
         sseArrivals = [];

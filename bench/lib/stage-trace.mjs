@@ -47,4 +47,3 @@ export function traceUpstream() {
   upstream = none();
   return out;
 }
-

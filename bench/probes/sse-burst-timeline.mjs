@@ -14,6 +14,7 @@
 // compare medians stage to stage. Stages come from bench/lib/stage-trace.mjs.
 //   node bench/probes/sse-burst-timeline.mjs [streams=1000] [rounds=3]
 import { childScope } from '../lib/children.mjs';
+import { settleAfterBurst } from '../lib/settle.mjs';
 import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { quantile } from '../lib/stats.mjs';
 
@@ -43,6 +44,7 @@ try {
     ['lean two-hop', front.info.url, [front, back]],
     ['hub+agent', slime.url, [slime.hub, slime.agents[0]]],
   ];
+  const everyPid = [upstream.pid, load.pid, ...slime.pids, front.pid, back.pid];
   const trace = ([f, b] = []) => Promise.all([f?.call('traceServer') ?? {}, b?.call('traceUpstream') ?? {}]);
   for (const [, , procs] of paths) await trace(procs); // subscribe
   const burst = async (url, procs) => {
@@ -50,6 +52,7 @@ try {
     await Promise.all(procs.map((p) => p.call('gc')));
     await trace(procs);
     const r = await load.call('sseBurst', { url, streams });
+    await settleAfterBurst(upstream, everyPid); // as scenario 13: no burst shares the cores with the last one's teardown
     const gc = await Promise.all(procs.map((p) => p.call('gc')));
     const arrivals = await upstream.call('takeSseArrivals');
     const [served, called] = await trace(procs);

@@ -5,6 +5,7 @@
 // sends its head at once and an event every 100 ms, so "first event" includes up to 100 ms of
 // waiting for the upstream's timer on both paths.
 import { alternate } from '../lib/measure.mjs';
+import { settleAfterBurst } from '../lib/settle.mjs';
 import { startLean, startSlime, startUpstream } from '../lib/setup.mjs';
 import { fmt, quantile } from '../lib/stats.mjs';
 
@@ -43,13 +44,21 @@ export async function run({ quick, scope }) {
   // hundred streams compiling (perf: v8's compiler and unoptimised code); one burst of 100 left the
   // 500- and 1,000-stream rows measuring JIT warm-up rather than a running hub.
   const warmSizes = (process.env.BENCH_SSE_WARMUP ?? sizes.join(',')).split(',').filter(Boolean).map(Number);
+  // Every burst waits for the one before to be torn down everywhere (bench/lib/settle.mjs), so no
+  // path pays for the previous path's cancels and reconnects.
+  const everyPid = [...new Set([load.pid, ...variants.flatMap((v) => v.pids)])];
+  const settled = () => settleAfterBurst(upstream, everyPid);
   for (const streams of warmSizes)
-    for (const v of variants) await load.call('sseBurst', { url: v.url, streams });
+    for (const v of variants) {
+      await load.call('sseBurst', { url: v.url, streams });
+      await settled();
+    }
   const rows = [];
   const data = {};
   for (const streams of sizes) {
     const res = await alternate(variants, rounds, async (v) => {
       const r = await load.call('sseBurst', { url: v.url, streams });
+      await settled();
       return { ...r, requests: streams };
     });
     data[streams] = res;
@@ -105,7 +114,7 @@ export async function run({ quick, scope }) {
     ],
     notes: [
       'Times run from the moment the client starts the burst. The upstream flushes its head at once and sends an event every 100 ms.',
-      'CPU per stream is read from /proc over each burst (10 ms ticks), so it includes closing the streams the client left.',
+      'CPU per stream is read from /proc over each burst (10 ms ticks) and its teardown: each burst starts only once the one before has ended everywhere (no SSE stream open at the upstream, then the processes idle; bench/lib/settle.mjs), so it includes closing the streams the client left.',
     ],
     data,
   };
