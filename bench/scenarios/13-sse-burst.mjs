@@ -47,7 +47,9 @@ export async function run({ quick, scope }) {
   // Every burst waits for the one before to be torn down everywhere (bench/lib/settle.mjs), so no
   // path pays for the previous path's cancels and reconnects.
   const everyPid = [...new Set([load.pid, ...variants.flatMap((v) => v.pids)])];
-  const settled = () => settleAfterBurst(upstream, everyPid);
+  // BENCH_SSE_SETTLE=0: no wait (as before 2026-12-02), to A/B the wait itself
+  const settled =
+    process.env.BENCH_SSE_SETTLE === '0' ? async () => {} : () => settleAfterBurst(upstream, everyPid);
   for (const streams of warmSizes)
     for (const v of variants) {
       await load.call('sseBurst', { url: v.url, streams });
