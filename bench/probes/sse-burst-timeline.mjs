@@ -4,7 +4,8 @@
 // bench/lib/clock.mjs) to each stage of each stream, in the order a stream passes them:
 //   front parsed      the hub or lean front began the request (node:http)
 //   back made         the agent or lean back made its undici request
-//   back connected    a new upstream connection of the back was up
+//   back connected    a new upstream connection of the back was up (once the connections are warm,
+//                     these are undici's reconnects after the burst's cancels, so later than the heads)
 //   back sent         the back wrote the request's head to the upstream
 //   at upstream       the upstream saw the request (its ARRIVAL)
 //   back got head     the upstream's response head reached the back
